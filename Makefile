@@ -1,0 +1,62 @@
+# The two commands: `make run` (set up and serve the demo) and `make test` (set up and test).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.12 or newer: the first of these that is new enough.
+BOOTSTRAP_PYTHON := $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
+	>/dev/null 2>&1 && { echo $$p; break; }; done)
+
+# The local demo: DEBUG on, plain HTTP, two-factor off (every page shows a banner saying so).
+DEMO_ENV := DEBUG=1 REQUIRE_MFA=0
+# The test suite runs with DEBUG off, as production does, but over plain HTTP and without
+# collectstatic. Its secret key is for tests only.
+TEST_ENV := SECRET_KEY=$${SECRET_KEY:-tests-only-secret-key-not-for-any-deployment-5b1c0e} \
+	HTTPS_ONLY=0 STATIC_MANIFEST=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+.PHONY: help run test venv install install-dev migrate demo lint format check clean
+
+help:
+	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
+	@echo "make test   set up and run the whole test suite (PYTEST_ARGS=... to narrow it)"
+	@echo "make lint   ruff check and format check"
+
+$(PY):
+	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \
+		echo "Python 3.12 or newer is needed and none was found on PATH."; \
+		echo "Install it (python.org, your package manager, or 'pyenv install 3.12')."; \
+		exit 1; fi
+	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install-dev
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,88 @@
+import django_filters
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import AccessEvent
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": (
+            "That username and password do not match an active account. Both are "
+            "case-sensitive. After 5 failed attempts the account is locked."
+        ),
+        "inactive": "This account is disabled.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autocomplete": "username"})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Code",
+        max_length=16,
+        help_text=(
+            "The 6-digit code your authenticator app shows now, or one of your backup codes."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+    def clean_token(self):
+        # People type codes with spaces ("123 456"); the devices expect them without.
+        token = "".join(self.cleaned_data["token"].split())
+        if not token.isalnum():
+            raise forms.ValidationError("A code has only digits and letters.")
+        return token
+
+
+class EnrolmentForm(forms.Form):
+    token = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=8,
+        help_text="Scan the QR code, then type the 6-digit code the app shows.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_token(self):
+        token = "".join(self.cleaned_data["token"].split())
+        if not (token.isdigit() and len(token) == 6):
+            raise forms.ValidationError("Enter the 6 digits the app shows.")
+        return token
+
+
+class AccessEventFilter(django_filters.FilterSet):
+    """The supervisor's filters over their clinic's access log."""
+
+    user = django_filters.ModelChoiceFilter(label="Staff member", queryset=None)
+    client_id = django_filters.CharFilter(
+        label="Client id", method="filter_client_id", max_length=64
+    )
+    action = django_filters.ChoiceFilter(choices=AccessEvent.Action.choices)
+    date_from = django_filters.DateFilter(
+        label="From (date)",
+        field_name="occurred_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        label="To (date)",
+        field_name="occurred_at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = AccessEvent
+        fields = ["user", "client_id", "action", "date_from", "date_to"]
+
+    def __init__(self, *args, staff_queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["user"].queryset = staff_queryset
+
+    def filter_client_id(self, queryset, name, value):
+        return queryset.filter(object_type="client", object_id=value.strip())

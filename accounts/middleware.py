@@ -1,0 +1,101 @@
+"""Session limits, the two-factor gate, and no caching of signed-in pages."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.signals import LAST_ACTIVITY, SIGNED_IN_AT
+
+# Writing the last-activity time on every request would write the session row on every
+# request; a minute's resolution is plenty for a fifteen-minute idle limit.
+ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+def _redirect(request, url):
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+class SessionLimitsMiddleware:
+    """Sign out after 15 minutes idle or 12 hours in all, ending the session on the server."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = time.time()
+            session = request.session
+            signed_in_at = session.get(SIGNED_IN_AT, now)
+            last_activity = session.get(LAST_ACTIVITY, now)
+            idle = settings.SESSION_IDLE_TIMEOUT.total_seconds()
+            limit = settings.SESSION_ABSOLUTE_LIMIT.total_seconds()
+            if now - signed_in_at >= limit:
+                return self._end(
+                    request,
+                    "session limit",
+                    "You were signed out: a session lasts at most 12 hours. Please sign in again.",
+                )
+            if now - last_activity >= idle:
+                return self._end(
+                    request,
+                    "idle timeout",
+                    "You were signed out after 15 minutes without activity. Please sign in again.",
+                )
+            if now - last_activity >= ACTIVITY_RESOLUTION_SECONDS or LAST_ACTIVITY not in session:
+                session[LAST_ACTIVITY] = now
+            session.setdefault(SIGNED_IN_AT, now)
+        return self.get_response(request)
+
+    def _end(self, request, reason, message):
+        request.sign_out_reason = reason
+        logout(request)  # flushes the session row: the old cookie is worthless from here on
+        messages.info(request, message)
+        return _redirect(request, reverse(settings.LOGIN_URL))
+
+
+# Paths an unverified (password-only) session may reach when two-factor is required.
+TWO_FACTOR_OPEN_PATHS = ("/account/two-factor/", "/account/sign-out/", "/healthz")
+
+
+class RequireTwoFactorMiddleware:
+    """With REQUIRE_MFA on, a password alone reaches nothing but the second-factor pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.REQUIRE_MFA
+            and request.user.is_authenticated
+            and not request.user.is_verified()
+            and not request.path.startswith(TWO_FACTOR_OPEN_PATHS)
+        ):
+            return _redirect(request, reverse("accounts:two-factor"))
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """No page the application renders may be kept by a browser or proxy cache.
+
+    Static files never reach here (whitenoise answers them first), so this covers exactly the
+    pages that can carry client data, the sign-in page included.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        response.headers["Cache-Control"] = (
+            "no-store, no-cache, must-revalidate, private, max-age=0"
+        )
+        return response

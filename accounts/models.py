@@ -1,0 +1,168 @@
+"""Clinics, staff and their roles, server-side sessions, and the append-only access log."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
+from django.db import models
+from django.utils import timezone
+
+
+class ServicePlanningArea(models.IntegerChoices):
+    """Los Angeles County's eight Service Planning Areas."""
+
+    ANTELOPE_VALLEY = 1, "SPA 1 – Antelope Valley"
+    SAN_FERNANDO = 2, "SPA 2 – San Fernando"
+    SAN_GABRIEL = 3, "SPA 3 – San Gabriel"
+    METRO = 4, "SPA 4 – Metro"
+    WEST = 5, "SPA 5 – West"
+    SOUTH = 6, "SPA 6 – South"
+    EAST = 7, "SPA 7 – East"
+    SOUTH_BAY = 8, "SPA 8 – South Bay/Harbor"
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    service_planning_area = models.PositiveSmallIntegerField(choices=ServicePlanningArea.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    """The roles staff hold. Each is a Django group of the same name with its permissions."""
+
+    CLINICIAN = "Clinician", "Clinician"
+    SUPERVISOR = "Supervisor", "Supervisor"
+    SITE_ADMIN = "Site admin", "Site admin"
+
+
+class User(AbstractUser):
+    """A staff member. Roles are the groups they belong to; a clinic scopes what they see."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        permissions = [
+            ("use_clinician_home", "Can use the clinician's home"),
+            ("use_supervisor_home", "Can use the supervisor's home"),
+            ("use_site_admin_home", "Can use the site admin's home"),
+            ("view_clinic_access_log", "Can read the access log of their clinic"),
+        ]
+
+    def __str__(self):
+        full = self.get_full_name()
+        return f"{full} ({self.username})" if full else self.username
+
+    def role_names(self) -> list[str]:
+        """Names of the roles held, in the order of ``Role``; reads prefetched groups."""
+        held = {group.name for group in self.groups.all()}
+        return [role.label for role in Role if role.value in held]
+
+
+class StaffSession(AbstractBaseSession):
+    """A database session that knows its user, so a disabled account's sessions can be ended."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore
+
+
+class AccessLogIsAppendOnly(Exception):
+    """Raised on any attempt to change or remove an access-log row."""
+
+
+class AccessEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AccessLogIsAppendOnly("The access log cannot be changed.")
+
+    def delete(self):
+        raise AccessLogIsAppendOnly("The access log cannot be deleted from.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AccessLogIsAppendOnly("The access log cannot be changed.")
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
+class AccessEvent(models.Model):
+    """Who did what to which record, when, from where, and how it ended. Never the content."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "View"
+        CREATE = "create", "Create"
+        EDIT = "edit", "Edit"
+        PRINT = "print", "Print"
+        EXPORT = "export", "Export"
+        SIGN_IN = "sign-in", "Sign-in"
+        SIGN_OUT = "sign-out", "Sign-out"
+        FAILED_SIGN_IN = "failed-sign-in", "Failed sign-in"
+        LOCKOUT = "lockout", "Lockout"
+        DENIED = "denied", "Denied"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DENIED = "denied", "Denied"
+        NOT_FOUND = "not-found", "Not found"
+
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # staff are deactivated, never deleted, while they have events
+        null=True,
+        blank=True,
+        related_name="access_events",
+    )
+    # The name as typed, kept for failed sign-ins of names that match no account.
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="access_events"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.SUCCESS)
+    # A short, fixed phrase such as "idle timeout"; never free text about a client.
+    reason = models.CharField(max_length=100, blank=True)
+
+    objects = AccessEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["clinic", "-occurred_at"], name="access_clinic_time"),
+            models.Index(fields=["user", "-occurred_at"], name="access_user_time"),
+            models.Index(fields=["object_type", "object_id"], name="access_object"),
+            models.Index(fields=["-occurred_at"], name="access_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.username} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AccessLogIsAppendOnly("The access log cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AccessLogIsAppendOnly("The access log cannot be deleted from.")

@@ -1,0 +1,225 @@
+"""Sign-in, two-factor, sign-out, each role's home, and the supervisor's access log."""
+
+from base64 import b32encode, b64encode
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import access_log, selectors
+from accounts.forms import AccessEventFilter, EnrolmentForm, SignInForm, TokenForm
+from accounts.models import AccessEvent
+from accounts.permissions import permission_required
+
+BACKUP_CODE_COUNT = 10
+ACCESS_LOG_PAGE_SIZE = 50
+
+# Each role's home, in the order a person holding several roles lands on them.
+ROLE_HOMES = [
+    ("accounts.use_clinician_home", "clinician-home"),
+    ("accounts.use_supervisor_home", "supervisor-home"),
+    ("accounts.use_site_admin_home", "site-admin-home"),
+]
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/sign_in.html"
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+
+@require_http_methods(["GET", "POST"])
+def sign_out(request):
+    if request.method == "POST":
+        logout(request)
+        messages.success(request, "You have signed out.")
+        return redirect(settings.LOGOUT_REDIRECT_URL)
+    return render(request, "accounts/sign_out.html")
+
+
+def _safe_next(request, default="home"):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """The second step of signing in: a code from the app or a backup code."""
+    if request.user.is_verified():
+        return redirect(_safe_next(request))
+    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect("accounts:two-factor-setup")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            access_log.record(request, AccessEvent.Action.SIGN_IN, reason="second factor verified")
+            return redirect(_safe_next(request))
+        access_log.record(
+            request,
+            AccessEvent.Action.FAILED_SIGN_IN,
+            outcome=AccessEvent.Outcome.FAILURE,
+            reason="wrong second-factor code",
+        )
+        form.add_error(
+            "token",
+            "That code is not right, or it has expired. Codes change every 30 seconds; "
+            "wait for a new one and try again.",
+        )
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {"form": form, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+def _qr_data_uri(data: str) -> str:
+    """The QR code as an SVG data: URI for an <img>, so no markup is injected into the page."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + b64encode(buffer.getvalue()).decode()
+
+
+def _new_backup_codes(user) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Backup codes")
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request):
+    """First sign-in: enrol an authenticator app by QR code, then show backup codes once."""
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        # Never a second enrolment from a password-only session: that would let a stolen
+        # password add the thief's phone. A superuser resets two-factor in the admin.
+        return redirect("accounts:two-factor")
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=request.user, name="Authenticator app", confirmed=False
+        )
+    form = EnrolmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            with transaction.atomic():
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                codes = _new_backup_codes(request.user)
+            otp_login(request, device)
+            access_log.record(request, AccessEvent.Action.SIGN_IN, reason="second factor enrolled")
+            return render(
+                request, "accounts/backup_codes.html", {"codes": codes, "first_time": True}
+            )
+        form.add_error(
+            "token", "That code does not match. Check the phone's clock and try a new code."
+        )
+    secret = b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_image": _qr_data_uri(device.config_url),
+            "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def backup_codes(request):
+    """See how many backup codes are left, and replace them all with a new set."""
+    if request.method == "POST":
+        codes = _new_backup_codes(request.user)
+        return render(request, "accounts/backup_codes.html", {"codes": codes})
+    remaining = StaticToken.objects.filter(device__user=request.user).count()
+    return render(request, "accounts/backup_codes_status.html", {"remaining": remaining})
+
+
+def home(request):
+    """Send each person to their role's home; someone with no role is told what to do."""
+    for perm, url_name in ROLE_HOMES:
+        if request.user.has_perm(perm):
+            return redirect(url_name)
+    return render(request, "accounts/no_role.html")
+
+
+@permission_required("accounts.use_clinician_home")
+def clinician_home(request):
+    return render(
+        request,
+        "accounts/home_clinician.html",
+        {"activity": selectors.recent_account_activity(request.user)},
+    )
+
+
+@permission_required("accounts.use_supervisor_home")
+def supervisor_home(request):
+    return render(
+        request,
+        "accounts/home_supervisor.html",
+        {
+            "activity": selectors.recent_account_activity(request.user),
+            "staff": selectors.clinic_staff(request.user.clinic) if request.user.clinic_id else [],
+        },
+    )
+
+
+@permission_required("accounts.use_site_admin_home")
+def site_admin_home(request):
+    return render(
+        request,
+        "accounts/home_site_admin.html",
+        {
+            "activity": selectors.recent_account_activity(request.user),
+            "clinics": selectors.clinics_with_staff_counts(),
+        },
+    )
+
+
+@permission_required("accounts.view_clinic_access_log")
+def access_log_list(request):
+    """The supervisor's clinic's access log, filtered and paginated."""
+    clinic = request.user.clinic
+    events = selectors.clinic_access_events(clinic)
+    staff = selectors.clinic_staff(clinic).prefetch_related(None)
+    event_filter = AccessEventFilter(request.GET or None, queryset=events, staff_queryset=staff)
+    if event_filter.is_bound and not event_filter.is_valid():
+        return render(
+            request,
+            "accounts/access_log.html",
+            {"filter": event_filter, "page": None, "clinic": clinic},
+            status=400,
+        )
+    page = Paginator(event_filter.qs, ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/access_log.html",
+        {"filter": event_filter, "page": page, "clinic": clinic, "query": query.urlencode()},
+    )

@@ -1,0 +1,1 @@
+"""Clients, attendance, feedback and peer contacts (policy VIII.K, IX)."""

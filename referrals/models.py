@@ -1,0 +1,1 @@
+"""Screening, matching and the referral procedure (policy IV–VIII)."""

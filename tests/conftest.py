@@ -1,0 +1,67 @@
+import pytest
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Role
+from tests.factories import ClinicFactory, UserFactory
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Hollywood Mental Health Center")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Long Beach Mental Health")
+
+
+@pytest.fixture
+def clinician(clinic):
+    return UserFactory(username="clinician", clinic=clinic, roles=[Role.CLINICIAN])
+
+
+@pytest.fixture
+def supervisor(clinic):
+    return UserFactory(username="supervisor", clinic=clinic, roles=[Role.SUPERVISOR])
+
+
+@pytest.fixture
+def site_admin(clinic):
+    return UserFactory(username="siteadmin", clinic=clinic, roles=[Role.SITE_ADMIN])
+
+
+@pytest.fixture
+def outsider(other_clinic):
+    """A supervisor and clinician of another clinic."""
+    return UserFactory(
+        username="outsider", clinic=other_clinic, roles=[Role.CLINICIAN, Role.SUPERVISOR]
+    )
+
+
+@pytest.fixture
+def no_role_user(clinic):
+    return UserFactory(username="norole", clinic=clinic)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", clinic=None, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def sign_in(client):
+    """Sign a user in with both factors done, as the real flow leaves them."""
+
+    def _sign_in(user, *, verified=True):
+        client.force_login(user)
+        if verified:
+            device, _ = TOTPDevice.objects.get_or_create(
+                user=user, name="Authenticator app", defaults={"confirmed": True}
+            )
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+        return client
+
+    return _sign_in
