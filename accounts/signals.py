@@ -38,11 +38,9 @@ def on_signed_out(sender, request, user, **kwargs):
 def on_sign_in_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))
     user = get_user_model().objects.filter(username=username).first() if username else None
-    # Refused because the account was already locked, rather than the attempt that locked it
-    # (on_locked_out below marks that one).
-    locked = bool(getattr(request, "axes_locked_out", False)) and not getattr(
-        request, "lockout_recorded", False
-    )
+    # SignInView notes whether the account was locked before this attempt: axes signals a
+    # lockout again on every refused attempt, but only the first one locks.
+    locked = bool(getattr(request, "account_was_locked", False))
     access_log.record(
         request,
         AccessEvent.Action.FAILED_SIGN_IN,
@@ -55,9 +53,9 @@ def on_sign_in_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out)
 def on_locked_out(sender, request, username, ip_address, **kwargs):
+    if getattr(request, "account_was_locked", False):
+        return  # already locked and already logged; this attempt is logged as a failure
     user = get_user_model().objects.filter(username=username).first() if username else None
-    if request is not None:
-        request.lockout_recorded = True
     access_log.record(
         request,
         AccessEvent.Action.LOCKOUT,

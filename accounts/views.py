@@ -5,6 +5,7 @@ from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -40,6 +41,14 @@ class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     form_class = SignInForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Read before authenticating, so the access log can tell the attempt that locks an
+        # account from the attempts refused because it was already locked.
+        request.account_was_locked = AxesProxyHandler.is_locked(
+            request, {"username": request.POST.get("username", "")}
+        )
+        return super().post(request, *args, **kwargs)
 
 
 @require_http_methods(["GET", "POST"])

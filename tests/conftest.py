@@ -65,3 +65,9 @@ def sign_in(client):
         return client
 
     return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Production hashing is deliberately slow; the suite signs in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
