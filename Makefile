@@ -22,6 +22,7 @@ help:
 	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make lint   ruff check and format check"
+	@echo "make format fix what ruff can and format the code"
 
 $(PY):
 	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \

@@ -35,10 +35,11 @@ from accounts.models import AccessEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The address the request came from, as the server saw it.
+    """The address the request came from, as the server saw it (``REMOTE_ADDR``).
 
-    ``REMOTE_ADDR`` only: behind a proxy, gunicorn's ``--forwarded-allow-ips`` makes it the
-    client's own address; trusting ``X-Forwarded-For`` here would let anyone write any address.
+    Never ``X-Forwarded-For``: any client can write that header. Behind a load balancer,
+    gunicorn's PROXY protocol support (``--proxy-protocol --proxy-allow-from``) makes
+    ``REMOTE_ADDR`` the client's own address; see the README's deployment notes.
     """
     if request is None:
         return None

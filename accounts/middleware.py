@@ -1,6 +1,7 @@
 """Session limits, the two-factor gate, and no caching of signed-in pages."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -62,7 +63,10 @@ class SessionLimitsMiddleware:
 
 
 # Paths an unverified (password-only) session may reach when two-factor is required.
-TWO_FACTOR_OPEN_PATHS = ("/account/two-factor/", "/account/sign-out/", "/healthz")
+# Exact paths, not prefixes: the backup-codes page, under the same folder, needs both factors.
+TWO_FACTOR_OPEN_PATHS = frozenset(
+    {"/account/two-factor/", "/account/two-factor/setup/", "/account/sign-out/", "/healthz"}
+)
 
 
 class RequireTwoFactorMiddleware:
@@ -76,9 +80,12 @@ class RequireTwoFactorMiddleware:
             settings.REQUIRE_MFA
             and request.user.is_authenticated
             and not request.user.is_verified()
-            and not request.path.startswith(TWO_FACTOR_OPEN_PATHS)
+            and request.path not in TWO_FACTOR_OPEN_PATHS
         ):
-            return _redirect(request, reverse("accounts:two-factor"))
+            url = reverse("accounts:two-factor")
+            if request.method == "GET" and request.path != "/":
+                url += "?" + urlencode({"next": request.get_full_path()})
+            return _redirect(request, url)
         return self.get_response(request)
 
 

@@ -2,8 +2,8 @@
 
 Django's own database backend stores sessions as opaque blobs; finding one person's sessions
 would mean decoding every row. Keeping the user id beside the blob (the pattern Django documents
-for extending session backends) lets sign-out of all devices and account disabling end
-sessions on the server with one indexed delete.
+for extending session backends) lets disabling an account end all of its sessions on the
+server with one indexed delete.
 """
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore

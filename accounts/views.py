@@ -162,6 +162,10 @@ def two_factor_setup(request):
 @require_http_methods(["GET", "POST"])
 def backup_codes(request):
     """See how many backup codes are left, and replace them all with a new set."""
+    if settings.REQUIRE_MFA and not request.user.is_verified():
+        # Belt and braces beside the middleware: new codes from a password-only session
+        # would be a way around the second factor.
+        return redirect("accounts:two-factor")
     if request.method == "POST":
         codes = _new_backup_codes(request.user)
         return render(request, "accounts/backup_codes.html", {"codes": codes})
@@ -171,6 +175,9 @@ def backup_codes(request):
 
 def home(request):
     """Send each person to their role's home; someone with no role is told what to do."""
+    if request.user.is_superuser and not request.user.groups.exists():
+        # A superuser holds every permission, but without a role their work is the admin.
+        return redirect("admin:index")
     for perm, url_name in ROLE_HOMES:
         if request.user.has_perm(perm):
             return redirect(url_name)

@@ -187,6 +187,24 @@ class TestTwoFactor:
         assert response["Location"] == "/"
 
 
+    def test_backup_codes_cannot_be_made_with_a_password_alone(self, client, settings, clinician):
+        settings.REQUIRE_MFA = True
+        TOTPDevice.objects.create(user=clinician, name="app", confirmed=True)
+        post_sign_in(client, clinician.username)
+        response = client.post(reverse("accounts:backup-codes"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:two-factor"))
+        assert not StaticToken.objects.filter(device__user=clinician).exists()
+
+    def test_verified_user_can_replace_backup_codes(self, sign_in, settings, clinician):
+        settings.REQUIRE_MFA = True
+        client = sign_in(clinician)
+        assert b"0</strong> unused" in client.get(reverse("accounts:backup-codes")).content
+        response = client.post(reverse("accounts:backup-codes"))
+        assert len(response.context["codes"]) == 10
+        assert StaticToken.objects.filter(device__user=clinician).count() == 10
+
+
 class TestLockout:
     def test_five_failures_lock_the_account_even_for_the_right_password(
         self, client, settings, clinician
