@@ -1,1 +1,423 @@
-"""The annotated referral list (policy VII.D). Its models arrive with the catalogue."""
+"""The annotated referral list (policy VII.C–D): groups, their contacts and meetings, taxonomy,
+verification, review flags, and the referral resources of VIII.D–E.
+
+Nothing here imports from ``clients`` or ``referrals``: dependencies point into the directory.
+"""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+# A listing not verified within this long is stale (design notes, section 4).
+STALE_AFTER = timedelta(days=365)
+
+
+class Category(models.Model):
+    """The appendix's five headings: a classification separate from the III formats."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class GroupType(models.Model):
+    """Self-help group types A–E of section II (Mallory 1984); several may apply."""
+
+    code = models.CharField(max_length=1, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code}. {self.name}"
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Need(models.Model):
+    """What a group helps with; screening's indications suggest needs to match on."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Language(models.Model):
+    code = models.CharField(max_length=12, unique=True, help_text="BCP 47 code, e.g. en, es.")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class ServiceArea(models.Model):
+    class Kind(models.TextChoices):
+        SPA = "spa", "Service Planning Area"
+        OUT_OF_COUNTY = "out-of-county", "Outside Los Angeles County"
+        COUNTYWIDE = "countywide", "Countywide"
+        NATIONAL = "national", "National"
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    spa_number = models.PositiveSmallIntegerField(null=True, blank=True, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Format(models.TextChoices):
+    """The nine self-help formats of section III."""
+
+    TWELVE_STEP_MH = "III.A", "Twelve-step group for individuals with mental illnesses"
+    RECOVERY_INC = "III.B", "Recovery, Inc."
+    PRTNS = "III.C", "Project Return: The Next Step program"
+    OTHER_MH = "III.D", "Other self-help group for individuals with mental illnesses"
+    SURVIVORS = "III.E", "Survivors group"
+    TWELVE_STEP_OTHER = "III.F", "Twelve-step group not primarily focused on mental illness"
+    ADVOCACY = "III.G", "Client Coalition or other client advocacy group"
+    OTHER_NON_MH = "III.H", "Other self-help group not primarily focused on mental illness"
+    FAMILY = "III.I", "Group for family members of mental health clients"
+
+
+class Criterion(models.TextChoices):
+    """Section II: a self-help group for DMH referral meets all eight."""
+
+    A = "II.A", "Purpose is personal and/or social growth and change"
+    B = "II.B", "Everyone in the group is a peer"
+    C = "II.C", "There is sharing and/or interaction among members"
+    D = "II.D", "The group is self-governing regarding internal affairs"
+    E = "II.E", "Leadership is shared or rotated, not based on professional status"
+    F = "II.F", "Not dependent on a particular person for its continued existence"
+    G = "II.G", "Dues and fees, if any, are nominal"
+    H = "II.H", "May be a component of a larger program (e.g. Recovery Inc., 12-step)"
+
+
+class GroupQuerySet(models.QuerySet):
+    def current(self):
+        """Listings not archived (archived listings stay for the history of referrals)."""
+        return self.filter(archived_at__isnull=True)
+
+    def stale(self, today: date | None = None):
+        today = today or timezone.localdate()
+        return self.filter(
+            models.Q(last_verified_on__isnull=True)
+            | models.Q(last_verified_on__lt=today - STALE_AFTER)
+        )
+
+
+class Group(models.Model):
+    """One listing of the annotated referral list."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        TEMPORARILY_CLOSED = "temporarily-closed", "Temporarily closed"
+        INACTIVE = "inactive", "Inactive"
+        DEFUNCT = "defunct", "Defunct"
+
+    class MedicationStance(models.TextChoices):
+        """VI.C: whether members on prescribed psychiatric medication are full members."""
+
+        AFFIRMING = "affirming", "Affirms members on prescribed medication"
+        NOT_KNOWN = "not-known", "Not known"
+        DISCOURAGES = "discourages", "Discourages or excludes members on medication"
+
+    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(max_length=200)
+    aliases = models.JSONField(
+        default=list, blank=True, help_text="Other names the group is known by."
+    )
+    description = models.TextField(blank=True)
+    format = models.CharField(max_length=5, choices=Format.choices)
+    is_twelve_step = models.BooleanField(default=False)
+    categories = models.ManyToManyField(Category, related_name="groups")
+    types = models.ManyToManyField(GroupType, blank=True, related_name="groups")
+    needs = models.ManyToManyField(Need, blank=True, related_name="groups")
+    languages = models.ManyToManyField(Language, blank=True, related_name="groups")
+    service_areas = models.ManyToManyField(ServiceArea, blank=True, related_name="groups")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    medication_stance = models.CharField(
+        max_length=20, choices=MedicationStance.choices, default=MedicationStance.NOT_KNOWN
+    )
+    etiquette_note = models.TextField(blank=True, help_text="VIII.F: what to expect, customs.")
+    evidence_note = models.TextField(blank=True, help_text="I.F: evidence of effectiveness.")
+    fees_note = models.TextField(blank=True, help_text="II.G: dues and fees, if any.")
+    source_note = models.TextField(blank=True, help_text="What the source printed, verbatim.")
+    last_verified_on = models.DateField(null=True, blank=True)
+    last_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking: a save names the version it started from (design notes, section 5).
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(
+        m2m_fields=[categories, types, needs, languages, service_areas],
+        excluded_fields=["updated_at"],
+    )
+    objects = GroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("verify_group", "Can mark a listing verified"),
+            ("resolve_reviewflag", "Can resolve review flags"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def is_stale(self, today: date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.last_verified_on is None or self.last_verified_on < today - STALE_AFTER
+
+
+class CriterionConfirmation(models.Model):
+    """Whether a listing is confirmed to meet one criterion of II.A–H, by whom, when."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="criteria")
+    criterion = models.CharField(max_length=4, choices=Criterion.choices)
+    confirmed = models.BooleanField(default=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["criterion"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "criterion"], name="one_row_per_criterion")
+        ]
+
+    def __str__(self):
+        return f"{self.group}: {self.criterion}"
+
+
+class Contact(models.Model):
+    """A way to reach a group: a phone (with extension), an email, or a web address."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "Email"
+        WEB = "web", "Web address"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    phone = PhoneNumberField(blank=True, region="US")
+    extension = models.CharField(max_length=10, blank=True)
+    email = models.EmailField(blank=True)
+    url = models.URLField(max_length=300, blank=True)
+    area_label = models.CharField(
+        max_length=120, blank=True, help_text='The area as printed, e.g. "Long Beach".'
+    )
+    service_areas = models.ManyToManyField(ServiceArea, blank=True, related_name="contacts")
+    hours = models.CharField(max_length=200, blank=True)
+    person_first_name = models.CharField(
+        max_length=60, blank=True, help_text="First name only (anonymity, VIII.C)."
+    )
+    note = models.CharField(max_length=300, blank=True)
+    as_printed = models.CharField(max_length=300, blank=True, help_text="The source's text.")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords(m2m_fields=[service_areas])
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.display_value
+
+    @property
+    def display_value(self) -> str:
+        if self.kind == self.Kind.PHONE:
+            number = self.phone.as_national if self.phone else ""
+            return f"{number} ext. {self.extension}" if self.extension else number
+        return self.email if self.kind == self.Kind.EMAIL else self.url
+
+
+class Meeting(models.Model):
+    """A weekly meeting of a group (the Meeting Guide's shape: weekday, time, types)."""
+
+    class Weekday(models.IntegerChoices):
+        # Meeting Guide numbers days from Sunday = 0.
+        SUNDAY = 0, "Sunday"
+        MONDAY = 1, "Monday"
+        TUESDAY = 2, "Tuesday"
+        WEDNESDAY = 3, "Wednesday"
+        THURSDAY = 4, "Thursday"
+        FRIDAY = 5, "Friday"
+        SATURDAY = 6, "Saturday"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="meetings")
+    name = models.CharField(max_length=200, blank=True)
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField(null=True, blank=True)
+    location_name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    online_url = models.URLField(max_length=300, blank=True)
+    dial_in = models.CharField(max_length=100, blank=True)
+    service_area = models.ForeignKey(
+        ServiceArea, on_delete=models.PROTECT, null=True, blank=True, related_name="meetings"
+    )
+    language = models.ForeignKey(
+        Language, on_delete=models.PROTECT, null=True, blank=True, related_name="meetings"
+    )
+    type_codes = models.JSONField(
+        default=list, blank=True, help_text="Meeting Guide type codes, e.g. O, C, BE, X."
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_time__isnull=True)
+                | models.Q(end_time__gt=models.F("start_time")),
+                name="meeting_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.group} {self.get_weekday_display()} {self.start_time:%H:%M}"
+
+
+class ReferralResource(models.Model):
+    """SHARE!, the Friendship Line, the Client Coalition (VIII.D–E): data, not template text."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    hours = models.CharField(max_length=120, blank=True)
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
+    needs_confirmation = models.BooleanField(default=False)
+    confirmation_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.key,)
+
+
+class ResourcePhone(models.Model):
+    resource = models.ForeignKey(ReferralResource, on_delete=models.CASCADE, related_name="phones")
+    phone = PhoneNumberField(region="US")
+    extension = models.CharField(max_length=10, blank=True)
+    label = models.CharField(max_length=120, blank=True)
+    as_printed = models.CharField(max_length=120, blank=True)
+    source = models.CharField(max_length=60, blank=True, help_text="Where it was printed.")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return f"{self.resource}: {self.phone}"
+
+
+class ReviewFlag(models.Model):
+    """A doubt about a listing or a resource, for a site admin to resolve with a note."""
+
+    class Source(models.TextChoices):
+        SEED = "seed", "Found when the 2008 list was transcribed"
+        ADMIN = "admin", "Raised by a site admin"
+        FEEDBACK = "feedback", "Raised by client feedback"
+
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags"
+    )
+    resource = models.ForeignKey(
+        ReferralResource,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="review_flags",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    summary = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    # True when the doubt is about whether a medicated client is safe there (VI.C).
+    concerns_medication = models.BooleanField(default=False)
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=False) | models.Q(resource__isnull=False),
+                name="flag_is_about_something",
+            )
+        ]
+        indexes = [models.Index(fields=["resolved_at"], name="reviewflag_open")]
+
+    def __str__(self):
+        return self.summary
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

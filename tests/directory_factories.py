@@ -1,0 +1,103 @@
+import factory
+
+from directory.models import (
+    Category,
+    Contact,
+    Format,
+    Group,
+    GroupType,
+    Language,
+    Meeting,
+    Need,
+    ServiceArea,
+)
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class GroupTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GroupType
+        django_get_or_create = ("code",)
+
+    code = "A"
+    name = "Support"
+
+
+class NeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Need
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"need-{n}")
+    name = factory.Sequence(lambda n: f"Need {n}")
+
+
+class LanguageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Language
+        django_get_or_create = ("code",)
+
+    code = "en"
+    name = "English"
+
+
+class ServiceAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceArea
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"area-{n}")
+    name = factory.Sequence(lambda n: f"Area {n}")
+    kind = ServiceArea.Kind.SPA
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Example Anonymous {n}")
+    slug = factory.Sequence(lambda n: f"example-anonymous-{n}")
+    description = "A peer-led group."
+    format = Format.TWELVE_STEP_MH
+    is_twelve_step = True
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        self.categories.add(
+            *(extracted or [CategoryFactory(slug="twelve-step-mh", name="Twelve-step")])
+        )
+
+    @factory.post_generation
+    def needs(self, create, extracted, **kwargs):
+        if extracted:
+            self.needs.add(*extracted)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    group = factory.SubFactory(GroupFactory)
+    kind = Contact.Kind.PHONE
+    phone = "+13103058878"
+
+
+class MeetingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Meeting
+
+    group = factory.SubFactory(GroupFactory)
+    weekday = Meeting.Weekday.MONDAY
+    start_time = "19:00"
+    end_time = "20:30"
+    address = "123 Main St, Los Angeles, CA 90012"
