@@ -11,8 +11,11 @@ from tests.factories import PASSWORD
 
 def test_sign_in_and_sign_out_are_recorded(client, settings, clinician):
     settings.REQUIRE_MFA = False
-    client.post("/account/sign-in/", {"username": clinician.username, "password": PASSWORD},
-                REMOTE_ADDR="10.1.2.3")
+    client.post(
+        "/account/sign-in/",
+        {"username": clinician.username, "password": PASSWORD},
+        REMOTE_ADDR="10.1.2.3",
+    )
     client.post("/account/sign-out/", REMOTE_ADDR="10.1.2.3")
     events = list(AccessEvent.objects.order_by("id"))
     assert [e.action for e in events] == ["sign-in", "sign-out"]
@@ -32,10 +35,14 @@ class TestAccessLoggedDecorator:
         assert AccessEvent.objects.count() == before + 1
         event = AccessEvent.objects.latest("id")
         assert (event.action, event.object_type, event.object_id) == (
-            "view", "user", str(supervisor.pk)
+            "view",
+            "user",
+            str(supervisor.pk),
         )
         assert (event.user, event.clinic_id, event.outcome) == (
-            clinician, supervisor.clinic_id, "success"
+            clinician,
+            supervisor.clinic_id,
+            "success",
         )
 
     def test_another_clinics_record_is_a_404_and_logged(self, sign_in, clinician, outsider):
@@ -45,7 +52,9 @@ class TestAccessLoggedDecorator:
         assert AccessEvent.objects.count() == before + 1
         event = AccessEvent.objects.latest("id")
         assert (event.outcome, event.object_id, event.clinic_id) == (
-            "not-found", str(outsider.pk), clinician.clinic_id
+            "not-found",
+            str(outsider.pk),
+            clinician.clinic_id,
         )
 
     def test_a_refused_edit_is_logged_as_a_failure(self, sign_in, clinician):
@@ -56,11 +65,23 @@ class TestAccessLoggedDecorator:
 
 
 def test_record_never_takes_content(rf, clinician):
-    event = access_log.record(None, AccessEvent.Action.EXPORT, user=clinician,
-                              object_type="client", object_id=42)
+    event = access_log.record(
+        None, AccessEvent.Action.EXPORT, user=clinician, object_type="client", object_id=42
+    )
     columns = {field.name for field in AccessEvent._meta.get_fields()}
-    assert columns == {"id", "occurred_at", "user", "username", "action", "object_type",
-                       "object_id", "clinic", "ip_address", "outcome", "reason"}
+    assert columns == {
+        "id",
+        "occurred_at",
+        "user",
+        "username",
+        "action",
+        "object_type",
+        "object_id",
+        "clinic",
+        "ip_address",
+        "outcome",
+        "reason",
+    }
     assert event.object_id == "42"
 
 
@@ -93,8 +114,9 @@ class TestAppendOnly:
         client = sign_in(superuser)
         assert client.get("/admin/accounts/accessevent/").status_code == 200
         assert client.get(f"/admin/accounts/accessevent/{event.pk}/change/").status_code == 200
-        response = client.post(f"/admin/accounts/accessevent/{event.pk}/change/",
-                               {"reason": "tampered"})
+        response = client.post(
+            f"/admin/accounts/accessevent/{event.pk}/change/", {"reason": "tampered"}
+        )
         assert response.status_code == 403
         assert client.get(f"/admin/accounts/accessevent/{event.pk}/delete/").status_code == 403
         assert client.get("/admin/accounts/accessevent/add/").status_code == 403
@@ -106,7 +128,10 @@ class TestAppendOnly:
         ["UPDATE accounts_accessevent SET reason = 'tampered'", "DELETE FROM accounts_accessevent"],
     )
     def test_the_database_refuses_raw_changes(self, event, sql):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
         assert AccessEvent.objects.filter(pk=event.pk, reason="").exists()

@@ -15,8 +15,7 @@ def admin_client(sign_in, superuser):
 def test_superuser_creates_a_clinic(admin_client):
     response = admin_client.post(
         "/admin/accounts/clinic/add/",
-        {"name": "Antelope Valley Mental Health", "service_planning_area": "1",
-         "is_active": "on"},
+        {"name": "Antelope Valley Mental Health", "service_planning_area": "1", "is_active": "on"},
     )
     assert response.status_code == 302
     assert Clinic.objects.get(name="Antelope Valley Mental Health").service_planning_area == 1
@@ -27,10 +26,17 @@ def test_superuser_creates_staff_with_a_clinic_and_roles(admin_client, clinic):
     supervisor = Group.objects.get(name=Role.SUPERVISOR)
     response = admin_client.post(
         "/admin/accounts/user/add/",
-        {"username": "new.staff", "first_name": "New", "last_name": "Staff",
-         "email": "", "clinic": clinic.pk, "groups": [clinician.pk, supervisor.pk],
-         "password1": "a long and uncommon passphrase 7",
-         "password2": "a long and uncommon passphrase 7", "usable_password": "true"},
+        {
+            "username": "new.staff",
+            "first_name": "New",
+            "last_name": "Staff",
+            "email": "",
+            "clinic": clinic.pk,
+            "groups": [clinician.pk, supervisor.pk],
+            "password1": "a long and uncommon passphrase 7",
+            "password2": "a long and uncommon passphrase 7",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     user = User.objects.get(username="new.staff")
@@ -43,8 +49,13 @@ def test_superuser_creates_staff_with_a_clinic_and_roles(admin_client, clinic):
 def test_weak_password_is_refused_in_the_admin(admin_client, clinic):
     response = admin_client.post(
         "/admin/accounts/user/add/",
-        {"username": "weak", "clinic": clinic.pk, "password1": "short1",
-         "password2": "short1", "usable_password": "true"},
+        {
+            "username": "weak",
+            "clinic": clinic.pk,
+            "password1": "short1",
+            "password2": "short1",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 200
     assert b"at least 12 characters" in response.content

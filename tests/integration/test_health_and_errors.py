@@ -51,8 +51,10 @@ def test_pages_answer_503_with_retry_after_when_the_database_is_down(sign_in, cl
 def test_other_errors_get_the_friendly_500(sign_in, clinician, monkeypatch):
     client = sign_in(clinician)
     client.raise_request_exception = False
-    monkeypatch.setattr("accounts.views.selectors.recent_account_activity",
-                        mock.Mock(side_effect=RuntimeError("bug")))
+    monkeypatch.setattr(
+        "accounts.views.selectors.recent_account_activity",
+        mock.Mock(side_effect=RuntimeError("bug")),
+    )
     response = client.get("/clinician/")
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
@@ -85,9 +87,22 @@ def server_without_database():
         "STATIC_MANIFEST": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -103,7 +118,8 @@ def server_without_database():
 
 
 def fetch(url, cookie=""):
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    # Loopback http only: the URL is built by the fixture above.
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
             return response.status, dict(response.headers), response.read()
@@ -113,8 +129,9 @@ def fetch(url, cookie=""):
 
 def test_a_real_server_with_no_database_answers_503_not_a_stack_trace(server_without_database):
     # A signed-in browser: its session is looked up in the database.
-    status, headers, body = fetch(server_without_database + "/clinician/",
-                                  cookie="selfhelp_session=" + "a" * 32)
+    status, headers, body = fetch(
+        server_without_database + "/clinician/", cookie="selfhelp_session=" + "a" * 32
+    )
     assert status == 503
     assert headers["Retry-After"] == "30"
     assert b"Temporarily unavailable" in body and b"Traceback" not in body

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import access_log
@@ -46,9 +46,13 @@ def test_anonymous_is_sent_to_sign_in(client, db, path):
 
 @pytest.mark.parametrize(
     ("person", "home"),
-    [("clinician", "/clinician/"), ("supervisor", "/supervisor/"),
-     ("site_admin", "/site-admin/"), ("outsider", "/clinician/"),
-     ("superuser", "/admin/")],
+    [
+        ("clinician", "/clinician/"),
+        ("supervisor", "/supervisor/"),
+        ("site_admin", "/site-admin/"),
+        ("outsider", "/clinician/"),
+        ("superuser", "/admin/"),
+    ],
 )
 def test_home_sends_each_role_to_its_page(request, sign_in, person, home):
     response = sign_in(request.getfixturevalue(person)).get("/")
@@ -74,13 +78,25 @@ def busy_clinic(clinic, supervisor, other_clinic):
     """Forty staff and a thousand access events at the clinic, and noise at another clinic."""
     staff = [UserFactory(clinic=clinic, roles=[Role.CLINICIAN]) for _ in range(40)]
     events = [
-        AccessEvent(user=staff[i % 40], username=staff[i % 40].username, clinic=clinic,
-                    action=AccessEvent.Action.VIEW, object_type="client", object_id=str(i % 25))
+        AccessEvent(
+            user=staff[i % 40],
+            username=staff[i % 40].username,
+            clinic=clinic,
+            action=AccessEvent.Action.VIEW,
+            object_type="client",
+            object_id=str(i % 25),
+        )
         for i in range(1000)
     ]
     events += [
-        AccessEvent(user=supervisor, username="supervisor", clinic=other_clinic,
-                    action=AccessEvent.Action.VIEW, object_type="client", object_id="7")
+        AccessEvent(
+            user=supervisor,
+            username="supervisor",
+            clinic=other_clinic,
+            action=AccessEvent.Action.VIEW,
+            object_type="client",
+            object_id="7",
+        )
         for _ in range(30)
     ]
     AccessEvent.objects.bulk_create(events)
@@ -112,15 +128,13 @@ def count_queries(client, path):
         ("supervisor", "/access-log/?action=view&client_id=3", 8),
     ],
 )
-def test_query_count_does_not_grow_with_data(request, sign_in, busy_clinic, person, path,
-                                             expected):
+def test_query_count_does_not_grow_with_data(request, sign_in, busy_clinic, person, path, expected):
     client = sign_in(request.getfixturevalue(person))
     assert count_queries(client, path) == expected
 
 
 class TestAccessLogPage:
-    def test_lists_only_the_own_clinics_events_newest_first(self, sign_in, supervisor,
-                                                            busy_clinic):
+    def test_lists_only_the_own_clinics_events_newest_first(self, sign_in, supervisor, busy_clinic):
         response = sign_in(supervisor).get("/access-log/")
         page = response.context["page"]
         assert page.paginator.count == 1000 + 10 + 1  # and the sign-in of this test
@@ -147,16 +161,21 @@ class TestAccessLogPage:
         page = client.get("/access-log/", {"date_from": tomorrow}).context["page"]
         assert page.paginator.count == 0
 
-    def test_staff_of_another_clinic_cannot_be_chosen(self, sign_in, supervisor, outsider,
-                                                      busy_clinic):
+    def test_staff_of_another_clinic_cannot_be_chosen(
+        self, sign_in, supervisor, outsider, busy_clinic
+    ):
         response = sign_in(supervisor).get("/access-log/", {"user": outsider.pk})
         assert response.status_code == 400
         assert b"Select a valid choice" in response.content
 
     @pytest.mark.parametrize(
         "query",
-        [{"date_from": "yesterday"}, {"action": "drop table"}, {"user": "abc"},
-         {"client_id": "x" * 65}],
+        [
+            {"date_from": "yesterday"},
+            {"action": "drop table"},
+            {"user": "abc"},
+            {"client_id": "x" * 65},
+        ],
     )
     def test_bad_filters_get_a_clear_message_and_a_400(self, sign_in, supervisor, query):
         response = sign_in(supervisor).get("/access-log/", query)

@@ -102,8 +102,11 @@ def test_csrf_accepted_with_the_token(db, settings, clinician):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
     response = client.post(
         "/account/sign-in/",
-        {"username": clinician.username, "password": PASSWORD,
-         "csrfmiddlewaretoken": token.group(1)},
+        {
+            "username": clinician.username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": token.group(1),
+        },
     )
     assert response.status_code == 302
 

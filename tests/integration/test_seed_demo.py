@@ -21,8 +21,7 @@ def passwords(output):
 def test_demo_clinic_and_one_account_per_role_passwords_printed_once(settings, rf, db):
     settings.DEBUG = True
     first = passwords(seed())
-    assert set(first) == {"demo-clinician", "demo-supervisor", "demo-siteadmin",
-                          "demo-superuser"}
+    assert set(first) == {"demo-clinician", "demo-supervisor", "demo-siteadmin", "demo-superuser"}
     clinic = Clinic.objects.get(name="Demo Mental Health Clinic")
     for username, password in first.items():
         user = authenticate(rf.post("/"), username=username, password=password)

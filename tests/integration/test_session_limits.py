@@ -46,9 +46,7 @@ def test_fifteen_idle_minutes_sign_out_on_the_server(signed_in_at_start, clinici
 
 
 def test_idle_logoff_answers_htmx_with_a_client_redirect(signed_in_at_start):
-    response = get_at(
-        signed_in_at_start, START + timedelta(minutes=20), HTTP_HX_REQUEST="true"
-    )
+    response = get_at(signed_in_at_start, START + timedelta(minutes=20), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/account/sign-in/"
 

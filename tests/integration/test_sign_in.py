@@ -186,7 +186,6 @@ class TestTwoFactor:
         )
         assert response["Location"] == "/"
 
-
     def test_backup_codes_cannot_be_made_with_a_password_alone(self, client, settings, clinician):
         settings.REQUIRE_MFA = True
         TOTPDevice.objects.create(user=clinician, name="app", confirmed=True)
@@ -215,9 +214,10 @@ class TestLockout:
         response = post_sign_in(client, clinician.username, "wrong password!")
         assert response.status_code == 429
         assert b"locked after 5 failed sign-in attempts" in response.content
-        assert AccessEvent.objects.filter(
-            action=AccessEvent.Action.LOCKOUT, user=clinician
-        ).count() == 1
+        assert (
+            AccessEvent.objects.filter(action=AccessEvent.Action.LOCKOUT, user=clinician).count()
+            == 1
+        )
 
         response = post_sign_in(client, clinician.username)
         assert response.status_code == 429

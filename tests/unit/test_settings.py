@@ -20,19 +20,44 @@ PRODUCTION = {
 
 
 def run_manage(*args, env):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "SECRET_KEY", "HTTPS_ONLY", "STATIC_MANIFEST", "REQUIRE_MFA",
-                          "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "HTTPS_ONLY",
+            "STATIC_MANIFEST",
+            "REQUIRE_MFA",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "DATABASE_URL",
+        }
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("false", False),
-     ("no", False), ("OFF", False), ("", None), (None, None)],
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("OFF", False),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_env_bool(monkeypatch, value, expected):
     if value is None:
@@ -73,8 +98,9 @@ def test_deploy_check_passes_with_no_warning_under_production_settings():
 
 
 def test_deploy_check_warns_when_https_is_turned_off():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING",
-                        env={**PRODUCTION, "HTTPS_ONLY": "0"})
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "HTTPS_ONLY": "0"}
+    )
     assert result.returncode != 0
     assert "security.W008" in result.stderr + result.stdout
 
