@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
-from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -60,6 +59,23 @@ def sign_out(request):
     return render(request, "accounts/sign_out.html")
 
 
+# django-otp makes a device wait after a wrong code (1 s, then doubling); during the wait even
+# the right code is refused, so say that rather than "wrong code".
+THROTTLED_MESSAGE = (
+    "Too many wrong codes in a row. Wait a few seconds for a new code, then try again."
+)
+
+
+def _devices_for(user, token: str) -> list:
+    """The devices a code can belong to: six digits come from the app, others are backup codes.
+
+    Asking only those (rather than django-otp's match_token over every device) keeps a backup
+    code from counting as a wrong app code, which would make the app's next code wait.
+    """
+    model = TOTPDevice if (token.isdigit() and len(token) == 6) else StaticDevice
+    return list(model.objects.filter(user=user, confirmed=True))
+
+
 def _safe_next(request, default="home"):
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -78,7 +94,16 @@ def two_factor(request):
         return redirect("accounts:two-factor-setup")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(request.user, form.cleaned_data["token"])
+        devices = _devices_for(request.user, form.cleaned_data["token"])
+        if any(not device.verify_is_allowed()[0] for device in devices):
+            form.add_error("token", THROTTLED_MESSAGE)
+            return render(
+                request,
+                "accounts/two_factor.html",
+                {"form": form, "next": request.GET.get("next", "")},
+                status=429,
+            )
+        device = next((d for d in devices if d.verify_token(form.cleaned_data["token"])), None)
         if device is not None:
             otp_login(request, device)
             access_log.record(request, AccessEvent.Action.SIGN_IN, reason="second factor verified")
@@ -132,7 +157,9 @@ def two_factor_setup(request):
             user=request.user, name="Authenticator app", confirmed=False
         )
     form = EnrolmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not device.verify_is_allowed()[0]:
+        form.add_error("token", THROTTLED_MESSAGE)
+    elif request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             with transaction.atomic():
                 device.confirmed = True

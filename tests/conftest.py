@@ -50,7 +50,7 @@ def superuser(db):
 
 
 @pytest.fixture
-def sign_in(client):
+def sign_in(client, db):
     """Sign a user in with both factors done, as the real flow leaves them."""
 
     def _sign_in(user, *, verified=True):

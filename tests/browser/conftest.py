@@ -91,9 +91,61 @@ def browser_context_args(browser_context_args, live_server):
     return {**browser_context_args, "base_url": live_server.url}
 
 
+@pytest.fixture(scope="session")
+def _close_connections_before_playwright_stops(playwright):
+    """Close, at the end, the database connections opened while Playwright's loop ran.
+
+    While the loop runs, Django keeps connections in a slot of their own (see
+    ``_migrated_data``); once Playwright stops, that slot is out of reach and its connection
+    stays open, so PostgreSQL would refuse to drop the test database. This is torn down just
+    before Playwright is.
+    """
+    yield
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture(scope="package")
+def _migrated_data(_close_connections_before_playwright_stops, django_db_setup, django_db_blocker):
+    """Keep the data the migrations made (the roles, above all) for every test.
+
+    The live server needs a transactional database, and each transactional test ends by
+    emptying every table. Serialized rollback puts back a snapshot of the migrated database at
+    the start of each browser test, but two things break it here, and this fixture mends both:
+
+    - Playwright's sync API keeps an asyncio loop running in the main thread, and while a loop
+      runs Django keeps database connections in another, context-local slot (the connection
+      handler is an asgiref ``Local(thread_critical=True)``). The tests then use a new
+      connection object without the snapshot Django took when it created the test database
+      (``_test_serialized_contents``), and serialized rollback would silently restore nothing.
+      So take the snapshot again on that connection, before any browser test has emptied the
+      database: pytest-django runs the transactional tests after all the tests that use
+      ``db``, which roll back, so the database is still as the migrations left it.
+    - pytest-django runs tests that reach the database only through ``getfixturevalue`` after
+      the transactional ones, and they expect the roles. So when the browser tests are done,
+      put the snapshot back once more.
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connection = connections[alias]
+            if not hasattr(connection, "_test_serialized_contents"):
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connection = connections[alias]
+            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
 @pytest.fixture(autouse=True)
-def _browser_test(chromium_path, live_server, django_db_serialized_rollback):
-    """Each browser test: Chromium present (else skip or fail), live server, fresh database."""
+def _browser_test(chromium_path, _migrated_data, live_server, django_db_serialized_rollback):
+    """Each browser test: Chromium present (else skip or fail), live server, fresh database.
+
+    (Fast password hashing comes from tests/conftest.py, for the live server's thread too.)
+    """
 
 
 def sign_in_response(page: Page, username: str, password: str = PASSWORD) -> Response:

@@ -31,7 +31,7 @@ def current_code(device):
         ("site_admin", "/site-admin/"),
     ],
 )
-def test_each_role_signs_in_to_its_own_home(client, settings, request, user_fixture, home):
+def test_each_role_signs_in_to_its_own_home(client, db, settings, request, user_fixture, home):
     settings.REQUIRE_MFA = False
     user = request.getfixturevalue(user_fixture)
     response = post_sign_in(client, user.username)
@@ -139,7 +139,7 @@ class TestTwoFactor:
         assert response["Location"] == reverse("accounts:two-factor")
         assert TOTPDevice.objects.filter(user=clinician).count() == 1
 
-        response = client.post(reverse("accounts:two-factor"), {"token": "12x"})
+        response = client.post(reverse("accounts:two-factor"), {"token": "12-x"})
         assert response.status_code == 400
         response = client.post(reverse("accounts:two-factor"), {"token": "999999"})
         if current_code(device) != "999999":
