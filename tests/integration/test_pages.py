@@ -188,3 +188,28 @@ class TestAccessLogPage:
         assert "?action=view&amp;page=2" in html
         response = client.get("/access-log/", {"action": "view", "page": "999"})
         assert response.status_code == 200  # past the end: the last page
+
+
+def test_times_are_stored_in_utc_and_shown_in_los_angeles(sign_in, supervisor):
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    moment = datetime(2026, 7, 4, 3, 30, tzinfo=UTC)  # 8:30 pm on July 3 in Los Angeles (PDT)
+    AccessEvent.objects.bulk_create(
+        [
+            AccessEvent(
+                occurred_at=moment,
+                user=supervisor,
+                username="supervisor",
+                clinic=supervisor.clinic,
+                action=AccessEvent.Action.EXPORT,
+            )
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT occurred_at FROM accounts_accessevent WHERE action = 'export'")
+        stored = cursor.fetchone()[0]
+    assert str(stored).startswith("2026-07-04 03:30")
+    html = sign_in(supervisor).get("/access-log/", {"action": "export"}).content.decode()
+    assert "Jul 3, 2026 8:30:00 p.m." in html
