@@ -46,6 +46,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
 	$(DEMO_ENV) $(PY) manage.py seed_demo
+	$(DEMO_ENV) $(PY) manage.py seed_directory
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install-dev

@@ -16,6 +16,17 @@ from simple_history.models import HistoricalRecords
 STALE_AFTER = timedelta(days=365)
 
 
+class NaturalKeyManager(models.Manager):
+    """Finds a row by its natural key, so fixtures (the directory seed) need no primary keys."""
+
+    def __init__(self, key_field="slug"):
+        super().__init__()
+        self.key_field = key_field
+
+    def get_by_natural_key(self, key):
+        return self.get(**{self.key_field: key})
+
+
 class Category(models.Model):
     """The appendix's five headings: a classification separate from the III formats."""
 
@@ -23,6 +34,8 @@ class Category(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     order = models.PositiveSmallIntegerField(default=0)
+
+    objects = NaturalKeyManager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -42,6 +55,8 @@ class GroupType(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
 
+    objects = NaturalKeyManager("code")
+
     class Meta:
         ordering = ["code"]
 
@@ -58,6 +73,8 @@ class Need(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
 
+    objects = NaturalKeyManager()
+
     class Meta:
         ordering = ["name"]
 
@@ -71,6 +88,8 @@ class Need(models.Model):
 class Language(models.Model):
     code = models.CharField(max_length=12, unique=True, help_text="BCP 47 code, e.g. en, es.")
     name = models.CharField(max_length=60)
+
+    objects = NaturalKeyManager("code")
 
     class Meta:
         ordering = ["name"]
@@ -94,6 +113,8 @@ class ServiceArea(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     spa_number = models.PositiveSmallIntegerField(null=True, blank=True, unique=True)
     order = models.PositiveSmallIntegerField(default=0)
+
+    objects = NaturalKeyManager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -133,6 +154,9 @@ class Criterion(models.TextChoices):
 
 
 class GroupQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
     def current(self):
         """Listings not archived (archived listings stay for the history of referrals)."""
         return self.filter(archived_at__isnull=True)
@@ -343,6 +367,8 @@ class ReferralResource(models.Model):
     needs_confirmation = models.BooleanField(default=False)
     confirmation_note = models.TextField(blank=True)
     history = HistoricalRecords()
+
+    objects = NaturalKeyManager("key")
 
     class Meta:
         ordering = ["name"]
