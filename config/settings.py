@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Full-text search of the directory on PostgreSQL (SearchVector, SearchRank); psycopg is a
+    # dependency anyway, so this imports fine on SQLite too.
+    "django.contrib.postgres",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",

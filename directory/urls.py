@@ -4,4 +4,5 @@ app_name = "directory"
 
 # Each module owns its pages: reading the list (clinicians and everyone with view_group),
 # keeping it current (site admins), and exchanging it in open formats.
-urlpatterns = [*browse.urlpatterns, *manage.urlpatterns, *exchange.urlpatterns]
+# Browse last: its /directory/<slug>/ would otherwise shadow the fixed paths of the others.
+urlpatterns = [*manage.urlpatterns, *exchange.urlpatterns, *browse.urlpatterns]

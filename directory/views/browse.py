@@ -1,16 +1,119 @@
-"""Reading the annotated referral list (policy VII.C–D). Replaced by the full search below."""
+"""Reading the annotated referral list (policy VII.C–D): search, a listing's page, the print.
 
+Everyone with ``directory.view_group`` reads the whole county's list (clinicians, supervisors,
+site admins, of any clinic). Pages only read: GET and HEAD, nothing written.
+"""
+
+import functools
+
+from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import SlugConverter
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_safe
 
 from accounts.permissions import permission_required
-from directory.models import Group
+from directory import selectors
+from directory.filters import GroupFilter
+
+PAGE_SIZE = 20
 
 
+@require_safe
 @permission_required("directory.view_group")
 def search(request):
-    groups = Group.objects.current().order_by("name")[:50]
-    return render(request, "directory/search.html", {"groups": groups})
+    """Search and filter the list; htmx asks for the results alone as the filters change."""
+    group_filter = GroupFilter(request.GET or None, queryset=selectors.listings())
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "directory/_results.html" if partial else "directory/search.html"
+    context = {"filter": group_filter, "partial": partial}
+    if group_filter.is_bound and not group_filter.is_valid():
+        response = render(request, template, {**context, "page": None}, status=400)
+    else:
+        area = group_filter.chosen_area
+        results = selectors.with_result_details(group_filter.qs, area=area)
+        page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context |= {
+            "page": page,
+            "area": area,
+            "query": query.urlencode(),
+            "searched": group_filter.is_bound and bool(group_filter.form.cleaned_data.get("q")),
+            "today": timezone.localdate(),
+        }
+        response = render(request, template, context)
+    # The same address answers with a page or a fragment: caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
-urlpatterns = [path("", search, name="search")]
+@require_safe
+@permission_required("directory.view_group")
+def group(request, slug):
+    """A listing with everything known about it (VII.C): contacts, meetings, etiquette."""
+    # Archived listings stay for the history of referrals; only those who edit the list see
+    # them. Everyone else gets 404, as for a listing that never was.
+    listing = selectors.group_page(
+        slug, include_archived=request.user.has_perm("directory.change_group")
+    )
+    return render(
+        request, "directory/group.html", {"group": listing, "today": timezone.localdate()}
+    )
+
+
+@require_safe
+@permission_required("directory.view_group")
+def print_list(request):
+    """The annotated referral list to print (VII.D), under the appendix's headings."""
+    return render(
+        request,
+        "directory/print.html",
+        {
+            "sections": selectors.print_sections(),
+            "resources": selectors.referral_resources(),
+            "today": timezone.localdate(),
+            "printed_at": timezone.localtime(),
+        },
+    )
+
+
+@functools.cache
+def _other_pages_first_words() -> frozenset[str]:
+    """The first word of every other directory page's address: "new", "manage", "import"..."""
+    from directory.urls import urlpatterns  # at first use: that module imports this one
+
+    words = set()
+    for pattern in urlpatterns:
+        route = str(pattern.pattern)
+        first, slash, _ = route.partition("/")
+        if slash and first and "<" not in first and pattern.name != "group":
+            words.add(first)
+    return frozenset(words)
+
+
+class ListingSlugConverter(SlugConverter):
+    """A listing's slug, but never the first word of another directory page's address.
+
+    The listing's page is ``/directory/<slug>/``; the site admins' and the exchange's pages
+    (``/directory/new/``, ``/directory/manage/``, ``/directory/import/``...) would be read as
+    slugs if this route came before theirs. Refusing those words (a ValueError here means "no
+    match, try the next route") keeps every page reachable whatever order the modules' routes
+    are listed in.
+    """
+
+    def to_python(self, value):
+        if value in _other_pages_first_words():
+            raise ValueError(value)
+        return value
+
+
+register_converter(ListingSlugConverter, "listing_slug")
+
+urlpatterns = [
+    path("", search, name="search"),
+    path("print/", print_list, name="print"),
+    path("<listing_slug:slug>/", group, name="group"),
+]

@@ -1,0 +1,153 @@
+"""Searching the annotated referral list (policy VII.C–D) by name, aliases, description and needs.
+
+The words a clinician types are split on anything that is not a letter or a digit, and **every
+word must match somewhere** in the listing: its name, one of its aliases, its description or
+the name of one of its needs. A word matches as the beginning of a word in the listing, so a
+search narrows as the clinician types ("depr" already finds "Depression Anonymous").
+
+PostgreSQL: full-text search. Each word becomes a prefix query (``word:*``) in the ``english``
+configuration, so "gambling" also finds "gamblers". A listing's own text is matched through the
+GIN expression index of migration 0003 (:func:`group_document` is the indexed expression); its
+needs are matched on the small ``directory_need`` table and joined through
+``directory_group_needs``; the two are a UNION per word. Results are ranked with ``ts_rank``
+over the listing's text and its needs: a word in the name or an alias (weight A) counts most,
+then a need (B), then the description (C); ties by name.
+
+SQLite (the demo and one of CI's passes): :func:`fallback_search`, a case-insensitive
+substring match over the same fields, names first. For a single whole word it gives the same
+listings as the full-text search (tests/integration/test_directory_browse.py proves it over
+several words, on whichever database the suite runs, and on PostgreSQL compares the two
+directly). Where they differ, by design: a stop word ("the", "and") is ignored by PostgreSQL and
+matched as text by SQLite; a fragment inside a word ("nymous") is found only by SQLite; a
+stemmed variant ("gambling" for "gamblers") only by PostgreSQL; and SQLite compares non-ASCII
+letters case-sensitively and stores aliases' non-ASCII letters escaped.
+"""
+
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connections
+from django.db.models import (
+    Case,
+    Exists,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.lookups import Exact
+
+from directory.models import Group
+
+CONFIG = "english"
+MAX_WORDS = 8  # a bound on the query's size, whatever is typed
+MAX_LENGTH = 200  # the form's limit on the search box
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits only: nothing with a meaning in tsquery
+
+GroupNeed = Group.needs.through
+
+
+def words(text: str) -> list[str]:
+    """The words of a search, lower-cased, at most MAX_WORDS of them."""
+    return _WORD.findall((text or "").lower())[:MAX_WORDS]
+
+
+def search_groups(queryset: QuerySet, text: str) -> QuerySet:
+    """The listings of ``queryset`` matching every word of ``text``, best match first.
+
+    Without a word to search for, the queryset is returned as it is.
+    """
+    terms = words(text)
+    if not terms:
+        return queryset
+    if connections[queryset.db].vendor == "postgresql":
+        return full_text_search(queryset, terms)
+    return fallback_search(queryset, terms)
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def group_document() -> SearchVector:
+    """The listing's own searchable text: the expression migration 0003 indexes."""
+    return (
+        SearchVector("name", weight="A", config=CONFIG)
+        + SearchVector("aliases", weight="A", config=CONFIG)
+        + SearchVector("description", weight="C", config=CONFIG)
+    )
+
+
+def prefix_query(terms: list[str]) -> SearchQuery:
+    # Safe to write as raw tsquery syntax: a term holds only letters and digits.
+    return SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw", config=CONFIG)
+
+
+class _NumNode(Func):
+    function = "numnode"
+    output_field = IntegerField()
+
+
+def _groups_matching(term: str) -> QuerySet:
+    """The ids of listings whose text or needs match one word (an indexed UNION)."""
+    query = prefix_query([term])
+    by_text = (
+        Group.objects.annotate(document=group_document())
+        .filter(document=query)
+        .order_by()
+        .values("pk")
+    )
+    by_need = (
+        GroupNeed.objects.annotate(document=SearchVector("need__name", config=CONFIG))
+        .filter(document=query)
+        .order_by()
+        .values("group_id")
+    )
+    return by_text.union(by_need)
+
+
+def full_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
+    for term in terms:
+        # A stop word ("the") makes an empty query that matches nothing; it must not empty the
+        # results, so it counts as matched (PostgreSQL folds this test away when planning).
+        is_stop_word = Exact(_NumNode(prefix_query([term])), 0)
+        queryset = queryset.filter(Q(pk__in=_groups_matching(term)) | Q(is_stop_word))
+
+    needs_text = Subquery(
+        GroupNeed.objects.filter(group_id=OuterRef("pk"))
+        .order_by()
+        .values("group_id")
+        .annotate(text=StringAgg("need__name", delimiter=Value(" ")))
+        .values("text")
+    )
+    document = group_document() + SearchVector(needs_text, weight="B", config=CONFIG)
+    return queryset.annotate(rank=SearchRank(document, prefix_query(terms))).order_by(
+        "-rank", "name", "pk"
+    )
+
+
+# --- SQLite (and any other database) ----------------------------------------------------------
+
+
+def fallback_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
+    """Every word somewhere in the name, aliases, description or needs; names first."""
+    in_name = Q()
+    for term in terms:
+        has_need = Exists(
+            GroupNeed.objects.filter(group_id=OuterRef("pk"), need__name__icontains=term)
+        )
+        queryset = queryset.filter(
+            Q(name__icontains=term)
+            | Q(aliases__icontains=term)
+            | Q(description__icontains=term)
+            | Q(has_need)
+        )
+        in_name &= Q(name__icontains=term)
+    rank = Case(When(in_name, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    return queryset.annotate(rank=rank).order_by("-rank", "name", "pk")

@@ -1,0 +1,176 @@
+"""Reads the directory's pages need (policy VII.C–D), each a fixed number of queries.
+
+Every page's queries are pinned in tests/integration/test_directory_browse.py with 500 listings,
+each with contacts and meetings.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from directory.meeting_types import type_label
+from directory.models import (
+    Category,
+    Contact,
+    Criterion,
+    CriterionConfirmation,
+    Group,
+    Language,
+    Meeting,
+    Need,
+    ReferralResource,
+    ResourcePhone,
+    ReviewFlag,
+    ServiceArea,
+)
+
+# The areas whose listings also serve an area of each kind: a countywide line serves every
+# Service Planning Area, a national one everywhere.
+WIDER_KINDS = {
+    ServiceArea.Kind.SPA: [ServiceArea.Kind.COUNTYWIDE, ServiceArea.Kind.NATIONAL],
+    ServiceArea.Kind.COUNTYWIDE: [ServiceArea.Kind.NATIONAL],
+    ServiceArea.Kind.OUT_OF_COUNTY: [ServiceArea.Kind.NATIONAL],
+    ServiceArea.Kind.NATIONAL: [],
+}
+
+
+def listings() -> QuerySet:
+    """Current listings (archived ones excluded), by name."""
+    return Group.objects.current().order_by("name", "pk")
+
+
+def areas_covering(area: ServiceArea) -> QuerySet:
+    """The ids of the area itself and of the wider areas that serve it (a subquery)."""
+    return ServiceArea.objects.filter(
+        Q(pk=area.pk) | Q(kind__in=WIDER_KINDS.get(area.kind, []))
+    ).values("pk")
+
+
+def contacts_for_area(area: ServiceArea | None) -> QuerySet:
+    """A listing's contacts for the chosen area: those mapped to it or to a wider area, and
+    those mapped to no area at all (a web address, a general number). All, without an area."""
+    contacts = Contact.objects.order_by("order", "id")
+    if area is None:
+        return contacts
+    mapped = Contact.service_areas.through.objects.filter(contact_id=OuterRef("pk"))
+    return contacts.filter(
+        Exists(mapped.filter(servicearea_id__in=areas_covering(area))) | ~Exists(mapped)
+    )
+
+
+def with_result_details(queryset: QuerySet, *, area: ServiceArea | None = None) -> QuerySet:
+    """What each search result shows: its needs and its contacts for the area (two queries)."""
+    return queryset.prefetch_related(
+        Prefetch("needs", queryset=Need.objects.order_by("name")),
+        Prefetch("contacts", queryset=contacts_for_area(area), to_attr="shown_contacts"),
+    )
+
+
+def _open_flag_count():
+    open_flags = (
+        ReviewFlag.objects.filter(group_id=OuterRef("pk"), resolved_at__isnull=True)
+        .order_by()
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(open_flags, output_field=IntegerField()), 0)
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    """One of II.A–H for a listing: confirmed or not, by whom, when."""
+
+    code: str
+    label: str
+    confirmation: CriterionConfirmation | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmation is not None and self.confirmation.confirmed
+
+
+def group_page(slug: str, *, include_archived: bool = False) -> Group:
+    """One listing with everything its page shows, in ten queries; 404 if there is none.
+
+    Archived listings are found only with ``include_archived`` (for site admins).
+    """
+    groups = Group.objects.select_related("last_verified_by").annotate(
+        open_flags=_open_flag_count()
+    )
+    if not include_archived:
+        groups = groups.current()
+    groups = groups.prefetch_related(
+        Prefetch("categories", queryset=Category.objects.order_by("order", "name")),
+        "types",
+        Prefetch("needs", queryset=Need.objects.order_by("name")),
+        Prefetch("languages", queryset=Language.objects.order_by("name")),
+        Prefetch("service_areas", queryset=ServiceArea.objects.order_by("order", "name")),
+        Prefetch("criteria", queryset=CriterionConfirmation.objects.select_related("confirmed_by")),
+        Prefetch(
+            "contacts",
+            queryset=Contact.objects.order_by("order", "id").prefetch_related(
+                Prefetch("service_areas", queryset=ServiceArea.objects.order_by("order", "name"))
+            ),
+        ),
+        Prefetch(
+            "meetings",
+            queryset=Meeting.objects.select_related("service_area", "language").order_by(
+                "weekday", "start_time", "id"
+            ),
+        ),
+    )
+    group = groups.filter(slug=slug).first()
+    if group is None:
+        raise Http404("No such listing.")
+    confirmations = {row.criterion: row for row in group.criteria.all()}
+    group.criterion_rows = [
+        CriterionRow(code, label, confirmations.get(code)) for code, label in Criterion.choices
+    ]
+    for meeting in group.meetings.all():
+        meeting.type_labels = [type_label(code) for code in meeting.type_codes or []]
+    return group
+
+
+@dataclass(frozen=True)
+class PrintSection:
+    heading: Category | None
+    listings: list
+
+
+def print_sections() -> list[PrintSection]:
+    """Every current listing under each appendix heading, in the headings' order (VII.D).
+
+    A listing under two headings (Procovery Circles) is printed under both. Listings with no
+    heading come last. Five queries whatever the size of the list.
+    """
+    categories = list(Category.objects.order_by("order", "name"))
+    groups = listings().prefetch_related(
+        "categories",
+        Prefetch("needs", queryset=Need.objects.order_by("name")),
+        Prefetch("contacts", queryset=Contact.objects.order_by("order", "id")),
+    )
+    by_heading = {category.pk: [] for category in categories}
+    unfiled = []
+    for group in groups:
+        headings = [category.pk for category in group.categories.all()]
+        for pk in headings:
+            by_heading.setdefault(pk, []).append(group)
+        if not headings:
+            unfiled.append(group)
+    sections = [PrintSection(category, by_heading[category.pk]) for category in categories]
+    sections = [section for section in sections if section.listings]
+    if unfiled:
+        sections.append(PrintSection(None, unfiled))
+    return sections
+
+
+def referral_resources() -> list[ReferralResource]:
+    """SHARE!, the Friendship Line, the Client Coalition (VIII.D–E), with their phones."""
+    return list(
+        ReferralResource.objects.order_by("name").prefetch_related(
+            Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
+        )
+    )

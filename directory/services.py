@@ -1,0 +1,444 @@
+"""Writes to the annotated referral list: site admins keep it current (policy VII.D).
+
+Every function takes keyword-only arguments, runs in one transaction, and records the acting
+user ``by`` in the history (django-simple-history) of every row it touches, so that the history
+page can say who changed what. Each row written gets exactly one history record per call, with
+its many-to-many values as they ended up (simple-history alone would add a record per
+many-to-many change).
+
+There is no function that deletes a listing. A listing is archived, never deleted: once
+referrals exist, a listing that has ever been referred must stay for the history of those
+referrals, and until then archiving is the only way a listing leaves the clinicians' search.
+Contacts, meetings and resource phones can be removed; their history keeps them.
+
+Two admins editing one listing (design notes, section 5): ``update_group`` takes the version
+the editor loaded and moves it on in one conditional UPDATE; if it had already moved, nothing is
+written and ``EditConflict`` is raised with the listing as it is now.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from directory.models import (
+    Category,
+    Contact,
+    Criterion,
+    CriterionConfirmation,
+    Group,
+    Meeting,
+    ReferralResource,
+    ResourcePhone,
+    ReviewFlag,
+)
+
+# Verification dates are the county's local date, whatever the server's clock zone.
+COUNTY_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+
+# What an admin edits on a listing (everything but slug, source text, verification, archive).
+GROUP_FIELDS = (
+    "name",
+    "aliases",
+    "description",
+    "format",
+    "is_twelve_step",
+    "status",
+    "medication_stance",  # VI.C
+    "etiquette_note",  # VIII.F
+    "evidence_note",  # I.F
+    "fees_note",  # II.G
+)
+GROUP_M2M = ("categories", "types", "needs", "languages", "service_areas")
+CONTACT_FIELDS = (
+    "kind",
+    "phone",
+    "extension",
+    "email",
+    "url",
+    "area_label",
+    "hours",
+    "person_first_name",  # VIII.C: first name only
+    "note",
+)
+CONTACT_M2M = ("service_areas",)
+MEETING_FIELDS = (
+    "name",
+    "weekday",
+    "start_time",
+    "end_time",
+    "location_name",
+    "address",
+    "online_url",
+    "dial_in",
+    "service_area",
+    "language",
+    "type_codes",
+    "notes",
+)
+RESOURCE_FIELDS = (
+    "name",
+    "description",
+    "url",
+    "hours",
+    "opens_at",
+    "closes_at",
+    "needs_confirmation",
+    "confirmation_note",
+)
+RESOURCE_PHONE_FIELDS = ("phone", "extension", "label", "source")
+
+# Single path segments under /directory/ that are pages, never a listing's slug.
+RESERVED_SLUGS = frozenset(
+    {"new", "manage", "resources", "flags", "export", "import", "print", "meetings", "search"}
+)
+
+
+class EditConflict(Exception):
+    """Someone saved the listing after this editor loaded it; nothing was written."""
+
+    def __init__(self, current: Group):
+        self.current = current
+        super().__init__(f"{current} is at version {current.version}")
+
+
+class AlreadyResolved(Exception):
+    """The review flag was resolved (by someone else) before this resolution."""
+
+
+class DuplicateListing(Exception):
+    """A listing of that name exists already (a double-clicked "Add", most often)."""
+
+    def __init__(self, existing: Group):
+        self.existing = existing
+        super().__init__(existing.name)
+
+
+@dataclass(frozen=True)
+class RowEdit:
+    """One change to a listing's contact or meeting (or a resource's phone).
+
+    ``pk`` is None for a new row. ``values`` holds the fields to set, many-to-many ones as
+    iterables of objects.
+    """
+
+    pk: int | None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    delete: bool = False
+
+
+def local_today() -> date:
+    return timezone.localdate(timezone=COUNTY_TIME_ZONE)
+
+
+def _save(instance: models.Model, *, by, m2m: Mapping[str, Iterable] | None = None):
+    """Save ``instance`` and its many-to-many values with one history record, by ``by``."""
+    instance._history_user = by
+    if not m2m:
+        instance.save()
+        return instance
+    created = instance._state.adding
+    instance.skip_history_when_saving = True
+    try:
+        if created:
+            instance.save()  # the row must exist before its many-to-many values
+        for name, values in m2m.items():
+            getattr(instance, name).set(values)
+    finally:
+        del instance.skip_history_when_saving
+    instance.save()  # the one history record, with the many-to-many values as they are now
+    if created:
+        # That record was written by an UPDATE, so simple-history typed it "changed".
+        history = type(instance).history
+        latest = history.filter(id=instance.pk).order_by("-history_id").values("history_id")
+        history.filter(history_id__in=latest[:1]).update(history_type="+")
+    return instance
+
+
+def _set_fields(instance: models.Model, values: Mapping[str, Any], names: Sequence[str]):
+    for name in names:
+        if name in values:
+            setattr(instance, name, values[name])
+
+
+def _m2m(values: Mapping[str, Any], names: Sequence[str]) -> dict[str, Iterable]:
+    return {name: values[name] for name in names if name in values}
+
+
+def _apply_rows(
+    *,
+    parent: models.Model,
+    model: type[models.Model],
+    parent_field: str,
+    edits: Sequence[RowEdit],
+    fields: Sequence[str],
+    m2m: Sequence[str],
+    by,
+) -> None:
+    """Create, change and remove the parent's rows; each removal leaves its history record."""
+    if not edits:
+        return
+    rows = model.objects.filter(**{parent_field: parent})
+    existing = {row.pk: row for row in rows.filter(pk__in=[e.pk for e in edits if e.pk])}
+    next_order = None
+    for edit in edits:
+        row = existing.get(edit.pk) if edit.pk is not None else None
+        if edit.delete:
+            if row is not None:
+                row._history_user = by
+                row.delete()
+            continue
+        if row is None:
+            row = model(**{parent_field: parent})
+            if hasattr(row, "order"):
+                if next_order is None:
+                    highest = rows.aggregate(highest=models.Max("order"))["highest"]
+                    next_order = 0 if highest is None else highest + 1
+                row.order = next_order
+                next_order += 1
+        _set_fields(row, edit.values, fields)
+        _save(row, by=by, m2m=_m2m(edit.values, m2m))
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:110].strip("-") or "listing"
+    taken = set(Group.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    taken |= RESERVED_SLUGS
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def create_group(
+    *,
+    values: Mapping[str, Any],
+    contacts: Sequence[RowEdit] = (),
+    meetings: Sequence[RowEdit] = (),
+    by,
+) -> Group:
+    """A new listing, with its first contacts and meetings. New listings start unverified.
+
+    Raises ``DuplicateListing`` if a listing of that name exists: two listings of one name
+    would confuse clinicians, and a double-clicked "Add" must create one listing. (Locking the
+    listing's headings makes two such requests wait for each other on PostgreSQL; SQLite
+    writes one transaction at a time anyway.)
+    """
+    headings = [category.pk for category in values.get("categories", ())]
+    list(Category.objects.select_for_update().filter(pk__in=headings))
+    existing = Group.objects.filter(name__iexact=values["name"].strip()).first()
+    if existing is not None:
+        raise DuplicateListing(existing)
+    group = Group(slug=_unique_slug(values["name"]))
+    _set_fields(group, values, GROUP_FIELDS)
+    _save(group, by=by, m2m=_m2m(values, GROUP_M2M))
+    _apply_rows(
+        parent=group,
+        model=Contact,
+        parent_field="group",
+        edits=contacts,
+        fields=CONTACT_FIELDS,
+        m2m=CONTACT_M2M,
+        by=by,
+    )
+    _apply_rows(
+        parent=group,
+        model=Meeting,
+        parent_field="group",
+        edits=meetings,
+        fields=MEETING_FIELDS,
+        m2m=(),
+        by=by,
+    )
+    return group
+
+
+def update_group(
+    *,
+    group: Group,
+    version: int,
+    values: Mapping[str, Any],
+    contacts: Sequence[RowEdit] = (),
+    meetings: Sequence[RowEdit] = (),
+    by,
+) -> Group:
+    """Save an edit of the listing, its contacts and meetings, made from ``version``.
+
+    Raises ``EditConflict`` (and writes nothing) when the listing has been saved since.
+    """
+    with transaction.atomic():
+        # The optimistic lock: one conditional UPDATE. On PostgreSQL a concurrent save waits
+        # for this row, then finds the version moved and updates nothing.
+        moved_on = Group.objects.filter(pk=group.pk, version=version).update(version=version + 1)
+        if not moved_on:
+            raise EditConflict(Group.objects.get(pk=group.pk))
+        group = Group.objects.get(pk=group.pk)
+        _apply_rows(
+            parent=group,
+            model=Contact,
+            parent_field="group",
+            edits=contacts,
+            fields=CONTACT_FIELDS,
+            m2m=CONTACT_M2M,
+            by=by,
+        )
+        _apply_rows(
+            parent=group,
+            model=Meeting,
+            parent_field="group",
+            edits=meetings,
+            fields=MEETING_FIELDS,
+            m2m=(),
+            by=by,
+        )
+        _set_fields(group, values, GROUP_FIELDS)
+        _save(group, by=by, m2m=_m2m(values, GROUP_M2M))
+    return group
+
+
+def _locked(group: Group) -> Group:
+    """The listing as it is in the database, locked until the transaction ends.
+
+    History records copy the instance in memory, so writes start from a fresh copy: a page
+    loaded before someone else's edit must not write its stale values back into the history.
+    """
+    return Group.objects.select_for_update().get(pk=group.pk)
+
+
+@transaction.atomic
+def verify_group(*, group: Group, by, on: date | None = None) -> Group:
+    """VII.D: record that the listing was checked against the group itself, by whom and when."""
+    group = _locked(group)
+    group.last_verified_on = on or local_today()
+    group.last_verified_by = by
+    return _save(group, by=by)
+
+
+@transaction.atomic
+def archive_group(*, group: Group, by) -> Group:
+    """Take the listing out of the clinicians' search, keeping it and its history."""
+    group = _locked(group)
+    if group.archived_at is None:
+        group.archived_at = timezone.now()
+        _save(group, by=by)
+    return group
+
+
+@transaction.atomic
+def unarchive_group(*, group: Group, by) -> Group:
+    group = _locked(group)
+    if group.archived_at is not None:
+        group.archived_at = None
+        _save(group, by=by)
+    return group
+
+
+@transaction.atomic
+def confirm_criteria(*, group: Group, confirmed: Iterable[str], by) -> list[str]:
+    """II.A–H: set which criteria the listing is confirmed to meet.
+
+    Each criterion whose answer changes records who changed it and when (withdrawing a
+    confirmation is recorded too). Returns the criteria that changed.
+    """
+    confirmed = set(confirmed)
+    unknown = confirmed - set(Criterion.values)
+    if unknown:
+        raise ValueError(f"Unknown criteria: {sorted(unknown)}")
+    group = _locked(group)
+    rows = {row.criterion: row for row in CriterionConfirmation.objects.filter(group=group)}
+    now = timezone.now()
+    changed = []
+    for criterion in Criterion.values:
+        wanted = criterion in confirmed
+        row = rows.get(criterion)
+        if row is None:
+            if not wanted:
+                continue  # no row means not confirmed: nothing to record
+            row = CriterionConfirmation(group=group, criterion=criterion)
+        elif row.confirmed == wanted:
+            continue
+        row.confirmed = wanted
+        row.confirmed_by = by
+        row.confirmed_at = now
+        _save(row, by=by)
+        changed.append(criterion)
+    return changed
+
+
+@transaction.atomic
+def raise_flag(
+    *,
+    by,
+    summary: str,
+    detail: str = "",
+    concerns_medication: bool = False,
+    group: Group | None = None,
+    resource: ReferralResource | None = None,
+) -> ReviewFlag:
+    """A doubt about a listing or a resource, for a site admin to resolve."""
+    if group is None and resource is None:
+        raise ValueError("A review flag is about a listing or a resource.")
+    # The same doubt raised twice (a double-clicked button) is one flag. Locking what it is
+    # about makes two such requests wait for each other.
+    if group is not None:
+        _locked(group)
+    else:
+        ReferralResource.objects.select_for_update().get(pk=resource.pk)
+    same = ReviewFlag.objects.filter(
+        group=group, resource=resource, summary=summary, resolved_at__isnull=True
+    ).first()
+    if same is not None:
+        return same
+    flag = ReviewFlag(
+        group=group,
+        resource=resource,
+        source=ReviewFlag.Source.ADMIN,
+        summary=summary,
+        detail=detail,
+        concerns_medication=concerns_medication,
+        opened_by=by,
+    )
+    return _save(flag, by=by)
+
+
+@transaction.atomic
+def resolve_flag(*, flag: ReviewFlag, note: str, by) -> ReviewFlag:
+    """Close a review flag with a note saying what was done; records who and when."""
+    if not note.strip():
+        raise ValueError("A resolution needs a note.")
+    flag = ReviewFlag.objects.select_for_update().get(pk=flag.pk)
+    if flag.resolved_at is not None:
+        raise AlreadyResolved(flag)
+    flag.resolved_at = timezone.now()
+    flag.resolved_by = by
+    flag.resolution_note = note.strip()
+    return _save(flag, by=by)
+
+
+@transaction.atomic
+def update_resource(
+    *,
+    resource: ReferralResource,
+    values: Mapping[str, Any],
+    phones: Sequence[RowEdit] = (),
+    by,
+) -> ReferralResource:
+    """VIII.D–E: correct SHARE!, the Friendship Line or the Client Coalition, and its phones."""
+    resource = ReferralResource.objects.select_for_update().get(pk=resource.pk)
+    _apply_rows(
+        parent=resource,
+        model=ResourcePhone,
+        parent_field="resource",
+        edits=phones,
+        fields=RESOURCE_PHONE_FIELDS,
+        m2m=(),
+        by=by,
+    )
+    _set_fields(resource, values, RESOURCE_FIELDS)
+    return _save(resource, by=by)
