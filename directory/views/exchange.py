@@ -1,1 +1,291 @@
-urlpatterns = []
+"""Exchanging the annotated referral list (policy VII.D) in open formats.
+
+Exports, for everyone who may read the list (``directory.view_group``): CSV (streamed), XLSX,
+Open Referral HSDS 3.0 and the Meeting Guide feed. Imports, for site admins: listings from
+CSV and meetings from a Meeting Guide file, each shown as a preview first and written, all or
+nothing, only when confirmed. The formats themselves live in ``directory.exchange``.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import DataError, IntegrityError
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.permissions import permission_required
+from directory.exchange import csv_import, hsds, meeting_guide, resources, snapshot, uploads
+from directory.exchange.forms import ConfirmForm, MeetingUploadForm, UploadForm
+from directory.models import Group
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(response, stem: str, extension: str):
+    response["Content-Disposition"] = (
+        f'attachment; filename="{stem}-{timezone.localdate():%Y-%m-%d}.{extension}"'
+    )
+    return response
+
+
+def _json(data, stem: str):
+    response = JsonResponse(
+        data, safe=False, json_dumps_params={"ensure_ascii": False, "indent": 1}
+    )
+    return _attachment(response, stem, "json")
+
+
+# --- Exports --------------------------------------------------------------------------------
+
+
+@permission_required("directory.view_group")
+@require_GET
+def export_csv(request):
+    """Streamed: rows leave as the database yields them, a chunk of listings at a time."""
+    response = StreamingHttpResponse(
+        resources.csv_lines(snapshot.listings()), content_type="text/csv; charset=utf-8"
+    )
+    return _attachment(response, "self-help-groups", "csv")
+
+
+@permission_required("directory.view_group")
+@require_GET
+def export_xlsx(request):
+    response = HttpResponse(resources.xlsx_bytes(snapshot.listings()), content_type=XLSX_TYPE)
+    return _attachment(response, "self-help-groups", "xlsx")
+
+
+@permission_required("directory.view_group")
+@require_GET
+def export_hsds(request):
+    return _json(hsds.document(snapshot.listings(with_meetings=True)), "self-help-groups-hsds")
+
+
+@permission_required("directory.view_group")
+@require_GET
+def meeting_guide_feed(request):
+    items = meeting_guide.feed(snapshot.listings(with_meetings=True), timezone=settings.TIME_ZONE)
+    return _json(items, "self-help-meetings")
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+EXPIRED = (
+    "This preview has expired or was already imported (a preview can be confirmed once, "
+    "within an hour). Upload the file again."
+)
+OUTDATED = (
+    "The directory changed after the preview was made (someone saved a listing or imported "
+    "a file), so nothing was written. Here is the preview again as things are now."
+)
+NOT_WRITTEN = (
+    "The import could not be written, and nothing of it was saved: {error}. Upload the file "
+    "again to see a fresh preview."
+)
+
+
+def _read_upload(form, kind: str) -> str | None:
+    try:
+        return uploads.decode_utf8(form.cleaned_data["file"].read(), kind=kind)
+    except uploads.FileRefused as refused:
+        form.add_error("file", refused.message)
+        return None
+
+
+def _has_changes(plan) -> bool:
+    return plan.count("create") + plan.count("update") > 0
+
+
+def _csv_preview(request, plan, text, *, notice="", status=None):
+    pending = None
+    if plan.ok and _has_changes(plan):
+        pending = uploads.keep(request, kind="csv", content=text, fingerprint=plan.fingerprint)
+    context = {
+        "plan": plan,
+        "notice": notice,
+        "confirm": ConfirmForm(initial={"token": pending.token, "sha256": pending.sha256})
+        if pending
+        else None,
+    }
+    if status is None:
+        status = 200 if plan.ok else 400
+    return render(request, "directory/exchange/csv_preview.html", context, status=status)
+
+
+@permission_required("directory.add_group")
+@permission_required("directory.change_group")
+@require_http_methods(["GET", "POST"])
+def import_csv(request):
+    """Upload, preview, confirm: nothing is written before the confirmation."""
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_csv(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        text = _read_upload(form, "CSV")
+        if text is not None:
+            try:
+                plan = csv_import.plan_import(text)
+            except uploads.FileRefused as refused:
+                form.add_error("file", refused.message)
+            else:
+                return _csv_preview(request, plan, text)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "directory/exchange/csv_upload.html",
+        {"form": form, "columns": resources.COLUMNS},
+        status=status,
+    )
+
+
+def _confirm_csv(request):
+    confirm = ConfirmForm(request.POST)
+    pending = None
+    if confirm.is_valid():
+        pending = uploads.take(
+            request,
+            kind="csv",
+            token=confirm.cleaned_data["token"],
+            digest=confirm.cleaned_data["sha256"],
+        )
+    if pending is None:
+        return _upload_again(request, "directory/exchange/csv_upload.html", UploadForm(), EXPIRED)
+    try:
+        outcome = csv_import.confirm_import(
+            text=pending.content, fingerprint=pending.fingerprint, by=request.user
+        )
+    except csv_import.PreviewOutdated as outdated:
+        return _csv_preview(request, outdated.plan, pending.content, notice=OUTDATED, status=409)
+    except (uploads.FileRefused, IntegrityError, DataError) as error:
+        message = NOT_WRITTEN.format(error=getattr(error, "message", "a conflict in the data"))
+        return _upload_again(
+            request, "directory/exchange/csv_upload.html", UploadForm(), message, status=409
+        )
+    messages.success(
+        request,
+        f"Imported: {outcome.created} new listing{'s' if outcome.created != 1 else ''}, "
+        f"{outcome.updated} updated, {outcome.unchanged} unchanged.",
+    )
+    return redirect("directory:import")
+
+
+def _upload_again(request, template, form, message, *, status=400):
+    return render(
+        request,
+        template,
+        {"form": form, "columns": resources.COLUMNS, "error": message},
+        status=status,
+    )
+
+
+def _meetings_preview(request, plan, text, listing, *, notice="", status=None):
+    pending = None
+    if plan.ok and _has_changes(plan):
+        pending = uploads.keep(
+            request,
+            kind="meetings",
+            content=text,
+            fingerprint=plan.fingerprint,
+            options={"listing": listing.pk if listing else None},
+        )
+    context = {
+        "plan": plan,
+        "listing": listing,
+        "notice": notice,
+        "confirm": ConfirmForm(initial={"token": pending.token, "sha256": pending.sha256})
+        if pending
+        else None,
+    }
+    if status is None:
+        status = 200 if plan.ok else 400
+    return render(request, "directory/exchange/meetings_preview.html", context, status=status)
+
+
+@permission_required("directory.add_meeting")
+@permission_required("directory.change_meeting")
+@require_http_methods(["GET", "POST"])
+def import_meetings(request):
+    """A Meeting Guide file (an intergroup's schedule): upload, preview, confirm."""
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_meetings(request)
+    form = MeetingUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        text = _read_upload(form, "JSON")
+        if text is not None:
+            listing = form.cleaned_data["listing"]
+            try:
+                plan = meeting_guide.plan_import(text, listing=listing, timezone=settings.TIME_ZONE)
+            except uploads.FileRefused as refused:
+                form.add_error("file", refused.message)
+            else:
+                return _meetings_preview(request, plan, text, listing)
+    status = 400 if form.errors else 200
+    return render(request, "directory/exchange/meetings_upload.html", {"form": form}, status=status)
+
+
+def _confirm_meetings(request):
+    confirm = ConfirmForm(request.POST)
+    pending = None
+    if confirm.is_valid():
+        pending = uploads.take(
+            request,
+            kind="meetings",
+            token=confirm.cleaned_data["token"],
+            digest=confirm.cleaned_data["sha256"],
+        )
+    if pending is None:
+        return _upload_again(
+            request, "directory/exchange/meetings_upload.html", MeetingUploadForm(), EXPIRED
+        )
+    listing = None
+    listing_pk = pending.options.get("listing")
+    if listing_pk is not None:
+        listing = Group.objects.current().filter(pk=listing_pk).first()
+        if listing is None:
+            return _upload_again(
+                request,
+                "directory/exchange/meetings_upload.html",
+                MeetingUploadForm(),
+                "The listing chosen for these meetings was archived after the preview; "
+                "nothing was written.",
+                status=409,
+            )
+    try:
+        outcome = meeting_guide.confirm_import(
+            text=pending.content,
+            listing=listing,
+            timezone=settings.TIME_ZONE,
+            fingerprint=pending.fingerprint,
+            by=request.user,
+        )
+    except meeting_guide.PreviewOutdated as outdated:
+        return _meetings_preview(
+            request, outdated.plan, pending.content, listing, notice=OUTDATED, status=409
+        )
+    except (uploads.FileRefused, IntegrityError, DataError) as error:
+        message = NOT_WRITTEN.format(error=getattr(error, "message", "a conflict in the data"))
+        return _upload_again(
+            request,
+            "directory/exchange/meetings_upload.html",
+            MeetingUploadForm(),
+            message,
+            status=409,
+        )
+    messages.success(
+        request,
+        f"Imported: {outcome.created} new meeting{'s' if outcome.created != 1 else ''}, "
+        f"{outcome.updated} updated, {outcome.unchanged} unchanged.",
+    )
+    return redirect("directory:meeting-guide-import")
+
+
+urlpatterns = [
+    path("export.csv", export_csv, name="export-csv"),
+    path("export.xlsx", export_xlsx, name="export-xlsx"),
+    path("export/hsds.json", export_hsds, name="export-hsds"),
+    path("meetings.json", meeting_guide_feed, name="meeting-guide"),
+    path("import/", import_csv, name="import"),
+    path("meetings/import/", import_meetings, name="meeting-guide-import"),
+]

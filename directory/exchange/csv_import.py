@@ -1,0 +1,791 @@
+"""Importing listings from a CSV file: read, preview row by row, then write all or nothing.
+
+Why our own reader rather than django-import-export's ``import_data(dry_run=True)``: its dry
+run *does* write (every row is saved and the transaction rolled back at the end), with history
+rows and contact rows written and undone along the way; its many-to-many widget silently drops
+names it does not know (a misspelt need would vanish rather than be reported); and a listing's
+phones, emails and web addresses are rows of another table, which a ``ModelResource`` does not
+import. Here the preview only reads: the file is parsed into plain values, matched against the
+catalogue in a fixed number of queries, and shown as a plan with every problem by row and
+column. Writing happens only on confirmation, in one ``transaction.atomic``, after the file has
+been planned again and found to give the very plan the admin saw; updates go through
+``services.update_group`` (its optimistic lock and history). The columns are the export's
+(``resources.COLUMNS``), so an exported file, edited in a spreadsheet, comes back.
+
+Matching: a row names its listing by **slug** (the export's first column: unique, stable, and
+what every export identifies a listing by). Without a slug, a row matches the one listing of
+exactly that name (case aside); a name shared by several listings is an error asking for the
+slug, because guessing would overwrite the wrong group. A row matching nothing creates a listing,
+with the slug it gives or one made from its name; never a second listing of a name already in
+use (as ``services.create_group``), nor one whose slug is a directory page's address.
+
+An update makes the listing match the row: the lists in a row (headings, needs, phones, emails,
+web addresses, types, languages, service areas) replace the listing's. A phone, email or web
+address already on the listing is kept as it is (with its hours, contact person and note); one
+the row no longer lists is removed, and the preview says so. "Last verified" is exported for
+information and never imported: verifying a listing (who and when) is done on its page.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator, validate_slug
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.text import slugify
+
+from directory import services
+from directory.exchange.resources import COLUMNS, OPTIONAL_COLUMNS, SEPARATOR, unescape_formula
+from directory.exchange.uploads import FileRefused
+from directory.models import (
+    Category,
+    Contact,
+    Format,
+    Group,
+    GroupType,
+    Language,
+    Need,
+    ServiceArea,
+)
+
+MAX_ROWS = 5000
+RESERVED = "“{slug}” is the address of a directory page; give the listing another slug."
+
+NAME_MAX = Group._meta.get_field("name").max_length
+SLUG_MAX = Group._meta.get_field("slug").max_length
+AREA_MAX = Contact._meta.get_field("area_label").max_length
+URL_MAX = Contact._meta.get_field("url").max_length
+EMAIL_MAX = Contact._meta.get_field("email").max_length
+
+_AREA_AT_END = re.compile(r"\s*\(([^()]*[^\W\d_][^()]*)\)\s*$")
+_EXTENSION_AT_END = re.compile(r"\s*(?:ext\.?|extension|x)\s*(\d{1,10})\s*$", re.IGNORECASE)
+_FORMAT_CODE = re.compile(r"^(III\.[A-I])\b", re.IGNORECASE)
+_TYPE_CODE = re.compile(r"^([A-E])(?:\.|\s|$)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the file, where it is: the row (as a spreadsheet numbers it, the
+    header being row 1), the column, and what to do about it."""
+
+    row: int | None
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PhoneValue:
+    number: str  # E.164
+    extension: str = ""
+    area: str = ""
+
+    def __str__(self):
+        text = self.number + (f" ext. {self.extension}" if self.extension else "")
+        return text + (f" ({self.area})" if self.area else "")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A column's value before and after; for phones, emails and web addresses, ``before`` is
+    what the import removes and ``after`` what it adds (``contacts`` is then true)."""
+
+    column: str
+    before: str
+    after: str
+    contacts: bool = False
+
+
+@dataclass
+class RowPlan:
+    row: int
+    name: str = ""
+    slug: str = ""
+    action: str = "error"  # create, update, unchanged, error
+    group: Group | None = None
+    version: int | None = None
+    values: dict = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    # Contacts: what to add, which existing contacts to relabel or remove.
+    add_phones: list[PhoneValue] = field(default_factory=list)
+    relabel: list[tuple[Contact, str]] = field(default_factory=list)
+    add_emails: list[str] = field(default_factory=list)
+    add_urls: list[str] = field(default_factory=list)
+    remove: list[Contact] = field(default_factory=list)
+
+    @property
+    def action_label(self) -> str:
+        return {
+            "create": "New listing",
+            "update": "Update",
+            "unchanged": "No change",
+            "error": "Not imported: see the problems",
+        }[self.action]
+
+
+@dataclass
+class ImportPlan:
+    rows: list[RowPlan]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many of each action, for the page: create, update, unchanged, error."""
+        return {action: self.count(action) for action in ("create", "update", "unchanged", "error")}
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the admin was shown, as a hash: a confirmation writes only this plan."""
+        summary = [
+            [
+                row.row,
+                row.action,
+                row.slug,
+                row.group.pk if row.group else None,
+                row.version,
+                [[c.column, c.before, c.after] for c in row.changes],
+            ]
+            for row in self.rows
+        ]
+        return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
+# --- Reading the file ----------------------------------------------------------------------
+
+
+def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    """The data rows as ``(row number, {column: value})``; FileRefused if the file as a whole
+    cannot be used (not CSV, no header, wrong or missing columns, too many rows)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    try:
+        for record in reader:
+            records.append(record)
+            if len(records) > MAX_ROWS + 1:
+                raise FileRefused(
+                    f"The file has more than {MAX_ROWS} rows; split it into smaller files."
+                )
+    except csv.Error as error:
+        raise FileRefused(
+            f"The file cannot be read as CSV at line {reader.line_num}: {error}."
+        ) from None
+    while records and not any(cell.strip() for cell in records[0]):
+        records.pop(0)
+    if not records:
+        raise FileRefused("The file is empty: it has no header row and no listings.")
+    header = [cell.strip() for cell in records[0]]
+    check_columns(header)
+    canonical = {column.casefold(): column for column in COLUMNS}
+    names = [canonical[cell.casefold()] for cell in header]
+    rows = []
+    for number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        values = {
+            name: unescape_formula(cell.strip()) for name, cell in zip(names, record, strict=False)
+        }
+        if len(record) > len(names):
+            values["__extra__"] = str(len(record))
+        rows.append((number, values))
+    if not rows:
+        raise FileRefused("The file has a header row but no listings under it.")
+    return rows
+
+
+def check_columns(header: list[str]) -> None:
+    known = {column.casefold() for column in COLUMNS}
+    seen: set[str] = set()
+    repeated, unexpected = [], []
+    for cell in header:
+        key = cell.casefold()
+        if key in seen:
+            repeated.append(cell or "(blank)")
+        elif key not in known:
+            unexpected.append(cell or "(blank)")
+        seen.add(key)
+    missing = [c for c in COLUMNS if c.casefold() not in seen and c not in OPTIONAL_COLUMNS]
+    if not (missing or unexpected or repeated):
+        return
+    parts = ["The columns do not match the directory's export."]
+    if missing:
+        parts.append("Missing: " + ", ".join(missing) + ".")
+    if unexpected:
+        parts.append("Not expected: " + ", ".join(unexpected) + ".")
+    if repeated:
+        parts.append("Repeated: " + ", ".join(repeated) + ".")
+    parts.append(
+        "The first row must name these columns: "
+        + ", ".join(COLUMNS)
+        + " (Slug and Last verified may be left out)."
+    )
+    raise FileRefused(" ".join(parts))
+
+
+def split_cell(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def parse_phone(text: str) -> PhoneValue:
+    """``+13104368585 ext. 291 (Long Beach)``, or ``(562) 436-8585 x291``; ValueError if bad."""
+    rest = text.strip()
+    area = ""
+    match = _AREA_AT_END.search(rest)
+    if match and re.search(r"\d", rest[: match.start()]):
+        area, rest = match.group(1).strip(), rest[: match.start()]
+    extension = ""
+    match = _EXTENSION_AT_END.search(rest)
+    if match:
+        extension, rest = match.group(1), rest[: match.start()]
+    try:
+        number = phonenumbers.parse(rest.strip(), "US")
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"“{text}” is not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"“{text}” is not a valid phone number.")
+    if len(area) > AREA_MAX:
+        raise ValueError(f"The area of “{text}” is longer than {AREA_MAX} characters.")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return PhoneValue(e164, extension, area)
+
+
+# --- Matching names against the catalogue ---------------------------------------------------
+
+
+@dataclass
+class Lookups:
+    """Everything a plan compares rows with, read once (a fixed number of queries)."""
+
+    categories: dict[str, Category]
+    needs: dict[str, Need]
+    types: dict[str, GroupType]
+    languages: dict[str, Language]
+    areas: dict[str, ServiceArea]
+    by_slug: dict[str, Group]
+    by_name: dict[str, list[Group]]
+
+    @classmethod
+    def load(cls) -> Lookups:
+        def keyed(objects, *attributes):
+            table = {}
+            for obj in objects:
+                for attribute in attributes:
+                    table.setdefault(str(getattr(obj, attribute)).casefold(), obj)
+            return table
+
+        groups = list(
+            Group.objects.order_by("pk").prefetch_related(
+                "categories",
+                "needs",
+                "types",
+                "languages",
+                "service_areas",
+                Prefetch("contacts", queryset=Contact.objects.order_by("order", "id")),
+            )
+        )
+        by_name: dict[str, list[Group]] = {}
+        for group in groups:
+            if group.archived_at is None:
+                by_name.setdefault(group.name.casefold(), []).append(group)
+        return cls(
+            categories=keyed(Category.objects.all(), "name", "slug"),
+            needs=keyed(Need.objects.all(), "name", "slug"),
+            types=keyed(GroupType.objects.all(), "code", "name"),
+            languages=keyed(Language.objects.all(), "name", "code"),
+            areas=keyed(ServiceArea.objects.all(), "name", "slug"),
+            by_slug={group.slug: group for group in groups},
+            by_name=by_name,
+        )
+
+
+def _choice(value: str, choices) -> str | None:
+    folded = value.casefold()
+    for choice in choices:
+        if folded in (choice.value.casefold(), choice.label.casefold()):
+            return choice.value
+    return None
+
+
+def _many(row: RowPlan, values: dict, column: str, table: dict, what: str, key=None) -> list:
+    found = []
+    for part in split_cell(values.get(column, "")):
+        lookup = key(part) if key else part
+        obj = table.get(lookup.casefold())
+        if obj is None:
+            known = sorted({str(o) for o in table.values()})
+            listed = ", ".join(known[:12]) + (", …" if len(known) > 12 else "")
+            row.problems.append(
+                Problem(row.row, column, f"“{part}” is not a {what} of the directory ({listed}).")
+            )
+        elif obj not in found:
+            found.append(obj)
+    return found
+
+
+def _type_key(part: str) -> str:
+    match = _TYPE_CODE.match(part)
+    return match.group(1) if match else part
+
+
+def parse_row(number: int, values: dict[str, str], lookups: Lookups) -> RowPlan:
+    """One row's values, checked; problems are collected, not stopped at."""
+    row = RowPlan(row=number)
+    if "__extra__" in values:
+        row.problems.append(
+            Problem(
+                number,
+                "",
+                f"The row has {values['__extra__']} cells; the header has {len(values) - 1}. "
+                "A value with a comma in it must be in double quotes.",
+            )
+        )
+    row.name = values.get("Name", "")
+    if not row.name:
+        row.problems.append(Problem(number, "Name", "A listing needs a name."))
+    elif len(row.name) > NAME_MAX:
+        row.problems.append(Problem(number, "Name", f"Longer than {NAME_MAX} characters."))
+    row.slug = values.get("Slug", "")
+    if row.slug:
+        try:
+            validate_slug(row.slug)
+        except ValidationError:
+            row.problems.append(
+                Problem(
+                    number,
+                    "Slug",
+                    f"“{row.slug}” is not a slug: letters, digits, hyphens, underscores only.",
+                )
+            )
+        if len(row.slug) > SLUG_MAX:
+            row.problems.append(Problem(number, "Slug", f"Longer than {SLUG_MAX} characters."))
+        if row.slug in services.RESERVED_SLUGS:
+            row.problems.append(Problem(number, "Slug", RESERVED.format(slug=row.slug)))
+
+    parsed: dict = {"name": row.name}
+    parsed["categories"] = _many(row, values, "Headings", lookups.categories, "heading")
+    if not parsed["categories"] and not any(p.column == "Headings" for p in row.problems):
+        row.problems.append(
+            Problem(number, "Headings", "A listing needs at least one heading of the list.")
+        )
+    parsed["needs"] = _many(row, values, "Needs", lookups.needs, "need")
+    parsed["types"] = _many(row, values, "Types", lookups.types, "type (A–E)", key=_type_key)
+    parsed["languages"] = _many(row, values, "Languages", lookups.languages, "language")
+    parsed["service_areas"] = _many(row, values, "Service areas", lookups.areas, "service area")
+
+    status = values.get("Status", "")
+    parsed["status"] = _choice(status, Group.Status) if status else None
+    if parsed["status"] is None:
+        labels = ", ".join(str(choice.label) for choice in Group.Status)
+        message = f"“{status}” is not a status ({labels})." if status else "Give a status."
+        row.problems.append(Problem(number, "Status", message))
+
+    format_text = values.get("Format", "")
+    match = _FORMAT_CODE.match(format_text)
+    parsed["format"] = (
+        match.group(1).upper() if match else _choice(format_text, Format) if format_text else None
+    )
+    if parsed["format"] is None:
+        message = (
+            f"“{format_text}” is not one of the formats III.A–III.I."
+            if format_text
+            else "Give the format (III.A–III.I)."
+        )
+        row.problems.append(Problem(number, "Format", message))
+
+    stance = values.get("Medication stance", "")
+    # VI.C: unless the file says otherwise, a group's stance on medication is not known.
+    parsed["medication_stance"] = (
+        _choice(stance, Group.MedicationStance) if stance else Group.MedicationStance.NOT_KNOWN
+    )
+    if parsed["medication_stance"] is None:
+        labels = ", ".join(str(choice.label) for choice in Group.MedicationStance)
+        row.problems.append(
+            Problem(number, "Medication stance", f"“{stance}” is not one of: {labels}.")
+        )
+
+    phones = []
+    for part in split_cell(values.get("Phones", "")):
+        try:
+            phones.append(parse_phone(part))
+        except ValueError as error:
+            row.problems.append(Problem(number, "Phones", str(error)))
+    parsed["phones"] = phones
+
+    emails = []
+    for part in split_cell(values.get("Emails", "")):
+        try:
+            EmailValidator()(part)
+            if len(part) > EMAIL_MAX:
+                raise ValidationError("too long")
+        except ValidationError:
+            row.problems.append(Problem(number, "Emails", f"“{part}” is not an email address."))
+        else:
+            if part.casefold() not in {e.casefold() for e in emails}:
+                emails.append(part)
+    parsed["emails"] = emails
+
+    urls = []
+    for part in split_cell(values.get("Web addresses", "")):
+        try:
+            URLValidator(schemes=["http", "https"])(part)
+            if len(part) > URL_MAX:
+                raise ValidationError("too long")
+        except ValidationError:
+            row.problems.append(
+                Problem(
+                    number,
+                    "Web addresses",
+                    f"“{part}” is not a web address (it must start with http:// or https://).",
+                )
+            )
+        else:
+            if part not in urls:
+                urls.append(part)
+    parsed["urls"] = urls
+    row.values = parsed
+    return row
+
+
+# --- Planning -------------------------------------------------------------------------------
+
+
+def _names(objects: Iterable) -> str:
+    return SEPARATOR.join(str(obj) for obj in objects)
+
+
+def _contacts_plan(row: RowPlan, group: Group | None) -> None:
+    existing = list(group.contacts.all()) if group else []
+    phones = [c for c in existing if c.kind == Contact.Kind.PHONE and c.phone]
+    for value in row.values["phones"]:
+        match = next(
+            (
+                c
+                for c in phones
+                if (c.phone.as_e164, c.extension) == (value.number, value.extension)
+            ),
+            None,
+        )
+        if match is None:
+            row.add_phones.append(value)
+        else:
+            phones.remove(match)
+            if match.area_label != value.area:
+                row.relabel.append((match, value.area))
+    emails = [c for c in existing if c.kind == Contact.Kind.EMAIL]
+    for value in row.values["emails"]:
+        match = next((c for c in emails if c.email.casefold() == value.casefold()), None)
+        if match is None:
+            row.add_emails.append(value)
+        else:
+            emails.remove(match)
+    urls = [c for c in existing if c.kind == Contact.Kind.WEB]
+    for value in row.values["urls"]:
+        match = next((c for c in urls if c.url == value), None)
+        if match is None:
+            row.add_urls.append(value)
+        else:
+            urls.remove(match)
+    # What the row no longer lists (a phone-kind contact without a number is left alone).
+    row.remove = phones + emails + urls
+
+
+def _describe_contacts(row: RowPlan) -> list[Change]:
+    changes = []
+    for kind, column, added in (
+        (Contact.Kind.PHONE, "Phones", row.add_phones),
+        (Contact.Kind.EMAIL, "Emails", row.add_emails),
+        (Contact.Kind.WEB, "Web addresses", row.add_urls),
+    ):
+        before = [_contact_text(c) for c in row.remove if c.kind == kind]
+        after = [str(value) for value in added]
+        if kind == Contact.Kind.PHONE:
+            for contact, area in row.relabel:
+                before.append(_contact_text(contact))
+                after.append(str(PhoneValue(contact.phone.as_e164, contact.extension, area)))
+        if before or after:
+            changes.append(Change(column, _names(before), _names(after), contacts=True))
+    return changes
+
+
+def _contact_text(contact: Contact) -> str:
+    if contact.kind == Contact.Kind.PHONE:
+        return str(PhoneValue(contact.phone.as_e164, contact.extension, contact.area_label))
+    return contact.email if contact.kind == Contact.Kind.EMAIL else contact.url
+
+
+FIELD_COLUMNS = (
+    ("name", "Name"),
+    ("status", "Status"),
+    ("format", "Format"),
+    ("medication_stance", "Medication stance"),
+)
+MANY_COLUMNS = (
+    ("categories", "Headings"),
+    ("needs", "Needs"),
+    ("types", "Types"),
+    ("languages", "Languages"),
+    ("service_areas", "Service areas"),
+)
+
+
+def _display(attribute: str, value) -> str:
+    if attribute == "status":
+        return str(Group.Status(value).label)
+    if attribute == "format":
+        return f"{value} {Format(value).label}"
+    if attribute == "medication_stance":
+        return str(Group.MedicationStance(value).label)
+    return str(value)
+
+
+def _field_changes(row: RowPlan, group: Group | None) -> list[Change]:
+    changes = []
+    for attribute, column in FIELD_COLUMNS:
+        after = row.values[attribute]
+        before = getattr(group, attribute) if group else None
+        if before != after:
+            changes.append(
+                Change(
+                    column, _display(attribute, before) if group else "", _display(attribute, after)
+                )
+            )
+    for attribute, column in MANY_COLUMNS:
+        after = row.values[attribute]
+        before = list(getattr(group, attribute).all()) if group else []
+        if {obj.pk for obj in before} != {obj.pk for obj in after}:
+            changes.append(Change(column, _names(before), _names(after)))
+    return changes
+
+
+def plan_rows(rows: list[tuple[int, dict[str, str]]], lookups: Lookups) -> ImportPlan:
+    plans: list[RowPlan] = []
+    claimed: dict[str, int] = {}
+    new_names: dict[str, int] = {}
+    for number, values in rows:
+        row = parse_row(number, values, lookups)
+        group = _find_listing(row, lookups)
+        if group is not None and group.archived_at is not None:
+            row.problems.append(
+                Problem(
+                    number,
+                    "Slug",
+                    f"“{group.name}” is archived; an import does not change archived listings.",
+                )
+            )
+        if group is None and not row.problems:
+            # As services.create_group: two listings of one name would confuse clinicians.
+            same_name = lookups.by_name.get(row.name.casefold(), [])
+            if same_name:
+                row.problems.append(
+                    Problem(
+                        number,
+                        "Name",
+                        f"A listing called “{same_name[0].name}” exists already (slug "
+                        f"“{same_name[0].slug}”); give that slug to update it.",
+                    )
+                )
+            elif row.name.casefold() in new_names:
+                row.problems.append(
+                    Problem(
+                        number,
+                        "Name",
+                        f"Row {new_names[row.name.casefold()]} adds a listing of this name.",
+                    )
+                )
+            else:
+                new_names[row.name.casefold()] = number
+        if row.slug:
+            if row.slug in claimed:
+                row.problems.append(
+                    Problem(number, "Slug", f"Row {claimed[row.slug]} is about the same listing.")
+                )
+            else:
+                claimed[row.slug] = number
+        if row.problems:
+            row.action = "error"
+            plans.append(row)
+            continue
+        row.group = group
+        row.version = group.version if group else None
+        _contacts_plan(row, group)
+        row.changes = _field_changes(row, group) + _describe_contacts(row)
+        if group is None:
+            row.action = "create"
+        else:
+            row.action = "update" if row.changes else "unchanged"
+        plans.append(row)
+    problems = [problem for row in plans for problem in row.problems]
+    return ImportPlan(rows=plans, problems=problems)
+
+
+def _find_listing(row: RowPlan, lookups: Lookups) -> Group | None:
+    """The listing this row is about (see the module's note on matching), or None: a new one."""
+    if row.problems and any(p.column in ("Name", "Slug") for p in row.problems):
+        return None
+    if row.slug:
+        return lookups.by_slug.get(row.slug)
+    same_name = lookups.by_name.get(row.name.casefold(), [])
+    if len(same_name) > 1:
+        row.problems.append(
+            Problem(
+                row.row,
+                "Name",
+                f"{len(same_name)} listings are called “{row.name}”; give the slug of the one "
+                "this row is about.",
+            )
+        )
+        return None
+    if same_name:
+        row.slug = same_name[0].slug
+        return same_name[0]
+    row.slug = slugify(row.name)[:SLUG_MAX].strip("-")
+    if not row.slug:
+        row.problems.append(
+            Problem(row.row, "Slug", "No slug can be made from this name; give one.")
+        )
+        return None
+    if row.slug in services.RESERVED_SLUGS:
+        row.problems.append(Problem(row.row, "Slug", RESERVED.format(slug=row.slug)))
+        return None
+    taken = lookups.by_slug.get(row.slug)
+    if taken is not None:
+        row.problems.append(
+            Problem(
+                row.row,
+                "Slug",
+                f"The slug “{row.slug}” made from the name belongs to “{taken.name}”; "
+                "give this row a slug of its own.",
+            )
+        )
+    return None
+
+
+def plan_import(text: str) -> ImportPlan:
+    """Read the file and plan it against the catalogue. Reads only; FileRefused if unreadable."""
+    return plan_rows(read_rows(text), Lookups.load())
+
+
+# --- Writing --------------------------------------------------------------------------------
+
+
+class PreviewOutdated(Exception):
+    """The catalogue changed between the preview and the confirmation: nothing was written."""
+
+    def __init__(self, plan: ImportPlan):
+        super().__init__("The directory changed since the preview.")
+        self.plan = plan
+
+
+@dataclass(frozen=True)
+class Outcome:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def confirm_import(*, text: str, fingerprint: str, by) -> Outcome:
+    """Write the previewed import: all rows or none, in one transaction, as ``by``.
+
+    The file is planned again inside the transaction; unless that plan is exactly the one
+    previewed (same rows, same listings at the same versions, same changes), nothing is
+    written and PreviewOutdated carries the new plan. Updates go through
+    ``services.update_group``, whose conditional UPDATE of the version is the optimistic lock
+    (design notes, section 5): a listing saved by someone else meanwhile stops the whole import.
+    """
+    try:
+        with transaction.atomic():
+            plan = plan_import(text)
+            if not plan.ok or plan.fingerprint != fingerprint:
+                raise PreviewOutdated(plan)
+            for row in plan.rows:
+                if row.action in ("create", "update"):
+                    _write_row(row, by=by)
+    except services.EditConflict:
+        raise PreviewOutdated(plan_import(text)) from None
+    return Outcome(
+        created=plan.count("create"),
+        updated=plan.count("update"),
+        unchanged=plan.count("unchanged"),
+    )
+
+
+def _write_row(row: RowPlan, *, by) -> None:
+    if row.group is None:
+        _create_listing(row, by=by)
+    else:
+        _update_listing(row, by=by)
+
+
+def _group_values(row: RowPlan) -> dict:
+    return {attribute: row.values[attribute] for attribute, _ in (*FIELD_COLUMNS, *MANY_COLUMNS)}
+
+
+def _update_listing(row: RowPlan, *, by) -> None:
+    edits = [services.RowEdit(pk=contact.pk, delete=True) for contact in row.remove]
+    edits += [
+        services.RowEdit(pk=contact.pk, values={"area_label": area})
+        for contact, area in row.relabel
+    ]
+    edits += _new_contacts(row)
+    services.update_group(
+        group=row.group, version=row.version, values=_group_values(row), contacts=edits, by=by
+    )
+
+
+def _new_contacts(row: RowPlan) -> list:
+    new = [
+        {
+            "kind": Contact.Kind.PHONE,
+            "phone": phone.number,
+            "extension": phone.extension,
+            "area_label": phone.area,
+        }
+        for phone in row.add_phones
+    ]
+    new += [{"kind": Contact.Kind.EMAIL, "email": email} for email in row.add_emails]
+    new += [{"kind": Contact.Kind.WEB, "url": url} for url in row.add_urls]
+    return [services.RowEdit(pk=None, values=values) for values in new]
+
+
+def _create_listing(row: RowPlan, *, by) -> None:
+    """A new listing with the slug the row gives (so ids made from slugs survive a round trip
+    into another directory), one history record with its lists, and its contacts."""
+    values = row.values
+    group = Group(
+        slug=row.slug,
+        # A new listing is twelve-step when its format is (III.A, III.F); an existing
+        # listing keeps the flag it has, which the file does not carry.
+        is_twelve_step=values["format"] in (Format.TWELVE_STEP_MH, Format.TWELVE_STEP_OTHER),
+    )
+    for attribute, _column in FIELD_COLUMNS:
+        setattr(group, attribute, values[attribute])
+    group._history_user = by
+    # As services does: no history record per list set, one record once all are set.
+    group.skip_history_when_saving = True
+    try:
+        group.save()
+        for attribute, _column in MANY_COLUMNS:
+            getattr(group, attribute).set(values[attribute])
+    finally:
+        del group.skip_history_when_saving
+    group.save()
+    Group.history.filter(id=group.pk).update(history_type="+")  # its only record: a creation
+    for order, edit in enumerate(_new_contacts(row)):
+        contact = Contact(group=group, order=order, **edit.values)
+        contact._history_user = by
+        contact.save()

@@ -1,0 +1,175 @@
+"""The listing as spreadsheet columns (a django-import-export ``Resource``), CSV and XLSX.
+
+One row per current listing (policy VII.D, the annotated list in an open format). The same
+columns are what ``csv_import`` reads back, so an exported file, edited and uploaded again,
+round-trips.
+
+Cells that hold several values separate them with ``"; "``. A phone is written
+``+13104368585 ext. 291 (Long Beach)``: E.164, then the extension, then the area as printed.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+import tablib
+from import_export import resources
+from import_export.fields import Field
+
+from directory.exchange.snapshot import Listing, Phone
+
+SEPARATOR = "; "
+
+# Characters that make a spreadsheet treat a cell as a formula when it opens a CSV file
+# (OWASP "CSV injection"). Tab and carriage return are on OWASP's list too.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value) -> str:
+    """The cell as text that no spreadsheet will run.
+
+    The export carries text an admin typed and text imported from intergroup files. Opened in
+    Excel or LibreOffice, a cell such as ``=HYPERLINK("http://evil.example", "Call")`` or
+    ``@SUM(...)`` would be evaluated: a formula can fetch URLs or, with DDE, start programs on
+    the clinician's computer. A leading apostrophe makes the spreadsheet show the text as text.
+    (Phones start with "+" and so carry the apostrophe too; the CSV import removes it again.)
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def unescape_formula(text: str) -> str:
+    """Undo :func:`escape_formula` when a file we exported comes back."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
+def format_phone(phone: Phone) -> str:
+    text = phone.number
+    if phone.extension:
+        text += f" ext. {phone.extension}"
+    if phone.area:
+        text += f" ({phone.area})"
+    return text
+
+
+def joined(values: Iterable[str]) -> str:
+    return SEPARATOR.join(value for value in values if value)
+
+
+class ListingResource(resources.Resource):
+    """The export's columns, over :class:`~directory.exchange.snapshot.Listing` rows.
+
+    A plain ``Resource`` rather than a ``ModelResource``: it reads the frozen snapshot, whose
+    relations were fetched once for all rows, so a row never goes back to the database.
+    """
+
+    slug = Field(attribute="slug", column_name="Slug")
+    name = Field(attribute="name", column_name="Name")
+    headings = Field(column_name="Headings")
+    needs = Field(column_name="Needs")
+    phones = Field(column_name="Phones")
+    emails = Field(column_name="Emails")
+    web_addresses = Field(column_name="Web addresses")
+    status = Field(column_name="Status")
+    last_verified = Field(column_name="Last verified")
+    format = Field(column_name="Format")
+    types = Field(column_name="Types")
+    languages = Field(column_name="Languages")
+    service_areas = Field(column_name="Service areas")
+    medication_stance = Field(column_name="Medication stance")
+
+    class Meta:
+        export_order = (
+            "slug",
+            "name",
+            "headings",
+            "needs",
+            "phones",
+            "emails",
+            "web_addresses",
+            "status",
+            "last_verified",
+            "format",
+            "types",
+            "languages",
+            "service_areas",
+            "medication_stance",
+        )
+
+    def dehydrate_headings(self, listing: Listing) -> str:
+        return joined(listing.categories)
+
+    def dehydrate_needs(self, listing: Listing) -> str:
+        return joined(listing.needs)
+
+    def dehydrate_phones(self, listing: Listing) -> str:
+        return joined(format_phone(phone) for phone in listing.phones)
+
+    def dehydrate_emails(self, listing: Listing) -> str:
+        return joined(listing.emails)
+
+    def dehydrate_web_addresses(self, listing: Listing) -> str:
+        return joined(listing.urls)
+
+    def dehydrate_status(self, listing: Listing) -> str:
+        return listing.status_label
+
+    def dehydrate_last_verified(self, listing: Listing) -> str:
+        return listing.last_verified_on.isoformat() if listing.last_verified_on else ""
+
+    def dehydrate_format(self, listing: Listing) -> str:
+        return f"{listing.format} {listing.format_label}" if listing.format else ""
+
+    def dehydrate_types(self, listing: Listing) -> str:
+        return joined(f"{code}. {name}" for code, name in listing.types)
+
+    def dehydrate_languages(self, listing: Listing) -> str:
+        return joined(name for _code, name in listing.languages)
+
+    def dehydrate_service_areas(self, listing: Listing) -> str:
+        return joined(area.name for area in listing.service_areas)
+
+    def dehydrate_medication_stance(self, listing: Listing) -> str:
+        return listing.medication_label
+
+    def export_field(self, field, instance, **kwargs):
+        # Every cell, in CSV and XLSX alike, goes out through the formula guard.
+        return escape_formula(super().export_field(field, instance, **kwargs))
+
+
+# The column names, in order: the export's header and what the import expects.
+COLUMNS: tuple[str, ...] = tuple(ListingResource().get_export_headers())
+# Columns an uploaded file may leave out: the slug (then the name finds the listing) and the
+# date last verified (exported for information; verifying is done on the listing's page).
+OPTIONAL_COLUMNS = frozenset({"Slug", "Last verified"})
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for ``csv.writer`` to stream."""
+
+    def write(self, value):
+        return value
+
+
+def csv_lines(listings: Iterable[Listing]) -> Iterator[str]:
+    """The CSV file a line at a time: a byte-order mark (so Excel reads UTF-8), the header,
+    then one row per listing as it comes from the database."""
+    resource = ListingResource()
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(resource.get_export_headers())
+    for listing in listings:
+        yield writer.writerow(resource.export_resource(listing))
+
+
+def xlsx_bytes(listings: Iterable[Listing], *, title: str = "Self-help groups") -> bytes:
+    """The workbook, built by tablib from the same resource (no formulas: see escape_formula)."""
+    resource = ListingResource()
+    dataset = tablib.Dataset(headers=resource.get_export_headers(), title=title)
+    for listing in listings:
+        dataset.append(resource.export_resource(listing))
+    return dataset.export("xlsx")

@@ -1,0 +1,1103 @@
+"""Exchange (issue 3, items 6–8): the exports carry every listing and every phone; the imports
+preview without writing, report problems by row or item, and write all or nothing.
+
+Policy VII.D: "a current annotated referral list that is readily available at the clinical
+site or via a website": the list leaves and comes back in open formats (CSV, XLSX, Open
+Referral HSDS 3.0, the Meeting Guide feed).
+"""
+
+import csv
+import io
+import json
+from datetime import date, time
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import AccessEvent
+from directory.exchange import csv_import, resources
+from directory.models import Contact, Group, Meeting
+from tests.directory_factories import (
+    CategoryFactory,
+    ContactFactory,
+    GroupFactory,
+    GroupTypeFactory,
+    LanguageFactory,
+    MeetingFactory,
+    NeedFactory,
+    ServiceAreaFactory,
+)
+from tests.unit.test_hsds import assert_valid_hsds
+
+EXPORTS = {
+    "/directory/export.csv": "text/csv",
+    "/directory/export.xlsx": "application/vnd.openxmlformats",
+    "/directory/export/hsds.json": "application/json",
+    "/directory/meetings.json": "application/json",
+}
+IMPORTS = ["/directory/import/", "/directory/meetings/import/"]
+PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user"]
+READERS = {"clinician", "supervisor", "site_admin", "outsider"}  # the list is county-wide
+IMPORTERS = {"site_admin"}
+
+
+# --- Data -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def taxonomy(db):
+    return {
+        "twelve": CategoryFactory(
+            slug="twelve-step-mh", name="Twelve-Step Groups for Mental Health Consumers"
+        ),
+        "other": CategoryFactory(
+            slug="non-twelve-step-mh", name="Non-Twelve Step Groups for Mental Health Consumers"
+        ),
+        "depression": NeedFactory(slug="depression", name="Depression"),
+        "co-occurring": NeedFactory(slug="co-occurring", name="Co-occurring substance use"),
+        "A": GroupTypeFactory(code="A", name="Support"),
+        "B": GroupTypeFactory(code="B", name="Growth"),
+        "en": LanguageFactory(code="en", name="English"),
+        "es": LanguageFactory(code="es", name="Spanish"),
+        "metro": ServiceAreaFactory(slug="spa-4-metro", name="Metro", spa_number=4),
+        "south-bay": ServiceAreaFactory(slug="spa-8-south-bay", name="South Bay", spa_number=8),
+    }
+
+
+@pytest.fixture
+def listings(taxonomy):
+    """Dual Recovery Anonymous as the appendix prints it, and two more."""
+    dra = GroupFactory(
+        slug="dual-recovery-anonymous",
+        name="Dual Recovery Anonymous",
+        categories=[taxonomy["twelve"]],
+        needs=[taxonomy["co-occurring"], taxonomy["depression"]],
+        last_verified_on=date(2008, 11, 7),
+    )
+    dra.types.add(taxonomy["A"])
+    dra.languages.add(taxonomy["en"])
+    dra.service_areas.add(taxonomy["metro"], taxonomy["south-bay"])
+    for order, (phone, extension, area) in enumerate(
+        [
+            ("+13103058878", "", "Los Angeles"),
+            ("+18007922345", "", "Los Angeles"),
+            ("+13237770130", "223", "Los Angeles"),
+            ("+15624368585", "291", "Long Beach"),
+            ("+15624376717", "277", "Long Beach"),
+        ]
+    ):
+        ContactFactory(group=dra, phone=phone, extension=extension, area_label=area, order=order)
+    ContactFactory(group=dra, kind=Contact.Kind.WEB, phone="", url="http://www.draonline.org")
+    MeetingFactory(
+        group=dra,
+        weekday=Meeting.Weekday.MONDAY,
+        start_time=time(19),
+        end_time=time(20, 30),
+        address="1 Main St, Long Beach, CA 90802",
+        service_area=taxonomy["south-bay"],
+        type_codes=["O", "DD"],
+    )
+    MeetingFactory(
+        group=dra,
+        weekday=Meeting.Weekday.SATURDAY,
+        start_time=time(10),
+        end_time=None,
+        address="",
+        online_url="https://zoom.example/j/1",
+        dial_in="+16699006833,,123#",
+        type_codes=["C"],
+        language=taxonomy["es"],
+    )
+    neuroticos = GroupFactory(
+        slug="neuroticos-anonimos",
+        name="Neuroticos Anonimos",
+        categories=[taxonomy["twelve"]],
+        last_verified_on=date(2008, 11, 7),
+    )
+    neuroticos.languages.add(taxonomy["es"])
+    ContactFactory(group=neuroticos, phone="+12133855990")
+    procovery = GroupFactory(
+        slug="procovery-circles",
+        name="Procovery Circles",
+        categories=[taxonomy["other"], taxonomy["twelve"]],
+        format="III.D",
+        is_twelve_step=False,
+    )
+    ContactFactory(group=procovery, phone="+13106685288")
+    ContactFactory(
+        group=procovery, kind=Contact.Kind.EMAIL, phone="", email="kcrowley@procovery.com"
+    )
+    archived = GroupFactory(slug="archived-group", name="Archived Group")
+    archived.archived_at = timezone.now()
+    archived.save()
+    ContactFactory(group=archived, phone="+13105551234")
+    return {"dra": dra, "neuroticos": neuroticos, "procovery": procovery, "archived": archived}
+
+
+def many_listings(taxonomy, numbers):
+    """Listings, each with two phones, an email, a web address, a meeting and one of each
+    heading, need, type, language and service area (bulk-created: no history needed here)."""
+    groups = Group.objects.bulk_create(
+        [Group(slug=f"group-{n:04d}", name=f"Group {n:04d}", format="III.A") for n in numbers]
+    )
+    for relation, value in (
+        ("categories", taxonomy["twelve"]),
+        ("needs", taxonomy["depression"]),
+        ("types", taxonomy["A"]),
+        ("languages", taxonomy["en"]),
+        ("service_areas", taxonomy["metro"]),
+    ):
+        through = getattr(Group, relation).through
+        column = f"{value._meta.model_name}_id"
+        through.objects.bulk_create(
+            [through(group_id=group.pk, **{column: value.pk}) for group in groups]
+        )
+    contacts, meetings = [], []
+    for n, group in zip(numbers, groups, strict=True):
+        contacts += [
+            Contact(group=group, kind="phone", phone="+13103058878", extension=str(n)),
+            Contact(group=group, kind="phone", phone="+15624368585", area_label="Long Beach"),
+            Contact(group=group, kind="email", email=f"g{n}@example.org"),
+            Contact(group=group, kind="web", url=f"https://example.org/{n}"),
+        ]
+        meetings.append(Meeting(group=group, weekday=n % 7, start_time=time(18, 30)))
+    Contact.objects.bulk_create(contacts)
+    Meeting.objects.bulk_create(meetings)
+
+
+def body(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def csv_rows(response) -> list[dict]:
+    text = body(response).decode("utf-8")
+    assert text.startswith("\ufeff")  # a byte-order mark, so that Excel reads UTF-8
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def database_state():
+    """Everything an import could touch, history included."""
+    return (
+        Group.objects.count(),
+        Contact.objects.count(),
+        Meeting.objects.count(),
+        Group.history.count(),
+        Contact.history.count(),
+        Meeting.history.count(),
+        list(Group.objects.order_by("pk").values_list("pk", "name", "version", "status")),
+    )
+
+
+# --- Who may use which page -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXPORTS)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_exports_are_for_everyone_who_reads_the_list(request, sign_in, taxonomy, path, person):
+    user = request.getfixturevalue(person)
+    response = sign_in(user).get(path)
+    if person in READERS:
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith(EXPORTS[path])
+        today = timezone.localdate().isoformat()
+        assert response["Content-Disposition"].startswith("attachment; filename=")
+        assert today in response["Content-Disposition"]
+        assert "no-store" in response["Cache-Control"]
+        # The streamed CSV gets the same security headers as every page.
+        assert "default-src 'self'" in response["Content-Security-Policy"]
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["X-Frame-Options"] == "DENY"
+    else:
+        assert response.status_code == 403
+        assert AccessEvent.objects.filter(action="denied", user=user).exists()
+
+
+@pytest.mark.parametrize("path", IMPORTS)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_imports_are_for_site_admins_only(request, sign_in, taxonomy, path, person):
+    user = request.getfixturevalue(person)
+    client = sign_in(user)
+    response = client.get(path)
+    if person in IMPORTERS:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+        before = database_state()
+        upload = io.BytesIO(b"[]")
+        upload.name = "x.json"
+        assert client.post(path, {"file": upload}).status_code == 403
+        assert database_state() == before
+
+
+@pytest.mark.parametrize("path", [*EXPORTS, *IMPORTS])
+def test_anonymous_is_sent_to_sign_in(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/sign-in/")
+
+
+@pytest.mark.parametrize("path", EXPORTS)
+def test_exports_refuse_other_methods(sign_in, site_admin, path):
+    assert sign_in(site_admin).post(path).status_code == 405
+
+
+# --- Exports carry the data -----------------------------------------------------------------
+
+
+def test_csv_export_carries_every_current_listing_and_every_phone(sign_in, clinician, listings):
+    response = sign_in(clinician).get("/directory/export.csv")
+    assert response.streaming  # rows leave as they are read
+    rows = csv_rows(response)
+    assert list(rows[0]) == list(resources.COLUMNS)
+    by_slug = {row["Slug"]: row for row in rows}
+    assert set(by_slug) == {"dual-recovery-anonymous", "neuroticos-anonimos", "procovery-circles"}
+
+    dra = by_slug["dual-recovery-anonymous"]
+    # The cell starts with "+", so it carries the formula guard's apostrophe.
+    assert dra["Phones"] == (
+        "'+13103058878 (Los Angeles); +18007922345 (Los Angeles); "
+        "+13237770130 ext. 223 (Los Angeles); +15624368585 ext. 291 (Long Beach); "
+        "+15624376717 ext. 277 (Long Beach)"
+    )
+    assert dra["Name"] == "Dual Recovery Anonymous"
+    assert dra["Headings"] == "Twelve-Step Groups for Mental Health Consumers"
+    assert dra["Needs"] == "Co-occurring substance use; Depression"
+    assert dra["Web addresses"] == "http://www.draonline.org"
+    assert dra["Status"] == "Active"
+    assert dra["Last verified"] == "2008-11-07"
+    assert dra["Format"].startswith("III.A ")
+    assert dra["Types"] == "A. Support"
+    assert dra["Languages"] == "English"
+    assert dra["Service areas"] == "Metro; South Bay"
+    assert dra["Medication stance"] == "Not known"
+
+    procovery = by_slug["procovery-circles"]
+    # One organisation under both its headings, in one row.
+    assert procovery["Headings"] == (
+        "Non-Twelve Step Groups for Mental Health Consumers; "
+        "Twelve-Step Groups for Mental Health Consumers"
+    )
+    assert procovery["Emails"] == "kcrowley@procovery.com"
+    assert by_slug["neuroticos-anonimos"]["Languages"] == "Spanish"
+    assert by_slug["neuroticos-anonimos"]["Last verified"] == "2008-11-07"
+
+
+def test_exports_guard_against_formula_injection(sign_in, clinician, taxonomy):
+    GroupFactory(slug="evil", name='=HYPERLINK("http://evil.example","Call")')
+    GroupFactory(slug="at", name="@SUM(1+1)")
+    client = sign_in(clinician)
+    names = {row["Slug"]: row["Name"] for row in csv_rows(client.get("/directory/export.csv"))}
+    assert names["evil"] == '\'=HYPERLINK("http://evil.example","Call")'
+    assert names["at"] == "'@SUM(1+1)"
+
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content)).active
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert not [cell for cell in cells if cell.data_type == "f"]  # no formula anywhere
+    assert '\'=HYPERLINK("http://evil.example","Call")' in [cell.value for cell in cells]
+
+
+def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
+    client = sign_in(clinician)
+    from_csv = csv_rows(client.get("/directory/export.csv"))
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content))
+    values = [[cell or "" for cell in row] for row in workbook.active.iter_rows(values_only=True)]
+    assert tuple(values[0]) == resources.COLUMNS
+    assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == from_csv
+
+
+def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clinician, listings):
+    response = sign_in(clinician).get("/directory/export/hsds.json")
+    document = json.loads(response.content)
+    assert_valid_hsds(document)
+    organizations = {org["name"]: org for org in document["contents"]}
+    assert set(organizations) == {
+        "Dual Recovery Anonymous",
+        "Neuroticos Anonimos",
+        "Procovery Circles",
+    }
+    assert document["total_items"] == 3
+    service = organizations["Dual Recovery Anonymous"]["services"][0]
+    assert service["assured_date"] == "2008-11-07"
+    assert service["status"] == "active"
+    assert service["url"] == "http://www.draonline.org"
+    assert [(p["number"], p.get("extension"), p.get("description")) for p in service["phones"]] == [
+        ("+13103058878", None, "Los Angeles"),
+        ("+18007922345", None, "Los Angeles"),
+        ("+13237770130", 223, "Los Angeles"),
+        ("+15624368585", 291, "Long Beach"),
+        ("+15624376717", 277, "Long Beach"),
+    ]
+    assert [(s["byday"], s["opens_at"], s.get("closes_at")) for s in service["schedules"]] == [
+        ("MO", "19:00", "20:30"),
+        ("SA", "10:00", None),
+    ]
+    assert {s["freq"] for s in service["schedules"]} == {"WEEKLY"}
+    assert [area["name"] for area in service["service_areas"]] == ["Metro", "South Bay"]
+    assert [(lang["code"], lang["name"]) for lang in service["languages"]] == [("en", "English")]
+    procovery = organizations["Procovery Circles"]
+    assert procovery["email"] == "kcrowley@procovery.com"
+    assert "assured_date" not in procovery["services"][0]  # never verified
+
+    # Stable ids: a second export names every record the same.
+    again = json.loads(sign_in(clinician).get("/directory/export/hsds.json").content)
+    assert again == document
+
+
+def test_meeting_guide_feed_carries_every_meeting(sign_in, clinician, listings):
+    response = sign_in(clinician).get("/directory/meetings.json")
+    items = json.loads(response.content)
+    assert items == [
+        {
+            "name": "Dual Recovery Anonymous",
+            "slug": "dual-recovery-anonymous-mon-1900",
+            "day": 1,
+            "time": "19:00",
+            "end_time": "20:30",
+            "timezone": "America/Los_Angeles",
+            "types": ["O", "DD"],
+            "formatted_address": "1 Main St, Long Beach, CA 90802",
+            "region": "South Bay",
+            "group": "Dual Recovery Anonymous",
+            "updated": items[0]["updated"],
+        },
+        {
+            "name": "Dual Recovery Anonymous",
+            "slug": "dual-recovery-anonymous-sat-1000",
+            "day": 6,
+            "time": "10:00",
+            "timezone": "America/Los_Angeles",
+            "types": ["C", "S"],
+            "conference_url": "https://zoom.example/j/1",
+            "conference_phone": "+16699006833,,123#",
+            "group": "Dual Recovery Anonymous",
+            "updated": items[1]["updated"],
+        },
+    ]
+    # "updated" is UTC, YYYY-MM-DD HH:MM:SS, from the meeting's history.
+    assert len(items[0]["updated"]) == 19 and items[0]["updated"][10] == " "
+
+
+# --- Query counts: a fixed number whatever the size of the list ------------------------------
+
+
+def count_export_queries(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+        content = body(response)
+    assert response.status_code == 200 and content
+    return len(queries)
+
+
+# session, user, OTP device, permissions (user + groups); then, for each chunk of up to a
+# thousand listings: the listings, their headings, needs, types, languages, service areas and
+# contacts; the HSDS and Meeting Guide exports add the chunk's meetings (with their service
+# area, language and the time of their newest history row, in the same query).
+EXPORT_QUERIES = {
+    "/directory/export.csv": 5 + 7,
+    "/directory/export.xlsx": 5 + 7,
+    "/directory/export/hsds.json": 5 + 8,
+    "/directory/meetings.json": 5 + 8,
+}
+
+
+def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
+    client = sign_in(clinician)
+    many_listings(taxonomy, range(5))
+    count_export_queries(client, "/directory/export.csv")  # a session's first request
+    few = {path: count_export_queries(client, path) for path in EXPORT_QUERIES}
+    many_listings(taxonomy, range(5, 500))
+    assert Group.objects.current().count() == 500
+    count_export_queries(client, "/directory/export.csv")  # activity is written once a minute
+    many = {path: count_export_queries(client, path) for path in EXPORT_QUERIES}
+    assert few == many == EXPORT_QUERIES
+
+    # And every one of the 500 listings, with both its phones, is in each export.
+    rows = csv_rows(client.get("/directory/export.csv"))
+    assert len(rows) == 500
+    assert all(row["Phones"].count("+1") == 2 for row in rows)
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content))
+    assert sheet.active.max_row == 501
+    document = json.loads(client.get("/directory/export/hsds.json").content)
+    assert_valid_hsds(document)
+    assert document["total_items"] == 500
+    assert {len(org["services"][0]["phones"]) for org in document["contents"]} == {2}
+    assert len(json.loads(client.get("/directory/meetings.json").content)) == 500
+
+
+# --- CSV import -----------------------------------------------------------------------------
+
+IMPORT = "/directory/import/"
+
+
+def csv_file(rows, *, header=resources.COLUMNS, bom=True) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            [row.get(column, "") for column in header] if isinstance(row, dict) else row
+        )
+    return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
+
+
+def upload(client, path, content: bytes, name="listings.csv", **data):
+    file = io.BytesIO(content)
+    file.name = name
+    return client.post(path, {"file": file, **data})
+
+
+def confirm(client, path, preview):
+    form = preview.context["confirm"]
+    return client.post(path, {"token": form.initial["token"], "sha256": form.initial["sha256"]})
+
+
+def problems_of(response) -> list[tuple]:
+    return [(p.row, p.column, p.message) for p in response.context["plan"].problems]
+
+
+def exported_csv(client) -> bytes:
+    return body(client.get("/directory/export.csv"))
+
+
+def dra_row(**changes) -> dict:
+    row = {
+        "Slug": "dual-recovery-anonymous",
+        "Name": "Dual Recovery Anonymous",
+        "Headings": "Twelve-Step Groups for Mental Health Consumers",
+        "Needs": "Co-occurring substance use; Depression",
+        "Phones": (
+            "+13103058878 (Los Angeles); +18007922345 (Los Angeles); "
+            "+13237770130 ext. 223 (Los Angeles); +15624368585 ext. 291 (Long Beach); "
+            "+15624376717 ext. 277 (Long Beach)"
+        ),
+        "Web addresses": "http://www.draonline.org",
+        "Status": "Active",
+        "Format": "III.A",
+        "Types": "A",
+        "Languages": "English",
+        "Service areas": "Metro; South Bay",
+        "Medication stance": "Not known",
+    }
+    return row | changes
+
+
+@pytest.mark.parametrize("path", IMPORTS)
+def test_upload_pages_change_nothing(sign_in, site_admin, listings, path):
+    before = database_state()
+    response = sign_in(site_admin).get(path)
+    assert response.status_code == 200
+    assert b"Preview the import" in response.content
+    assert database_state() == before
+
+
+def test_import_pages_run_a_fixed_number_of_queries(sign_in, site_admin, taxonomy):
+    client = sign_in(site_admin)
+    many_listings(taxonomy, range(5))
+
+    def counts():
+        client.get(IMPORT)  # a session's first request, or a minute later, records activity
+        # Files that change every listing, so that each preview is kept for its confirmation.
+        exported_csv_file = exported_csv(client).replace(b",Active,", b",Defunct,")
+        items = json.loads(client.get("/directory/meetings.json").content)
+        feed = json.dumps([item | {"notes": "Bring a friend."} for item in items]).encode()
+        result = {}
+        for name, send in (
+            ("csv page", lambda: client.get(IMPORT)),
+            ("meetings page", lambda: client.get(MEETINGS)),
+            ("csv preview", lambda: upload(client, IMPORT, exported_csv_file)),
+            ("meetings preview", lambda: upload(client, MEETINGS, feed, name="m.json")),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                response = send()
+            assert response.status_code == 200, name
+            result[name] = len(queries)
+        return result
+
+    few = counts()
+    many_listings(taxonomy, range(5, 500))
+    many = counts()
+    assert (
+        few
+        == many
+        == {
+            # session, user, OTP device, permissions (user + groups)
+            "csv page": 5,
+            # ... plus the current listings for the listing menu
+            "meetings page": 6,
+            # ... plus headings, needs, types, languages, service areas; every listing with
+            # its headings, needs, types, languages, service areas and contacts; the upload
+            # kept in the session (savepoint, update, release)
+            "csv preview": 5 + 5 + 7 + 3,
+            # ... plus current listings, service areas, languages, their meetings; the session
+            "meetings preview": 5 + 4 + 3,
+        }
+    )
+
+
+def test_the_export_imported_again_changes_nothing(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    before = database_state()
+    preview = upload(client, IMPORT, exported_csv(client))
+    assert preview.status_code == 200, problems_of(preview)
+    assert preview.context["plan"].counts == {"create": 0, "update": 0, "unchanged": 3, "error": 0}
+    assert preview.context["confirm"] is None
+    assert "there is nothing to import" in preview.content.decode()
+    assert database_state() == before
+
+
+def test_preview_writes_nothing_and_confirm_writes_everything(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    dra = listings["dra"]
+    kept = Contact.objects.get(group=dra, phone="+15624368585")
+    content = csv_file(
+        [
+            dra_row(
+                Needs="Co-occurring substance use",
+                # One number dropped, one added, one relabelled; the rest kept as they were.
+                Phones=(
+                    "+13103058878 (Los Angeles); +13237770130 ext. 223 (Los Angeles); "
+                    "+15624368585 ext. 291 (Long Beach/South Bay); (562) 437-6717 x277 "
+                    "(Long Beach); +18885551212"
+                ),
+                Emails="info@draonline.org",
+                Status="Temporarily closed",
+            ),
+            {
+                "Name": "Emotions Anonymous",
+                "Headings": "twelve-step-mh",
+                "Needs": "Depression",
+                "Phones": "(818) 377-4341 (San Fernando Valley/Santa Clarita/West LA)",
+                "Web addresses": "http://www.emotionsanonymous.org/",
+                "Status": "active",
+                "Format": "Twelve-step group for individuals with mental illnesses",
+                "Types": "A. Support; B",
+                "Languages": "en",
+                "Service areas": "Metro",
+            },
+            {  # Found by its name; nothing in it differs from the listing.
+                "Name": "Neuroticos Anonimos",
+                "Headings": "Twelve-Step Groups for Mental Health Consumers",
+                "Phones": "+12133855990",
+                "Status": "Active",
+                "Format": "III.A",
+                "Languages": "Spanish",
+                "Medication stance": "",
+            },
+        ]
+    )
+    before = database_state()
+    preview = upload(client, IMPORT, content)
+    assert preview.status_code == 200, problems_of(preview)
+    assert database_state() == before  # the preview only reads
+    plan = preview.context["plan"]
+    assert [(row.row, row.action, row.slug) for row in plan.rows] == [
+        (2, "update", "dual-recovery-anonymous"),
+        (3, "create", "emotions-anonymous"),
+        (4, "unchanged", "neuroticos-anonimos"),
+    ]
+    changes = {change.column: change for change in plan.rows[0].changes}
+    assert set(changes) == {"Status", "Needs", "Phones", "Emails"}
+    assert changes["Phones"].before.startswith("+18007922345 (Los Angeles)")
+    assert "+18885551212" in changes["Phones"].after
+    html = preview.content.decode()
+    assert "Write these changes" in html and "Removes: +18007922345 (Los Angeles)" in html
+
+    response = confirm(client, IMPORT, preview)
+    assert response.status_code == 302 and response["Location"] == IMPORT
+    follow = client.get(IMPORT)
+    assert "Imported: 1 new listing, 1 updated, 1 unchanged." in follow.content.decode()
+
+    dra.refresh_from_db()
+    assert dra.status == Group.Status.TEMPORARILY_CLOSED
+    assert dra.version == 2  # an edit form opened before the import is now refused
+    assert [n.slug for n in dra.needs.all()] == ["co-occurring"]
+    phones = [
+        (c.phone.as_e164, c.extension, c.area_label)
+        for c in dra.contacts.filter(kind="phone").order_by("order", "id")
+    ]
+    assert phones == [
+        ("+13103058878", "", "Los Angeles"),
+        ("+13237770130", "223", "Los Angeles"),
+        ("+15624368585", "291", "Long Beach/South Bay"),
+        ("+15624376717", "277", "Long Beach"),
+        ("+18885551212", "", ""),
+    ]
+    assert Contact.objects.filter(pk=kept.pk).exists()  # kept, not replaced
+    assert list(dra.contacts.filter(kind="email").values_list("email", flat=True)) == [
+        "info@draonline.org"
+    ]
+    assert dra.history.latest().history_user == site_admin
+
+    emotions = Group.objects.get(slug="emotions-anonymous")
+    assert emotions.format == "III.A"
+    assert emotions.is_twelve_step  # III.A is a twelve-step format
+    assert emotions.medication_stance == Group.MedicationStance.NOT_KNOWN  # VI.C default
+    assert [c.slug for c in emotions.categories.all()] == ["twelve-step-mh"]
+    assert sorted(t.code for t in emotions.types.all()) == ["A", "B"]
+    assert [str(c) for c in emotions.contacts.all()] == [
+        "(818) 377-4341",
+        "http://www.emotionsanonymous.org/",
+    ]
+    assert emotions.contacts.get(kind="phone").area_label == (
+        "San Fernando Valley/Santa Clarita/West LA"
+    )
+    created = emotions.history.get()  # one record, with its lists, by the importing admin
+    assert (created.history_type, created.history_user) == ("+", site_admin)
+    assert Group.objects.get(slug="neuroticos-anonimos").version == 1  # unchanged: not written
+
+
+def test_problems_are_reported_by_row_and_column(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    content = csv_file(
+        [
+            dra_row(),  # row 2: sound
+            dra_row(
+                Slug="neuroticos-anonimos",
+                Needs="Sadness",
+                Phones="555-12; +1 310 305 8878",
+                Emails="not-an-email",
+            ),  # row 3
+            dra_row(Slug="", Name=""),  # row 4
+            dra_row(Slug="procovery-circles", Status="Open", Format="IV.Z"),  # row 5
+            dra_row(),  # row 6: the same listing as row 2
+            dra_row(Slug="archived-group"),  # row 7
+            dra_row(Slug="new-one", Name="New One", **{"Web addresses": "www.example.org"}),
+            dra_row(Slug="Not A Slug!", Headings="", **{"Medication stance": "Maybe"}),
+            dra_row(Slug="import", Name="Import"),  # row 10
+            dra_row(Slug="procovery", Name="PROCOVERY CIRCLES"),  # row 11
+        ]
+    )
+    before = database_state()
+    response = upload(client, IMPORT, content)
+    assert response.status_code == 400
+    assert response.context["confirm"] is None
+    found = problems_of(response)
+    expected = [
+        (3, "Needs", "“Sadness” is not a need of the directory"),
+        (3, "Phones", "“555-12” is not a valid phone number."),
+        (3, "Emails", "“not-an-email” is not an email address."),
+        (4, "Name", "A listing needs a name."),
+        (5, "Status", "“Open” is not a status (Active, Temporarily closed, Inactive, Defunct)."),
+        (5, "Format", "“IV.Z” is not one of the formats III.A–III.I."),
+        (6, "Slug", "Row 2 is about the same listing."),
+        (7, "Slug", "“Archived Group” is archived; an import does not change archived listings."),
+        (8, "Web addresses", "“www.example.org” is not a web address"),
+        (9, "Slug", "“Not A Slug!” is not a slug"),
+        (9, "Headings", "A listing needs at least one heading of the list."),
+        (9, "Medication stance", "“Maybe” is not one of: Affirms members on prescribed"),
+        (10, "Slug", "“import” is the address of a directory page; give the listing another"),
+        (
+            11,
+            "Name",
+            "A listing called “Procovery Circles” exists already (slug “procovery-circles”); "
+            "give that slug to update it.",
+        ),
+    ]
+    for row, column, message in expected:
+        assert any((r, c) == (row, column) and m.startswith(message) for r, c, m in found), (
+            row,
+            column,
+            message,
+            found,
+        )
+    assert len(found) == len(expected)
+    assert [row.action for row in response.context["plan"].rows] == ["unchanged", *["error"] * 9]
+    html = response.content.decode()
+    assert "Nothing can be imported from this file yet" in html
+    assert "Write these changes" not in html
+    assert database_state() == before
+
+
+BAD_FILES = {
+    "windows-1252": (
+        csv_file([dra_row(Name="Neuróticos Anónimos")], bom=False).decode().encode("cp1252"),
+        "The file is not UTF-8 text: byte 0xF3 on line 2",
+    ),
+    "utf-16": (
+        "Slug,Name\n".encode("utf-16"),
+        "The file is UTF-16 text.",
+    ),
+    "an Excel workbook": (b"PK\x03\x04" + b"\x00" * 40, "most likely an Excel workbook"),
+    "wrong columns": (
+        csv_file([], header=["Slug", "Name", "Telephone", "Headings", "Headings"]),
+        "Missing: Needs, Phones, Emails, Web addresses, Status, Format, Types, Languages, "
+        "Service areas, Medication stance. Not expected: Telephone. Repeated: Headings.",
+    ),
+    "no rows": (csv_file([]), "The file has a header row but no listings under it."),
+    "blank lines only": (b"\n\n\n", "The file is empty"),
+    "broken quoting": (
+        csv_file([]) + b'dra,"Dual Recovery Anonymous\n',
+        "The file cannot be read as CSV at line 2: unexpected end of data.",
+    ),
+    "NUL bytes": (csv_file([dra_row()]) + b"\x00", "The file holds NUL bytes"),
+    "a cell too many": (
+        csv_file([[dra_row().get(column, "") for column in resources.COLUMNS] + ["extra"]]),
+        "The row has 15 cells; the header has 14.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_gets_a_clear_message_and_nothing_is_written(
+    sign_in, site_admin, listings, case
+):
+    content, message = BAD_FILES[case]
+    client = sign_in(site_admin)
+    before = database_state()
+    response = upload(client, IMPORT, content)
+    assert response.status_code == 400
+    assert message in response.content.decode().replace("&#x27;", "'").replace("&quot;", '"')
+    assert database_state() == before
+
+
+def test_a_file_over_the_limit_is_refused(sign_in, site_admin, listings):
+    content = csv_file([dra_row(Name="x" * 100)] * 25_000)
+    assert len(content) > 2 * 1024 * 1024
+    response = upload(sign_in(site_admin), IMPORT, content)
+    assert response.status_code == 400
+    assert "the limit is 2.0 MB" in response.content.decode()
+
+
+def test_a_file_with_or_without_byte_order_mark_is_read(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    for bom in (True, False):
+        response = upload(client, IMPORT, csv_file([dra_row()], bom=bom))
+        assert response.status_code == 200
+        assert response.context["plan"].rows[0].action == "unchanged"
+
+
+def test_a_name_shared_by_two_listings_needs_the_slug(sign_in, site_admin, listings, taxonomy):
+    GroupFactory(slug="neuroticos-anonimos-2", name="Neuroticos Anonimos")
+    response = upload(
+        sign_in(site_admin), IMPORT, csv_file([dra_row(Slug="", Name="Neuroticos Anonimos")])
+    )
+    assert response.status_code == 400
+    assert problems_of(response) == [
+        (
+            2,
+            "Name",
+            "2 listings are called “Neuroticos Anonimos”; give the slug of the one this row "
+            "is about.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"token": "made-up", "sha256": "0" * 64},
+        {"token": "", "sha256": ""},
+        {"token": "x" * 500, "sha256": "not hex"},
+    ],
+)
+def test_a_confirmation_without_a_kept_preview_writes_nothing(sign_in, site_admin, listings, post):
+    client = sign_in(site_admin)
+    upload(client, IMPORT, csv_file([dra_row(Status="Defunct")]))
+    before = database_state()
+    response = client.post(IMPORT, post)
+    assert response.status_code == 400
+    assert "This preview has expired or was already imported" in response.content.decode()
+    assert database_state() == before
+
+
+def test_the_hash_must_match_and_a_preview_is_confirmed_once(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    preview = upload(client, IMPORT, csv_file([dra_row(Status="Defunct")]))
+    token = preview.context["confirm"].initial["token"]
+    before = database_state()
+    # A tampered hash: refused, and the preview is spent.
+    assert client.post(IMPORT, {"token": token, "sha256": "f" * 64}).status_code == 400
+    assert database_state() == before
+
+    preview = upload(client, IMPORT, csv_file([dra_row(Status="Defunct")]))
+    assert confirm(client, IMPORT, preview).status_code == 302
+    after = database_state()
+    assert after != before
+    assert confirm(client, IMPORT, preview).status_code == 400  # a double click: once only
+    assert database_state() == after
+
+
+def test_an_edit_after_the_preview_stops_the_import(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    preview = upload(client, IMPORT, csv_file([dra_row(Status="Defunct")]))
+    dra = listings["dra"]
+    dra.name = "Dual Recovery Anonymous (DRA)"
+    dra.version += 1
+    dra.save()  # another admin saves the listing meanwhile
+    before = database_state()
+    response = confirm(client, IMPORT, preview)
+    assert response.status_code == 409
+    assert "The directory changed after the preview was made" in response.content.decode()
+    assert database_state() == before
+    # The new preview shows the other admin's name going back: the admin decides again.
+    changes = {c.column: c for c in response.context["plan"].rows[0].changes}
+    assert changes["Name"].before == "Dual Recovery Anonymous (DRA)"
+    assert response.context["confirm"] is not None
+
+
+def test_a_failure_while_writing_leaves_nothing_half_written(
+    sign_in, site_admin, listings, monkeypatch
+):
+    from django.db import IntegrityError
+
+    client = sign_in(site_admin)
+    preview = upload(
+        client,
+        IMPORT,
+        csv_file([dra_row(Status="Defunct"), dra_row(Slug="procovery-circles", Name="P")]),
+    )
+    write = csv_import._write_row
+    calls = []
+
+    def write_then_fail(row, *, by):
+        calls.append(row.row)
+        if len(calls) == 2:
+            raise IntegrityError("simulated")
+        write(row, by=by)
+
+    monkeypatch.setattr(csv_import, "_write_row", write_then_fail)
+    before = database_state()
+    response = confirm(client, IMPORT, preview)
+    assert calls == [2, 3]
+    assert response.status_code == 409
+    assert "nothing of it was saved" in response.content.decode()
+    assert database_state() == before
+
+
+# --- Meeting Guide import -------------------------------------------------------------------
+
+MEETINGS = "/directory/meetings/import/"
+
+
+def feed_of(client) -> list[dict]:
+    return json.loads(client.get("/directory/meetings.json").content)
+
+
+def without_updated(items):
+    return [{k: v for k, v in item.items() if k != "updated"} for item in items]
+
+
+def upload_feed(client, items, **data):
+    content = items if isinstance(items, bytes) else json.dumps(items).encode()
+    return upload(client, MEETINGS, content, name="meetings.json", **data)
+
+
+def meeting_problems(response) -> list[tuple]:
+    return [(p.item, p.field, p.message) for p in response.context["plan"].problems]
+
+
+def test_meeting_guide_round_trip(sign_in, site_admin, listings):
+    """Export, import into a directory with the same listings and no meetings, export: the
+    same meetings."""
+    client = sign_in(site_admin)
+    exported = feed_of(client)
+    assert len(exported) == 2
+    Meeting.objects.all().delete()  # the same listings, no meetings
+
+    before = database_state()
+    preview = upload_feed(client, exported)
+    assert preview.status_code == 200, meeting_problems(preview)
+    assert database_state() == before  # the preview only reads
+    assert preview.context["plan"].counts == {"create": 2, "update": 0, "unchanged": 0, "error": 0}
+    html = preview.content.decode()
+    assert "Write these meetings" in html and "Monday 19:00–20:30" in html
+
+    response = confirm(client, MEETINGS, preview)
+    assert response.status_code == 302 and response["Location"] == MEETINGS
+    assert (
+        "Imported: 2 new meetings, 0 updated, 0 unchanged." in client.get(MEETINGS).content.decode()
+    )
+    assert without_updated(feed_of(client)) == without_updated(exported)
+
+    # The listing's version moved on (an edit form opened before the import is refused), and
+    # its history says who changed its meetings.
+    dra = Group.objects.get(slug="dual-recovery-anonymous")
+    assert dra.version == 2
+    assert dra.history.latest().history_user == site_admin
+    saturday = Meeting.objects.get(weekday=6)
+    assert saturday.language.code == "es"  # "S" among the types is the meeting's language
+    assert saturday.type_codes == ["C"]
+    assert saturday.name == ""  # the group's own name is not copied onto the meeting
+    assert saturday.history.get().history_user == site_admin
+
+    # The same file again: every meeting is already there, nothing changes.
+    state = database_state()
+    again = upload_feed(client, exported)
+    assert again.context["plan"].counts["unchanged"] == 2
+    assert again.context["confirm"] is None
+    assert "there is nothing to import" in again.content.decode()
+    assert database_state() == state
+
+
+def test_an_intergroup_schedule_updates_and_adds(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    items = [
+        {  # The Monday meeting, now ending later and closed.
+            "name": "Dual Recovery Anonymous",
+            "slug": "dra-mon",
+            "day": 1,
+            "time": "19:00",
+            "end_time": "21:00",
+            "types": ["C"],
+            "formatted_address": "1 Main St, Long Beach, CA 90802",
+            "region": "spa-8-south-bay",
+            "group": "dual recovery anonymous",
+        },
+        {  # Two new ones, Tuesday and Thursday, for a listing found by name.
+            "name": "Neuroticos Anonimos",
+            "slug": 77,
+            "day": [2, 4],
+            "time": "20:00",
+            "address": "2 Pine Ave",
+            "city": "Los Angeles",
+            "region": "Downtown",
+            "group": "Neuroticos Anonimos",
+        },
+    ]
+    preview = upload_feed(client, items)
+    assert preview.status_code == 200, meeting_problems(preview)
+    plan = preview.context["plan"]
+    assert [(e.meeting.item, e.meeting.weekday, e.action) for e in plan.entries] == [
+        (1, 1, "update"),
+        (2, 2, "create"),
+        (2, 4, "create"),
+    ]
+    assert plan.entries[0].changes == ["end", "types"]
+    assert [(w.item, w.field) for w in plan.warnings] == [(2, "region")]
+    assert "not one of the directory&#x27;s service areas" in preview.content.decode()
+
+    assert confirm(client, MEETINGS, preview).status_code == 302
+    monday = Meeting.objects.get(group=listings["dra"], weekday=1)
+    assert (monday.end_time, monday.type_codes) == (time(21), ["C"])
+    assert monday.service_area.slug == "spa-8-south-bay"
+    assert Meeting.objects.filter(group=listings["dra"]).count() == 2  # the Saturday one stays
+    new = Meeting.objects.filter(group=listings["neuroticos"]).order_by("weekday")
+    assert [(m.weekday, m.start_time, m.address, m.service_area) for m in new] == [
+        (2, time(20), "2 Pine Ave, Los Angeles", None),
+        (4, time(20), "2 Pine Ave, Los Angeles", None),
+    ]
+
+
+def test_a_chosen_listing_takes_every_meeting(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    items = [{"name": "Tuesday", "slug": "t", "day": 2, "time": "18:00", "group": "Another"}]
+    preview = upload_feed(client, items, listing=listings["procovery"].pk)
+    assert preview.status_code == 200
+    assert "for <strong>Procovery Circles</strong>" in preview.content.decode()
+    assert confirm(client, MEETINGS, preview).status_code == 302
+    assert Meeting.objects.get(name="Tuesday").group == listings["procovery"]
+
+
+def test_an_archived_listing_cannot_be_chosen(sign_in, site_admin, listings):
+    items = [{"name": "Tuesday", "slug": "t", "day": 2, "time": "18:00"}]
+    response = upload_feed(sign_in(site_admin), items, listing=listings["archived"].pk)
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+BAD_FEEDS = {
+    "malformed JSON": (b'[{"name": "x", ]', None, "", "The file is not valid JSON"),
+    "an object": (b'{"meetings": []}', None, "", "A Meeting Guide feed is a JSON array"),
+    "an item that is not an object": ([["x"]], 1, "", "Each meeting must be an object"),
+    "day 7": ([{"day": 7}], 1, "day", "day 7 is not a day number"),
+    "25:00": ([{"time": "25:00"}], 1, "time", "time “25:00” is not a time of day"),
+    "ending before it starts": (
+        [{"time": "19:00", "end_time": "18:30"}],
+        1,
+        "end_time",
+        "The meeting ends at 18:30, before it starts at 19:00.",
+    ),
+    "an unknown group": (
+        [{"group": "Nobody Anonymous"}],
+        1,
+        "group",
+        "“Nobody Anonymous” is not the name of a current listing",
+    ),
+    "no group": ([{"group": None}], 1, "group", "The meeting names no group"),
+    "the same meeting twice": (
+        [{}, {"slug": "other"}],
+        2,
+        "",
+        "Item 1 is the same meeting (Monday 19:00 at the same place) of the same listing.",
+    ),
+    "windows-1252": (
+        '[{"name": "Neuróticos"}]'.encode("cp1252"),
+        None,
+        "",
+        "The file is not UTF-8 text",
+    ),
+}
+SOUND = {
+    "name": "Monday",
+    "slug": "monday",
+    "day": 1,
+    "time": "19:00",
+    "group": "Procovery Circles",
+}
+
+
+@pytest.mark.parametrize("case", BAD_FEEDS)
+def test_a_bad_feed_gets_a_clear_message_and_nothing_is_written(
+    sign_in, site_admin, listings, case
+):
+    content, item, field, message = BAD_FEEDS[case]
+    if isinstance(content, list):
+        # Item 1 is a sound meeting; the bad one follows it (or replaces it for a list item).
+        content = [SOUND | {"slug": "sound"}] + [
+            part if isinstance(part, list) else SOUND | part for part in content
+        ]
+        item = item + 1
+    client = sign_in(site_admin)
+    before = database_state()
+    response = upload_feed(client, content)
+    assert response.status_code == 400
+    html = response.content.decode().replace("&#x27;", "'")
+    assert message in html
+    if item is not None:
+        assert any(
+            (i, f) == (item, field) and m.startswith(message)
+            for i, f, m in meeting_problems(response)
+        ), meeting_problems(response)
+        assert "Write these meetings" not in html
+    assert database_state() == before
+
+
+def test_a_failure_while_writing_meetings_leaves_nothing_half_written(
+    sign_in, site_admin, listings, monkeypatch
+):
+    from django.db import IntegrityError
+
+    client = sign_in(site_admin)
+    preview = upload_feed(client, [SOUND | {"day": [2, 3, 4]}])
+    save = Meeting.save
+    calls = []
+
+    def save_then_fail(self, *args, **kwargs):
+        calls.append(self.weekday)
+        if len(calls) == 3:
+            raise IntegrityError("simulated")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Meeting, "save", save_then_fail)
+    before = database_state()
+    response = confirm(client, MEETINGS, preview)
+    assert calls == [2, 3, 4]
+    assert response.status_code == 409
+    assert database_state() == before
+
+
+def test_a_meeting_preview_is_confirmed_once_and_only_as_previewed(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    preview = upload_feed(client, [SOUND])
+    MeetingFactory(group=listings["procovery"], weekday=1, start_time=time(19), address="")
+    before = database_state()
+    response = confirm(client, MEETINGS, preview)  # the meeting now exists: another plan
+    assert response.status_code == 409
+    assert database_state() == before
+    assert response.context["plan"].entries[0].action == "update"
+    assert confirm(client, MEETINGS, preview).status_code == 400  # spent
