@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessEvent
@@ -1101,3 +1102,13 @@ def test_a_meeting_preview_is_confirmed_once_and_only_as_previewed(sign_in, site
     assert database_state() == before
     assert response.context["plan"].entries[0].action == "update"
     assert confirm(client, MEETINGS, preview).status_code == 400  # spent
+
+
+def test_the_list_links_its_downloads_and_the_worklist_its_imports(sign_in, clinician, site_admin):
+    html = sign_in(clinician).get("/directory/").content.decode()
+    for name in ["export-csv", "export-xlsx", "export-hsds", "meeting-guide"]:
+        assert f'href="{reverse(f"directory:{name}")}"' in html
+    assert reverse("directory:import") not in html
+    html = sign_in(site_admin).get("/directory/manage/").content.decode()
+    assert f'href="{reverse("directory:import")}"' in html
+    assert f'href="{reverse("directory:meeting-guide-import")}"' in html
