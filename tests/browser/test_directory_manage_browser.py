@@ -14,7 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from directory import services
-from directory.models import Contact, Format, Group, Meeting
+from directory.models import Contact, Format, Group, Meeting, ReferralResource, ResourcePhone
 from tests.browser.conftest import path_is, sign_in_with_password
 from tests.directory_factories import CategoryFactory, NeedFactory
 
@@ -165,4 +165,35 @@ def test_pages_have_no_serious_accessibility_violations(
         scan_page.goto(f"/directory/{listing.slug}/{path}/")
     else:
         scan_page.goto(path)
+    assert_no_serious_violations(scan_page)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/directory/new/",
+        "criteria",
+        "flags/new",
+        "flag-resolve",
+        "/directory/resources/",
+        "resource-edit",
+    ],
+)
+def test_the_other_site_admin_pages_have_no_serious_accessibility_violations(
+    scan_page, settings, site_admin, listing, path
+):
+    resource = ReferralResource.objects.create(key="share", name="SHARE!")
+    ResourcePhone.objects.create(
+        resource=resource, phone="+18777427349", as_printed="1-877-SHARE-49"
+    )
+    sign_in_as_site_admin(scan_page, settings, site_admin)
+    if path == "flag-resolve":
+        scan_page.goto(f"/directory/flags/{listing.review_flags.get().pk}/resolve/")
+    elif path == "resource-edit":
+        scan_page.goto(f"/directory/resources/{resource.key}/edit/")
+    elif path.startswith("/"):
+        scan_page.goto(path)
+    else:
+        scan_page.goto(f"/directory/{listing.slug}/{path}/")
+    expect(scan_page.get_by_role("heading", level=1)).to_be_visible()
     assert_no_serious_violations(scan_page)
