@@ -98,20 +98,42 @@ def _has_changes(plan) -> bool:
     return plan.count("create") + plan.count("update") > 0
 
 
-def _csv_preview(request, plan, text, *, notice="", status=None):
+def _preview(
+    request, plan, text, *, kind, template, options=None, context=None, notice="", status=None
+):
+    """The preview of an upload: what would change, and a confirm form only if it can be written.
+
+    The upload is kept server-side (``uploads.keep``) under a single-use token; the form
+    carries only that token and the content's hash.
+    """
     pending = None
     if plan.ok and _has_changes(plan):
-        pending = uploads.keep(request, kind="csv", content=text, fingerprint=plan.fingerprint)
-    context = {
-        "plan": plan,
-        "notice": notice,
-        "confirm": ConfirmForm(initial={"token": pending.token, "sha256": pending.sha256})
-        if pending
-        else None,
-    }
+        pending = uploads.keep(
+            request, kind=kind, content=text, fingerprint=plan.fingerprint, options=options
+        )
+    confirm = (
+        ConfirmForm(initial={"token": pending.token, "sha256": pending.sha256}) if pending else None
+    )
     if status is None:
         status = 200 if plan.ok else 400
-    return render(request, "directory/exchange/csv_preview.html", context, status=status)
+    return render(
+        request,
+        template,
+        {**(context or {}), "plan": plan, "notice": notice, "confirm": confirm},
+        status=status,
+    )
+
+
+def _csv_preview(request, plan, text, *, notice="", status=None):
+    return _preview(
+        request,
+        plan,
+        text,
+        kind="csv",
+        template="directory/exchange/csv_preview.html",
+        notice=notice,
+        status=status,
+    )
 
 
 @permission_required("directory.add_group")
@@ -181,26 +203,17 @@ def _upload_again(request, template, form, message, *, status=400):
 
 
 def _meetings_preview(request, plan, text, listing, *, notice="", status=None):
-    pending = None
-    if plan.ok and _has_changes(plan):
-        pending = uploads.keep(
-            request,
-            kind="meetings",
-            content=text,
-            fingerprint=plan.fingerprint,
-            options={"listing": listing.pk if listing else None},
-        )
-    context = {
-        "plan": plan,
-        "listing": listing,
-        "notice": notice,
-        "confirm": ConfirmForm(initial={"token": pending.token, "sha256": pending.sha256})
-        if pending
-        else None,
-    }
-    if status is None:
-        status = 200 if plan.ok else 400
-    return render(request, "directory/exchange/meetings_preview.html", context, status=status)
+    return _preview(
+        request,
+        plan,
+        text,
+        kind="meetings",
+        template="directory/exchange/meetings_preview.html",
+        options={"listing": listing.pk if listing else None},
+        context={"listing": listing},
+        notice=notice,
+        status=status,
+    )
 
 
 @permission_required("directory.add_meeting")
