@@ -9,6 +9,8 @@ def site(request):
         # has_perm caches the user's permissions after the first call: two queries in all.
         if user.has_perm("accounts.use_clinician_home"):
             nav.append(("clinician-home", "Clinician"))
+        if user.has_perm("clients.view_client"):
+            nav.append(("clients:list", "Clients"))
         if user.has_perm("directory.view_group"):
             nav.append(("directory:search", "Self-help groups"))
         if user.has_perm("accounts.use_supervisor_home"):

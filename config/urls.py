@@ -15,6 +15,8 @@ urlpatterns = [
     path("access-log/", account_views.access_log_list, name="access-log"),
     path("account/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
+    path("clients/", include("clients.urls")),
+    path("referrals/", include("referrals.urls")),
     path("healthz", system_views.healthz, name="healthz"),
     # The admin signs in through the product's own sign-in, with its two-factor step.
     path("admin/login/", system_views.admin_sign_in, name="admin-login"),

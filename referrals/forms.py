@@ -1,0 +1,248 @@
+"""Forms for screening (IV–VI), the client's input and approval (VIII.B) and choosing groups.
+
+Forms validate and normalise; they never write. The screening form turns what was posted into
+``eligibility.ScreeningAnswers`` and lets the rules' own ``validate`` find contradictions, so
+that the page and the rules can never disagree about what is acceptable.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from clients.models import LANGUAGE_CHOICES
+from directory import places
+from directory.models import Need, ServiceArea
+from referrals import clauses, eligibility
+from referrals.models import Referral
+
+ANSWER_CHOICES = [
+    (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),
+    (eligibility.Answer.NO.value, "No"),
+    (eligibility.Answer.YES.value, "Yes"),
+]
+CRITERION_CHOICES = [
+    (eligibility.Criterion.NOT_ASSESSED.value, "Not assessed yet"),
+    (eligibility.Criterion.MET.value, "Met: can be with a group for 20 minutes"),
+    (eligibility.Criterion.NOT_MET.value, "Not met"),
+]
+
+
+def detail_field_name(code: str) -> str:
+    """``IV.H`` → ``detail_iv_h``: a field name that needs no escaping anywhere."""
+    return "detail_" + code.lower().replace(".", "_")
+
+
+class ScreeningForm(forms.Form):
+    """One screening: IV.A–H (with details), V, VI.A, VI.B (with the explanation), VI.C."""
+
+    indications = forms.MultipleChoiceField(
+        choices=[(i.code, f"{i.code} {i.title}") for i in clauses.INDICATIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    no_indication_found = forms.BooleanField(
+        required=False, label="None of the indications IV.A–H applies"
+    )
+    selection_criterion = forms.ChoiceField(
+        choices=CRITERION_CHOICES,
+        initial=eligibility.Criterion.NOT_ASSESSED.value,
+        widget=forms.RadioSelect,
+        label="V. Selection criterion",
+    )
+    violence = forms.ChoiceField(
+        choices=ANSWER_CHOICES,
+        initial=eligibility.Answer.NOT_ASSESSED.value,
+        widget=forms.RadioSelect,
+        label="VI.A Violence with lack of impulse control",
+    )
+    explanation_given = forms.BooleanField(
+        required=False,
+        label="Self-help options were explained adequately (VIII.A counselling)",
+    )
+    disinterest = forms.ChoiceField(
+        choices=ANSWER_CHOICES,
+        initial=eligibility.Answer.NOT_ASSESSED.value,
+        widget=forms.RadioSelect,
+        label="VI.B Expressed disinterest in self-help options after adequate explanation",
+    )
+    on_medication = forms.ChoiceField(
+        choices=ANSWER_CHOICES,
+        initial=eligibility.Answer.NOT_ASSESSED.value,
+        widget=forms.RadioSelect,
+        label="VI.C Taking appropriately prescribed psychiatric medication",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for indication in clauses.INDICATIONS:
+            self.fields[detail_field_name(indication.code)] = forms.ChoiceField(
+                choices=[("", "—")] + [(d.code, d.label) for d in indication.details],
+                required=False,
+                label=(
+                    f"Which one ({indication.code})"
+                    + (", required" if indication.detail_required else "")
+                ),
+            )
+
+    def indication_rows(self):
+        """Each indication with its checkbox, its detail field and the policy's words."""
+        chosen = set(self["indications"].value() or [])
+        checkboxes = {widget.data["value"]: widget for widget in self["indications"]}
+        for indication in clauses.INDICATIONS:
+            yield {
+                "indication": indication,
+                "checkbox": checkboxes[indication.code],
+                "detail": self[detail_field_name(indication.code)],
+                "checked": indication.code in chosen,
+            }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        found = tuple(
+            eligibility.IndicationFound(code, cleaned.get(detail_field_name(code)) or "")
+            for code in cleaned.get("indications", [])
+        )
+        answers = eligibility.ScreeningAnswers(
+            indications=found,
+            no_indication_found=cleaned.get("no_indication_found", False),
+            selection_criterion=eligibility.Criterion(cleaned["selection_criterion"]),
+            violence_without_impulse_control=eligibility.Answer(cleaned["violence"]),
+            expressed_disinterest=eligibility.Answer(cleaned["disinterest"]),
+            explanation_given=cleaned.get("explanation_given", False),
+            on_prescribed_medication=eligibility.Answer(cleaned["on_medication"]),
+        )
+        problems = eligibility.validate(answers)
+        for _field, message in problems:
+            self.add_error(None, message)
+        if not problems:
+            cleaned["answers"] = answers
+        return cleaned
+
+    @classmethod
+    def initial_for(cls, client) -> dict:
+        """VI.C starts from what the client's record says; the clinician confirms it."""
+        return {
+            "on_medication": (
+                eligibility.Answer.YES.value
+                if client.on_prescribed_medication
+                else eligibility.Answer.NOT_ASSESSED.value
+            )
+        }
+
+
+class ClientInputForm(forms.ModelForm):
+    """VIII.B: the client's goals, most convenient location, language and cultural needs, and
+    the client's approval (or their decision not to go on, VII.E)."""
+
+    APPROVAL_CHOICES = [
+        (Referral.Approval.APPROVED.value, "The client approves the referral"),
+        (Referral.Approval.DECLINED.value, "The client declines for now (VII.E: encouraged, not required)"),
+    ]
+
+    location_text = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Or a city, neighbourhood or ZIP code",
+        help_text="For example Pasadena, Boyle Heights or 90033. It is matched to a service area.",
+    )
+    approval = forms.ChoiceField(choices=APPROVAL_CHOICES, widget=forms.RadioSelect)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "goals",
+            "goal_needs",
+            "preferred_area",
+            "location_text",
+            "language",
+            "cultural_needs",
+            "twelve_step",
+            "approval",
+            "declined_reason",
+        ]
+        labels = {
+            "goals": "The client's goals in attending a group, in their words",
+            "goal_needs": "What the client wants help with",
+            "preferred_area": "Most convenient location: a service area",
+            "language": "Language for the group",
+            "cultural_needs": "Cultural or linguistic needs",
+            "twelve_step": "12-step groups",
+            "declined_reason": "The client's reason for declining",
+        }
+        widgets = {
+            "goals": forms.Textarea(attrs={"rows": 3}),
+            "goal_needs": forms.CheckboxSelectMultiple,
+            "cultural_needs": forms.Textarea(attrs={"rows": 2}),
+            "declined_reason": forms.Textarea(attrs={"rows": 2}),
+            "twelve_step": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["goal_needs"].queryset = Need.objects.order_by("order", "name")
+        self.fields["preferred_area"].queryset = ServiceArea.objects.filter(
+            kind__in=[ServiceArea.Kind.SPA, ServiceArea.Kind.COUNTYWIDE]
+        ).order_by("order", "name")
+        self.fields["preferred_area"].required = False
+        self.fields["language"].choices = LANGUAGE_CHOICES
+        self.fields["language"].required = True
+        self.fields["location_text"].widget.attrs["list"] = "place-names"
+        self.fields["location_text"].widget.attrs["autocomplete"] = "off"
+        if self.instance.approval == Referral.Approval.PENDING:
+            self.initial.pop("approval", None)
+        self.initial.setdefault("version", self.instance.version)
+
+    def clean_location_text(self):
+        return " ".join(self.cleaned_data.get("location_text", "").split())
+
+    def clean(self):
+        cleaned = super().clean()
+        area = cleaned.get("preferred_area")
+        text = cleaned.get("location_text", "")
+        if text:
+            try:
+                place = places.resolve_place(text)
+            except places.PlaceNotFound as problem:
+                self.add_error("location_text", str(problem))
+            else:
+                resolved = ServiceArea.objects.filter(spa_number=place.spa_number).first()
+                if area is not None and resolved is not None and area != resolved:
+                    self.add_error(
+                        "location_text",
+                        f"{place.label} is in {resolved.name}, not {area.name}: choose one.",
+                    )
+                cleaned["preferred_area"] = area or resolved
+                cleaned["place_label"] = place.label
+        approval = cleaned.get("approval")
+        if approval == Referral.Approval.APPROVED:
+            if not cleaned.get("preferred_area"):
+                self.add_error(
+                    "preferred_area", "Give the most convenient location: a service area or a place."
+                )
+            cleaned["declined_reason"] = ""
+        elif approval == Referral.Approval.DECLINED and not cleaned.get("declined_reason", "").strip():
+            self.add_error("declined_reason", "Record the client's reason for declining.")
+        return cleaned
+
+
+class ChooseGroupsForm(forms.Form):
+    """VIII.C: the groups picked with the client, from the suggestions on the page."""
+
+    groups = forms.TypedMultipleChoiceField(
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Pick at least one group with the client.",
+            "invalid_choice": (
+                "One of the groups picked is not among this client's suggestions; "
+                "it may have been excluded (VI.C) or changed. Pick again from the list."
+            ),
+        },
+    )
+
+    def __init__(self, *args, suggestions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].choices = [(s.listing.id, s.listing.name) for s in suggestions]

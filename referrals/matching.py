@@ -1,0 +1,478 @@
+"""Which self-help listings fit a client, and why (policy 04.9 VIII.B–D, with VI.C).
+
+Pure Python: no ORM, no request, no clock. Selectors turn directory rows into ``Listing`` values
+and a referral into a ``ClientProfile``; ``today`` is passed in. Everything here is
+deterministic: the same inputs give the same suggestions, in the same order, with the same
+reasons.
+
+What the policy asks of matching:
+
+- VIII.B: the clinician collects, with the client, their goals, the most convenient location and
+  any cultural or linguistic needs. Those are the client's needs (from the screening's
+  indications and the goals), area and language, and they drive the ranking below.
+- VIII.C: the clinician refers to a specific group from the clinic's referral list; matching
+  offers the ranked suggestions, each with the reasons it is there, and those reasons are saved
+  with the referral (so they are short sentences).
+- VIII.D: when no group fits, the client is referred to SHARE! (``MatchResult.share_fallback``).
+- VI.C: a client on appropriately prescribed psychiatric medication is never referred to a group
+  that encourages members to stop their medication or treats medicated members as less than full
+  members. Such listings, and listings with an unresolved medication concern, are *excluded*
+  (never suggested, whatever their score) and reported separately in ``not_suitable``.
+
+Decisions where the brief was silent (documented here so that the views can rely on them):
+
+- ``not_suitable`` holds only listings that would otherwise have been relevant (they match at
+  least one of the client's needs or group types, or the client named none), ranked like the
+  suggestions and capped at ``limit``: the clinician sees the best of the excluded listings, the
+  ones they might otherwise have gone looking for, and never the whole unsafe directory.
+- A medicated client sees "welcomes members on prescribed medication" for an affirming listing,
+  and a small score bonus for it (``MEDICATION_AFFIRMED``); a not-known stance is allowed, with
+  a reason saying that it is not confirmed.
+- When the client gave no area (or no language), that factor scores nothing for any listing and
+  adds no reason: every listing is equal on it.
+- A listing with no recorded language counts as English: most of the directory was transcribed
+  from an English-language list and records no language at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+# --- Inputs ------------------------------------------------------------------------------------
+
+
+class TwelveStep(StrEnum):
+    """The client's preference about 12-step groups (same values as ``Referral.TwelveStep``)."""
+
+    NO_PREFERENCE = "no-preference"
+    PREFER = "prefer"
+    AVOID = "avoid"
+
+
+class Stance(StrEnum):
+    """VI.C: a listing's medication stance (same values as ``Group.MedicationStance``)."""
+
+    AFFIRMING = "affirming"
+    NOT_KNOWN = "not-known"
+    DISCOURAGES = "discourages"
+
+
+class AreaKind(StrEnum):
+    """Same values as ``ServiceArea.Kind``."""
+
+    SPA = "spa"
+    COUNTYWIDE = "countywide"
+    OUT_OF_COUNTY = "out-of-county"
+    NATIONAL = "national"
+
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    name: str
+    kind: str  # an AreaKind value
+    spa_number: int | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    id: int
+    name: str
+    slug: str
+    need_slugs: frozenset[str] = frozenset()
+    group_type_codes: frozenset[str] = frozenset()
+    language_codes: frozenset[str] = frozenset()  # the group's languages and its meetings'
+    areas: frozenset[str] = frozenset()  # area slugs of the group, its contacts and meetings
+    is_twelve_step: bool = False
+    medication_stance: Stance = Stance.NOT_KNOWN
+    open_medication_concern: bool = False  # an open ReviewFlag with concerns_medication (VI.C)
+    last_verified_on: date | None = None
+    available: bool = True  # active and not archived; unavailable listings never appear
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Display names: need slug -> name, language code -> name, area slug -> Area.
+
+    ``group_types`` (type code -> name, e.g. "A" -> "Support") is optional; without it a matched
+    type is named by its code.
+    """
+
+    needs: Mapping[str, str] = field(default_factory=dict)
+    languages: Mapping[str, str] = field(default_factory=dict)
+    areas: Mapping[str, Area] = field(default_factory=dict)
+    group_types: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    need_slugs: frozenset[str]  # from the screening's indications and the client's goals
+    group_type_codes: frozenset[str] = frozenset()
+    language_code: str = "en"  # VIII.B linguistic needs; "" when not stated
+    area_slug: str | None = None  # VIII.B the most convenient location (a ServiceArea slug)
+    on_prescribed_medication: bool = False  # VI.C
+    twelve_step: TwelveStep = TwelveStep.NO_PREFERENCE
+
+
+# --- Outputs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    listing: Listing
+    score: int
+    reasons: tuple[str, ...]
+    rank: int  # 1 is the best
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class Excluded:
+    listing: Listing
+    clause: str  # "VI.C"
+    reason: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    suggestions: tuple[Suggestion, ...]  # ranked, best first
+    not_suitable: tuple[Excluded, ...]  # VI.C exclusions, shown apart with the reason
+    share_fallback: bool  # VIII.D: nothing fits, so SHARE! is the suggestion
+
+
+# --- Weights -----------------------------------------------------------------------------------
+#
+# The score is a sum of integers. Needs are the strongest factor: one more matched need outweighs
+# every other factor together (the most the others can add is 8*5 + 24 + 16 + 6 + 10 + 3 = 99,
+# less than NEED_MATCH), so the ranking is first "how much of what the client needs", then the
+# rest. The only exception is a client who wants to avoid 12-step groups (see below).
+#
+# - NEED_MATCH, per need the listing shares with the client (IV indications, VIII.B goals).
+# - GROUP_TYPE_MATCH, per section II type (support, growth, ...) the listing shares.
+# - LANGUAGE_MATCH when the listing offers the client's language (VIII.B linguistic needs). It
+#   weighs more than place: a group the client cannot follow is of little use however near.
+# - AREA_*: the client's most convenient location (VIII.B). A group meeting in the client's own
+#   area > one serving all of the county > national or online > a listing that records no area
+#   (it may well be near) > one that meets only somewhere else.
+# - VERIFIED_*: verified within a year (VII.D "a current ... list") > verified longer ago > never.
+# - TWELVE_STEP_PREFERRED: a small boost for a 12-step group when the client prefers one.
+#   TWELVE_STEP_AVOIDED: a strong demotion (more than one matched need) for a 12-step group when
+#   the client would rather avoid them; the group is still shown, lower, and says why.
+# - MEDICATION_AFFIRMED: for a medicated client, a listing confirmed to welcome medicated members
+#   beats an otherwise equal one whose stance is not known (VI.C).
+
+NEED_MATCH = 100
+GROUP_TYPE_MATCH = 8
+LANGUAGE_MATCH = 24
+AREA_SAME = 16
+AREA_COUNTYWIDE = 12
+AREA_NATIONAL = 8
+AREA_UNKNOWN = 4
+AREA_ELSEWHERE = 0
+VERIFIED_RECENTLY = 6
+VERIFIED_LONG_AGO = 2
+NEVER_VERIFIED = 0
+TWELVE_STEP_PREFERRED = 10
+TWELVE_STEP_AVOIDED = -150
+MEDICATION_AFFIRMED = 3
+
+# A listing verified within this long counts as current; the same year as the directory's
+# ``STALE_AFTER`` (directory/models.py), repeated here so that this module needs no Django.
+VERIFIED_WITHIN = timedelta(days=365)
+
+VI_C = "VI.C"
+REASON_DISCOURAGES = "discourages or excludes members on prescribed medication"
+REASON_OPEN_CONCERN = (
+    "a client's feedback reported a medication concern that a site admin has not yet resolved"
+)
+
+# At most this many needs or types are named in one reason; the rest are counted.
+_NAMED_AT_MOST = 3
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+# --- VI.C --------------------------------------------------------------------------------------
+
+
+def is_medication_safe(listing: Listing) -> tuple[bool, str]:
+    """VI.C alone: may a client on prescribed medication be referred to this listing?
+
+    Unsafe when the group discourages or excludes medicated members, or when a medication concern
+    about it is open (reported and not yet resolved by a site admin): until someone has looked,
+    the group is treated as unsafe rather than given the benefit of the doubt. Returns
+    ``(True, "")`` when safe, else ``(False, reason)`` with every reason that applies.
+    """
+    reasons = []
+    if listing.medication_stance == Stance.DISCOURAGES:
+        reasons.append(REASON_DISCOURAGES)
+    if listing.open_medication_concern:
+        reasons.append(REASON_OPEN_CONCERN)
+    return (not reasons, "; ".join(reasons))
+
+
+# --- Scoring -----------------------------------------------------------------------------------
+
+
+def is_relevant(listing: Listing, client: ClientProfile) -> bool:
+    """A listing is worth suggesting only if it shares a need or a group type with the client.
+
+    A client who named no needs and no types has said nothing to narrow by: every listing is.
+    """
+    if not client.need_slugs and not client.group_type_codes:
+        return True
+    return bool(
+        listing.need_slugs & client.need_slugs or listing.group_type_codes & client.group_type_codes
+    )
+
+
+def score(
+    listing: Listing, client: ClientProfile, *, vocabulary: Vocabulary, today: date
+) -> tuple[int, tuple[str, ...]]:
+    """The listing's score for this client and the reasons, in the order needs, types,
+    language, area, verification, 12-step, medication (VIII.B)."""
+    total = 0
+    reasons: list[str] = []
+
+    needs = sorted(
+        (_need_name(slug, vocabulary) for slug in listing.need_slugs & client.need_slugs),
+        key=str.casefold,
+    )
+    if needs:
+        total += NEED_MATCH * len(needs)
+        reasons.append("helps with " + _enumerate(needs))
+
+    types = sorted(listing.group_type_codes & client.group_type_codes)
+    if types:
+        total += GROUP_TYPE_MATCH * len(types)
+        reasons.append(_types_reason(types, vocabulary))
+
+    points, reason = _language(listing, client, vocabulary)
+    total += points
+    if reason:
+        reasons.append(reason)
+
+    points, reason = _area(listing, client, vocabulary)
+    total += points
+    if reason:
+        reasons.append(reason)
+
+    points, reason = _verification(listing, today)
+    total += points
+    reasons.append(reason)
+
+    points, reason = _twelve_step(listing, client)
+    total += points
+    if reason:
+        reasons.append(reason)
+
+    if client.on_prescribed_medication:
+        # VI.C: unsafe listings never reach here for a medicated client (see match()).
+        if listing.medication_stance == Stance.AFFIRMING:
+            total += MEDICATION_AFFIRMED
+            reasons.append("welcomes members on prescribed medication")
+        else:
+            reasons.append("medication stance not confirmed")
+
+    return total, tuple(reasons)
+
+
+def _language(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
+    code = client.language_code
+    if not code:
+        return 0, ""
+    name = vocabulary.languages.get(code, code)
+    if code in listing.language_codes:
+        return LANGUAGE_MATCH, name
+    if code == "en" and not listing.language_codes:
+        # Most listings record no language; the list they come from is in English.
+        return LANGUAGE_MATCH, "English (no language recorded)"
+    return 0, f"no {name} recorded"
+
+
+def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
+    if not client.area_slug:
+        return 0, ""
+    if not listing.areas:
+        return AREA_UNKNOWN, "area not recorded"
+    areas = sorted((_area_of(slug, vocabulary) for slug in listing.areas), key=_area_order)
+    own = vocabulary.areas.get(client.area_slug)
+    if client.area_slug in listing.areas:
+        return AREA_SAME, _where(_area_of(client.area_slug, vocabulary))
+    if own is not None and own.kind == AreaKind.COUNTYWIDE:
+        # The client can get anywhere in the county: any SPA will do.
+        in_county = [a for a in areas if a.kind == AreaKind.SPA]
+        if in_county:
+            return AREA_SAME, _where(in_county[0])
+    for kind, points in ((AreaKind.COUNTYWIDE, AREA_COUNTYWIDE), (AreaKind.NATIONAL, AREA_NATIONAL)):
+        found = next((a for a in areas if a.kind == kind), None)
+        if found is not None:
+            return points, _where(found)
+    reason = _where(areas[0])
+    if len(areas) > 1:
+        others = len(areas) - 1
+        reason += f" and {others} other area" + ("s" if others > 1 else "")
+    return AREA_ELSEWHERE, reason
+
+
+def _verification(listing: Listing, today: date):
+    when = listing.last_verified_on
+    if when is None:
+        return NEVER_VERIFIED, "never verified"
+    month = f"{_MONTHS[when.month - 1]} {when.year}"
+    if when >= today - VERIFIED_WITHIN:
+        return VERIFIED_RECENTLY, f"verified {month}"
+    return VERIFIED_LONG_AGO, f"not verified since {month}"
+
+
+def _twelve_step(listing: Listing, client: ClientProfile):
+    preference = client.twelve_step
+    if preference == TwelveStep.PREFER:
+        if listing.is_twelve_step:
+            return TWELVE_STEP_PREFERRED, "a 12-step group"
+        return 0, "not a 12-step group"
+    if preference == TwelveStep.AVOID:
+        if listing.is_twelve_step:
+            return TWELVE_STEP_AVOIDED, "a 12-step group, which the client would rather avoid"
+        return 0, "not a 12-step group"
+    # No preference: no points, but the clinician should know (VIII.F etiquette differs).
+    return 0, "a 12-step group" if listing.is_twelve_step else ""
+
+
+# --- Matching ----------------------------------------------------------------------------------
+
+
+def match(
+    listings: Iterable[Listing],
+    client: ClientProfile,
+    *,
+    vocabulary: Vocabulary,
+    today: date,
+    limit: int = 20,
+) -> MatchResult:
+    """Rank the available listings for the client (VIII.B–C), keeping VI.C-unsafe ones apart.
+
+    Order: score, highest first; ties by name (case-insensitively), then id, so the order never
+    depends on the order of the input. At most ``limit`` suggestions and at most ``limit``
+    exclusions. ``share_fallback`` is True when nothing is suggested (VIII.D).
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    medicated = client.on_prescribed_medication
+    ranked: list[tuple[tuple, Listing, int, tuple[str, ...]]] = []
+    unsafe: list[tuple[tuple, Listing, str]] = []
+    for listing in listings:
+        if not listing.available or not is_relevant(listing, client):
+            continue
+        if medicated:
+            safe, why = is_medication_safe(listing)
+            if not safe:
+                # VI.C: excluded outright, whatever it would have scored. Its score still orders
+                # the not-suitable list, so the clinician sees the ones they would have missed.
+                points, _ = score(
+                    listing, _unmedicated(client), vocabulary=vocabulary, today=today
+                )
+                unsafe.append((_order(points, listing), listing, why))
+                continue
+        points, reasons = score(listing, client, vocabulary=vocabulary, today=today)
+        ranked.append((_order(points, listing), listing, points, reasons))
+
+    ranked.sort(key=lambda row: row[0])
+    unsafe.sort(key=lambda row: row[0])
+    suggestions = tuple(
+        Suggestion(listing=listing, score=points, reasons=reasons, rank=rank)
+        for rank, (_, listing, points, reasons) in enumerate(ranked[:limit], start=1)
+    )
+    not_suitable = tuple(
+        Excluded(listing=listing, clause=VI_C, reason=why) for _, listing, why in unsafe[:limit]
+    )
+    return MatchResult(
+        suggestions=suggestions, not_suitable=not_suitable, share_fallback=not suggestions
+    )
+
+
+def _order(points: int, listing: Listing) -> tuple:
+    return (-points, listing.name.casefold(), listing.name, listing.id)
+
+
+def _unmedicated(client: ClientProfile) -> ClientProfile:
+    return ClientProfile(
+        need_slugs=client.need_slugs,
+        group_type_codes=client.group_type_codes,
+        language_code=client.language_code,
+        area_slug=client.area_slug,
+        on_prescribed_medication=False,
+        twelve_step=client.twelve_step,
+    )
+
+
+# --- Wording -----------------------------------------------------------------------------------
+
+
+def _need_name(slug: str, vocabulary: Vocabulary) -> str:
+    return _lower_first(vocabulary.needs.get(slug) or slug.replace("-", " "))
+
+
+def _types_reason(codes: list[str], vocabulary: Vocabulary) -> str:
+    names = [vocabulary.group_types.get(code) for code in codes]
+    if not all(names):
+        return "group type " + _enumerate(codes)
+    words = _enumerate([_lower_first(n) for n in names])
+    article = "an" if words[:1] in ("a", "e", "i", "o", "u") else "a"
+    return f"{article} {words} group"
+
+
+def _lower_first(text: str) -> str:
+    """"Depression" -> "depression", but "ADHD" and "OCD" stay as they are."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _enumerate(items: list[str]) -> str:
+    if len(items) > _NAMED_AT_MOST:
+        shown = items[:_NAMED_AT_MOST]
+        return ", ".join(shown) + f" and {len(items) - _NAMED_AT_MOST} more"
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_KIND_ORDER = {AreaKind.SPA: 0, AreaKind.COUNTYWIDE: 1, AreaKind.OUT_OF_COUNTY: 2}
+
+
+def _area_of(slug: str, vocabulary: Vocabulary) -> Area:
+    # An area the vocabulary does not know is still named, by its slug.
+    return vocabulary.areas.get(slug) or Area(slug=slug, name=slug, kind="", spa_number=None)
+
+
+def _area_order(area: Area) -> tuple:
+    return (_KIND_ORDER.get(area.kind, 3), area.spa_number or 0, area.name.casefold(), area.slug)
+
+
+def _where(area: Area) -> str:
+    if area.kind == AreaKind.SPA and area.spa_number is not None:
+        return f"meets in SPA {area.spa_number} – {area.name}"
+    if area.kind == AreaKind.COUNTYWIDE:
+        return "serves all of Los Angeles County"
+    if area.kind == AreaKind.NATIONAL:
+        return "national or online"
+    return f"meets in {area.name}"
