@@ -189,7 +189,7 @@ VERIFIED_WITHIN = timedelta(days=365)
 VI_C = "VI.C"
 REASON_DISCOURAGES = "discourages or excludes members on prescribed medication"
 REASON_OPEN_CONCERN = (
-    "a client's feedback reported a medication concern that a site admin has not yet resolved"
+    "an open review flag reports a medication concern that a site admin has not yet resolved"
 )
 
 # At most this many needs or types are named in one reason; the rest are counted.
@@ -305,6 +305,10 @@ def _language(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
     if code == "en" and not listing.language_codes:
         # Most listings record no language; the list they come from is in English.
         return LANGUAGE_MATCH, "English (no language recorded)"
+    if code not in vocabulary.languages:
+        # "other" (clients.models.OTHER_LANGUAGE) or a code the directory has no name for:
+        # nothing sensible to say about its absence.
+        return 0, ""
     return 0, f"no {name} recorded"
 
 
@@ -322,7 +326,10 @@ def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
         in_county = [a for a in areas if a.kind == AreaKind.SPA]
         if in_county:
             return AREA_SAME, _where(in_county[0])
-    for kind, points in ((AreaKind.COUNTYWIDE, AREA_COUNTYWIDE), (AreaKind.NATIONAL, AREA_NATIONAL)):
+    for kind, points in (
+        (AreaKind.COUNTYWIDE, AREA_COUNTYWIDE),
+        (AreaKind.NATIONAL, AREA_NATIONAL),
+    ):
         found = next((a for a in areas if a.kind == kind), None)
         if found is not None:
             return points, _where(found)
@@ -387,9 +394,7 @@ def match(
             if not safe:
                 # VI.C: excluded outright, whatever it would have scored. Its score still orders
                 # the not-suitable list, so the clinician sees the ones they would have missed.
-                points, _ = score(
-                    listing, _unmedicated(client), vocabulary=vocabulary, today=today
-                )
+                points, _ = score(listing, _unmedicated(client), vocabulary=vocabulary, today=today)
                 unsafe.append((_order(points, listing), listing, why))
                 continue
         points, reasons = score(listing, client, vocabulary=vocabulary, today=today)
@@ -441,7 +446,7 @@ def _types_reason(codes: list[str], vocabulary: Vocabulary) -> str:
 
 
 def _lower_first(text: str) -> str:
-    """"Depression" -> "depression", but "ADHD" and "OCD" stay as they are."""
+    """ "Depression" -> "depression", but "ADHD" and "OCD" stay as they are."""
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
     return text
