@@ -138,7 +138,10 @@ class ClientInputForm(forms.ModelForm):
 
     APPROVAL_CHOICES = [
         (Referral.Approval.APPROVED.value, "The client approves the referral"),
-        (Referral.Approval.DECLINED.value, "The client declines for now (VII.E: encouraged, not required)"),
+        (
+            Referral.Approval.DECLINED.value,
+            "The client declines for now (VII.E: encouraged, not required)",
+        ),
     ]
 
     location_text = forms.CharField(
@@ -182,7 +185,7 @@ class ClientInputForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["goal_needs"].queryset = Need.objects.order_by("order", "name")
+        self.fields["goal_needs"].queryset = Need.objects.order_by("name")
         self.fields["preferred_area"].queryset = ServiceArea.objects.filter(
             kind__in=[ServiceArea.Kind.SPA, ServiceArea.Kind.COUNTYWIDE]
         ).order_by("order", "name")
@@ -220,10 +223,14 @@ class ClientInputForm(forms.ModelForm):
         if approval == Referral.Approval.APPROVED:
             if not cleaned.get("preferred_area"):
                 self.add_error(
-                    "preferred_area", "Give the most convenient location: a service area or a place."
+                    "preferred_area",
+                    "Give the most convenient location: a service area or a place.",
                 )
             cleaned["declined_reason"] = ""
-        elif approval == Referral.Approval.DECLINED and not cleaned.get("declined_reason", "").strip():
+        elif (
+            approval == Referral.Approval.DECLINED
+            and not cleaned.get("declined_reason", "").strip()
+        ):
             self.add_error("declined_reason", "Record the client's reason for declining.")
         return cleaned
 

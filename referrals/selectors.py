@@ -16,6 +16,7 @@ from clients.models import Client
 from directory.models import (
     Contact,
     Group,
+    GroupType,
     Language,
     Meeting,
     Need,
@@ -97,9 +98,9 @@ def matching_listings() -> list[matching.Listing]:
         contact__group_id__in=ids
     ).values_list("contact__group_id", "servicearea__slug"):
         areas[group_id].add(slug)
-    for group_id, area_slug, language_code in Meeting.objects.filter(
-        group_id__in=ids
-    ).values_list("group_id", "service_area__slug", "language__code"):
+    for group_id, area_slug, language_code in Meeting.objects.filter(group_id__in=ids).values_list(
+        "group_id", "service_area__slug", "language__code"
+    ):
         if area_slug:
             areas[group_id].add(area_slug)
         if language_code:
@@ -130,10 +131,11 @@ def _pairs(queryset, value_field: str) -> defaultdict[int, set]:
 
 
 def vocabulary() -> matching.Vocabulary:
-    """Names for the reasons matching gives: three small queries."""
+    """Names for the reasons matching gives: four small queries."""
     return matching.Vocabulary(
         needs=dict(Need.objects.values_list("slug", "name")),
         languages=dict(Language.objects.values_list("code", "name")),
+        group_types=dict(GroupType.objects.values_list("code", "name")),
         areas={
             slug: matching.Area(slug=slug, name=name, kind=kind, spa_number=spa)
             for slug, name, kind, spa in ServiceArea.objects.values_list(
@@ -155,8 +157,7 @@ def client_profile(referral: Referral) -> matching.ClientProfile:
         area_slug=referral.preferred_area.slug if referral.preferred_area_id else None,
         # VI.C: either the screening or the client's current record saying so is enough.
         on_prescribed_medication=(
-            referral.screening.on_prescribed_medication
-            or referral.client.on_prescribed_medication
+            referral.screening.on_prescribed_medication or referral.client.on_prescribed_medication
         ),
         twelve_step=matching.TwelveStep(referral.twelve_step),
     )

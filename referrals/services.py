@@ -17,7 +17,6 @@ from clients.models import Client
 from referrals import eligibility, matching
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 
-
 CLIENT_INPUT_TEXT_FIELDS = (
     "goals",
     "location_text",
@@ -63,13 +62,13 @@ def record_screening(
         )
         # VI.C answered yes or no is the clinician's current finding; "not assessed" says
         # nothing new, so the record keeps what it had.
-        if answers.on_prescribed_medication != eligibility.Answer.NOT_ASSESSED:
-            if client.on_prescribed_medication != medicated:
-                client.on_prescribed_medication = medicated
-                client.version += 1
-                client._history_user = by
-                client._change_reason = f"VI.C confirmed in screening {screening.pk}"
-                client.save(update_fields=["on_prescribed_medication", "version", "updated_at"])
+        assessed = answers.on_prescribed_medication != eligibility.Answer.NOT_ASSESSED
+        if assessed and client.on_prescribed_medication != medicated:
+            client.on_prescribed_medication = medicated
+            client.version += 1
+            client._history_user = by
+            client._change_reason = f"VI.C confirmed in screening {screening.pk}"
+            client.save(update_fields=["on_prescribed_medication", "version", "updated_at"])
     return screening
 
 

@@ -1,0 +1,558 @@
+"""Screening (IV–VI), the client's input and approval (VIII.B) and choosing groups (VIII.C–D),
+through real requests: roles, tenancy, the access log, bad input, and query counts."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import AccessEvent
+from clients.models import Client
+from directory.models import Group, Language, Need, ReferralResource, ReviewFlag, ServiceArea
+from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
+from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
+from tests.directory_factories import GroupFactory
+
+REFER_ANSWERS = {
+    "indications": ["IV.H"],
+    "detail_iv_h": "depression",
+    "selection_criterion": "met",
+    "violence": "no",
+    "explanation_given": "on",
+    "disinterest": "no",
+    "on_medication": "no",
+}
+REFER_SCREENING = {
+    "indications": [{"code": "IV.H", "detail": "depression"}],
+    "no_indication_found": False,
+    "selection_criterion": "met",
+    "violence_without_impulse_control": "no",
+    "expressed_disinterest": "no",
+    "explanation_given": True,
+    "on_prescribed_medication": "no",
+}
+
+
+@pytest.fixture
+def taxonomy(db):
+    needs = {
+        slug: Need.objects.create(slug=slug, name=name)
+        for slug, name in [
+            ("depression", "Depression"),
+            ("anxiety", "Anxiety"),
+            ("alcohol", "Alcohol"),
+            ("emotional-health", "Emotional health"),
+        ]
+    }
+    areas = {
+        spa: ServiceArea.objects.create(
+            slug=slug, name=name, kind=ServiceArea.Kind.SPA, spa_number=spa
+        )
+        for spa, slug, name in [(3, "san-gabriel", "San Gabriel"), (7, "east", "East")]
+    }
+    areas["countywide"] = ServiceArea.objects.create(
+        slug="countywide", name="Los Angeles County", kind=ServiceArea.Kind.COUNTYWIDE
+    )
+    languages = {
+        code: Language.objects.create(code=code, name=name)
+        for code, name in [("en", "English"), ("es", "Spanish")]
+    }
+    return {"needs": needs, "areas": areas, "languages": languages}
+
+
+@pytest.fixture
+def client_record(clinic, clinician):
+    return ClientFactory(clinic=clinic, created_by=clinician, first_name="Ana", last_name="Reyes")
+
+
+@pytest.fixture
+def other_client(other_clinic, outsider):
+    return ClientFactory(clinic=other_clinic, created_by=outsider)
+
+
+def _group(name, *, needs=(), areas=(), languages=("en",), taxonomy, **fields):
+    group = GroupFactory(name=name, slug=name.lower().replace(" ", "-"), **fields)
+    group.needs.add(*(taxonomy["needs"][slug] for slug in needs))
+    group.service_areas.add(*(taxonomy["areas"][key] for key in areas))
+    group.languages.add(*(taxonomy["languages"][code] for code in languages))
+    return group
+
+
+@pytest.fixture
+def approved_referral(client_record, clinician, taxonomy):
+    screening = ScreeningFactory(
+        client=client_record, screened_by=clinician, answers=REFER_SCREENING
+    )
+    referral = ReferralFactory(
+        screening=screening,
+        approval=Referral.Approval.APPROVED,
+        preferred_area=taxonomy["areas"][7],
+        language="es",
+    )
+    return referral
+
+
+def events(**filters):
+    return list(AccessEvent.objects.filter(**filters).order_by("id"))
+
+
+# --- roles and tenancy -------------------------------------------------------------------------
+
+PEOPLE = ["clinician", "supervisor", "site_admin", "no_role_user", "outsider", "superuser"]
+# Who gets what, per page. Outsider and superuser hold the permission but no (or another) clinic:
+# the record is "not found" for them.
+EXPECTED = {
+    "screen": {"clinician": 200, "supervisor": 403, "site_admin": 403, "no_role_user": 403,
+               "outsider": 404, "superuser": 404},
+    "screening": {"clinician": 200, "supervisor": 200, "site_admin": 403, "no_role_user": 403,
+                  "outsider": 404, "superuser": 404},
+    "detail": {"clinician": 200, "supervisor": 200, "site_admin": 403, "no_role_user": 403,
+               "outsider": 404, "superuser": 404},
+    "client-input": {"clinician": 200, "supervisor": 403, "site_admin": 403, "no_role_user": 403,
+                     "outsider": 404, "superuser": 404},
+    "groups": {"clinician": 200, "supervisor": 403, "site_admin": 403, "no_role_user": 403,
+               "outsider": 404, "superuser": 404},
+}  # fmt: skip
+
+
+def _url(page, referral):
+    if page == "screen":
+        return f"/referrals/screen/{referral.client_id}/"
+    if page == "screening":
+        return f"/referrals/screenings/{referral.screening_id}/"
+    if page == "detail":
+        return f"/referrals/{referral.pk}/"
+    return f"/referrals/{referral.pk}/{page}/"
+
+
+@pytest.mark.parametrize("page", EXPECTED)
+@pytest.mark.parametrize("person", PEOPLE)
+def test_permission_per_role_and_clinic(request, sign_in, approved_referral, page, person):
+    user = request.getfixturevalue(person)
+    response = sign_in(user).get(_url(page, approved_referral))
+    assert response.status_code == EXPECTED[page][person]
+    if response.status_code == 404:
+        # The probe of another clinic's record is in the log, with the id asked for.
+        event = AccessEvent.objects.get(user=user, outcome=AccessEvent.Outcome.NOT_FOUND)
+        assert event.object_id in {
+            str(approved_referral.pk),
+            str(approved_referral.client_id),
+            str(approved_referral.screening_id),
+        }
+
+
+@pytest.mark.parametrize("page", EXPECTED)
+def test_anonymous_is_sent_to_sign_in(client, approved_referral, page):
+    response = client.get(_url(page, approved_referral))
+    assert response.status_code == 302 and "/account/sign-in/" in response["Location"]
+
+
+def test_outsider_cannot_screen_or_refer_this_clinics_client(sign_in, outsider, approved_referral):
+    client = sign_in(outsider)
+    assert client.post(_url("screen", approved_referral), REFER_ANSWERS).status_code == 404
+    assert (
+        client.post(f"/referrals/screenings/{approved_referral.screening_id}/refer/").status_code
+        == 404
+    )
+    assert client.post(_url("groups", approved_referral), {"groups": [1]}).status_code == 404
+    assert Screening.objects.count() == 1 and not ReferredGroup.objects.exists()
+
+
+# --- screening (IV, V, VI) ----------------------------------------------------------------------
+
+
+def test_screening_page_shows_each_question_beside_its_clause(sign_in, clinician, client_record):
+    html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
+    for clause in ["IV.A", "IV.D", "IV.G", "IV.H", ">V<", "VI.A", "VI.B", "VI.C"]:
+        assert clause in html
+    # The policy's words, not a paraphrase.
+    assert "able to be with a group of people for at least 20 minutes" in html
+    assert "Violence with lack of impulse control." in html
+    assert "hx-post=" in html and 'hx-target="#decision"' in html
+
+
+def test_live_decision_changes_as_the_answers_change(sign_in, clinician, client_record):
+    """IV, V, VI.A: the htmx partial gives the rules' decision with clause-coded reasons."""
+    client = sign_in(clinician)
+    url = f"/referrals/screen/{client_record.pk}/decision/"
+    html = client.post(
+        url, {**REFER_ANSWERS, "selection_criterion": "not-assessed"}
+    ).content.decode()
+    assert "Screening incomplete" in html
+    html = client.post(url, REFER_ANSWERS).content.decode()
+    assert "<strong>Refer.</strong>" in html and "IV.H" in html
+    html = client.post(
+        url, {**REFER_ANSWERS, "violence": "yes", "selection_criterion": "not-met"}
+    ).content.decode()
+    assert "Do not refer now" in html
+    assert "VI.A" in html and ">V<" in html  # both failures, not only the first
+    assert not Screening.objects.exists()  # the live decision saves nothing
+
+
+def test_saving_a_screening_records_who_when_and_every_reason(sign_in, clinician, client_record):
+    response = sign_in(clinician).post(
+        f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "on_medication": "yes"}
+    )
+    screening = Screening.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/referrals/screenings/{screening.pk}/"
+    assert screening.screened_by == clinician and screening.decision == "refer"
+    assert screening.on_prescribed_medication is True
+    assert set(screening.reasons.values_list("clause", "kind")) >= {
+        ("IV.H", "supports"),
+        ("VI.C", "restricts"),
+    }
+    # VI.C confirmed in the screening is now on the client's record too.
+    client_record.refresh_from_db()
+    assert client_record.on_prescribed_medication is True
+
+
+def test_screening_again_keeps_the_earlier_screening(sign_in, clinician, client_record):
+    client = sign_in(clinician)
+    url = f"/referrals/screen/{client_record.pk}/"
+    client.post(url, {**REFER_ANSWERS, "violence": "yes"})
+    client.post(url, REFER_ANSWERS)
+    decisions = list(
+        Screening.objects.order_by("screened_at", "id").values_list("decision", flat=True)
+    )
+    assert decisions == ["not-now", "refer"]
+    page = client.get(f"/clients/{client_record.pk}/").content.decode()
+    assert page.count("/referrals/screenings/") >= 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"indications": ["IV.Z"]}, "IV.Z"),  # an unknown clause code
+        ({"indications": ["IV.H"], "no_indication_found": "on"}, "ndication"),  # contradictory
+        ({"detail_iv_h": "not-a-diagnosis"}, "not-a-diagnosis"),
+        ({"violence": "maybe"}, "maybe"),
+        ({"selection_criterion": ""}, "required"),
+    ],
+)
+def test_bad_screening_answers_get_a_clear_message_and_nothing_is_saved(
+    sign_in, clinician, client_record, change, message
+):
+    client = sign_in(clinician)
+    data = {**REFER_ANSWERS, **change}
+    response = client.post(f"/referrals/screen/{client_record.pk}/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    live = client.post(f"/referrals/screen/{client_record.pk}/decision/", data)
+    assert live.status_code == 422 and message in live.content.decode()
+    assert not Screening.objects.exists() and not ScreeningReason.objects.exists()
+
+
+def test_a_screening_that_does_not_refer_cannot_start_a_referral(sign_in, clinician, client_record):
+    client = sign_in(clinician)
+    client.post(f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "violence": "yes"})
+    screening = Screening.objects.get()
+    page = client.get(f"/referrals/screenings/{screening.pk}/").content.decode()
+    assert "Go on" not in page
+    response = client.post(f"/referrals/screenings/{screening.pk}/refer/")
+    assert response.status_code == 302 and not Referral.objects.exists()
+
+
+def test_starting_a_referral_twice_makes_one(sign_in, clinician, client_record):
+    client = sign_in(clinician)
+    client.post(f"/referrals/screen/{client_record.pk}/", REFER_ANSWERS)
+    screening = Screening.objects.get()
+    first = client.post(f"/referrals/screenings/{screening.pk}/refer/")
+    second = client.post(f"/referrals/screenings/{screening.pk}/refer/")
+    referral = Referral.objects.get()
+    assert first["Location"] == second["Location"] == f"/referrals/{referral.pk}/client-input/"
+    assert referral.language == client_record.preferred_language
+
+
+# --- the client's input and approval (VIII.B) ---------------------------------------------------
+
+
+@pytest.fixture
+def preparing_referral(client_record, clinician, taxonomy):
+    screening = ScreeningFactory(
+        client=client_record, screened_by=clinician, answers=REFER_SCREENING
+    )
+    return ReferralFactory(screening=screening)
+
+
+def _input(referral, **changes):
+    data = {
+        "goals": "Meet people who understand depression",
+        "goal_needs": [],
+        "preferred_area": "",
+        "location_text": "",
+        "language": "es",
+        "cultural_needs": "",
+        "twelve_step": "no-preference",
+        "approval": "approved",
+        "declined_reason": "",
+        "version": referral.version,
+    }
+    data.update(changes)
+    return data
+
+
+def test_client_input_with_a_zip_code_records_approval_and_the_area(
+    sign_in, clinician, preparing_referral, taxonomy
+):
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing_referral.pk}/client-input/",
+        _input(
+            preparing_referral, location_text="91101", goal_needs=[taxonomy["needs"]["anxiety"].pk]
+        ),
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/referrals/{preparing_referral.pk}/groups/"
+    preparing_referral.refresh_from_db()
+    assert preparing_referral.approval == "approved" and preparing_referral.approval_recorded_at
+    assert preparing_referral.preferred_area == taxonomy["areas"][3]  # Pasadena is SPA 3
+    assert list(preparing_referral.goal_needs.values_list("slug", flat=True)) == ["anxiety"]
+    assert preparing_referral.history.first().history_user == clinician
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"location_text": "92614"}, "outside Los Angeles County"),
+        ({"location_text": ""}, "most convenient location"),
+        ({"location_text": "Atlantis"}, "Atlantis"),
+        ({"approval": "declined", "location_text": "91101"}, "reason for declining"),
+        ({"approval": "", "location_text": "91101"}, "required"),
+        ({"language": "xx", "location_text": "91101"}, "xx"),
+    ],
+)
+def test_bad_client_input_gets_a_clear_message_and_nothing_is_saved(
+    sign_in, clinician, preparing_referral, changes, message
+):
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing_referral.pk}/client-input/", _input(preparing_referral, **changes)
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    preparing_referral.refresh_from_db()
+    assert preparing_referral.approval == "pending" and preparing_referral.goals == ""
+
+
+def test_declining_closes_the_referral_with_the_reason(sign_in, clinician, preparing_referral):
+    """VII.E: encouraged, not required; the decision and its reason are recorded."""
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing_referral.pk}/client-input/",
+        _input(preparing_referral, approval="declined", declined_reason="Not ready for groups"),
+    )
+    assert response.status_code == 302
+    preparing_referral.refresh_from_db()
+    assert preparing_referral.status == "closed" and preparing_referral.close_reason == "declined"
+    assert preparing_referral.declined_reason == "Not ready for groups"
+
+
+def test_client_input_from_an_old_version_is_a_conflict(sign_in, clinician, preparing_referral):
+    client = sign_in(clinician)
+    stale = _input(preparing_referral, location_text="91101")
+    client.post(f"/referrals/{preparing_referral.pk}/client-input/", {**stale, "goals": "first"})
+    response = client.post(
+        f"/referrals/{preparing_referral.pk}/client-input/", {**stale, "goals": "second"}
+    )
+    assert response.status_code == 409
+    assert "second" in response.content.decode()  # what was typed is kept on the page
+    preparing_referral.refresh_from_db()
+    assert preparing_referral.goals == "first"
+
+
+def test_groups_need_the_clients_approval_first(sign_in, clinician, preparing_referral):
+    response = sign_in(clinician).get(f"/referrals/{preparing_referral.pk}/groups/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/referrals/{preparing_referral.pk}/client-input/"
+
+
+# --- matching and choosing (VI.C, VIII.C, VIII.D) -----------------------------------------------
+
+
+@pytest.fixture
+def listings(taxonomy):
+    def make(name, needs=("depression",), areas=(7,), **fields):
+        return _group(name, needs=needs, areas=areas, taxonomy=taxonomy, **fields)
+
+    return {
+        "spanish": make("Grupo Depresion", languages=["es"], last_verified_on=date(2026, 10, 1)),
+        "english": make("Depression Circle", areas=["countywide"]),
+        "discourages": make(
+            "Pill Free Peers",
+            languages=["es"],
+            medication_stance=Group.MedicationStance.DISCOURAGES,
+        ),
+        "flagged": make("Flagged Friends"),
+        "unrelated": make("Gamblers Table", needs=["alcohol"], areas=[3]),
+        "archived": make("Old Depression Group"),
+    }
+
+
+@pytest.fixture
+def flagged(listings):
+    ReviewFlag.objects.create(
+        group=listings["flagged"],
+        source=ReviewFlag.Source.FEEDBACK,
+        summary="Members told a client to stop medication",
+        concerns_medication=True,
+    )
+    Group.objects.filter(pk=listings["archived"].pk).update(archived_at="2026-01-01T00:00Z")
+
+
+def _names(response):
+    return [s.listing.name for s in response.context["result"].suggestions]
+
+
+def test_suggestions_say_why_and_rank_the_best_first(
+    sign_in, clinician, approved_referral, listings, flagged
+):
+    response = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/")
+    assert response.status_code == 200
+    names = _names(response)
+    assert names[0] == "Grupo Depresion"  # need, Spanish, SPA 7, verified recently
+    assert "Gamblers Table" not in names and "Old Depression Group" not in names
+    html = response.content.decode()
+    assert "Spanish" in html and "East" in html and "verified October 2026" in html
+
+
+def test_a_medicated_client_is_never_offered_an_unsafe_group(
+    sign_in, clinician, approved_referral, listings, flagged
+):
+    """VI.C: excluded, not ranked low, and listed apart with the reason."""
+    Client.objects.filter(pk=approved_referral.client_id).update(on_prescribed_medication=True)
+    client = sign_in(clinician)
+    response = client.get(f"/referrals/{approved_referral.pk}/groups/")
+    names = _names(response)
+    assert "Pill Free Peers" not in names and "Flagged Friends" not in names
+    unsuitable = {item.listing.name for item in response.context["result"].not_suitable}
+    assert unsuitable == {"Pill Free Peers", "Flagged Friends"}
+    assert "Not suitable under VI.C" in response.content.decode()
+    # A tampered form naming the unsafe group is refused and nothing is recorded.
+    tampered = client.post(
+        f"/referrals/{approved_referral.pk}/groups/", {"groups": [listings["discourages"].pk]}
+    )
+    assert tampered.status_code == 400
+    assert "is not among this client" in tampered.content.decode()
+    assert not ReferredGroup.objects.exists()
+    approved_referral.refresh_from_db()
+    assert approved_referral.status == "preparing"
+
+
+def test_a_client_not_on_medication_may_see_those_groups(
+    sign_in, clinician, approved_referral, listings, flagged
+):
+    names = _names(sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/"))
+    assert "Pill Free Peers" in names and "Flagged Friends" in names
+
+
+def test_choosing_groups_saves_them_with_their_reasons_once(
+    sign_in, clinician, approved_referral, listings
+):
+    client = sign_in(clinician)
+    chosen = [listings["spanish"].pk, listings["english"].pk]
+    first = client.post(f"/referrals/{approved_referral.pk}/groups/", {"groups": chosen})
+    second = client.post(f"/referrals/{approved_referral.pk}/groups/", {"groups": chosen})
+    assert first.status_code == second.status_code == 302
+    rows = list(ReferredGroup.objects.order_by("suggested_rank"))
+    assert [row.group_id for row in rows] == chosen  # one set, despite the double submit
+    assert any("Spanish" in reason for reason in rows[0].reasons)
+    assert rows[0].chosen_by == clinician
+    approved_referral.refresh_from_db()
+    assert approved_referral.status == "referred" and approved_referral.referred_at
+    page = client.get(f"/referrals/{approved_referral.pk}/").content.decode()
+    assert "Grupo Depresion" in page and "Spanish" in page
+
+
+@pytest.mark.parametrize("data", [{}, {"groups": ["abc"]}, {"groups": ["999999"]}])
+def test_bad_choices_get_a_400(sign_in, clinician, approved_referral, listings, data):
+    response = sign_in(clinician).post(f"/referrals/{approved_referral.pk}/groups/", data)
+    assert response.status_code == 400
+    assert not ReferredGroup.objects.exists()
+
+
+def test_when_nothing_fits_share_is_the_suggestion(sign_in, clinician, approved_referral, taxonomy):
+    """VIII.D: no listing matches, so SHARE! and the Friendship Line are shown."""
+    share = ReferralResource.objects.create(key="share", name="SHARE!", hours="")
+    share.phones.create(phone="+18777427349", as_printed="1-877-SHARE-49")
+    ReferralResource.objects.create(
+        key="friendship-line", name="Friendship Line", hours="6:00 p.m.–10:00 p.m."
+    )
+    _group("Gamblers Table", needs=["alcohol"], areas=[3], taxonomy=taxonomy)
+    response = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/")
+    html = response.content.decode()
+    assert response.context["result"].share_fallback
+    assert "SHARE!" in html and "1-877-SHARE-49" in html and "6:00 p.m.–10:00 p.m." in html
+
+
+# --- the access log -----------------------------------------------------------------------------
+
+
+def test_each_page_writes_one_access_log_row(sign_in, clinician, approved_referral, listings):
+    client = sign_in(clinician)
+    for page, action in [
+        ("screen", "create"),
+        ("screening", "view"),
+        ("detail", "view"),
+        ("client-input", "edit"),
+        ("groups", "edit"),
+    ]:
+        before = AccessEvent.objects.count()
+        client.get(_url(page, approved_referral))
+        new = list(AccessEvent.objects.order_by("id")[before:])
+        assert len(new) == 1, page
+        assert new[0].action == action and new[0].outcome == "success"
+        assert new[0].clinic_id == approved_referral.clinic_id
+
+
+# --- query counts -------------------------------------------------------------------------------
+
+
+def _many_listings(taxonomy, count):
+    groups = Group.objects.bulk_create(
+        Group(name=f"Listing {n}", slug=f"listing-{n}", format="D") for n in range(count)
+    )
+    Group.needs.through.objects.bulk_create(
+        Group.needs.through(group_id=g.pk, need_id=taxonomy["needs"]["depression"].pk)
+        for g in groups
+    )
+    Group.service_areas.through.objects.bulk_create(
+        Group.service_areas.through(group_id=g.pk, servicearea_id=taxonomy["areas"][7].pk)
+        for g in groups
+    )
+    Group.languages.through.objects.bulk_create(
+        Group.languages.through(group_id=g.pk, language_id=taxonomy["languages"]["en"].pk)
+        for g in groups
+    )
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
+    sign_in, clinician, approved_referral, taxonomy
+):
+    client = sign_in(clinician)
+    url = f"/referrals/{approved_referral.pk}/groups/"
+    _many_listings(taxonomy, 20)
+    few = _count(client, url)
+    Group.objects.all().delete()
+    _many_listings(taxonomy, 2000)
+    many = _count(client, url)
+    assert Group.objects.count() == 2000
+    # Session, user, OTP device, permissions (2), the referral (1) and its prefetches (3),
+    # the screening's reasons; matching: groups, needs, types, languages, areas, contact areas,
+    # meetings; vocabulary: needs, languages, areas; the access-log write.
+    assert few == many
+    assert many <= 30
+
+
+def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_record):
+    client = sign_in(clinician)
+    url = f"/referrals/screen/{client_record.pk}/"
+    first = _count(client, url)
+    for _ in range(30):
+        ScreeningFactory(client=client_record, screened_by=clinician)
+    assert _count(client, url) == first
