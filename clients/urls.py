@@ -3,6 +3,12 @@ from django.urls import path
 from clients import views
 
 app_name = "clients"
+
+# Clients are addressed by database id only: no names or record numbers in any address.
 urlpatterns = [
     path("", views.client_list, name="list"),
+    path("find/", views.client_find, name="find"),
+    path("new/", views.client_create, name="new"),
+    path("<int:pk>/", views.client_detail, name="detail"),
+    path("<int:pk>/edit/", views.client_edit, name="edit"),
 ]

@@ -183,6 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions live in the database (stateless application servers), in our own table that knows
 # its user so that disabling an account can end that person's sessions at once.
 SESSION_ENGINE = "accounts.sessions"
+# Flash messages live in the session (server-side), never in a cookie the browser keeps.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
 SESSION_ABSOLUTE_LIMIT = timedelta(hours=12)
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIMIT.total_seconds())
