@@ -12,6 +12,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
@@ -39,7 +40,7 @@ LANGUAGE_CHOICES = [*THRESHOLD_LANGUAGES, (OTHER_LANGUAGE, "Other language")]
 
 # A clinical record number is the county's client identifier: digits only, 6 to 10 of them.
 # Staff type it with spaces or hyphens from printed forms; those are dropped before checking.
-RECORD_NUMBER_RE = re.compile(r"^\d{6,10}$")
+RECORD_NUMBER_RE = re.compile(r"^[0-9]{6,10}$")  # ASCII digits only
 
 
 def normalise_record_number(value: str) -> str:
@@ -120,3 +121,97 @@ class Client(models.Model):
         if self.preferred_language == OTHER_LANGUAGE and self.preferred_language_other:
             return self.preferred_language_other
         return self.get_preferred_language_display()
+
+
+class PeerContact(models.Model):
+    """VIII.C and VIII.K: a client who agreed to be a contact person for a group they attend.
+
+    Only what they chose to share is kept: a first name and a phone. Withdrawing takes effect at
+    once; no later introduction offers a withdrawn contact. Staff of other clinics see only the
+    first name and the group.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="peer_contacts")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(
+        "directory.Group", on_delete=models.PROTECT, related_name="peer_contacts"
+    )
+    first_name = models.CharField(max_length=40)
+    phone = PhoneNumberField(region="US", help_text="The phone the client chose to share.")
+    consented_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["first_name", "id"]
+        indexes = [models.Index(fields=["group", "status"], name="peercontact_group_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "group"],
+                condition=models.Q(status="active"),
+                name="one_active_peer_contact_per_client_and_group",
+            )
+        ]
+
+    def __str__(self):
+        return self.first_name
+
+
+class Attendance(models.Model):
+    """IX.A: a meeting of a group a client attended or missed, and how it became known."""
+
+    class Status(models.TextChoices):
+        ATTENDED = "attended", "Attended"
+        MISSED = "missed", "Missed"
+
+    class Source(models.TextChoices):
+        CLIENT = "client", "The client's report at an appointment"
+        PEER_ADVOCATE = "peer-advocate", "The peer advocate"
+        OTHER = "other", "Other"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="attendance")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey("directory.Group", on_delete=models.PROTECT, related_name="+")
+    # No link to a referral: clients come before referrals (design notes, section 3). A
+    # referral finds its attendance by the client and the groups it chose.
+    meeting = models.ForeignKey(
+        "directory.Meeting", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    on_date = models.DateField("date")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ATTENDED)
+    # VIII.H: a peer advocate went with the client.
+    accompanied = models.BooleanField("accompanied by a peer advocate", default=False)
+    source = models.CharField(max_length=14, choices=Source.choices, default=Source.CLIENT)
+    # A date before the referral needs a reason (the client may already have been going).
+    before_referral_reason = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-on_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "group", "on_date"], name="attendance_once_per_group_and_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["client", "group", "on_date"], name="attendance_client_group"),
+            models.Index(fields=["clinic", "on_date"], name="attendance_clinic_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.on_date} {self.get_status_display()}"

@@ -188,3 +188,142 @@ class ReferredGroup(models.Model):
 
     def __str__(self):
         return f"{self.referral_id} → {self.group_id}"
+
+
+class ProcedureStep(models.Model):
+    """One step of the referral procedure, VIII.A to VIII.K, on one referral.
+
+    The procedure is data: every referral gets the eleven rows when it starts, and each moves
+    from pending to done, or to not applicable with a reason. ``referrals/procedure.py`` says
+    which step may be completed when; ``details`` holds what a step records beyond who and
+    when (the peer introduced for C, the resources given for D, the sessions accompanied for H,
+    the client's answer for K).
+    """
+
+    class Code(models.TextChoices):
+        A = "VIII.A", "Counselled on the benefits"
+        B = "VIII.B", "Goals, location, language and approval"
+        C = "VIII.C", "Referred to a group; phone introduction to a peer"
+        D = "VIII.D", "SHARE! and the Friendship Line given"
+        E = "VIII.E", "Client Coalition contact given"
+        F = "VIII.F", "Etiquette discussed"
+        G = "VIII.G", "Six meetings in a row encouraged"
+        H = "VIII.H", "Peer advocate for the first three sessions"
+        I = "VIII.I", "Reporting back at appointments"  # noqa: E741 (the policy's letter)
+        J = "VIII.J", "Reminders at regular intervals"
+        K = "VIII.K", "Asked to be a contact person"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        NOT_APPLICABLE = "not-applicable", "Not applicable"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="steps")
+    code = models.CharField(max_length=8, choices=Code.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    not_applicable_reason = models.CharField(max_length=300, blank=True)
+    note = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    peer_contact = models.ForeignKey(
+        "clients.PeerContact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="introductions",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["referral", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "code"], name="one_step_per_code"),
+            models.CheckConstraint(
+                condition=~models.Q(status="not-applicable") | ~models.Q(not_applicable_reason=""),
+                name="not_applicable_step_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "code"], name="step_status_code")]
+
+    def __str__(self):
+        return f"{self.code} {self.status}"
+
+
+class FollowUpSchedule(models.Model):
+    """VIII.J: the weeks after referral at which a clinic's clinicians follow up."""
+
+    DEFAULT_WEEKS = (1, 3, 6)
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, related_name="followup_schedule"
+    )
+    weeks = models.JSONField(default=list)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return ", ".join(str(w) for w in self.weeks)
+
+
+class FollowUp(models.Model):
+    """VIII.I–J: a check-in due on a day: has the client been going, what did they report,
+    and a reminder of their goals and the benefits."""
+
+    class Outcome(models.TextChoices):
+        REPORTED = "reported", "The client reported back"
+        REMINDED = "reminded", "Reminded; nothing to report yet"
+        NOT_REACHED = "not-reached", "Could not reach the client"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="followups")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="followups"
+    )
+    due_on = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["clinician", "done_at", "due_on"], name="followup_worklist"),
+            models.Index(fields=["referral", "due_on"], name="followup_referral"),
+        ]
+
+    def __str__(self):
+        return f"Follow-up due {self.due_on}"
+
+
+class ReminderDigest(models.Model):
+    """One reminder email to one clinician on one day: sending twice the same day is refused."""
+
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    sent_on = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    due_count = models.PositiveIntegerField(default=0)
+    overdue_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinician", "sent_on"], name="one_digest_a_day")
+        ]
+
+    def __str__(self):
+        return f"Digest {self.sent_on}"
