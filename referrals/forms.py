@@ -8,12 +8,13 @@ that the page and the rules can never disagree about what is acceptable.
 from __future__ import annotations
 
 from django import forms
+from phonenumber_field.formfields import PhoneNumberField
 
-from clients.models import LANGUAGE_CHOICES
+from clients.models import LANGUAGE_CHOICES, PeerContact
 from directory import places
-from directory.models import Need, ServiceArea
+from directory.models import Group, Need, ServiceArea
 from referrals import clauses, eligibility
-from referrals.models import Referral
+from referrals.models import FollowUp, Referral
 
 ANSWER_CHOICES = [
     (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),
@@ -151,6 +152,12 @@ class ClientInputForm(forms.ModelForm):
         help_text="For example Pasadena, Boyle Heights or 90033. It is matched to a service area.",
     )
     approval = forms.ChoiceField(choices=APPROVAL_CHOICES, widget=forms.RadioSelect)
+    # VIII.A comes before VIII.B; shown only while the counselling is not yet recorded.
+    counselled = forms.BooleanField(
+        required=False,
+        label="I have counselled the client on the benefits of attending a self-help group "
+        "(VIII.A)",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
@@ -183,8 +190,11 @@ class ClientInputForm(forms.ModelForm):
             "twelve_step": forms.RadioSelect,
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, counselling_needed: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.counselling_needed = counselling_needed
+        if not counselling_needed:
+            del self.fields["counselled"]
         self.fields["goal_needs"].queryset = Need.objects.order_by("name")
         self.fields["preferred_area"].queryset = ServiceArea.objects.filter(
             kind__in=[ServiceArea.Kind.SPA, ServiceArea.Kind.COUNTYWIDE]
@@ -220,6 +230,15 @@ class ClientInputForm(forms.ModelForm):
                 cleaned["preferred_area"] = area or resolved
                 cleaned["place_label"] = place.label
         approval = cleaned.get("approval")
+        if (
+            approval == Referral.Approval.APPROVED
+            and self.counselling_needed
+            and not cleaned.get("counselled")
+        ):
+            self.add_error(
+                "counselled",
+                "Counsel the client on the benefits first (VIII.A), then record their approval.",
+            )
         if approval == Referral.Approval.APPROVED:
             if not cleaned.get("preferred_area"):
                 self.add_error(
@@ -253,3 +272,124 @@ class ChooseGroupsForm(forms.Form):
     def __init__(self, *args, suggestions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["groups"].choices = [(s.listing.id, s.listing.name) for s in suggestions]
+
+
+# --- the procedure, VIII.A–K ----------------------------------------------------------------
+
+
+class StepDoneForm(forms.Form):
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class NotApplicableForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        label="Why it does not apply",
+        error_messages={"required": "Give the reason the step does not apply."},
+    )
+
+
+class IntroductionForm(forms.Form):
+    """VIII.C: the peer the client was introduced to by phone, by first name only."""
+
+    peer_contact = forms.ModelChoiceField(
+        queryset=PeerContact.objects.none(),
+        widget=forms.RadioSelect,
+        label="Peer contact introduced",
+        error_messages={
+            "required": "Choose the peer contact the client was introduced to.",
+            "invalid_choice": (
+                "That peer contact is no longer available (they may have withdrawn). "
+                "Choose another, or record that no peer is available (VIII.D)."
+            ),
+        },
+    )
+    note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, peers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["peer_contact"].queryset = (
+            peers if peers is not None else PeerContact.objects.none()
+        )
+        # First names only (anonymity, VIII.C): the label shows nothing else.
+        self.fields["peer_contact"].label_from_instance = lambda peer: peer.first_name
+
+
+class AdvocateForm(forms.Form):
+    """VIII.H: who went with the client (first name) and to which of the first three sessions."""
+
+    first_name = forms.CharField(max_length=40, label="Peer advocate's first name")
+    sessions = forms.TypedMultipleChoiceField(
+        choices=[(1, "First session"), (2, "Second session"), (3, "Third session")],
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        label="Sessions accompanied",
+        error_messages={
+            "invalid_choice": "Only the first three sessions are accompanied (VIII.H).",
+            "required": "Tick the sessions the advocate went to.",
+        },
+    )
+
+    def clean_first_name(self):
+        name = " ".join(self.cleaned_data["first_name"].split())
+        if not name:
+            raise forms.ValidationError("Give the advocate's first name.")
+        return name
+
+
+class ContactAnswerForm(forms.Form):
+    """VIII.K: would the client be a contact person for the group they attend?"""
+
+    ANSWERS = [("yes", "Yes, they agree to be a contact"), ("no", "No")]
+
+    answer = forms.ChoiceField(
+        choices=ANSWERS, widget=forms.RadioSelect, label="The client's answer"
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.none(), required=False, label="For the group"
+    )
+    first_name = forms.CharField(required=False, max_length=40, label="First name they share")
+    phone = PhoneNumberField(required=False, region="US", label="Phone they chose to share")
+
+    def __init__(self, *args, groups=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = groups if groups is not None else Group.objects.none()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("answer") == "yes":
+            for field, message in [
+                ("group", "Choose the group they will be a contact for."),
+                ("first_name", "Give the first name they chose to share."),
+                ("phone", "Give the phone they chose to share."),
+            ]:
+                if not cleaned.get(field) and field not in self.errors:
+                    self.add_error(field, message)
+            if cleaned.get("first_name") and len(cleaned["first_name"].split()) > 1:
+                self.add_error("first_name", "A first name only, for their anonymity.")
+        return cleaned
+
+
+class FollowUpAddForm(forms.Form):
+    due_on = forms.DateField(label="Follow up on", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class FollowUpDoneForm(forms.Form):
+    outcome = forms.ChoiceField(choices=FollowUp.Outcome.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CloseReferralForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[
+            (Referral.CloseReason.COMPLETED.value, "Completed: the client is engaged"),
+            (Referral.CloseReason.DECLINED.value, "The client declined (VII.E)"),
+            (Referral.CloseReason.LOST_CONTACT.value, "Lost contact"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(required=False, max_length=100)

@@ -12,7 +12,8 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 
-from clients.models import Client
+from clients import attendance_rules
+from clients.models import Attendance, Client, PeerContact
 from directory.models import (
     Contact,
     Group,
@@ -25,8 +26,15 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import eligibility, matching
-from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
+from referrals import eligibility, matching, procedure, schedule
+from referrals.models import (
+    FollowUp,
+    ProcedureStep,
+    Referral,
+    ReferredGroup,
+    Screening,
+    ScreeningReason,
+)
 
 
 def client_for(user, pk: int) -> Client:
@@ -180,3 +188,131 @@ def client_screenings(client: Client, limit: int = 20):
         .select_related("screened_by")
         .order_by("-screened_at", "-id")[:limit]
     )
+
+
+# --- the procedure ---------------------------------------------------------------------------
+
+
+def attendance_runs(referral: Referral) -> dict[int, attendance_rules.Run]:
+    """VIII.G: the run of meetings in a row per chosen group (one query)."""
+    return attendance_runs_for(referral.client_id, [c.group_id for c in referral.groups.all()])
+
+
+def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
+    """What the procedure's rules need to know about a referral: six small queries."""
+    group_ids = list(referral.groups.values_list("group_id", flat=True))
+    runs = attendance_runs_for(referral.client_id, group_ids)
+    attended = Attendance.objects.filter(
+        client_id=referral.client_id, group_id__in=group_ids, status=Attendance.Status.ATTENDED
+    ).count()
+    peers = (
+        PeerContact.objects.filter(group_id__in=group_ids, status=PeerContact.Status.ACTIVE)
+        .exclude(client_id=referral.client_id)
+        .count()
+    )
+    return procedure.ReferralFacts(
+        status=procedure.Status(referral.status),
+        close_reason=referral.close_reason,
+        approval=referral.approval,
+        groups_chosen=len(group_ids),
+        attended=attended,
+        six_in_a_row=any(run.reached_six for run in runs.values()),
+        steps={
+            code: procedure.StepStatus(status)
+            for code, status in ProcedureStep.objects.filter(referral=referral).values_list(
+                "code", "status"
+            )
+        },
+        active_peer_contacts=peers,
+    )
+
+
+def attendance_runs_for(client_id: int, group_ids) -> dict[int, attendance_rules.Run]:
+    meetings: defaultdict[int, list] = defaultdict(list)
+    for group_id, on_date, status in Attendance.objects.filter(
+        client_id=client_id, group_id__in=group_ids
+    ).values_list("group_id", "on_date", "status"):
+        meetings[group_id].append(
+            attendance_rules.Meeting(on_date, status == Attendance.Status.ATTENDED)
+        )
+    return {gid: attendance_rules.run_of(meetings[gid]) for gid in group_ids}
+
+
+def peers_for(referral: Referral):
+    """VIII.C: consenting peer contacts for the groups chosen, never the client themself.
+    Withdrawn contacts are never offered (VIII.K: withdrawal takes effect at once)."""
+    return (
+        PeerContact.objects.filter(
+            group_id__in=referral.groups.values("group_id"), status=PeerContact.Status.ACTIVE
+        )
+        .exclude(client_id=referral.client_id)
+        .select_related("group")
+        .order_by("group__name", "first_name", "id")
+    )
+
+
+def referral_page(referral: Referral, *, today) -> dict:
+    """Everything the referral's checklist shows, in a fixed number of queries."""
+    steps = {
+        step.code: step
+        for step in ProcedureStep.objects.filter(referral=referral).select_related(
+            "completed_by", "peer_contact"
+        )
+    }
+    chosen = list(referral.groups.all())
+    group_ids = [c.group_id for c in chosen]
+    meetings = list(
+        Meeting.objects.filter(group_id__in=group_ids).only("group_id", "weekday", "start_time")
+    )
+    planned = {
+        c.group_id: schedule.next_meetings(
+            [
+                schedule.WeeklyMeeting(m.weekday, m.start_time)
+                for m in meetings
+                if m.group_id == c.group_id
+            ],
+            after=(referral.referred_at.date() if referral.referred_at else today),
+        )
+        for c in chosen
+    }
+    runs = attendance_runs_for(referral.client_id, group_ids)
+    resources = {
+        r.key: r
+        for r in ReferralResource.objects.filter(
+            key__in=["share", "friendship-line", "client-coalition"]
+        ).prefetch_related(
+            Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
+        )
+    }
+    facts = procedure_facts(referral)
+    waiting = set(procedure.waiting_steps(facts))
+    rows = []
+    for definition in procedure.STEPS:
+        code = definition.step.value
+        rows.append(
+            {
+                "definition": definition,
+                "letter": code[-1].lower(),
+                "step": steps.get(code),
+                "effective": procedure.effective_status(definition.step, facts).value,
+                "waiting": definition.step in waiting,
+            }
+        )
+    done, total = procedure.progress(facts)
+    return {
+        "steps": rows,
+        "facts": facts,
+        "progress_done": done,
+        "progress_total": total,
+        "chosen": chosen,
+        "planned": planned,
+        "runs": runs,
+        "six_progress": max((run.progress for run in runs.values()), default=0),
+        "peers": list(peers_for(referral)),
+        "resources": resources,
+        "followups": list(
+            FollowUp.objects.filter(referral=referral)
+            .select_related("done_by")
+            .order_by("due_on", "id")
+        ),
+    }

@@ -8,14 +8,22 @@ and groups the matching offered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clients.models import Client
-from referrals import eligibility, matching
-from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
+from clients.models import Client, PeerContact
+from referrals import eligibility, matching, procedure, selectors
+from referrals.models import (
+    FollowUp,
+    FollowUpSchedule,
+    ProcedureStep,
+    Referral,
+    ReferredGroup,
+    Screening,
+    ScreeningReason,
+)
 
 CLIENT_INPUT_TEXT_FIELDS = (
     "goals",
@@ -93,6 +101,7 @@ def start_referral(*, screening: Screening, by) -> Referral:
             )
             referral._history_user = by
             referral.save()
+            create_steps(referral=referral, screening=screening)
     except IntegrityError:
         # The other click won the race for the one-to-one; theirs is the referral.
         return Referral.objects.get(screening=screening)
@@ -132,7 +141,18 @@ def record_client_input(*, referral: Referral, data: dict, version: int, by) -> 
         referral._history_user = by
         referral.save()
         referral.goal_needs.set(data.get("goal_needs") or [])
+        if data.get("counselled"):
+            _settle(referral, ProcedureStep.Code.A, by, now, "Benefits discussed with the client.")
+        if referral.approval == Referral.Approval.APPROVED:
+            _settle(referral, ProcedureStep.Code.B, by, now, "")
     return referral
+
+
+def _settle(referral: Referral, code: str, by, now: datetime, note: str) -> None:
+    """Mark a step done as a side effect of the page that does it (B, C's referral, J)."""
+    ProcedureStep.objects.filter(
+        referral=referral, code=code, status=ProcedureStep.Status.PENDING
+    ).update(status=ProcedureStep.Status.DONE, completed_by=by, completed_at=now, note=note)
 
 
 def choose_groups(
@@ -179,8 +199,316 @@ def choose_groups(
             for pk in dict.fromkeys(chosen_ids)
         )
         referral.refresh_from_db()
+        followups = schedule_followups(referral=referral, start=timezone.localdate(now), by=by)
+        # VIII.J: the reminders are the follow-ups just put on the clinician's worklist.
+        ProcedureStep.objects.filter(
+            referral=referral, code=ProcedureStep.Code.J, status=ProcedureStep.Status.PENDING
+        ).update(
+            status=ProcedureStep.Status.DONE,
+            completed_by=by,
+            completed_at=now,
+            note="Follow-ups scheduled: " + ", ".join(f.due_on.isoformat() for f in followups),
+        )
         # One history row for the status change, with who made it.
         referral._history_user = by
         referral._change_reason = "VIII.C groups chosen"
         referral.save(update_fields=["updated_at"])
     return rows
+
+
+# --- the procedure, VIII.A–K ----------------------------------------------------------------
+
+
+class StepRefused(Exception):
+    """The policy's order (or the step's own rule) does not allow this now."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__(" ".join(p.message for p in self.problems))
+
+
+def create_steps(*, referral: Referral, screening: Screening) -> None:
+    """The eleven steps of a new referral. VIII.A is already done when the screening recorded
+    that the options were explained (the counselling VI.B's "adequate explanation" needs)."""
+    explained = bool(screening.answers.get("explanation_given"))
+    ProcedureStep.objects.bulk_create(
+        ProcedureStep(
+            referral=referral,
+            code=code,
+            status=(
+                ProcedureStep.Status.DONE
+                if code == ProcedureStep.Code.A and explained
+                else ProcedureStep.Status.PENDING
+            ),
+            completed_by_id=screening.screened_by_id if code == "VIII.A" and explained else None,
+            completed_at=screening.screened_at if code == "VIII.A" and explained else None,
+            note="Benefits explained at screening." if code == "VIII.A" and explained else "",
+        )
+        for code in ProcedureStep.Code.values
+    )
+
+
+def _locked(referral: Referral) -> Referral:
+    """The referral's row, locked until the transaction ends, so two steps never race."""
+    return Referral.objects.select_for_update().get(pk=referral.pk)
+
+
+def sync_status(*, referral: Referral, by) -> str:
+    """Store the status the steps and the attendance imply, if it changed (never contradict)."""
+    facts = selectors.procedure_facts(referral)
+    status = procedure.derive_status(facts).value
+    if status != referral.status:
+        referral.status = status
+        referral._history_user = by
+        referral._change_reason = "status follows the procedure and attendance"
+        referral.save(update_fields=["status", "updated_at"])
+    return status
+
+
+def complete_step(
+    *,
+    referral: Referral,
+    code: str,
+    by,
+    note: str = "",
+    details: dict | None = None,
+    peer_contact: PeerContact | None = None,
+    now: datetime | None = None,
+) -> ProcedureStep:
+    """Mark a step done, if the policy's order allows it now. A step already done is left as
+    it is and returned (a double-clicked button records one step)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        referral = _locked(referral)
+        step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
+        if step.status == ProcedureStep.Status.DONE:
+            return step
+        facts = selectors.procedure_facts(referral)
+        problems = procedure.completion_problems(procedure.Step(code), facts)
+        if code == ProcedureStep.Code.C:
+            problems += _introduction_problems(referral, peer_contact)
+        if problems:
+            raise StepRefused(problems)
+        step.status = ProcedureStep.Status.DONE
+        step.not_applicable_reason = ""
+        step.note = note
+        step.details = details or {}
+        step.peer_contact = peer_contact
+        step.completed_by = by
+        step.completed_at = now
+        step._history_user = by
+        step.save()
+        sync_status(referral=referral, by=by)
+    return step
+
+
+def _introduction_problems(referral: Referral, peer_contact: PeerContact | None):
+    """VIII.C: the peer must still consent, and attend one of the groups chosen."""
+    if peer_contact is None:
+        return [procedure.Problem("VIII.C", "no-peer", "Choose the peer contact introduced.")]
+    current = PeerContact.objects.filter(pk=peer_contact.pk).values_list("status", flat=True)
+    if list(current) != [PeerContact.Status.ACTIVE]:
+        return [
+            procedure.Problem(
+                "VIII.C",
+                "peer-withdrew",
+                "This peer contact has withdrawn and can no longer be introduced. "
+                "Choose another, or record that no peer is available and give SHARE! (VIII.D).",
+            )
+        ]
+    if not referral.groups.filter(group_id=peer_contact.group_id).exists():
+        return [
+            procedure.Problem(
+                "VIII.C", "peer-other-group", "The peer contact attends another group."
+            )
+        ]
+    return []
+
+
+def mark_not_applicable(*, referral: Referral, code: str, reason: str, by) -> ProcedureStep:
+    with transaction.atomic():
+        referral = _locked(referral)
+        step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
+        if step.status == ProcedureStep.Status.NOT_APPLICABLE:
+            return step
+        facts = selectors.procedure_facts(referral)
+        problems = procedure.not_applicable_problems(procedure.Step(code), facts, reason)
+        if problems:
+            raise StepRefused(problems)
+        step.status = ProcedureStep.Status.NOT_APPLICABLE
+        step.not_applicable_reason = reason.strip()[:300]
+        step.completed_by = by
+        step.completed_at = timezone.now()
+        step._history_user = by
+        step.save()
+        sync_status(referral=referral, by=by)
+    return step
+
+
+def record_advocate_sessions(
+    *, referral: Referral, first_name: str, sessions: Sequence[int], by, note: str = ""
+) -> ProcedureStep:
+    """VIII.H: the peer advocate (first name only) and which of the first three sessions they
+    went to with the client. Sessions add up over several visits; a fourth is refused."""
+    with transaction.atomic():
+        referral = _locked(referral)
+        step = ProcedureStep.objects.select_for_update().get(
+            referral=referral, code=ProcedureStep.Code.H
+        )
+        already = list(step.details.get("sessions", []))
+        facts = selectors.procedure_facts(referral)
+        problems = []
+        if step.status != ProcedureStep.Status.DONE:
+            problems += procedure.completion_problems(procedure.Step.H, facts)
+        problems += procedure.advocate_session_problems(list(sessions), already)
+        if problems:
+            raise StepRefused(problems)
+        step.details = {
+            "advocate_first_name": first_name,
+            "sessions": sorted({*already, *sessions}),
+        }
+        step.status = ProcedureStep.Status.DONE
+        step.note = note or step.note
+        step.completed_by = by
+        step.completed_at = timezone.now()
+        step._history_user = by
+        step.save()
+    return step
+
+
+def record_contact_answer(
+    *,
+    referral: Referral,
+    answer: str,
+    by,
+    group=None,
+    first_name: str = "",
+    phone=None,
+    today: date | None = None,
+) -> ProcedureStep:
+    """VIII.K: the client was asked to be a contact person for the group they attend. A yes
+    records their consent, the first name and the phone they chose to share."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        referral = _locked(referral)
+        step = ProcedureStep.objects.select_for_update().get(
+            referral=referral, code=ProcedureStep.Code.K
+        )
+        if step.status == ProcedureStep.Status.DONE:
+            return step
+        problems = procedure.completion_problems(
+            procedure.Step.K, selectors.procedure_facts(referral)
+        )
+        if problems:
+            raise StepRefused(problems)
+        contact = None
+        if answer == "yes":
+            contact, _ = PeerContact.objects.get_or_create(
+                client_id=referral.client_id,
+                group=group,
+                status=PeerContact.Status.ACTIVE,
+                defaults={
+                    "clinic_id": referral.clinic_id,
+                    "first_name": first_name,
+                    "phone": phone,
+                    "consented_on": today,
+                    "recorded_by": by,
+                },
+            )
+        step.status = ProcedureStep.Status.DONE
+        step.details = {"answer": answer, **({"peer_contact_id": contact.pk} if contact else {})}
+        step.completed_by = by
+        step.completed_at = timezone.now()
+        step._history_user = by
+        step.save()
+    return step
+
+
+def withdraw_peer_contact(*, contact: PeerContact, by, today: date | None = None) -> PeerContact:
+    """Withdrawal takes effect at once: no later introduction offers this contact."""
+    updated = PeerContact.objects.filter(pk=contact.pk, status=PeerContact.Status.ACTIVE).update(
+        status=PeerContact.Status.WITHDRAWN, withdrawn_on=today or timezone.localdate()
+    )
+    contact.refresh_from_db()
+    if updated:
+        contact._history_user = by
+        contact.save(update_fields=["status"])  # one history row with who withdrew it
+    return contact
+
+
+def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Referral:
+    with transaction.atomic():
+        referral = _locked(referral)
+        problems = procedure.close_problems(
+            procedure.CloseReason(reason), selectors.procedure_facts(referral)
+        )
+        if problems:
+            raise StepRefused(problems)
+        referral.status = Referral.Status.CLOSED
+        referral.close_reason = reason
+        referral._history_user = by
+        referral._change_reason = note[:100] or f"closed: {reason}"
+        referral.save(update_fields=["status", "close_reason", "updated_at"])
+        # What is still due no longer is: open follow-ups of a closed referral leave the worklist.
+        FollowUp.objects.filter(referral=referral, done_at__isnull=True).delete()
+    return referral
+
+
+# --- follow-ups, VIII.I–J -------------------------------------------------------------------
+
+
+def schedule_weeks(clinic_id: int) -> list[int]:
+    schedule = FollowUpSchedule.objects.filter(clinic_id=clinic_id).first()
+    return (
+        list(schedule.weeks)
+        if schedule and schedule.weeks
+        else list(FollowUpSchedule.DEFAULT_WEEKS)
+    )
+
+
+def schedule_followups(*, referral: Referral, start: date, by) -> list[FollowUp]:
+    """VIII.J: follow-ups at the clinic's intervals after referral (default 1, 3, 6 weeks)."""
+    weeks = schedule_weeks(referral.clinic_id)
+    followups = FollowUp.objects.bulk_create(
+        FollowUp(
+            referral=referral,
+            clinic_id=referral.clinic_id,
+            clinician_id=referral.clinician_id,
+            due_on=start + timedelta(weeks=w),
+        )
+        for w in weeks
+    )
+    return followups
+
+
+def add_followup(*, referral: Referral, due_on: date, by, today: date | None = None) -> FollowUp:
+    today = today or timezone.localdate()
+    if due_on < today:
+        raise StepRefused(
+            [procedure.Problem("VIII.J", "past-date", "A follow-up cannot be due in the past.")]
+        )
+    if referral.status == Referral.Status.CLOSED:
+        raise StepRefused([procedure.Problem("VIII.J", "closed", "The referral is closed.")])
+    followup = FollowUp(
+        referral=referral,
+        clinic_id=referral.clinic_id,
+        clinician_id=referral.clinician_id,
+        due_on=due_on,
+    )
+    followup._history_user = by
+    followup.save()
+    return followup
+
+
+def complete_followup(*, followup: FollowUp, outcome: str, note: str, by) -> FollowUp:
+    """A follow-up done once: the second of a double-clicked submit changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        moved = FollowUp.objects.filter(pk=followup.pk, done_at__isnull=True).update(
+            done_at=now, done_by=by, outcome=outcome, note=note
+        )
+        followup.refresh_from_db()
+        if moved:
+            followup._history_user = by
+            followup.save(update_fields=["note"])
+    return followup

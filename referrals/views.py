@@ -21,9 +21,9 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from directory import places
-from referrals import clauses, eligibility, matching, selectors, services
+from referrals import clauses, eligibility, matching, selectors, services, views_procedure
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
-from referrals.models import Referral, Screening
+from referrals.models import ProcedureStep, Referral, Screening
 
 
 def _policy_texts() -> dict:
@@ -161,9 +161,7 @@ def referral_detail(request, pk: int):
     referral = selectors.referral_for(request.user, pk)
     request.access_log.subject(referral)
     return render(
-        request,
-        "referrals/referral.html",
-        {"referral": referral, "client": referral.client, "groups": list(referral.groups.all())},
+        request, "referrals/referral.html", views_procedure.referral_context(request, referral)
     )
 
 
@@ -178,10 +176,15 @@ def client_input(request, pk: int):
     if referral.status != Referral.Status.PREPARING:
         messages.info(request, "Groups have been chosen; the client's input is shown below.")
         return redirect("referrals:detail", pk=referral.pk)
+    counselling_needed = not referral.steps.filter(
+        code=ProcedureStep.Code.A, status=ProcedureStep.Status.DONE
+    ).exists()
     status = 200
     if request.method == "POST":
         # The form writes what it cleaned onto its instance; a copy keeps the page's own intact.
-        form = ClientInputForm(request.POST, instance=copy.copy(referral))
+        form = ClientInputForm(
+            request.POST, instance=copy.copy(referral), counselling_needed=counselling_needed
+        )
         if form.is_valid():
             try:
                 services.record_client_input(
@@ -205,7 +208,7 @@ def client_input(request, pk: int):
         else:
             status = 400
     else:
-        form = ClientInputForm(instance=referral)
+        form = ClientInputForm(instance=referral, counselling_needed=counselling_needed)
     return render(
         request,
         "referrals/client_input.html",

@@ -42,3 +42,11 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     client = factory.SelfAttribute("screening.client")
     clinic = factory.SelfAttribute("screening.clinic")
     clinician = factory.SelfAttribute("screening.screened_by")
+
+    @factory.post_generation
+    def steps(self, create, extracted, **kwargs):
+        """Every referral has its eleven procedure steps, as services.start_referral makes."""
+        if create:
+            from referrals.services import create_steps
+
+            create_steps(referral=self, screening=self.screening)

@@ -287,6 +287,7 @@ def _input(referral, **changes):
         "twelve_step": "no-preference",
         "approval": "approved",
         "declined_reason": "",
+        "counselled": "on",
         "version": referral.version,
     }
     data.update(changes)
@@ -332,6 +333,28 @@ def test_bad_client_input_gets_a_clear_message_and_nothing_is_saved(
     assert message in response.content.decode()
     preparing_referral.refresh_from_db()
     assert preparing_referral.approval == "pending" and preparing_referral.goals == ""
+
+
+def test_approval_needs_the_counselling_first(sign_in, clinician, client_record, taxonomy):
+    """VIII.A before VIII.B: when the screening did not record the explanation, the client's
+    approval is taken only with the counselling confirmed, which marks VIII.A done."""
+    screening = ScreeningFactory(
+        client=client_record,
+        screened_by=clinician,
+        answers={**REFER_SCREENING, "explanation_given": False},
+    )
+    referral = ReferralFactory(screening=screening)
+    url = f"/referrals/{referral.pk}/client-input/"
+    client = sign_in(clinician)
+    assert "VIII.A" in client.get(url).content.decode()
+    refused = client.post(url, _input(referral, counselled="", location_text="91101"))
+    assert refused.status_code == 400
+    assert "Counsel the client on the benefits first" in refused.content.decode()
+    assert referral.steps.get(code="VIII.A").status == "pending"
+    accepted = client.post(url, _input(referral, location_text="91101"))
+    assert accepted.status_code == 302
+    steps = dict(referral.steps.values_list("code", "status"))
+    assert steps["VIII.A"] == steps["VIII.B"] == "done"
 
 
 def test_declining_closes_the_referral_with_the_reason(sign_in, clinician, preparing_referral):
