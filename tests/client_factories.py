@@ -37,6 +37,7 @@ class ScreeningFactory(factory.django.DjangoModelFactory):
 class ReferralFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Referral
+        skip_postgeneration_save = True
 
     screening = factory.SubFactory(ScreeningFactory)
     client = factory.SelfAttribute("screening.client")
