@@ -11,7 +11,13 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from clients.models import Client
-from referrals.models import Referral, ReferredGroup, Screening
+
+# The client's page also shows what the referrals app hangs on a client. Dependencies point one
+# way (referrals → clients → directory, design notes section 3), so those models are reached
+# through the reverse relations Django adds to Client, never imported here.
+Screening = Client.screenings.rel.related_model
+Referral = Client.referrals.rel.related_model
+ReferredGroup = Referral.groups.rel.related_model
 
 LIST_PAGE_SIZE = 25
 # A search shows at most this many; more means the search should be narrower.
