@@ -215,3 +215,99 @@ class Attendance(models.Model):
 
     def __str__(self):
         return f"{self.on_date} {self.get_status_display()}"
+
+
+class Feedback(models.Model):
+    """IX.B: the client's feedback on groups: which, how often, what they saw, what worried them.
+
+    A concern that members encouraged stopping prescribed medication, or did not treat members
+    on medication as full members (VI.C), opens a review flag on the listing at once; until a
+    site admin resolves it, matching keeps that listing from clients on medication. The flag
+    says nothing about who the client is.
+    """
+
+    class Frequency(models.TextChoices):
+        WEEKLY_OR_MORE = "weekly", "Every week or more often"
+        SOME_WEEKS = "some-weeks", "Most weeks"
+        OCCASIONALLY = "occasionally", "Now and then"
+        ONCE = "once", "Once"
+        STOPPED = "stopped", "Has stopped going"
+
+    class Concern(models.TextChoices):
+        STOP_MEDICATION = "stop-medication", "Members encouraged stopping prescribed medication"
+        NOT_FULL_MEMBER = (
+            "not-full-member",
+            "Not treated as a full member because of medication use",
+        )
+        SAFETY = "safety", "A safety concern"
+        OTHER = "other", "Another concern"
+
+    MEDICATION_CONCERNS = frozenset({Concern.STOP_MEDICATION, Concern.NOT_FULL_MEMBER})
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="feedback")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey("directory.Group", on_delete=models.PROTECT, related_name="+")
+    given_on = models.DateField()
+    frequency = models.CharField(max_length=14, choices=Frequency.choices)
+    observations = models.TextField(blank=True)
+    concerns = models.TextField(blank=True)
+    concern_kinds = models.JSONField(default=list, blank=True)
+    # The flag a medication or safety concern opened for the site admins (VI.C).
+    review_flag = models.ForeignKey(
+        "directory.ReviewFlag",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="feedback",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+        indexes = [
+            models.Index(fields=["client", "-given_on"], name="feedback_client_recent"),
+            models.Index(fields=["clinic", "given_on"], name="feedback_clinic_date"),
+        ]
+
+    def __str__(self):
+        return f"Feedback {self.given_on}"
+
+    @property
+    def concerns_medication(self) -> bool:
+        return bool(self.MEDICATION_CONCERNS & set(self.concern_kinds))
+
+
+class DocumentationSignOff(models.Model):
+    """IX: a supervisor's review of one clinician's self-help documentation for a period."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    note = models.TextField(blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "-signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinician", "period_start", "period_end"], name="one_sign_off_a_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="sign_off_period_in_order",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Sign-off {self.period_start}–{self.period_end}"
