@@ -254,6 +254,10 @@ SECURE_CSP = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/Los_Angeles"  # shown to people; stored in UTC (USE_TZ)
 USE_I18N = True
+# The client's sheet (VIII.C–G) is printed in English or Spanish by the client's preferred
+# language; staff pages stay in English. Translations live in locale/ at the project root.
+LANGUAGES = [("en", "English"), ("es", "Spanish")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------------

@@ -119,3 +119,17 @@ def test_https_only_settings_mark_cookies_secure_and_redirect(client, settings, 
     assert response["Location"].startswith("https://")
     health = client.get("/healthz")  # load balancers probe over plain HTTP
     assert health.status_code == 200
+
+
+def test_no_template_syntax_leaks_into_a_page(sign_in, superuser, clinician):
+    """A ``{# #}`` comment spanning lines is not a comment in Django: it would print as text."""
+    for user in (superuser, clinician):
+        client = sign_in(user)
+        for path in [*concrete_paths(), "/clinician/"]:
+            if path == "/account/sign-out/":
+                continue
+            response = client.get(path)
+            if response.streaming or "text/html" not in response.get("Content-Type", ""):
+                continue
+            html = response.content.decode()
+            assert "{#" not in html and "{%" not in html, path
