@@ -579,3 +579,14 @@ def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_rec
     for _ in range(30):
         ScreeningFactory(client=client_record, screened_by=clinician)
     assert _count(client, url) == first
+
+
+def test_the_client_page_prompts_for_a_report_back_once_referred(
+    sign_in, clinician, approved_referral, listings
+):
+    """VIII.I: clients report on their experience at regular appointments; the page says so."""
+    client = sign_in(clinician)
+    page = f"/clients/{approved_referral.client_id}/"
+    assert "At this appointment (VIII.I" not in client.get(page).content.decode()
+    client.post(f"/referrals/{approved_referral.pk}/groups/", {"groups": [listings["spanish"].pk]})
+    assert client.get(page).content.decode().count("At this appointment (VIII.I") == 1
