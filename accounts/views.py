@@ -211,15 +211,6 @@ def home(request):
     return render(request, "accounts/no_role.html")
 
 
-@permission_required("accounts.use_clinician_home")
-def clinician_home(request):
-    return render(
-        request,
-        "accounts/home_clinician.html",
-        {"activity": selectors.recent_account_activity(request.user)},
-    )
-
-
 @permission_required("accounts.use_supervisor_home")
 def supervisor_home(request):
     return render(

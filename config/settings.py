@@ -317,6 +317,8 @@ if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
         "timeout": env_int("EMAIL_TIMEOUT", 10),
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "selfhelp-referral@localhost")
+# The address of the site, for links in emails (the daily follow-up reminders).
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -3,13 +3,14 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from config import system_views
+from referrals import views_worklist as referral_views_worklist
 
 admin.site.site_header = "Self-help referral: administration"
 admin.site.site_title = "Self-help referral administration"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
-    path("clinician/", account_views.clinician_home, name="clinician-home"),
+    path("clinician/", referral_views_worklist.clinician_home, name="clinician-home"),
     path("supervisor/", account_views.supervisor_home, name="supervisor-home"),
     path("site-admin/", account_views.site_admin_home, name="site-admin-home"),
     path("access-log/", account_views.access_log_list, name="access-log"),

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from clients import attendance_rules
 from clients.models import Attendance, Client, PeerContact
@@ -271,7 +272,7 @@ def referral_page(referral: Referral, *, today) -> dict:
                 for m in meetings
                 if m.group_id == c.group_id
             ],
-            after=(referral.referred_at.date() if referral.referred_at else today),
+            after=(timezone.localdate(referral.referred_at) if referral.referred_at else today),
         )
         for c in chosen
     }

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clients.models import Client, PeerContact
+from clients.models import Attendance, Client, PeerContact
 from referrals import eligibility, matching, procedure, selectors
 from referrals.models import (
     FollowUp,
@@ -360,6 +360,13 @@ def record_advocate_sessions(
         problems = []
         if step.status != ProcedureStep.Status.DONE:
             problems += procedure.completion_problems(procedure.Step.H, facts)
+        elif facts.is_closed:
+            # Adding sessions to a step already done: the referral must still be open.
+            problems.append(
+                procedure.Problem(
+                    "VIII.H", "closed", "This referral is closed: VIII.H can no longer be recorded."
+                )
+            )
         problems += procedure.advocate_session_problems(list(sessions), already)
         if problems:
             raise StepRefused(problems)
@@ -373,6 +380,7 @@ def record_advocate_sessions(
         step.completed_at = timezone.now()
         step._history_user = by
         step.save()
+        sync_status(referral=referral, by=by)
     return step
 
 
@@ -402,6 +410,26 @@ def record_contact_answer(
         if problems:
             raise StepRefused(problems)
         contact = None
+        if (
+            answer == "yes"
+            and not Attendance.objects.filter(
+                client_id=referral.client_id,
+                group=group,
+                status=Attendance.Status.ATTENDED,
+                group_id__in=referral.groups.values("group_id"),
+            ).exists()
+        ):
+            # VIII.K: a contact person "for the group they attend".
+            raise StepRefused(
+                [
+                    procedure.Problem(
+                        "VIII.K",
+                        "group-not-attended",
+                        "A client can be a contact person only for a group of this referral "
+                        "they have attended (VIII.K).",
+                    )
+                ]
+            )
         if answer == "yes":
             contact, _ = PeerContact.objects.get_or_create(
                 client_id=referral.client_id,
@@ -421,6 +449,7 @@ def record_contact_answer(
         step.completed_at = timezone.now()
         step._history_user = by
         step.save()
+        sync_status(referral=referral, by=by)
     return step
 
 
@@ -489,14 +518,32 @@ def add_followup(*, referral: Referral, due_on: date, by, today: date | None = N
         )
     if referral.status == Referral.Status.CLOSED:
         raise StepRefused([procedure.Problem("VIII.J", "closed", "The referral is closed.")])
-    followup = FollowUp(
-        referral=referral,
-        clinic_id=referral.clinic_id,
-        clinician_id=referral.clinician_id,
-        due_on=due_on,
-    )
-    followup._history_user = by
-    followup.save()
+    if referral.status == Referral.Status.PREPARING:
+        raise StepRefused(
+            [
+                procedure.Problem(
+                    "VIII.J",
+                    "no-group",
+                    "Choose a group with the client (VIII.C) before adding follow-ups.",
+                )
+            ]
+        )
+    with transaction.atomic():
+        _locked(referral)
+        # A double-clicked "Add" finds the first one and adds nothing.
+        existing = FollowUp.objects.filter(
+            referral=referral, due_on=due_on, done_at__isnull=True
+        ).first()
+        if existing is not None:
+            return existing
+        followup = FollowUp(
+            referral=referral,
+            clinic_id=referral.clinic_id,
+            clinician_id=referral.clinician_id,
+            due_on=due_on,
+        )
+        followup._history_user = by
+        followup.save()
     return followup
 
 
@@ -511,4 +558,5 @@ def complete_followup(*, followup: FollowUp, outcome: str, note: str, by) -> Fol
         if moved:
             followup._history_user = by
             followup.save(update_fields=["note"])
+            sync_status(referral=followup.referral, by=by)
     return followup

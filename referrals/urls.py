@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals import views
+from referrals import views, views_procedure, views_sheet, views_worklist
 
 app_name = "referrals"
 
@@ -12,4 +12,24 @@ urlpatterns = [
     path("<int:pk>/", views.referral_detail, name="detail"),
     path("<int:pk>/client-input/", views.client_input, name="client-input"),
     path("<int:pk>/groups/", views.choose_groups, name="groups"),
+    path("<int:pk>/sheet/", views_sheet.client_sheet, name="sheet"),
+    # The procedure VIII.A–K; a step is named by its letter (a to k).
+    path("<int:pk>/steps/<str:letter>/done/", views_procedure.step_done, name="step-done"),
+    path(
+        "<int:pk>/steps/<str:letter>/not-applicable/",
+        views_procedure.step_not_applicable,
+        name="step-not-applicable",
+    ),
+    path("<int:pk>/steps/c/introduction/", views_procedure.introduction, name="introduction"),
+    path("<int:pk>/steps/h/advocate/", views_procedure.advocate, name="advocate"),
+    path("<int:pk>/steps/k/answer/", views_procedure.contact_answer, name="contact-answer"),
+    path("<int:pk>/follow-ups/", views_procedure.followup_add, name="followup-add"),
+    path(
+        "<int:pk>/follow-ups/<int:followup_id>/done/",
+        views_procedure.followup_done,
+        name="followup-done",
+    ),
+    path("<int:pk>/close/", views_procedure.close, name="close"),
+    # VIII.J: the clinic's follow-up schedule (supervisors).
+    path("follow-up-schedule/", views_worklist.followup_schedule, name="followup-schedule"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from clients.models import Attendance
 from directory.models import Group
 from referrals import selectors, services
 from referrals.forms import (
@@ -51,7 +52,10 @@ def referral_context(request, referral: Referral, **extra) -> dict:
         "groups": page["chosen"],
         "intro_form": IntroductionForm(peers=selectors.peers_for(referral)),
         "advocate_form": AdvocateForm(),
+        # The form accepts any chosen group so that the service, which knows the policy's
+        # order, can say why (409); the page offers only the groups attended.
         "contact_form": ContactAnswerForm(groups=_chosen_groups(referral)),
+        "attended_groups": list(_attended_groups(referral)),
         "followup_add_form": FollowUpAddForm(),
         "close_form": CloseReferralForm(),
         "step_errors": {},
@@ -64,6 +68,15 @@ def referral_context(request, referral: Referral, **extra) -> dict:
 
 def _chosen_groups(referral: Referral):
     return Group.objects.filter(pk__in=referral.groups.values("group_id")).order_by("name")
+
+
+def _attended_groups(referral: Referral):
+    """VIII.K: a contact person for a group the client attends: chosen and attended."""
+    return _chosen_groups(referral).filter(
+        pk__in=Attendance.objects.filter(
+            client_id=referral.client_id, status=Attendance.Status.ATTENDED
+        ).values("group_id")
+    )
 
 
 def _again(request, referral, status: int, *, code: str = "", errors=(), **forms):
