@@ -141,6 +141,7 @@ class Referral(models.Model):
     declined_reason = models.TextField(blank=True)
 
     referred_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)

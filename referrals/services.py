@@ -138,6 +138,7 @@ def record_client_input(*, referral: Referral, data: dict, version: int, by) -> 
         if referral.approval == Referral.Approval.DECLINED:
             referral.status = Referral.Status.CLOSED
             referral.close_reason = Referral.CloseReason.DECLINED
+            referral.closed_at = now
         referral._history_user = by
         referral.save()
         referral.goal_needs.set(data.get("goal_needs") or [])
@@ -475,9 +476,10 @@ def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Re
             raise StepRefused(problems)
         referral.status = Referral.Status.CLOSED
         referral.close_reason = reason
+        referral.closed_at = timezone.now()
         referral._history_user = by
         referral._change_reason = note[:100] or f"closed: {reason}"
-        referral.save(update_fields=["status", "close_reason", "updated_at"])
+        referral.save(update_fields=["status", "close_reason", "closed_at", "updated_at"])
         # What is still due no longer is: open follow-ups of a closed referral leave the worklist.
         FollowUp.objects.filter(referral=referral, done_at__isnull=True).delete()
     return referral
