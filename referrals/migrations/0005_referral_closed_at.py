@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0004_roles_procedure'),
+        ("referrals", "0004_roles_procedure"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalreferral',
-            name='closed_at',
+            model_name="historicalreferral",
+            name="closed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='referral',
-            name='closed_at',
+            model_name="referral",
+            name="closed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
