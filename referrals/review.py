@@ -1,0 +1,619 @@
+"""The supervisor's review of self-help documentation (policy IX.A–B), as aggregate queries.
+
+IX.A: "Self-help attendance should be documented in the clinical record"; IX.B: the client's
+feedback too. A supervisor reviews what their clinic's clinicians documented over a period and
+signs it off. This module answers the page's questions, each with one aggregate query whatever
+the number of rows (``annotate``/``aggregate`` with ``Count(filter=...)``, ``Exists`` and
+``TruncWeek``); nothing here loops over screenings, referrals or attendance in Python. The
+loops that remain run over clinicians (the clinic's staff) and over the weeks of the period.
+
+The figures, per clinician, for a period of whole days (``Period``, local time):
+
+* **screened**: screenings they recorded at the clinic in the period;
+* **not referred, by reason**: of those, the ones decided "do not refer now", counted under
+  each clause whose BLOCKS reason decided it (IV no indication, V, VI.A, VI.B). A screening
+  can have more than one such reason, so the clause counts can add up to more than the total;
+* **referred**: referrals whose ``referred_at`` is in the period;
+* **attendance documented** (IX.A): of those, the ones whose client has any attendance
+  (attended or missed) documented for one of the referral's chosen groups, at any date;
+* **six in a row** (VIII.G): of those referred, the ones engaged, or closed as completed;
+* **concerns raised** (IX.B): feedback they recorded with at least one concern kind, given in
+  the period;
+* **documentation gaps**: of those referred, the ones referred more than ``gap_weeks`` weeks
+  ago (counted back from now) with no attendance documented for a chosen group; referrals
+  closed for another reason than completion (declined, lost contact, not eligible) have
+  nothing left to document and are not gaps.
+
+Clinicians are the staff of the clinic who hold the clinician role, and anyone else with a
+screening, referral or feedback at the clinic in the period (a clinician who moved on still
+has figures where the work was done). Every count is filtered by the clinic first: another
+clinic's records never reach a figure.
+
+The funnel is a cohort: of the screenings in the period, how many were decided "refer", how
+many of those referrals were made, had attendance documented and reached six in a row. Each
+stage is a subset of the one before, so the funnel only narrows; its "referred" can differ from
+the per-clinician "referred", which counts referrals made in the period whatever the
+screening's date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from clients.models import Attendance, DocumentationSignOff, Feedback
+from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
+
+DEFAULT_DAYS = 90  # the last 90 days, today included
+MAX_DAYS = 731  # two years: beyond that the weekly chart has too many bars to read
+EARLIEST = date(2000, 1, 1)
+DEFAULT_GAP_WEEKS = 4
+MIN_GAP_WEEKS, MAX_GAP_WEEKS = 1, 26
+GAPS_PAGE_SIZE = 25
+SIGN_OFFS_SHOWN = 50
+
+# The clauses whose BLOCKS reasons make a screening "do not refer now" (eligibility.py):
+# IV (no indication found), V (selection criterion not met), VI.A and VI.B.
+NOT_REFERRED_CLAUSES: tuple[tuple[str, str], ...] = (
+    ("IV", "blocks_iv"),
+    ("V", "blocks_v"),
+    ("VI.A", "blocks_vi_a"),
+    ("VI.B", "blocks_vi_b"),
+)
+CLAUSE_TITLES = {
+    "IV": "No indication (IV)",
+    "V": "Selection criterion not met (V)",
+    "VI.A": "Violence without impulse control (VI.A)",
+    "VI.B": "Disinterest after explanation (VI.B)",
+}
+
+FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
+    ("screened", "Screened"),
+    ("decided_refer", "Decided: refer"),
+    ("referred", "Referred"),
+    ("attendance_documented", "Attendance documented"),
+    ("six_in_a_row", "Six in a row"),
+)
+
+# VIII.G "six meetings in a row": the status says it (sync_status never contradicts the
+# attendance), or the referral was closed as completed.
+SIX_IN_A_ROW = Q(status=Referral.Status.ENGAGED) | Q(
+    status=Referral.Status.CLOSED, close_reason=Referral.CloseReason.COMPLETED
+)
+# A referral closed for any other reason (declined, lost contact, not eligible) leaves nothing
+# to document: it is never a documentation gap.
+STILL_TO_DOCUMENT = ~Q(status=Referral.Status.CLOSED) | Q(
+    close_reason=Referral.CloseReason.COMPLETED
+)
+
+
+# --- the period ------------------------------------------------------------------------------
+
+
+def _midnight(day: date) -> datetime:
+    """Local midnight starting ``day`` (Los Angeles), as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def monday(day: date) -> date:
+    """The Monday of ``day``'s ISO week (what ``TruncWeek`` gives)."""
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days from ``start`` to ``end``, both included, in local time."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def default(cls, today: date) -> Period:
+        return cls(today - timedelta(days=DEFAULT_DAYS - 1), today)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def moments(self, field_name: str) -> Q:
+        """A datetime field within the period: from local midnight of the first day to local
+        midnight after the last (stored in UTC; compared as moments)."""
+        return Q(
+            **{
+                f"{field_name}__gte": _midnight(self.start),
+                f"{field_name}__lt": _midnight(self.end + timedelta(days=1)),
+            }
+        )
+
+    def dates(self, field_name: str) -> Q:
+        """A date field within the period."""
+        return Q(**{f"{field_name}__range": (self.start, self.end)})
+
+    def weeks(self) -> list[date]:
+        """The Mondays of every ISO week the period touches, in order."""
+        first, last = monday(self.start), monday(self.end)
+        return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+
+    @property
+    def log_id(self) -> str:
+        """The period as the access log's object id: dates, never anything about a client."""
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def as_query(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+DATE_MESSAGES = {"invalid": "Enter a date as YYYY-MM-DD, for example 2026-03-31."}
+
+
+def date_input():
+    return forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+
+
+def period_problems(start: date, end: date, today: date) -> dict[str, str]:
+    """What is wrong with a period, by field ("start", "end"); empty when it is fine."""
+    problems = {}
+    if end > today:
+        problems["end"] = f"The period cannot end after today ({today:%b %-d, %Y})."
+    elif end < EARLIEST:
+        problems["end"] = f"Choose an end from {EARLIEST:%B %-d, %Y} onwards."
+        return problems
+    if start < EARLIEST:
+        problems["start"] = f"Choose a start from {EARLIEST:%B %-d, %Y} onwards."
+    elif start > end:
+        problems["start"] = (
+            f"The period starts ({start:%b %-d, %Y}) after it ends ({end:%b %-d, %Y}): "
+            "choose a start on or before the end."
+        )
+    elif (end - start).days + 1 > MAX_DAYS:
+        problems["start"] = (
+            f"Choose a period of at most {MAX_DAYS} days (two years); this one has "
+            f"{(end - start).days + 1}."
+        )
+    return problems
+
+
+class ReviewQueryForm(forms.Form):
+    """The page's GET parameters: the period (default the last 90 days) and the gap weeks."""
+
+    start = forms.DateField(
+        label="From", required=False, widget=date_input(), error_messages=DATE_MESSAGES
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=date_input(), error_messages=DATE_MESSAGES
+    )
+    weeks = forms.IntegerField(
+        label="Gap after (weeks)",
+        required=False,
+        min_value=MIN_GAP_WEEKS,
+        max_value=MAX_GAP_WEEKS,
+        widget=forms.NumberInput(attrs={"class": "form-control", "min": 1, "max": 26}),
+        error_messages={
+            "invalid": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+            "min_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+            "max_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+        },
+        help_text=(
+            "A referral with no attendance documented this many weeks after it was made is a "
+            f"documentation gap ({MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}; default "
+            f"{DEFAULT_GAP_WEEKS})."
+        ),
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        end = data.get("end") or self.today
+        # Without a start, the 90 days up to the end (never before the earliest date, so that
+        # an end in year 1 is refused with a message rather than overflowing).
+        start = data.get("start") or (
+            end - timedelta(days=DEFAULT_DAYS - 1)
+            if end >= EARLIEST + timedelta(days=DEFAULT_DAYS - 1)
+            else EARLIEST
+        )
+        for name, message in period_problems(start, end, self.today).items():
+            self.add_error(name, message)
+        data["period"] = Period(start, end)
+        data["weeks"] = data.get("weeks") or DEFAULT_GAP_WEEKS
+        return data
+
+
+# --- who counts as a clinician of the clinic -------------------------------------------------
+
+
+def _holds_clinician_role() -> Exists:
+    """The user's roles (groups) grant the clinician's home: roles, never group names."""
+    return Exists(
+        Permission.objects.filter(
+            group__user=OuterRef("pk"),
+            content_type__app_label="accounts",
+            codename="use_clinician_home",
+        )
+    )
+
+
+def clinicians_for_sign_off(clinic_id: int | None):
+    """Whom a supervisor may sign off: the clinic's staff with the clinician role, and anyone
+    with a screening, referral or feedback at the clinic (who may have moved on since)."""
+    User = get_user_model()
+    if clinic_id is None:
+        return User.objects.none()
+    worked_here = Exists(
+        Screening.objects.filter(clinic_id=clinic_id, screened_by=OuterRef("pk"))
+    ) | Exists(Referral.objects.filter(clinic_id=clinic_id, clinician=OuterRef("pk")))
+    worked_here |= Exists(Feedback.objects.filter(clinic_id=clinic_id, recorded_by=OuterRef("pk")))
+    return User.objects.filter(
+        (Q(clinic_id=clinic_id) & Q(_holds_clinician_role())) | Q(worked_here)
+    ).order_by("last_name", "first_name", "username")
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+
+def _documented_attendance() -> Exists:
+    """IX.A: attendance (attended or missed) documented for one of the referral's chosen
+    groups. A referral finds its attendance by its client and its chosen groups."""
+    chosen = ReferredGroup.objects.filter(referral_id=OuterRef(OuterRef("pk"))).values("group_id")
+    return Exists(Attendance.objects.filter(client_id=OuterRef("client_id"), group_id__in=chosen))
+
+
+def _gap(cutoff: datetime) -> Q:
+    """Referred before ``cutoff`` with no attendance documented, and still to document."""
+    return Q(referred_at__lt=cutoff) & ~Q(_documented_attendance()) & STILL_TO_DOCUMENT
+
+
+@dataclass
+class ClinicianFigures:
+    clinician: object | None  # the user; None for the clinic's totals
+    screened: int = 0
+    incomplete: int = 0
+    not_referred: int = 0
+    blocks: dict[str, int] = field(default_factory=dict)  # clause → screenings
+    referred: int = 0
+    attendance_documented: int = 0
+    six_in_a_row: int = 0
+    concerns: int = 0
+    gaps: int = 0
+    signed_off_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        if self.clinician is None:
+            return "All clinicians"
+        return self.clinician.get_full_name() or self.clinician.get_username()
+
+    @property
+    def not_referred_by_clause(self) -> list[tuple[str, int]]:
+        return [(clause, self.blocks.get(clause, 0)) for clause, _ in NOT_REFERRED_CLAUSES]
+
+
+def _screening_counts(clinic_id: int, period: Period) -> dict[int, dict]:
+    not_now = Q(decision=Screening.Decision.NOT_NOW)
+    blocks = {
+        key: Count(
+            "pk",
+            filter=not_now
+            & Q(
+                Exists(
+                    ScreeningReason.objects.filter(
+                        screening_id=OuterRef("pk"),
+                        kind=ScreeningReason.Kind.BLOCKS,
+                        clause=clause,
+                    )
+                )
+            ),
+        )
+        for clause, key in NOT_REFERRED_CLAUSES
+    }
+    rows = (
+        Screening.objects.filter(clinic_id=clinic_id)
+        .filter(period.moments("screened_at"))
+        .order_by()
+        .values("screened_by")
+        .annotate(
+            screened=Count("pk"),
+            incomplete=Count("pk", filter=Q(decision=Screening.Decision.INCOMPLETE)),
+            not_referred=Count("pk", filter=not_now),
+            **blocks,
+        )
+    )
+    return {row["screened_by"]: row for row in rows}
+
+
+def _referral_counts(clinic_id: int, period: Period, gap_cutoff: datetime) -> dict[int, dict]:
+    rows = (
+        Referral.objects.filter(clinic_id=clinic_id)
+        .filter(period.moments("referred_at"))
+        .order_by()
+        .values("clinician")
+        .annotate(
+            referred=Count("pk"),
+            attendance_documented=Count("pk", filter=Q(_documented_attendance())),
+            six_in_a_row=Count("pk", filter=SIX_IN_A_ROW),
+            gaps=Count("pk", filter=_gap(gap_cutoff)),
+        )
+    )
+    return {row["clinician"]: row for row in rows}
+
+
+def _concern_counts(clinic_id: int, period: Period) -> dict[int, int]:
+    """IX.B: feedback with at least one concern kind, by who recorded it."""
+    rows = (
+        Feedback.objects.filter(clinic_id=clinic_id)
+        .filter(period.dates("given_on"))
+        .exclude(concern_kinds=[])
+        .order_by()
+        .values("recorded_by")
+        .annotate(concerns=Count("pk"))
+    )
+    return {row["recorded_by"]: row["concerns"] for row in rows}
+
+
+def clinician_figures(
+    clinic_id: int | None, period: Period, *, gap_weeks: int, now: datetime
+) -> list[ClinicianFigures]:
+    """One row per clinician, in four queries (screenings, referrals, feedback, clinicians)."""
+    if clinic_id is None:
+        return []
+    cutoff = now - timedelta(weeks=gap_weeks)
+    screenings = _screening_counts(clinic_id, period)
+    referrals = _referral_counts(clinic_id, period, cutoff)
+    concerns = _concern_counts(clinic_id, period)
+    with_figures = set(screenings) | set(referrals) | set(concerns)
+
+    User = get_user_model()
+    signed_off_at = DocumentationSignOff.objects.filter(
+        clinic_id=clinic_id,
+        clinician=OuterRef("pk"),
+        period_start=period.start,
+        period_end=period.end,
+    ).values("signed_at")[:1]
+    clinicians = (
+        User.objects.filter(
+            (Q(clinic_id=clinic_id, is_active=True) & Q(_holds_clinician_role()))
+            | Q(pk__in=with_figures)
+        )
+        .annotate(signed_off_at=Subquery(signed_off_at))
+        .order_by("last_name", "first_name", "username")
+    )
+
+    rows = []
+    for user in clinicians:
+        s = screenings.get(user.pk, {})
+        r = referrals.get(user.pk, {})
+        rows.append(
+            ClinicianFigures(
+                clinician=user,
+                screened=s.get("screened", 0),
+                incomplete=s.get("incomplete", 0),
+                not_referred=s.get("not_referred", 0),
+                blocks={clause: s.get(key, 0) for clause, key in NOT_REFERRED_CLAUSES},
+                referred=r.get("referred", 0),
+                attendance_documented=r.get("attendance_documented", 0),
+                six_in_a_row=r.get("six_in_a_row", 0),
+                concerns=concerns.get(user.pk, 0),
+                gaps=r.get("gaps", 0),
+                signed_off_at=user.signed_off_at,
+            )
+        )
+    return rows
+
+
+def totals(rows: list[ClinicianFigures]) -> ClinicianFigures:
+    """The clinic's totals: each record counts under one clinician, so the sums are the
+    clinic's figures."""
+    total = ClinicianFigures(clinician=None)
+    for row in rows:
+        total.screened += row.screened
+        total.incomplete += row.incomplete
+        total.not_referred += row.not_referred
+        for clause, _ in NOT_REFERRED_CLAUSES:
+            total.blocks[clause] = total.blocks.get(clause, 0) + row.blocks.get(clause, 0)
+        total.referred += row.referred
+        total.attendance_documented += row.attendance_documented
+        total.six_in_a_row += row.six_in_a_row
+        total.concerns += row.concerns
+        total.gaps += row.gaps
+    return total
+
+
+def funnel(clinic_id: int | None, period: Period) -> list[tuple[str, int]]:
+    """The referral funnel of the screenings in the period, in one query (see the module)."""
+    if clinic_id is None:
+        return [(label, 0) for _, label in FUNNEL_STAGES]
+    made = Referral.objects.filter(screening_id=OuterRef("pk"), referred_at__isnull=False)
+    documented = made.filter(_documented_attendance())
+    refer = Q(decision=Screening.Decision.REFER)
+    counts = (
+        Screening.objects.filter(clinic_id=clinic_id)
+        .filter(period.moments("screened_at"))
+        .aggregate(
+            screened=Count("pk"),
+            decided_refer=Count("pk", filter=refer),
+            referred=Count("pk", filter=refer & Q(Exists(made))),
+            attendance_documented=Count("pk", filter=refer & Q(Exists(documented))),
+            six_in_a_row=Count("pk", filter=refer & Q(Exists(documented.filter(SIX_IN_A_ROW)))),
+        )
+    )
+    return [(label, counts[key]) for key, label in FUNNEL_STAGES]
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    attended: int
+    missed: int
+
+    @property
+    def total(self) -> int:
+        return self.attended + self.missed
+
+    @property
+    def iso(self) -> str:
+        year, number, _ = self.monday.isocalendar()
+        return f"{year}-W{number:02d}"
+
+
+def attendance_by_week(clinic_id: int | None, period: Period) -> list[Week]:
+    """IX.A: attendance documented for meetings in the period, by ISO week of the meeting
+    (``TruncWeek``), every week of the period shown, empty ones as zero. One query."""
+    counts = {}
+    if clinic_id is not None:
+        rows = (
+            Attendance.objects.filter(clinic_id=clinic_id)
+            .filter(period.dates("on_date"))
+            .annotate(week=TruncWeek("on_date"))
+            .order_by()
+            .values("week")
+            .annotate(
+                attended=Count("pk", filter=Q(status=Attendance.Status.ATTENDED)),
+                missed=Count("pk", filter=Q(status=Attendance.Status.MISSED)),
+            )
+        )
+        counts = {_as_date(row["week"]): row for row in rows}
+    return [
+        Week(
+            monday=week,
+            attended=counts.get(week, {}).get("attended", 0),
+            missed=counts.get(week, {}).get("missed", 0),
+        )
+        for week in period.weeks()
+    ]
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count, which the per-clinician figures already read."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def gaps_page(
+    clinic_id: int | None, period: Period, *, gap_weeks: int, now: datetime, count: int, number
+) -> Page:
+    """A page of the documentation gaps, oldest referral first: one query (the count comes
+    from the per-clinician figures)."""
+    if clinic_id is None:
+        queryset = Referral.objects.none()
+    else:
+        queryset = (
+            Referral.objects.filter(clinic_id=clinic_id)
+            .filter(period.moments("referred_at"))
+            .filter(_gap(now - timedelta(weeks=gap_weeks)))
+            .select_related("client", "clinician")
+            .order_by("referred_at", "id")
+        )
+    page = _CountedPaginator(queryset, GAPS_PAGE_SIZE, count=count).get_page(number)
+    page.object_list = list(page.object_list)
+    return page
+
+
+def sign_offs(clinic_id: int | None, period: Period) -> list[DocumentationSignOff]:
+    """Sign-offs at the clinic whose period overlaps this one, latest first (one query)."""
+    if clinic_id is None:
+        return []
+    return list(
+        DocumentationSignOff.objects.filter(
+            clinic_id=clinic_id, period_start__lte=period.end, period_end__gte=period.start
+        )
+        .select_related("clinician", "signed_by")
+        .order_by("-period_end", "-signed_at", "-id")[:SIGN_OFFS_SHOWN]
+    )
+
+
+# --- the whole page --------------------------------------------------------------------------
+
+
+@dataclass
+class Review:
+    period: Period
+    gap_weeks: int
+    gap_cutoff: datetime
+    rows: list[ClinicianFigures]
+    total: ClinicianFigures
+    funnel: list[tuple[str, int]]
+    weeks: list[Week]
+    gaps: Page
+    sign_offs: list[DocumentationSignOff]
+
+    @property
+    def funnel_chart(self) -> dict:
+        return {
+            "labels": [label for label, _ in self.funnel],
+            "values": [value for _, value in self.funnel],
+        }
+
+    @property
+    def weekly_chart(self) -> dict:
+        return {
+            "labels": [f"{w.monday:%b %-d}" for w in self.weeks],
+            "attended": [w.attended for w in self.weeks],
+            "missed": [w.missed for w in self.weeks],
+        }
+
+    @property
+    def clinician_chart(self) -> dict:
+        """Staff names and counts only: no client appears in any chart."""
+        return {
+            "labels": [row.name for row in self.rows],
+            "referred": [row.referred for row in self.rows],
+            "attendance_documented": [row.attendance_documented for row in self.rows],
+            "six_in_a_row": [row.six_in_a_row for row in self.rows],
+        }
+
+
+def review(
+    clinic_id: int | None,
+    period: Period,
+    *,
+    gap_weeks: int = DEFAULT_GAP_WEEKS,
+    now: datetime | None = None,
+    gaps_page_number=None,
+) -> Review:
+    """Everything the page shows, in a fixed number of queries: four for the per-clinician
+    figures, one for the funnel, one for the weeks, one for the page of gaps, one for the
+    sign-offs."""
+    now = now or timezone.now()
+    rows = clinician_figures(clinic_id, period, gap_weeks=gap_weeks, now=now)
+    total = totals(rows)
+    return Review(
+        period=period,
+        gap_weeks=gap_weeks,
+        gap_cutoff=now - timedelta(weeks=gap_weeks),
+        rows=rows,
+        total=total,
+        funnel=funnel(clinic_id, period),
+        weeks=attendance_by_week(clinic_id, period),
+        gaps=gaps_page(
+            clinic_id,
+            period,
+            gap_weeks=gap_weeks,
+            now=now,
+            count=total.gaps,
+            number=gaps_page_number,
+        ),
+        sign_offs=sign_offs(clinic_id, period),
+    )
