@@ -37,6 +37,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients import selectors, services
+from clients.feedback import feedback_summary
 from clients.forms import DUPLICATE_MESSAGE, ClientEditForm, ClientForm, FindClientForm
 
 MINE, ALL = "mine", "all"
@@ -113,7 +114,9 @@ def client_detail(request, pk):
     request.access_log.attempted("client", pk)
     client = selectors.client_page(request.user, pk)
     request.access_log.subject(client)
-    return render(request, "clients/detail.html", {"client": client})
+    # IX.B: feedback and the state of any review flag it opened (two queries).
+    feedback = feedback_summary(client) if request.user.has_perm("clients.view_feedback") else None
+    return render(request, "clients/detail.html", {"client": client, "feedback": feedback})
 
 
 # --- Create --------------------------------------------------------------------------------------

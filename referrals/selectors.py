@@ -27,7 +27,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import eligibility, matching, procedure, schedule
+from referrals import attendance, eligibility, matching, procedure, schedule
 from referrals.models import (
     FollowUp,
     ProcedureStep,
@@ -228,15 +228,11 @@ def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
     )
 
 
-def attendance_runs_for(client_id: int, group_ids) -> dict[int, attendance_rules.Run]:
-    meetings: defaultdict[int, list] = defaultdict(list)
-    for group_id, on_date, status in Attendance.objects.filter(
-        client_id=client_id, group_id__in=group_ids
-    ).values_list("group_id", "on_date", "status"):
-        meetings[group_id].append(
-            attendance_rules.Meeting(on_date, status == Attendance.Status.ATTENDED)
-        )
-    return {gid: attendance_rules.run_of(meetings[gid]) for gid in group_ids}
+def attendance_runs_for(
+    client_id: int, group_ids, *, schedules=None
+) -> dict[int, attendance_rules.Run]:
+    """VIII.G: six in a row per group, by the group's schedule (``clients/attendance_rules``)."""
+    return attendance.runs_for(client_id, group_ids, schedules=schedules)
 
 
 def peers_for(referral: Referral):
@@ -276,7 +272,11 @@ def referral_page(referral: Referral, *, today) -> dict:
         )
         for c in chosen
     }
-    runs = attendance_runs_for(referral.client_id, group_ids)
+    runs = attendance_runs_for(
+        referral.client_id,
+        group_ids,
+        schedules={gid: [m.weekday for m in meetings if m.group_id == gid] for gid in group_ids},
+    )
     resources = {
         r.key: r
         for r in ReferralResource.objects.filter(

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clients import peer_contacts
 from clients.models import Attendance, Client, PeerContact
 from referrals import eligibility, matching, procedure, selectors
 from referrals.models import (
@@ -455,15 +456,9 @@ def record_contact_answer(
 
 
 def withdraw_peer_contact(*, contact: PeerContact, by, today: date | None = None) -> PeerContact:
-    """Withdrawal takes effect at once: no later introduction offers this contact."""
-    updated = PeerContact.objects.filter(pk=contact.pk, status=PeerContact.Status.ACTIVE).update(
-        status=PeerContact.Status.WITHDRAWN, withdrawn_on=today or timezone.localdate()
-    )
-    contact.refresh_from_db()
-    if updated:
-        contact._history_user = by
-        contact.save(update_fields=["status"])  # one history row with who withdrew it
-    return contact
+    """Withdrawal takes effect at once: no later introduction offers this contact (the
+    clients app owns it; this name stays for the procedure's callers)."""
+    return peer_contacts.withdraw_peer_contact(contact=contact, by=by, today=today)
 
 
 def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Referral:

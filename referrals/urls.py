@@ -1,6 +1,14 @@
 from django.urls import path
 
-from referrals import views, views_procedure, views_sheet, views_worklist
+from referrals import (
+    views,
+    views_attendance,
+    views_procedure,
+    views_record_note,
+    views_review,
+    views_sheet,
+    views_worklist,
+)
 
 app_name = "referrals"
 
@@ -32,4 +40,17 @@ urlpatterns = [
     path("<int:pk>/close/", views_procedure.close, name="close"),
     # VIII.J: the clinic's follow-up schedule (supervisors).
     path("follow-up-schedule/", views_worklist.followup_schedule, name="followup-schedule"),
+    # IX.A–B: the note for the clinical record, for a period (?start=&end=, ISO dates).
+    path("record-note/<int:client_id>/", views_record_note.record_note, name="record-note"),
+    path(
+        "record-note/<int:client_id>/note.txt",
+        views_record_note.record_note_text,
+        name="record-note-text",
+    ),
+    # IX.A–B: the supervisor's review of their clinic's documentation, sign-off and CSV.
+    path("review/", views_review.review_page, name="review"),
+    path("review/export.csv", views_review.review_export, name="review-export"),
+    path("review/sign-off/", views_review.sign_off, name="review-sign-off"),
+    # IX.A: document attendance (one group, several dates) from the client's page.
+    path("attendance/<int:client_id>/new/", views_attendance.record, name="attendance-new"),
 ]

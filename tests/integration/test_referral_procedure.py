@@ -1422,5 +1422,6 @@ def test_the_referral_pages_queries_do_not_grow(
 #     14 their phones; procedure_facts: 15 the chosen group ids, 16 attendance runs, 17 the
 #     attended count, 18 the active peers count, 19 the steps' statuses; 20 the peers offered
 #     (with their group), 21 the follow-ups (with who did them);
-#   22 the groups the client attended (VIII.K offers only those), 23 the access-log row.
-PINNED_PAGE_QUERIES = 23
+#   22 the groups the client attended (VIII.K offers only those), 23 the chosen groups'
+#   meetings again (procedure_facts reads the schedules for six in a row), 24 the access-log row.
+PINNED_PAGE_QUERIES = 24

@@ -1,0 +1,197 @@
+"""Documenting a client's feedback on a group (policy IX.B), from the client's page.
+
+``/clients/<pk>/feedback/new/``: the group (the client's referred groups first, then every
+current listing), the date the client gave it, how often they go, their observations and
+concerns, and the kinds of concern. A medication concern opens a review flag for the site
+admins at once (VI.C; ``clients.feedback``). The feedback, and what became of its flag, is
+shown on the client's page (``templates/clients/_feedback_section.html``).
+
+Tenancy and the access log as on every client page: the client is reached only through the
+user's clinic (another clinic's answers 404, and the log records the id asked for); each
+request writes one row about the client: ``view`` when the form is opened (it shows who the
+client is and their referred groups), ``create`` when it is sent (a success when saved, a
+failure when refused). As for a screening (``referrals.views.screen``), the row names the
+client whose record gained an entry, so that the log answers "who touched this client's
+record" without a join.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.access_log import access_logged
+from accounts.models import AccessEvent
+from accounts.permissions import permission_required
+from clients import feedback as services
+from clients.models import Feedback
+from clients.selectors import clinic_clients
+
+CHOOSE_GROUP_MESSAGE = "Choose the group the feedback is about."
+UNKNOWN_GROUP_MESSAGE = "That group is not on the referral list: choose one from the list."
+
+
+class FeedbackForm(forms.Form):
+    """IX.B's feedback. Validates only; ``clients.feedback.record_feedback`` writes."""
+
+    group = forms.TypedChoiceField(
+        label="Group",
+        coerce=int,
+        help_text="The groups this client was referred to are listed first.",
+        error_messages={"required": CHOOSE_GROUP_MESSAGE, "invalid_choice": UNKNOWN_GROUP_MESSAGE},
+    )
+    given_on = forms.DateField(
+        label="Date the client gave the feedback",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the date.", "invalid": "Give a date (year-month-day)."},
+    )
+    frequency = forms.ChoiceField(
+        label="How often the client goes",
+        choices=Feedback.Frequency.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Say how often the client goes to the group.",
+            "invalid_choice": "Choose how often the client goes from the list.",
+        },
+    )
+    observations = forms.CharField(
+        label="What the client observed",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="In the client's words where possible: what helped, what the meetings are like.",
+    )
+    concerns = forms.CharField(
+        label="Concerns the client raised",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Stays in the client's record: it is never copied to a review flag.",
+    )
+    concern_kinds = forms.MultipleChoiceField(
+        label="Kinds of concern",
+        required=False,
+        choices=Feedback.Concern.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "A medication concern (the first two, policy VI.C) or a safety concern opens a "
+            "review flag for the site admins at once; it says what kind of concern, never who "
+            "raised it. Until a site admin resolves a medication concern, the group is not "
+            "suggested to clients on prescribed medication."
+        ),
+        error_messages={"invalid_choice": "“%(value)s” is not a kind of concern on the list."},
+    )
+
+    def __init__(self, *args, referred, others, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups = {g.pk: g for g in (*referred, *others)}
+        choices: list = [("", "Choose a group")]
+        if referred:
+            choices.append(
+                (
+                    "Groups this client was referred to",
+                    [(g.pk, _referred_label(g)) for g in referred],
+                )
+            )
+        choices.append(
+            ("Other listings" if referred else "Listings", [(g.pk, g.name) for g in others])
+        )
+        self.fields["group"].choices = choices
+
+    def clean_group(self):
+        return self.groups[self.cleaned_data["group"]]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # a field already refused: its message is the one to fix first
+        try:
+            services.check_feedback(
+                given_on=cleaned["given_on"],
+                frequency=cleaned["frequency"],
+                observations=cleaned.get("observations", ""),
+                concerns=cleaned.get("concerns", ""),
+                concern_kinds=cleaned.get("concern_kinds", []),
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
+def _referred_label(group) -> str:
+    # A listing archived since the referral stays choosable: the client may still go there.
+    return f"{group.name} (no longer listed)" if group.archived_at else group.name
+
+
+def _client(request, pk):
+    request.access_log.attempted("client", pk)
+    client = get_object_or_404(clinic_clients(request.user), pk=pk)
+    request.access_log.subject(client)
+    return client
+
+
+def _form(client, data=None):
+    referred, others = services.groups_for_feedback(client)
+    initial = {"given_on": services.county_today()}
+    if len(referred) == 1:
+        initial["group"] = referred[0].pk
+    return FeedbackForm(data, referred=referred, others=others, initial=initial)
+
+
+def _render(request, client, form, status=200):
+    return render(
+        request, "clients/feedback_form.html", {"client": client, "form": form}, status=status
+    )
+
+
+@permission_required("clients.add_feedback")
+@require_http_methods(["GET", "POST"])
+def feedback_create(request, pk):
+    if request.method == "POST":
+        return _create(request, pk)
+    return _blank(request, pk)
+
+
+@access_logged(AccessEvent.Action.VIEW)
+def _blank(request, pk):
+    client = _client(request, pk)
+    return _render(request, client, _form(client))
+
+
+@access_logged(AccessEvent.Action.CREATE)
+def _create(request, pk):
+    client = _client(request, pk)
+    form = _form(client, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            entry = services.record_feedback(
+                client=client,
+                group=data["group"],
+                given_on=data["given_on"],
+                frequency=data["frequency"],
+                observations=data["observations"],
+                concerns=data["concerns"],
+                concern_kinds=data["concern_kinds"],
+                by=request.user,
+            )
+        except ValidationError as error:  # the same rules, should the day have turned since
+            form.add_error(None, error)
+        else:
+            # No client's name in messages: they may travel in a cookie. A group's name is not PHI.
+            messages.success(request, "The feedback was documented.")
+            if entry.review_flag_id and entry.review_flag.concerns_medication:
+                messages.warning(
+                    request,
+                    f"A review flag was opened for the site admins. Until one resolves it, "
+                    f"{entry.group.name} is not suggested to clients on prescribed medication "
+                    f"(VI.C).",
+                )
+            elif entry.review_flag_id:
+                messages.info(request, "A review flag was opened for the site admins.")
+            return redirect(reverse("clients:detail", kwargs={"pk": client.pk}) + "#feedback")
+    return _render(request, client, form, status=400)
