@@ -19,7 +19,7 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
 from directory.models import Group
-from referrals import selectors, services
+from referrals import procedure, selectors, services
 from referrals.forms import (
     AdvocateForm,
     CloseReferralForm,
@@ -104,7 +104,11 @@ def _code(letter: str) -> str:
 
 
 def _done(request, referral):
-    return redirect(f"/referrals/{referral.pk}/#procedure")
+    """Back to the checklist, at the next step waiting, so the clinician need not scroll."""
+    referral.refresh_from_db(fields=["status", "close_reason"])
+    waiting = procedure.waiting_steps(selectors.procedure_facts(referral))
+    anchor = f"step-{waiting[0].value[-1].lower()}" if waiting else "procedure"
+    return redirect(f"/referrals/{referral.pk}/#{anchor}")
 
 
 @permission_required("referrals.change_procedurestep")
