@@ -102,25 +102,35 @@ class _RequestAccessLog:
         self.object_id = str(object_id)
 
 
-def access_logged(action: str):
-    """Decorate a view so that each request writes exactly one access-log row."""
+READ_METHODS = ("GET", "HEAD")
+
+
+def access_logged(action: str, *, on_read: str | None = None):
+    """Decorate a view so that each request writes exactly one access-log row.
+
+    ``on_read``: the action for a GET (or HEAD) of a view that also takes the POST that
+    ``action`` names. A form that is only opened shows the record and changes nothing, so it
+    is a ``view``, as on the client's edit form, feedback and attendance (which split GET and
+    POST into two views): ``@access_logged(Action.CREATE, on_read=Action.VIEW)``.
+    """
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             request.access_log = _RequestAccessLog()
+            logged = on_read if on_read and request.method in READ_METHODS else action
             try:
                 response = view(request, *args, **kwargs)
             except Http404:
-                _write(request, action, AccessEvent.Outcome.NOT_FOUND)
+                _write(request, logged, AccessEvent.Outcome.NOT_FOUND)
                 raise
             except PermissionDenied:
-                _write(request, action, AccessEvent.Outcome.DENIED)
+                _write(request, logged, AccessEvent.Outcome.DENIED)
                 raise
             if response.status_code >= 400:
-                _write(request, action, AccessEvent.Outcome.FAILURE)
+                _write(request, logged, AccessEvent.Outcome.FAILURE)
             else:
-                _write(request, action, AccessEvent.Outcome.SUCCESS)
+                _write(request, logged, AccessEvent.Outcome.SUCCESS)
             return response
 
         return wrapper

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -77,8 +77,10 @@ def _devices_for(user, token: str) -> list:
 
 
 def _safe_next(request, default="home"):
+    # A path only: ``redirect`` takes any other text for a URL pattern's name (a 500 when it is
+    # none); ``url_has_allowed_host_and_scheme`` keeps it on this site.
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -200,6 +202,9 @@ def backup_codes(request):
     return render(request, "accounts/backup_codes_status.html", {"remaining": remaining})
 
 
+# Pages that only show take GET (and HEAD): any other method is a 405, as on every other
+# read-only page (tests/security/test_url_matrix.py).
+@require_safe
 def home(request):
     """Send each person to their role's home; someone with no role is told what to do."""
     if request.user.is_superuser and not request.user.groups.exists():
@@ -212,6 +217,7 @@ def home(request):
 
 
 @permission_required("accounts.use_supervisor_home")
+@require_safe
 def supervisor_home(request):
     return render(
         request,
@@ -224,6 +230,7 @@ def supervisor_home(request):
 
 
 @permission_required("accounts.use_site_admin_home")
+@require_safe
 def site_admin_home(request):
     return render(
         request,
@@ -236,6 +243,7 @@ def site_admin_home(request):
 
 
 @permission_required("accounts.view_clinic_access_log")
+@require_safe
 def access_log_list(request):
     """The supervisor's clinic's access log, filtered and paginated."""
     clinic = request.user.clinic

@@ -15,7 +15,7 @@ import copy
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
@@ -35,8 +35,10 @@ def _policy_texts() -> dict:
     }
 
 
+# Opening a form (GET) shows the record and changes nothing: a "view"; sending it is the
+# "create" or "edit" (as on the client's edit form).
 @permission_required("referrals.add_screening")
-@access_logged(AccessEvent.Action.CREATE)
+@access_logged(AccessEvent.Action.CREATE, on_read=AccessEvent.Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def screen(request, client_id: int):
     """IV–VI: the screening questions beside their clauses; saving records a new screening."""
@@ -48,7 +50,10 @@ def screen(request, client_id: int):
         form = ScreeningForm(request.POST)
         if form.is_valid():
             screening = services.record_screening(
-                client=client, answers=form.cleaned_data["answers"], by=request.user
+                client=client,
+                answers=form.cleaned_data["answers"],
+                by=request.user,
+                submission_id=form.cleaned_data["submission_id"],
             )
             return redirect("referrals:screening", pk=screening.pk)
         status = 400
@@ -91,6 +96,7 @@ def _outcome(form: ScreeningForm) -> eligibility.Outcome | None:
 
 
 @permission_required("referrals.view_screening")
+@require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def screening_detail(request, pk: int):
     request.access_log.attempted("screening", pk)
@@ -155,6 +161,7 @@ def start_referral(request, pk: int):
 
 
 @permission_required("referrals.view_referral")
+@require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def referral_detail(request, pk: int):
     request.access_log.attempted("referral", pk)
@@ -166,7 +173,7 @@ def referral_detail(request, pk: int):
 
 
 @permission_required("referrals.change_referral")
-@access_logged(AccessEvent.Action.EDIT)
+@access_logged(AccessEvent.Action.EDIT, on_read=AccessEvent.Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def client_input(request, pk: int):
     """VIII.B: with the client's input and approval, their goals, location and language."""
@@ -194,17 +201,23 @@ def client_input(request, pk: int):
                     by=request.user,
                 )
             except services.ReferralConflict as problem:
+                current = Referral.objects.get(pk=referral.pk)
+                if _input_saved_already(current, form.cleaned_data, request.user):
+                    # A double-clicked "Save": the first click saved exactly this.
+                    return _after_input(request, current)
+                # 409, keeping what was typed but carrying the version saved now, so that
+                # saving again applies it knowingly (with the old one it would be refused
+                # again and again).
+                data = request.POST.copy()
+                data["version"] = str(current.version)
+                form = ClientInputForm(
+                    data, instance=copy.copy(current), counselling_needed=counselling_needed
+                )
+                form.is_valid()
                 form.add_error(None, str(problem))
                 status = 409
             else:
-                if referral.approval == Referral.Approval.DECLINED:
-                    messages.info(
-                        request,
-                        "The client's decision is recorded and the referral is closed. "
-                        "Self-help can be offered again at any time (VII.E).",
-                    )
-                    return redirect("clients:detail", pk=referral.client_id)
-                return redirect("referrals:groups", pk=referral.pk)
+                return _after_input(request, referral)
         else:
             status = 400
     else:
@@ -222,8 +235,34 @@ def client_input(request, pk: int):
     )
 
 
+def _after_input(request, referral: Referral):
+    if referral.approval == Referral.Approval.DECLINED:
+        messages.info(
+            request,
+            "The client's decision is recorded and the referral is closed. "
+            "Self-help can be offered again at any time (VII.E).",
+        )
+        return redirect("clients:detail", pk=referral.client_id)
+    return redirect("referrals:groups", pk=referral.pk)
+
+
+def _input_saved_already(current: Referral, values: dict, user) -> bool:
+    """Whether the referral holds exactly this client input, recorded by this user."""
+    return (
+        current.approval_recorded_by_id == user.pk
+        and current.approval == values.get("approval")
+        and current.preferred_area_id == getattr(values.get("preferred_area"), "pk", None)
+        and all(
+            getattr(current, name) == (values.get(name) or "")
+            for name in services.CLIENT_INPUT_TEXT_FIELDS
+        )
+        and {need.pk for need in current.goal_needs.all()}
+        == {need.pk for need in values.get("goal_needs") or ()}
+    )
+
+
 @permission_required("referrals.change_referral")
-@access_logged(AccessEvent.Action.EDIT)
+@access_logged(AccessEvent.Action.EDIT, on_read=AccessEvent.Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def choose_groups(request, pk: int):
     """VIII.C–D: suggested groups with their reasons; VI.C exclusions apart; SHARE! if none."""

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import selectors as account_selectors
 from accounts.access_log import access_logged
@@ -157,6 +157,7 @@ def _save(request):
 
 
 @permission_required("accounts.use_clinician_home")
+@require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def clinician_home(request):
     """The clinician's home is their worklist (VIII.I–J): follow-ups due, referrals waiting on

@@ -1,0 +1,685 @@
+"""The role and clinic matrix: who may use each URL of the product, with which method.
+
+Design notes, section 5: deny by default (every page but sign-in and the health check needs a
+signed-in staff member), one permission per view, and tenancy (another clinic's record answers
+404, exactly as one that does not exist). ``MATRIX`` declares the expected outcome of every
+URL pattern, for GET and for POST, as each of six people:
+
+======================  =======================================================================
+``anonymous``           not signed in
+``clinician``           a clinician of the first clinic (``tests/conftest.py``)
+``supervisor``          a supervisor of the first clinic
+``site_admin``          a site admin of the first clinic (the county-wide catalogue)
+``other_clinic``        ``outsider``: clinician *and* supervisor of another clinic
+``superuser``           a superuser with no clinic (the Django admin's user)
+======================  =======================================================================
+
+Every id in a URL names a record of the *first* clinic (:func:`build_world`), so the
+``other_clinic`` column is the tenancy check and the ``superuser`` column shows that holding
+every permission without a clinic reaches no client.
+
+Outcome classes, from the response alone (:func:`classify`):
+
+``SIGN_IN``   302 to the sign-in page (``accounts:sign-in`` or the admin's ``admin-login``,
+              which forwards to it) carrying ``next=``: the deny-by-default gate
+              (``LoginRequiredMiddleware``, or the admin's own gate for non-staff).
+              A redirect to sign-in *without* ``next`` (after signing out) is ``ALLOWED``.
+``DENIED``    403: a permission refused (``accounts.permissions.permission_required``), or a
+              view that refuses a user without a clinic.
+``NOT_FOUND`` 404: tenancy (or no such record).
+``NO_METHOD`` 405: the view does not take that method.
+``ALLOWED``   anything else below 500: 2xx, other 3xx, and 400/409/422 (the request got past
+              every gate and the form or the rules answered; the matrix posts an empty body).
+``ERROR``     5xx (or an exception): never expected, always a mismatch.
+
+The table is keyed by the URL pattern's name (``namespace:name``) and must list exactly the
+patterns of the URL configuration (``url_patterns``): a new page that nobody declared fails
+``test_the_table_lists_every_url_pattern``. The Django admin's own pages under ``admin/`` are
+left out except its index (``admin:index``): they are Django's, behind one gate
+(``AdminSite.has_permission``: active staff), which the index exercises; the product's
+replacement of the admin sign-in (``admin-login``) is in. Static files are not URL patterns
+here (whitenoise serves them before any view; ``django.views.static.serve`` would be skipped).
+
+``client_related`` marks the pages that show, change, print or export a client's record; each
+such (method) names the access-log row one request must write (``Log``), used by
+``tests/security/test_access_log_coverage.py``. ``kwargs`` maps each URL argument to the
+object of :class:`World` that fills it; the kinds in ``TENANCY_KINDS`` make the URL a tenancy
+probe (``tests/security/test_tenancy.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+# --- outcome classes ---------------------------------------------------------------------------
+
+ALLOWED = "allowed"
+SIGN_IN = "sign-in"
+DENIED = "403"
+NOT_FOUND = "404"
+NO_METHOD = "405"
+ERROR = "5xx"
+
+# What the table may declare (ERROR never is).
+DECLARABLE = frozenset({ALLOWED, SIGN_IN, DENIED, NOT_FOUND, NO_METHOD})
+
+ROLES = ("anonymous", "clinician", "supervisor", "site_admin", "other_clinic", "superuser")
+METHODS = ("GET", "POST")
+
+# Short names for the table below, one column per role in the order of ROLES.
+OK, S, D, N, M = ALLOWED, SIGN_IN, DENIED, NOT_FOUND, NO_METHOD
+
+
+def sign_in_paths() -> frozenset[str]:
+    return frozenset({reverse(settings.LOGIN_URL), reverse("admin-login")})
+
+
+def classify(response) -> str:
+    """The outcome class of a response (see the module's docstring)."""
+    status = response.status_code
+    if status >= 500:
+        return ERROR
+    if status in (301, 302, 303, 307, 308):
+        location = urlsplit(response.headers.get("Location", ""))
+        if location.path in sign_in_paths() and "next" in parse_qs(location.query):
+            return SIGN_IN
+        return ALLOWED
+    return {403: DENIED, 404: NOT_FOUND, 405: NO_METHOD}.get(status, ALLOWED)
+
+
+# --- the access-log row a client-related request writes --------------------------------------
+
+
+@dataclass(frozen=True)
+class Log:
+    """One access-log row: its action, object type, and the World key whose id it names.
+
+    ``key=None``: no one record (a list, a search, a refused create): the id is empty.
+    """
+
+    action: str
+    object_type: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class NotLogged:
+    """A client-related URL whose request, with this method, touches no record."""
+
+    why: str
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    get: tuple[str, ...]
+    post: tuple[str, ...]
+    kwargs: dict[str, str] = field(default_factory=dict)
+    client_related: bool = False
+    log: dict[str, Log | NotLogged] = field(default_factory=dict)
+    query: str | None = None  # a World key: query parameters for GET, body for POST
+
+    def expected(self, method: str) -> dict[str, str]:
+        outcomes = self.get if method == "GET" else self.post
+        return dict(zip(ROLES, outcomes, strict=True))
+
+
+def _r(*outcomes: str) -> tuple[str, ...]:
+    assert len(outcomes) == len(ROLES), outcomes
+    return outcomes
+
+
+# Shapes that repeat. Columns: anonymous, clinician, supervisor, site_admin, other, superuser.
+EVERYONE = _r(OK, OK, OK, OK, OK, OK)
+STAFF = _r(S, OK, OK, OK, OK, OK)  # any signed-in person
+STAFF_NO_METHOD = _r(S, M, M, M, M, M)
+# The catalogue's management: site admins (and the superuser, who holds every permission).
+SITE_ADMIN = _r(S, D, D, OK, D, OK)
+SITE_ADMIN_NO_METHOD = _r(S, D, D, M, D, M)
+# A page about one client record of the first clinic, for clinicians and supervisors.
+RECORD_PAGE = _r(S, OK, OK, D, N, N)
+RECORD_PAGE_NO_METHOD = _r(S, M, M, D, M, M)
+# A change to one client record of the first clinic: clinicians only.
+RECORD_CHANGE = _r(S, OK, D, D, N, N)
+RECORD_CHANGE_NO_METHOD = _r(S, M, D, D, M, M)
+# A clinic's list (each sees their own clinic's; the superuser's is empty).
+CLINIC_LIST = _r(S, OK, OK, D, OK, OK)
+CLINIC_LIST_NO_METHOD = _r(S, M, M, D, M, M)
+# Supervisors' pages about their own clinic.
+SUPERVISOR = _r(S, D, OK, D, OK, OK)
+SUPERVISOR_NO_METHOD = _r(S, D, M, D, M, M)
+
+CLIENT = {"pk": "client"}
+CLIENT_ID = {"client_id": "client"}
+REFERRAL = {"pk": "referral"}
+SLUG = {"slug": "group_slug"}
+
+
+def _viewed(key, object_type):
+    return {"GET": Log("view", object_type, key)}
+
+
+MATRIX: dict[str, Route] = {
+    # --- homes and the access log (config/urls.py) ---------------------------------------------
+    # Everyone signed in is sent on to their role's home; the superuser to the admin.
+    "home": Route(get=STAFF, post=STAFF_NO_METHOD),
+    # The clinician's worklist names clients (one "view" row, no one client).
+    "clinician-home": Route(
+        get=_r(S, OK, D, D, OK, OK),
+        post=_r(S, M, D, D, M, M),
+        client_related=True,
+        log={"GET": Log("view", "client")},
+    ),
+    "supervisor-home": Route(get=SUPERVISOR, post=SUPERVISOR_NO_METHOD),
+    "site-admin-home": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
+    # The log shows staff names, actions and record ids: never a client's name (not PHI).
+    "access-log": Route(get=SUPERVISOR, post=SUPERVISOR_NO_METHOD),
+    "healthz": Route(get=EVERYONE, post=_r(M, M, M, M, M, M)),
+    # The admin's sign-in is the product's: anonymous people are sent to it; a signed-in
+    # person sent here by the admin (not staff) is refused rather than looped.
+    "admin-login": Route(get=_r(S, D, D, D, D, D), post=_r(S, D, D, D, D, D)),
+    # The admin sends everyone but active staff to its sign-in (above).
+    "admin:index": Route(get=_r(S, S, S, S, S, OK), post=_r(S, S, S, S, S, OK)),
+    # --- accounts ------------------------------------------------------------------------------
+    # Signed-in people are sent home; anonymous ones see the form (an empty POST: 200, errors).
+    "accounts:sign-in": Route(get=EVERYONE, post=EVERYONE),
+    "accounts:sign-out": Route(get=STAFF, post=STAFF),
+    # Both factors done: sent on. (The unverified session's access: tests/integration.)
+    "accounts:two-factor": Route(get=STAFF, post=STAFF),
+    "accounts:two-factor-setup": Route(get=STAFF, post=STAFF),
+    "accounts:backup-codes": Route(get=STAFF, post=STAFF),
+    # --- the directory: reading (every role) -----------------------------------------------
+    "directory:search": Route(get=STAFF, post=STAFF_NO_METHOD),
+    "directory:print": Route(get=STAFF, post=STAFF_NO_METHOD),
+    "directory:group": Route(get=STAFF, post=STAFF_NO_METHOD, kwargs=SLUG),
+    "directory:export-csv": Route(get=STAFF, post=STAFF_NO_METHOD),
+    "directory:export-xlsx": Route(get=STAFF, post=STAFF_NO_METHOD),
+    "directory:export-hsds": Route(get=STAFF, post=STAFF_NO_METHOD),
+    "directory:meeting-guide": Route(get=STAFF, post=STAFF_NO_METHOD),
+    # --- the directory: keeping it current (site admins) ------------------------------------
+    "directory:worklist": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
+    "directory:group-create": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    "directory:resources": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
+    "directory:resource-edit": Route(
+        get=SITE_ADMIN, post=SITE_ADMIN, kwargs={"key": "resource_key"}
+    ),
+    "directory:resource-flag-create": Route(
+        get=SITE_ADMIN, post=SITE_ADMIN, kwargs={"key": "resource_key"}
+    ),
+    "directory:flag-resolve": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs={"pk": "flag"}),
+    "directory:group-edit": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:group-archive": Route(get=SITE_ADMIN_NO_METHOD, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:group-unarchive": Route(get=SITE_ADMIN_NO_METHOD, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:group-verify": Route(get=SITE_ADMIN_NO_METHOD, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:group-criteria": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:group-history": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD, kwargs=SLUG),
+    "directory:flag-create": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    "directory:meeting-guide-import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    # --- clients -----------------------------------------------------------------------------
+    "clients:list": Route(
+        get=CLINIC_LIST,
+        post=CLINIC_LIST_NO_METHOD,
+        client_related=True,
+        log={"GET": Log("view", "client")},
+    ),
+    # GET: a retyped address is sent to the list. POST: the search (an empty one: 400).
+    "clients:find": Route(
+        get=CLINIC_LIST,
+        post=CLINIC_LIST,
+        client_related=True,
+        log={
+            "GET": NotLogged("sent on to the list, which logs itself"),
+            "POST": Log("view", "client"),
+        },
+    ),
+    # The superuser holds add_client but has no clinic to add the client to: 403.
+    "clients:new": Route(
+        get=_r(S, OK, D, D, OK, D),
+        post=_r(S, OK, D, D, OK, D),
+        client_related=True,
+        log={
+            "GET": NotLogged("the blank form touches no record"),
+            "POST": Log("create", ""),  # refused (empty): no record was made
+        },
+    ),
+    "clients:detail": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs=CLIENT,
+        client_related=True,
+        log=_viewed("client", "client"),
+    ),
+    "clients:edit": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT,
+        client_related=True,
+        log={"GET": Log("view", "client", "client"), "POST": Log("edit", "client", "client")},
+    ),
+    "clients:feedback-new": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT,
+        client_related=True,
+        log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
+    ),
+    "clients:peer-contacts": Route(
+        get=CLINIC_LIST,
+        post=CLINIC_LIST_NO_METHOD,
+        client_related=True,
+        log={"GET": Log("view", "peercontact")},
+    ),
+    "clients:peer-contact-withdraw": Route(
+        get=RECORD_CHANGE_NO_METHOD,
+        post=RECORD_CHANGE,
+        kwargs={"pk": "peer_contact"},
+        client_related=True,
+        log={"POST": Log("edit", "peercontact", "peer_contact")},
+    ),
+    # --- referrals: screening (IV–VI), input (VIII.B), groups (VIII.C) ---------------------
+    "referrals:screen": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT_ID,
+        client_related=True,
+        log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
+    ),
+    "referrals:screen-decision": Route(
+        get=RECORD_CHANGE_NO_METHOD,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT_ID,
+        client_related=True,
+        log={"POST": Log("view", "client", "client")},  # nothing is saved
+    ),
+    "referrals:screening": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs={"pk": "screening"},
+        client_related=True,
+        log=_viewed("screening", "screening"),
+    ),
+    # The world's screening already has its referral: the POST is refused with a message and
+    # sent back to the screening, which the row names.
+    "referrals:start": Route(
+        get=RECORD_CHANGE_NO_METHOD,
+        post=RECORD_CHANGE,
+        kwargs={"pk": "screening"},
+        client_related=True,
+        log={"POST": Log("create", "screening", "screening")},
+    ),
+    "referrals:detail": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs=REFERRAL,
+        client_related=True,
+        log=_viewed("referral", "referral"),
+    ),
+    "referrals:client-input": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=REFERRAL,
+        client_related=True,
+        log={
+            "GET": Log("view", "referral", "referral"),
+            "POST": Log("edit", "referral", "referral"),
+        },
+    ),
+    # Before the client's approval (VIII.B) a GET is sent to the input; it is still logged.
+    "referrals:groups": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=REFERRAL,
+        client_related=True,
+        log={
+            "GET": Log("view", "referral", "referral"),
+            "POST": Log("edit", "referral", "referral"),
+        },
+    ),
+    "referrals:sheet": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs=REFERRAL,
+        client_related=True,
+        log={"GET": Log("print", "referral", "referral")},
+    ),
+    # --- referrals: the procedure VIII.A–K (POST only, clinicians) --------------------------
+    **{
+        name: Route(
+            get=RECORD_CHANGE_NO_METHOD,
+            post=RECORD_CHANGE,
+            kwargs=kwargs,
+            client_related=True,
+            log={"POST": Log("edit", "referral", "referral")},
+        )
+        for name, kwargs in {
+            "referrals:step-done": {"pk": "referral", "letter": "step_letter"},
+            "referrals:step-not-applicable": {"pk": "referral", "letter": "step_letter"},
+            "referrals:introduction": REFERRAL,
+            "referrals:advocate": REFERRAL,
+            "referrals:contact-answer": REFERRAL,
+            "referrals:followup-add": REFERRAL,
+            "referrals:followup-done": {"pk": "referral", "followup_id": "followup"},
+            "referrals:close": REFERRAL,
+        }.items()
+    },
+    # VIII.J: the clinic's schedule. The superuser (no clinic) is told so: 400, past the gate.
+    "referrals:followup-schedule": Route(get=SUPERVISOR, post=SUPERVISOR),
+    # --- referrals: documentation (IX) ------------------------------------------------------
+    "referrals:record-note": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs=CLIENT_ID,
+        client_related=True,
+        log={"GET": Log("print", "client", "client")},
+    ),
+    "referrals:record-note-text": Route(
+        get=RECORD_PAGE,
+        post=RECORD_PAGE_NO_METHOD,
+        kwargs=CLIENT_ID,
+        client_related=True,
+        log={"GET": Log("export", "client", "client")},
+    ),
+    "referrals:attendance-new": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT_ID,
+        client_related=True,
+        log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
+    ),
+    # The supervisor's review names clients in its gaps; its row names the period.
+    "referrals:review": Route(
+        get=SUPERVISOR,
+        post=SUPERVISOR_NO_METHOD,
+        client_related=True,
+        query="review_period",
+        log={"GET": Log("view", "supervisor-review", "review_period")},
+    ),
+    "referrals:review-export": Route(
+        get=SUPERVISOR,
+        post=SUPERVISOR_NO_METHOD,
+        client_related=True,
+        query="review_period",
+        log={"GET": Log("export", "supervisor-review", "review_period")},
+    ),
+    # A refused sign-off (the matrix's empty one) shows the review again: a view of it.
+    "referrals:review-sign-off": Route(
+        get=SUPERVISOR_NO_METHOD,
+        post=SUPERVISOR,
+        client_related=True,
+        query="review_period",
+        log={"POST": Log("view", "supervisor-review", "review_period")},
+    ),
+}
+
+# URL arguments that name a client's record (or part of one): the tenancy probes.
+TENANCY_KINDS = frozenset(
+    {"client", "screening", "referral", "attendance", "feedback", "followup", "peer_contact"}
+)
+
+
+def tenancy_routes() -> dict[str, Route]:
+    return {
+        name: route for name, route in MATRIX.items() if TENANCY_KINDS & set(route.kwargs.values())
+    }
+
+
+# --- walking the URL configuration ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str | None
+    route: str
+    arguments: tuple[str, ...]
+    callback: object
+
+
+def url_patterns() -> list[Pattern]:
+    """Every URL pattern of the project, namespaces followed, admin pages but its index out."""
+    found: list[Pattern] = []
+
+    def walk(patterns, prefix: str, namespace: str | None):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = namespace
+                if pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern.url_patterns, route, inner)
+                continue
+            assert isinstance(pattern, URLPattern)
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            callback = pattern.callback
+            if getattr(callback, "__module__", "") == "django.views.static":
+                continue  # static files (DEBUG only)
+            if namespace == "admin" and name != "admin:index":
+                continue  # Django's admin, one gate: exercised through its index
+            found.append(
+                Pattern(
+                    name=name,
+                    route=route,
+                    arguments=tuple(pattern.pattern.converters),
+                    callback=callback,
+                )
+            )
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+# --- the world: real records of the first clinic for every URL argument ------------------
+
+
+# Names no page may show unless it is marked client_related (test_access_log_coverage).
+SENTINEL_FIRST_NAME = "Quillonette"
+SENTINEL_LAST_NAME = "Zarathustrova"
+SENTINEL_PEER_NAME = "Perpetuanne"
+
+
+@dataclass
+class World:
+    objects: dict[str, object]
+    values: dict[str, object]
+
+    def value(self, key: str):
+        if key in self.values:
+            return self.values[key]
+        return self.objects[key].pk
+
+    def kwargs_for(self, route: Route) -> dict:
+        return {arg: self.value(key) for arg, key in route.kwargs.items()}
+
+    def url(self, name: str, route: Route | None = None) -> str:
+        route = route or MATRIX[name]
+        return reverse(name, kwargs=self.kwargs_for(route))
+
+    def query(self, route: Route) -> dict:
+        return dict(self.values[route.query]) if route.query else {}
+
+
+def build_world(*, clinic, clinician) -> World:
+    """One of everything a URL can name, all of ``clinic``: a listing (with a meeting, an open
+    review flag), a referral resource, and a client with a screening, a referral that chose
+    the listing, a follow-up, a peer contact, an attendance and a feedback."""
+    from clients.models import Attendance, Feedback, PeerContact
+    from directory.models import ReferralResource, ReviewFlag
+    from referrals.models import FollowUp, ReferredGroup
+    from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
+    from tests.directory_factories import GroupFactory, MeetingFactory
+
+    today = timezone.localdate()
+    group = GroupFactory(slug="matrix-anonymous", name="Matrix Anonymous")
+    MeetingFactory(group=group)
+    resource = ReferralResource.objects.create(key="share", name="SHARE!")
+    flag = ReviewFlag.objects.create(
+        group=group, source=ReviewFlag.Source.ADMIN, summary="Check the meeting time"
+    )
+    client = ClientFactory(
+        clinic=clinic,
+        created_by=clinician,
+        first_name=SENTINEL_FIRST_NAME,
+        last_name=SENTINEL_LAST_NAME,
+    )
+    screening = ScreeningFactory(client=client, screened_by=clinician)
+    referral = ReferralFactory(screening=screening)
+    ReferredGroup.objects.create(
+        referral=referral, group=group, chosen_at=timezone.now(), chosen_by=clinician
+    )
+    followup = FollowUp.objects.create(
+        referral=referral,
+        clinic=clinic,
+        clinician=clinician,
+        due_on=today + timedelta(days=7),
+    )
+    peer_contact = PeerContact.objects.create(
+        client=client,
+        clinic=clinic,
+        group=group,
+        first_name=SENTINEL_PEER_NAME,
+        phone="+13235550188",
+        consented_on=today - timedelta(days=30),
+        recorded_by=clinician,
+    )
+    attendance = Attendance.objects.create(
+        client=client,
+        clinic=clinic,
+        group=group,
+        on_date=today - timedelta(days=3),
+        recorded_by=clinician,
+    )
+    feedback = Feedback.objects.create(
+        client=client,
+        clinic=clinic,
+        group=group,
+        given_on=today - timedelta(days=2),
+        frequency=Feedback.Frequency.WEEKLY_OR_MORE,
+        recorded_by=clinician,
+    )
+    start: date = today - timedelta(days=30)
+    return World(
+        objects={
+            "client": client,
+            "screening": screening,
+            "referral": referral,
+            "followup": followup,
+            "peer_contact": peer_contact,
+            "attendance": attendance,
+            "feedback": feedback,
+            "flag": flag,
+            "group": group,
+            "resource": resource,
+        },
+        values={
+            "group_slug": group.slug,
+            "resource_key": resource.key,
+            "step_letter": "a",  # VIII.A
+            "review_period": {"start": start.isoformat(), "end": today.isoformat()},
+        },
+    )
+
+
+def review_log_id(world: World) -> str:
+    """The access log names the review by its period (``referrals.review.Period.log_id``)."""
+    period = world.values["review_period"]
+    return f"{period['start']}/{period['end']}"
+
+
+def expected_object_id(world: World, log: Log) -> str:
+    if log.key is None:
+        return ""
+    if log.key == "review_period":
+        return review_log_id(world)
+    return str(world.value(log.key))
+
+
+def converters_named(pattern: Pattern) -> set[str]:
+    """The argument names of a route, read from its text (``<int:pk>`` → ``pk``)."""
+    return set(re.findall(r"<(?:\w+:)?(\w+)>", pattern.route))
+
+
+# --- requests, each in a savepoint that is rolled back ---------------------------------------
+
+
+@dataclass
+class Probe:
+    outcome: str
+    status: int | None
+    response: object = None
+    body: bytes = b""
+    error: str = ""
+    seen: object = None  # what ``inspect`` returned, read before the rollback
+
+
+class Prober:
+    """Signs each role in once (both factors, as the real flow leaves them) and sends requests
+    whose every write (the view's, the access log's, the session's) is rolled back afterwards,
+    so that each request meets the same world whatever was sent before it."""
+
+    def __init__(self, users: dict[str, object | None]):
+        from django.test import Client
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        self.session_keys: dict[str, str | None] = {}
+        self._browsers: dict[str, object] = {}
+        for role, user in users.items():
+            if user is None:
+                self.session_keys[role] = None
+                continue
+            browser = Client()
+            browser.force_login(user)
+            device, _ = TOTPDevice.objects.get_or_create(
+                user=user, name="Authenticator app", defaults={"confirmed": True}
+            )
+            session = browser.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+            self.session_keys[role] = session.session_key
+
+    def browser(self, role: str):
+        """The role's browser with only its session cookie (a sign-out or a new session key
+        sent by the last request is forgotten). One test client per role: building one loads
+        the middleware, whitenoise's scan of the static files included."""
+        from http.cookies import SimpleCookie
+
+        from django.test import Client
+
+        browser = self._browsers.get(role)
+        if browser is None:
+            browser = self._browsers[role] = Client()
+        browser.cookies = SimpleCookie()
+        key = self.session_keys[role]
+        if key is not None:
+            browser.cookies[settings.SESSION_COOKIE_NAME] = key
+        return browser
+
+    def send(self, role: str, method: str, url: str, data=None, inspect=None) -> Probe:
+        from django.db import transaction
+
+        browser = self.browser(role)
+        with transaction.atomic():
+            try:
+                if method == "GET":
+                    response = browser.get(url, data or {})
+                else:
+                    response = browser.post(url, data or {})
+            except Exception as error:  # a 500: the test client re-raises the view's error
+                transaction.set_rollback(True)
+                return Probe(ERROR, None, error=f"{type(error).__name__}: {error}")
+            # A streamed export is read here, while its queries still see the world.
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            probe = Probe(classify(response), response.status_code, response, body)
+            if inspect is not None:
+                probe.seen = inspect(response)
+            transaction.set_rollback(True)
+        return probe
