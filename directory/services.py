@@ -429,8 +429,21 @@ def update_resource(
     phones: Sequence[RowEdit] = (),
     by,
 ) -> ReferralResource:
-    """VIII.D–E: correct SHARE!, the Friendship Line or the Client Coalition, and its phones."""
+    """VIII.D–E: correct SHARE!, the Friendship Line or the Client Coalition, and its phones.
+
+    A new phone the resource already has (the same number and extension) is not added again:
+    the same form sent twice (a double click, design notes section 5) adds the phone once.
+    The lock makes the second request wait for the first and see its phone.
+    """
     resource = ReferralResource.objects.select_for_update().get(pk=resource.pk)
+    listed = {_phone_key(row.phone, row.extension) for row in resource.phones.all()}
+    phones = [
+        edit
+        for edit in phones
+        if edit.pk is not None
+        or edit.delete
+        or _phone_key(edit.values.get("phone"), edit.values.get("extension")) not in listed
+    ]
     _apply_rows(
         parent=resource,
         model=ResourcePhone,
@@ -442,3 +455,9 @@ def update_resource(
     )
     _set_fields(resource, values, RESOURCE_FIELDS)
     return _save(resource, by=by)
+
+
+def _phone_key(phone, extension) -> tuple[str, str]:
+    """A phone as a number in E.164 and its extension, to tell whether two are the same."""
+    number = getattr(phone, "as_e164", None) or str(phone or "")
+    return number, (extension or "").strip()

@@ -7,6 +7,8 @@ that the page and the rules can never disagree about what is acceptable.
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -72,6 +74,10 @@ class ScreeningForm(forms.Form):
         widget=forms.RadioSelect,
         label="VI.C Taking appropriately prescribed psychiatric medication",
     )
+    # A one-time token made when the form is shown (``initial_for``): the same form sent twice
+    # saves one screening (``services.record_screening``). Anything but a UUID is dropped: the
+    # form is then saved as a new screening, never refused for it.
+    submission_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,15 +127,23 @@ class ScreeningForm(forms.Form):
             cleaned["answers"] = answers
         return cleaned
 
+    def clean_submission_id(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(self.cleaned_data.get("submission_id") or "")
+        except ValueError:
+            return None
+
     @classmethod
     def initial_for(cls, client) -> dict:
-        """VI.C starts from what the client's record says; the clinician confirms it."""
+        """VI.C starts from what the client's record says; the clinician confirms it. Each
+        form shown gets a token of its own."""
         return {
             "on_medication": (
                 eligibility.Answer.YES.value
                 if client.on_prescribed_medication
                 else eligibility.Answer.NOT_ASSESSED.value
-            )
+            ),
+            "submission_id": str(uuid.uuid4()),
         }
 
 

@@ -44,6 +44,10 @@ class Screening(models.Model):
     decision = models.CharField(max_length=12, choices=Decision.choices)
     # VI.C: the screening found the client on appropriately prescribed psychiatric medication.
     on_prescribed_medication = models.BooleanField(default=False)
+    # The one-time token of the form that was sent (a UUID made when the form was shown), so
+    # that the same form sent twice (a double click) saves one screening (design notes,
+    # section 5). Null for screenings saved without a form.
+    submission_id = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ClinicScopedQuerySet.as_manager()
 
@@ -52,6 +56,10 @@ class Screening(models.Model):
         indexes = [
             models.Index(fields=["client", "-screened_at"], name="screening_client_recent"),
             models.Index(fields=["clinic", "screened_at"], name="screening_clinic_when"),
+        ]
+        constraints = [
+            # Nulls are distinct: only screenings sent from a form carry a token.
+            models.UniqueConstraint(fields=["submission_id"], name="screening_submitted_once")
         ]
 
     def __str__(self):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clients import peer_contacts
@@ -41,43 +43,78 @@ class ReferralConflict(Exception):
 
 
 def record_screening(
-    *, client: Client, answers: eligibility.ScreeningAnswers, by, now: datetime | None = None
+    *,
+    client: Client,
+    answers: eligibility.ScreeningAnswers,
+    by,
+    now: datetime | None = None,
+    submission_id: UUID | None = None,
 ) -> Screening:
     """Save a screening and every reason the rules gave (IV–VI), and keep the client's VI.C
-    flag in step with what the clinician just confirmed."""
+    flag in step with what the clinician just confirmed.
+
+    ``submission_id`` is the one-time token of the form the clinician filled in (design
+    notes, section 5: a double-clicked submit creates one record). A second submission of
+    the same form returns the screening the first one saved; the unique constraint on the
+    token settles two that arrive at the same instant.
+    """
     outcome = eligibility.evaluate(answers)
     now = now or timezone.now()
     medicated = answers.on_prescribed_medication == eligibility.Answer.YES
-    with transaction.atomic():
-        screening = Screening.objects.create(
-            client=client,
-            clinic_id=client.clinic_id,
-            screened_by=by,
-            screened_at=now,
-            answers=answers.as_dict(),
-            decision=outcome.decision.value,
-            on_prescribed_medication=medicated,
-        )
-        ScreeningReason.objects.bulk_create(
-            ScreeningReason(
-                screening=screening,
-                clause=reason.clause,
-                code=reason.code,
-                kind=reason.kind.value,
-                message=reason.message[:300],
-                order=order,
+    try:
+        with transaction.atomic():
+            # The client's row first, locked: screenings of one client (a double click, or
+            # a colleague at once) wait for each other here, and the VI.C update below starts
+            # from the client as saved now, not as the page loaded it (whose version may be
+            # stale: an edit saved meanwhile would then not be noticed by the next editor).
+            current = Client.objects.select_for_update().get(pk=client.pk)
+            if submission_id is not None:
+                earlier = Screening.objects.filter(
+                    submission_id=submission_id, client_id=client.pk
+                ).first()
+                if earlier is not None:
+                    return earlier
+            screening = Screening.objects.create(
+                client=current,
+                clinic_id=current.clinic_id,
+                screened_by=by,
+                screened_at=now,
+                answers=answers.as_dict(),
+                decision=outcome.decision.value,
+                on_prescribed_medication=medicated,
+                submission_id=submission_id,
             )
-            for order, reason in enumerate(outcome.reasons)
-        )
-        # VI.C answered yes or no is the clinician's current finding; "not assessed" says
-        # nothing new, so the record keeps what it had.
-        assessed = answers.on_prescribed_medication != eligibility.Answer.NOT_ASSESSED
-        if assessed and client.on_prescribed_medication != medicated:
-            client.on_prescribed_medication = medicated
-            client.version += 1
-            client._history_user = by
-            client._change_reason = f"VI.C confirmed in screening {screening.pk}"
-            client.save(update_fields=["on_prescribed_medication", "version", "updated_at"])
+            ScreeningReason.objects.bulk_create(
+                ScreeningReason(
+                    screening=screening,
+                    clause=reason.clause,
+                    code=reason.code,
+                    kind=reason.kind.value,
+                    message=reason.message[:300],
+                    order=order,
+                )
+                for order, reason in enumerate(outcome.reasons)
+            )
+            # VI.C answered yes or no is the clinician's current finding; "not assessed" says
+            # nothing new, so the record keeps what it had.
+            assessed = answers.on_prescribed_medication != eligibility.Answer.NOT_ASSESSED
+            if assessed and current.on_prescribed_medication != medicated:
+                current.on_prescribed_medication = medicated
+                current.version += 1
+                current._history_user = by
+                current._change_reason = f"VI.C confirmed in screening {screening.pk}"
+                current.save(update_fields=["on_prescribed_medication", "version", "updated_at"])
+            # The caller's copy follows what was saved.
+            client.on_prescribed_medication = current.on_prescribed_medication
+            client.version = current.version
+    except IntegrityError:
+        if submission_id is None:
+            raise
+        earlier = Screening.objects.filter(submission_id=submission_id, client_id=client.pk).first()
+        if earlier is not None:
+            return earlier  # the other submission of this form saved it a moment ago
+        # The token is another client's screening's (an edited form): a screening of its own.
+        return record_screening(client=client, answers=answers, by=by, now=now)
     return screening
 
 
@@ -130,6 +167,17 @@ def record_client_input(*, referral: Referral, data: dict, version: int, by) -> 
     now = timezone.now()
     with transaction.atomic():
         _claim(referral, version)
+        # The claim's UPDATE holds the row until this transaction ends. Read the referral as
+        # saved now: writes that do not move the version (a close, a status that followed the
+        # procedure) may have landed since the page loaded it, and the save below writes every
+        # field back. Without this, a close at the same moment was silently undone.
+        status = Referral.objects.filter(pk=referral.pk).values_list("status", flat=True).get()
+        if status != Referral.Status.PREPARING:
+            raise ReferralConflict(
+                "This referral was closed or moved on by someone else since you opened it; "
+                "nothing of yours was saved."
+            )
+        referral.refresh_from_db()
         for field in CLIENT_INPUT_TEXT_FIELDS:
             setattr(referral, field, data.get(field) or "")
         referral.preferred_area = data.get("preferred_area")
@@ -184,7 +232,8 @@ def choose_groups(
         moved = Referral.objects.filter(pk=referral.pk, status=Referral.Status.PREPARING).update(
             status=Referral.Status.REFERRED,
             referred_at=now,
-            version=referral.version + 1,
+            # From the version saved now, not the one this request loaded.
+            version=F("version") + 1,
             updated_at=now,
         )
         if not moved:
