@@ -16,13 +16,15 @@ DEMO_ENV := DEBUG=1 REQUIRE_MFA=0
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-tests-only-secret-key-not-for-any-deployment-5b1c0e} \
 	HTTPS_ONLY=0 STATIC_MANIFEST=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help run test venv install install-dev migrate demo lint format check clean
+.PHONY: help run test venv install install-dev migrate demo lint format check clean backup restore fuzz
 
 help:
 	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make lint   ruff check and format check"
 	@echo "make format fix what ruff can and format the code"
+	@echo "make backup  a timestamped backup of the database (DATABASE_URL) into backups/"
+	@echo "make restore FILE=backups/... [CONFIRM=yes]  put a backup back into that database"
 
 $(PY):
 	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \
@@ -59,6 +61,26 @@ lint: install-dev
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Backups hold client records: backups/ is git-ignored and the files are owner-only (0600).
+# pg_dump/pg_restore on PostgreSQL, the SQLite backup API otherwise: see scripts/backup.py.
+backup: install
+	$(PY) scripts/backup.py backup
+
+# Replaces the database's contents, so it needs the file named and a typed confirmation
+# (or CONFIRM=yes, for scripts). Stop the application servers first.
+restore: install
+	@if [ -z "$(FILE)" ]; then \
+		echo "Name the backup to restore: make restore FILE=backups/<name> [CONFIRM=yes]"; \
+		exit 2; fi
+	$(PY) scripts/backup.py restore "$(FILE)" $(if $(filter yes,$(CONFIRM)),--yes)
+
+# The hostile-input fuzz (tests/security/test_fuzz_forms.py) with a large budget and a random
+# seed: FUZZ_EXAMPLES examples per form (default 2000; CI runs 25, always the same ones).
+# About an hour on SQLite; DATABASE_URL=postgres://... to fuzz against PostgreSQL.
+fuzz: install-dev
+	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=$${FUZZ_RANDOM:-1} \
+		$(PY) -m pytest tests/security/test_fuzz_forms.py -p no:cacheprovider -q -rP $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
