@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Clinics, staff and access log"
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects the sign-in event receivers)
+        from accounts import lookups, signals  # noqa: F401  (signals: the sign-in receivers)
+
+        lookups.register()  # integer __in lookups that leave out-of-range values out

@@ -114,6 +114,10 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A NUL character in the address, query or form answers 400 here, before any view can pass
+    # it to PostgreSQL (which refuses it with a 500); below the header middleware so that the
+    # 400 page carries every security header.
+    "accounts.middleware.RejectNulCharactersMiddleware",
     # Axes last, as its documentation asks, so that it sees the sign-in view's outcome.
     "axes.middleware.AxesMiddleware",
 ]

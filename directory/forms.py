@@ -322,11 +322,25 @@ class MeetingForm(forms.ModelForm):
         return data
 
 
+# New rows one save may add to a listing's contacts or meetings, or a resource's phones. The
+# page adds them one at a time; a posted TOTAL_FORMS beyond the saved rows plus this is refused
+# (400, "Please submit at most N forms") and no more forms than that are built. Django's own
+# limit is 1,000 forms per formset: 99,999 posted took a minute and a 20 MB page
+# (tests/security/test_fuzz_forms.py).
+MAX_NEW_ROWS = 20
+
+
 class SharedChoicesFormSet(BaseInlineFormSet):
     """An inline formset whose forms share their select options: one query per select field
     for the whole formset rather than one per form."""
 
     shared_choice_fields: Sequence[str] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # The rows saved now (the query the formset runs anyway, cached) plus new ones.
+            self.max_num = self.absolute_max = len(self.get_queryset()) + MAX_NEW_ROWS
 
     def _share_choices(self, form):
         cache = self.__dict__.setdefault("_choices_cache", {})

@@ -51,9 +51,13 @@ ROW_PERMISSIONS = (
 
 
 def _next(request, default: str) -> str:
-    """Where to go after a button elsewhere (the worklist, the group's page): same site only."""
+    """Where to go after a button elsewhere (the worklist, the group's page): same site only.
+
+    A path only: ``redirect`` takes any other text for a URL pattern's name, and a ``next`` such
+    as ``worklist`` would be a 500 (NoReverseMatch) instead of the default
+    (tests/security/test_fuzz_forms.py)."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
