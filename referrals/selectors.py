@@ -183,20 +183,7 @@ def share_resources() -> list[ReferralResource]:
     )
 
 
-def client_screenings(client: Client, limit: int = 20):
-    return list(
-        Screening.objects.filter(client=client)
-        .select_related("screened_by")
-        .order_by("-screened_at", "-id")[:limit]
-    )
-
-
 # --- the procedure ---------------------------------------------------------------------------
-
-
-def attendance_runs(referral: Referral) -> dict[int, attendance_rules.Run]:
-    """VIII.G: the run of meetings in a row per chosen group (one query)."""
-    return attendance_runs_for(referral.client_id, [c.group_id for c in referral.groups.all()])
 
 
 def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
