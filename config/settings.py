@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "directory",
     "clients",
     "referrals",
+    "scale",
 ]
 
 MIDDLEWARE = [
