@@ -1,0 +1,654 @@
+"""The page benchmark of issue 8: p50 and p95 of the key pages, warm, and each page's query count.
+
+``python manage.py bench_pages`` runs :func:`run` against the database of ``DATABASE_URL``,
+which already holds generated data (``generate_scale_data``); ``scripts/bench.py`` runs it for
+each scale and ``scale/report.py`` turns the results into ``docs/PERFORMANCE.md``.
+
+How a page is measured, and why:
+
+* **In-process, through the whole stack.** ``django.test.Client`` sends each request through
+  the same WSGI handler and middleware as gunicorn would (sessions, the access log, security
+  headers, CSP), without a network or a second process in the figures: what is measured is the
+  application and its queries. Nothing here switches on Django's test environment (no
+  instrumented template rendering, no fast password hasher, no cache): the settings are the
+  production ones, except two-factor sign-in, which must be off (``REQUIRE_MFA=0``) because the
+  benchmark signs in with ``force_login``. ``DEBUG`` must be off.
+* **Warm.** Each page is requested ``warmup`` times before it is timed, so that templates are
+  compiled, connections open and PostgreSQL's cache holds what the page reads.
+* **The query count** comes from one more request under ``CaptureQueriesContext``, apart from
+  the timed ones (capturing has a cost). It is taken right after the first request, so that the
+  session's once-a-minute activity stamp (accounts.middleware) never falls into it: the count is
+  the page's own, the same on every run.
+* **A streamed response** (the CSV export) is read to its end inside the timing: the queries of
+  a streamed body run while it is read.
+* **Every measured response must be 200.** Anything else (a redirect to sign-in, a 403, a 404
+  because no entity fitted) is recorded as an error and stops that page's measurement.
+
+The entities are chosen by queries, the same way at every scale, so that small and county are
+compared fairly: the clinic nearest the average clinic's size (the small scale's one clinic is
+that size) and, apart, the clinic with the most clients (pages keyed ``…@largest``); its clinician with the most referrals; of
+that clinician's clients with referrals and attendance, the one at the 90th percentile of
+attendance (a busy client, not a freak of the random draw); the listing at the 90th percentile
+of meetings; the search word is the name of the need most listings have. Their sizes are recorded
+(counts only, never a name) so that the report shows what each page had to read.
+
+The Django admin's changelist of listings (directory/admin.py: a stock ``ModelAdmin`` whose
+search covers the fields the directory search reads) is measured as a peer, with the same search
+words, signed in as the generator's superuser.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value, When
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import AccessEvent, Role, User
+from clients.models import Attendance, Client, Feedback
+from directory import search as directory_search
+from directory import selectors as directory_selectors
+from directory.filters import GroupFilter
+from directory.models import Contact, Group, Language, Meeting, Need, ServiceArea
+from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, Screening
+
+DEFAULT_ITERATIONS = 40
+DEFAULT_WARMUP = 5
+PERCENTILE_PICK = 0.9  # which entity of a ranked list stands for "a busy one"
+ACCESS_LOG_FILTER_DAYS = 30
+SUPERUSER_USERNAME = "bench-superuser"
+
+
+class BenchError(Exception):
+    """The benchmark cannot run here (settings, or no data to measure)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    title: str
+    role: str  # "clinician", "supervisor" or "superuser"
+    path: str | None  # None when no entity fits: ``missing`` says what was looked for
+    missing: str = ""
+
+
+@dataclass
+class Selection:
+    """What the pages are measured on: users, addresses and sizes (counts, never names)."""
+
+    users: dict[str, User]
+    pages: list[Page]
+    sizes: dict = field(default_factory=dict)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default method)."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _pick(ranked: list, fraction: float = PERCENTILE_PICK):
+    """The item at ``fraction`` of a list ranked from least to most."""
+    return ranked[round((len(ranked) - 1) * fraction)] if ranked else None
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+# --- what the database holds ------------------------------------------------------------------
+
+
+def datasets() -> list[dict]:
+    """The generator's ScaleDataset rows (scale, seed, seconds, peak memory, counts...)."""
+    try:
+        model = apps.get_model("scale", "ScaleDataset")
+    except LookupError:
+        return []
+    return [_jsonable(row) for row in model.objects.order_by("pk").values()]
+
+
+def database_server() -> dict:
+    info = {"vendor": connection.vendor}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            info["version"] = cursor.fetchone()[0]
+        elif connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            info["version"] = cursor.fetchone()[0]
+    return info
+
+
+# --- choosing what to measure -----------------------------------------------------------------
+
+
+def _role_users(clinic_id: int, role: Role):
+    return User.objects.filter(clinic_id=clinic_id, is_active=True, groups__name=role.value)
+
+
+def _largest_clinic_id() -> int:
+    row = (
+        Client.objects.order_by()
+        .values("clinic_id")
+        .annotate(clients=Count("id"))
+        .order_by("-clients", "clinic_id")
+        .first()
+    )
+    if row is None:
+        raise BenchError(
+            "The database holds no clients: generate data first (generate_scale_data)."
+        )
+    return row["clinic_id"]
+
+
+def _busiest_clinician(clinic_id: int) -> User:
+    clinicians = _role_users(clinic_id, Role.CLINICIAN)
+    row = (
+        Referral.objects.filter(clinic_id=clinic_id, clinician__in=clinicians)
+        .order_by()
+        .values("clinician_id")
+        .annotate(referrals=Count("id"))
+        .order_by("-referrals", "clinician_id")
+        .first()
+    )
+    if row is not None:
+        return User.objects.select_related("clinic").get(pk=row["clinician_id"])
+    clinician = clinicians.select_related("clinic").order_by("username").first()
+    if clinician is None:
+        raise BenchError("The chosen clinic has no active clinician.")
+    return clinician
+
+
+def _client_of(clinician: User) -> Client | None:
+    """Of the clinician's clients with a referral and attendance, a busy one (90th percentile
+    of attendance records); else any client the clinician referred; else the clinic's first."""
+    referred = Client.objects.filter(clinic_id=clinician.clinic_id).filter(
+        Exists(Referral.objects.filter(client_id=OuterRef("pk"), clinician_id=clinician.pk))
+    )
+    ranked = list(
+        referred.annotate(records=Count("attendance"))
+        .filter(records__gt=0)
+        .order_by("records", "pk")
+        .values_list("pk", flat=True)
+    )
+    pk = _pick(ranked)
+    if pk is None:
+        pk = referred.order_by("pk").values_list("pk", flat=True).first()
+    if pk is None:
+        pk = (
+            Client.objects.filter(clinic_id=clinician.clinic_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return None if pk is None else Client.objects.get(pk=pk)
+
+
+def _referral_with_groups(clinician: User, client: Client | None) -> Referral | None:
+    chosen = Referral.objects.filter(clinic_id=clinician.clinic_id).filter(
+        Exists(ReferredGroup.objects.filter(referral_id=OuterRef("pk")))
+    )
+    own = chosen.filter(clinician_id=clinician.pk)
+    if client is not None:
+        found = own.filter(client_id=client.pk).order_by("-pk").first()
+        if found is not None:
+            return found
+    return own.order_by("-pk").first() or chosen.order_by("-pk").first()
+
+
+def _referral_waiting_for_groups(clinician: User) -> Referral | None:
+    """A referral at VIII.C: client input approved, groups not yet chosen (the clinician's own
+    first, as the matching page of their clinic is what they would open)."""
+    return (
+        Referral.objects.filter(
+            clinic_id=clinician.clinic_id,
+            status=Referral.Status.PREPARING,
+            approval=Referral.Approval.APPROVED,
+        )
+        .annotate(
+            others=Case(
+                When(clinician_id=clinician.pk, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("others", "-pk")
+        .first()
+    )
+
+
+def _busy_listing() -> Group | None:
+    ranked = list(
+        directory_selectors.listings()
+        .annotate(meeting_count=Count("meetings"))
+        .order_by("meeting_count", "slug")
+        .values_list("pk", flat=True)
+    )
+    pk = _pick(ranked)
+    return None if pk is None else Group.objects.get(pk=pk)
+
+
+def _search_terms() -> tuple[str, dict[str, str], dict]:
+    """The common search word (from the need most listings have) and filters that keep
+    results: the need itself, then the language and the area that keep the most listings."""
+    listed = directory_selectors.listings().values("pk")
+    need_rows = (
+        Group.needs.through.objects.filter(group_id__in=listed)
+        .order_by()
+        .values("need_id")
+        .annotate(listings=Count("group_id"))
+        .order_by("-listings", "need_id")
+    )
+    top = need_rows.first()
+    if top is None:
+        raise BenchError("No listing has a need: load the directory (generate_scale_data).")
+    need = Need.objects.get(pk=top["need_id"])
+    words = directory_search.words(need.name)
+    word = next((w for w in words if len(w) >= 4), words[0] if words else need.slug)
+
+    def results(params: dict) -> int:
+        group_filter = GroupFilter(params, queryset=directory_selectors.listings())
+        return group_filter.qs.count() if group_filter.is_valid() else -1
+
+    filters = {"q": word, "need": need.slug}
+    for name, choices, key in (
+        ("language", Language.objects.order_by("code"), "code"),
+        ("area", ServiceArea.objects.order_by("order", "slug"), "slug"),
+    ):
+        best, best_count = None, 0
+        for choice in choices:
+            count = results({**filters, name: getattr(choice, key)})
+            if count > best_count:
+                best, best_count = getattr(choice, key), count
+        if best is not None:
+            filters[name] = best
+    sizes = {
+        "listings": directory_selectors.listings().count(),
+        "listings_with_the_need": top["listings"],
+        "results_without_filters": results({"q": word}),
+        "results_with_filters": results(filters),
+        "filters": sorted(filters),
+    }
+    return word, filters, sizes
+
+
+def _admin_changelist_path() -> str | None:
+    """The admin's changelist of listings, if the admin has one that searches."""
+    if admin.site.is_registered(Group) and admin.site.get_model_admin(Group).search_fields:
+        return "/admin/directory/group/"
+    return None
+
+
+def _typical_clinic_id() -> int:
+    """The clinic whose number of clients is nearest the average clinic's (ties: lowest id).
+
+    The small scale has one clinic, of the county's average size; comparing it with a county
+    clinic of the same size shows what the county's *other* data costs a page, which is what
+    "pages that stay fast as the data grows" is about. The largest clinic is measured as well.
+    """
+    sizes = list(
+        Client.objects.order_by()
+        .values("clinic_id")
+        .annotate(clients=Count("id"))
+        .order_by("clinic_id")
+        .values_list("clinic_id", "clients")
+    )
+    if not sizes:
+        raise BenchError(
+            "The database holds no clients: generate data first (generate_scale_data)."
+        )
+    mean = sum(n for _, n in sizes) / len(sizes)
+    return min(sizes, key=lambda row: (abs(row[1] - mean), row[0]))[0]
+
+
+# The pages whose data is one clinic's: measured at the typical clinic and at the largest.
+PER_CLINIC_PAGES = frozenset(
+    {
+        "client",
+        "screening",
+        "matching",
+        "referral",
+        "worklist",
+        "review",
+        "supervisor_home",
+        "access_log",
+        "access_log_filtered",
+        "export",
+    }
+)
+LARGEST = "@largest"
+
+
+def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selection:
+    """Users, pages and sizes, chosen by queries (see the module's docstring).
+
+    With ``suffix`` (``@largest``), only the per-clinic pages, keyed ``<page>@largest``.
+    """
+    clinic_id = clinic_id or _typical_clinic_id()
+    clinician = _busiest_clinician(clinic_id)
+    supervisor = _role_users(clinic_id, Role.SUPERVISOR).order_by("username").first()
+    if supervisor is None:
+        raise BenchError("The chosen clinic has no active supervisor.")
+    superuser = (
+        User.objects.filter(username=SUPERUSER_USERNAME, is_active=True, is_superuser=True)
+        .filter(is_staff=True)
+        .first()
+    )
+    if superuser is None:
+        raise BenchError(f"No active superuser {SUPERUSER_USERNAME!r} (the generator makes one).")
+
+    client = _client_of(clinician)
+    referral = _referral_with_groups(clinician, client)
+    waiting = _referral_waiting_for_groups(clinician)
+    listing = _busy_listing()
+    word, filters, search_sizes = _search_terms()
+    admin_path = _admin_changelist_path()
+    log_from = as_of - timedelta(days=ACCESS_LOG_FILTER_DAYS - 1)
+    log_filter = {
+        "user": str(clinician.pk),
+        "action": AccessEvent.Action.VIEW.value,
+        "date_from": log_from.isoformat(),
+        "date_to": as_of.isoformat(),
+    }
+
+    def page(key, title, role, path, missing=""):
+        return Page(key, title, role, path, "" if path else missing)
+
+    def maybe(obj, template):
+        return template.format(obj.pk) if obj is not None else None
+
+    pages = [
+        page(
+            "search",
+            "Directory search, no filters",
+            "clinician",
+            "/directory/?" + urlencode({"q": word}),
+        ),
+        page(
+            "search_filtered",
+            "Directory search with filters",
+            "clinician",
+            "/directory/?" + urlencode(filters),
+        ),
+        page(
+            "group",
+            "A listing's page",
+            "clinician",
+            listing and f"/directory/{listing.slug}/",
+            "current listing",
+        ),
+        page(
+            "client",
+            "A client's page",
+            "clinician",
+            maybe(client, "/clients/{}/"),
+            "client in the clinic",
+        ),
+        page(
+            "screening",
+            "Screening (the questions)",
+            "clinician",
+            maybe(client, "/referrals/screen/{}/"),
+            "client in the clinic",
+        ),
+        page(
+            "matching",
+            "Choosing groups (matching)",
+            "clinician",
+            maybe(waiting, "/referrals/{}/groups/"),
+            "referral approved by the client and waiting for its groups",
+        ),
+        page(
+            "referral",
+            "A referral's page",
+            "clinician",
+            maybe(referral, "/referrals/{}/"),
+            "referral with chosen groups",
+        ),
+        page("worklist", "The clinician's worklist", "clinician", "/clinician/"),
+        page(
+            "review", "The supervisor's review (default period)", "supervisor", "/referrals/review/"
+        ),
+        page("supervisor_home", "The supervisor's home", "supervisor", "/supervisor/"),
+        page("access_log", "The access log, first page", "supervisor", "/access-log/"),
+        page(
+            "access_log_filtered",
+            "The access log, filtered",
+            "supervisor",
+            "/access-log/?" + urlencode(log_filter),
+        ),
+        page(
+            "export",
+            "The review's CSV export (streamed)",
+            "supervisor",
+            "/referrals/review/export.csv",
+        ),
+    ]
+    pages.append(
+        page(
+            "admin_search",
+            "Admin changelist of listings, same search (peer)",
+            "superuser",
+            admin_path and admin_path + "?" + urlencode({"q": word}),
+            "searchable changelist of listings in the Django admin",
+        )
+    )
+
+    sizes = {
+        "as_of": as_of.isoformat(),
+        "clinic": {
+            "clients": Client.objects.filter(clinic_id=clinic_id).count(),
+            "active_staff": User.objects.filter(clinic_id=clinic_id, is_active=True).count(),
+            "screenings": Screening.objects.filter(clinic_id=clinic_id).count(),
+            "referrals": Referral.objects.filter(clinic_id=clinic_id).count(),
+            "attendance": Attendance.objects.filter(clinic_id=clinic_id).count(),
+            "access_log_rows": AccessEvent.objects.filter(clinic_id=clinic_id).count(),
+        },
+        "clinician": {
+            "referrals": Referral.objects.filter(clinician_id=clinician.pk).count(),
+            "primary_clients": Client.objects.filter(primary_clinician_id=clinician.pk).count(),
+            "open_followups": FollowUp.objects.filter(
+                clinician_id=clinician.pk, done_at__isnull=True
+            ).count(),
+        },
+        "client": client
+        and {
+            "referrals": Referral.objects.filter(client_id=client.pk).count(),
+            "screenings": Screening.objects.filter(client_id=client.pk).count(),
+            "attendance": Attendance.objects.filter(client_id=client.pk).count(),
+            "feedback": Feedback.objects.filter(client_id=client.pk).count(),
+        },
+        "referral": referral
+        and {
+            "chosen_groups": ReferredGroup.objects.filter(referral_id=referral.pk).count(),
+            "steps_done": ProcedureStep.objects.filter(
+                referral_id=referral.pk, status=ProcedureStep.Status.DONE
+            ).count(),
+            "followups": FollowUp.objects.filter(referral_id=referral.pk).count(),
+        },
+        "matching": {"referral_found": waiting is not None},
+        "listing": listing
+        and {
+            "meetings": Meeting.objects.filter(group_id=listing.pk).count(),
+            "contacts": Contact.objects.filter(group_id=listing.pk).count(),
+        },
+        "search": search_sizes,
+        "access_log_filter": {
+            "days": ACCESS_LOG_FILTER_DAYS,
+            "rows": AccessEvent.objects.filter(
+                clinic_id=clinic_id,
+                user_id=clinician.pk,
+                action=AccessEvent.Action.VIEW,
+                occurred_at__date__range=(log_from, as_of),
+            ).count(),
+        },
+    }
+    users = {"clinician": clinician, "supervisor": supervisor, "superuser": superuser}
+    if suffix:
+        pages = [
+            Page(
+                p.key + suffix,
+                p.title + " (largest clinic)",
+                p.role + suffix,
+                p.path,
+                p.missing,
+            )
+            for p in pages
+            if p.key in PER_CLINIC_PAGES
+        ]
+        users = {role + suffix: user for role, user in users.items()}
+        sizes = {key: sizes[key] for key in ("clinic", "clinician", "client", "referral")}
+    return Selection(users=users, pages=pages, sizes=sizes)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def _host() -> str:
+    """A host name the site answers to (the test client's requests carry it)."""
+    for host in settings.ALLOWED_HOSTS:
+        if host == "*":
+            return "localhost"
+        if host:
+            return host.lstrip(".")
+    raise BenchError("ALLOWED_HOSTS is empty, so every request would answer 400: set it.")
+
+
+def _get(http: HttpClient, path: str) -> tuple[int, float, int, str]:
+    """One request: status, seconds (the whole body read, streamed or not), bytes, Location."""
+    started = time.perf_counter()
+    response = http.get(path, secure=True)
+    if response.streaming:
+        size = sum(len(chunk) for chunk in response.streaming_content)
+    else:
+        size = len(response.content)
+    elapsed = time.perf_counter() - started
+    return response.status_code, elapsed, size, response.get("Location", "")
+
+
+def measure(http: HttpClient, user: User, page: Page, *, iterations: int, warmup: int) -> dict:
+    """One page's figures, or its error."""
+    result = {"key": page.key, "title": page.title, "role": page.role, "path": page.path}
+    if page.path is None:
+        return result | {"status": None, "error": f"Nothing to measure: no {page.missing}."}
+
+    # A fresh sign-in per page: no session idles out while other pages are measured.
+    http.force_login(user)
+    try:
+        status, _, size, location = _get(http, page.path)  # warm-up 1: sets the session stamp
+        if status == 200:
+            with CaptureQueriesContext(connection) as captured:
+                status, _, size, location = _get(http, page.path)
+            result["queries"] = len(captured.captured_queries)
+        for _ in range(max(warmup - 1, 0)):
+            if status != 200:
+                break
+            status, _, size, location = _get(http, page.path)
+        timings = []
+        while status == 200 and len(timings) < iterations:
+            status, elapsed, size, location = _get(http, page.path)
+            timings.append(elapsed * 1000)
+    finally:
+        http.logout()
+
+    result["status"] = status
+    if status != 200:
+        where = f" to {location}" if location else ""
+        return result | {"error": f"Answered {status}{where}, not 200."}
+    return result | {
+        "samples": len(timings),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 0.95), 2),
+        "min_ms": round(min(timings), 2),
+        "max_ms": round(max(timings), 2),
+        "mean_ms": round(statistics.fmean(timings), 2),
+        "bytes": size,
+    }
+
+
+def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, log=None) -> dict:
+    """Measure every page; the document bench_pages writes as JSON."""
+    if iterations < 1 or warmup < 1:
+        raise BenchError("--iterations and --warmup are at least 1.")
+    if settings.DEBUG:
+        raise BenchError("DEBUG is on: it records every query and slows every page. Set DEBUG=0.")
+    if settings.REQUIRE_MFA:
+        raise BenchError(
+            "Two-factor sign-in is on: the benchmark signs in with a password session only. "
+            "Set REQUIRE_MFA=0."
+        )
+    host = _host()
+    rows = datasets()
+    latest = rows[-1] if rows else None
+    as_of = date.fromisoformat(latest["as_of"]) if latest and latest.get("as_of") else None
+    as_of = as_of or timezone.localdate()
+    selection = choose(as_of, _typical_clinic_id())
+    worst = choose(as_of, _largest_clinic_id(), LARGEST)
+    selection.pages += worst.pages
+    selection.users |= worst.users
+    selection.sizes["largest_clinic"] = worst.sizes
+
+    http = HttpClient(HTTP_HOST=host)
+    results = []
+    for page in selection.pages:
+        if log:
+            log(f"  {page.key:<20} {page.path or '(' + page.missing + ')'}")
+        figures = measure(
+            http, selection.users[page.role], page, iterations=iterations, warmup=warmup
+        )
+        results.append(figures)
+        if log and "error" not in figures:
+            log(
+                f"  {'':<20} p50 {figures['p50_ms']:.1f} ms  p95 {figures['p95_ms']:.1f} ms  "
+                f"{figures['queries']} queries"
+            )
+    errors = [
+        {"page": r["key"], "status": r["status"], "message": r["error"]}
+        for r in results
+        if "error" in r
+    ]
+    return {
+        "scale": latest.get("scale") if latest else None,
+        "seed": latest.get("seed") if latest else None,
+        "measured_at": timezone.now().isoformat(timespec="seconds"),
+        "iterations": iterations,
+        "warmup": warmup,
+        "database": database_server(),
+        "settings": {
+            "debug": settings.DEBUG,
+            "require_mfa": settings.REQUIRE_MFA,
+            "conn_max_age": connection.settings_dict.get("CONN_MAX_AGE"),
+        },
+        "datasets": rows,
+        "entities": _jsonable(selection.sizes),
+        "pages": results,
+        "errors": errors,
+    }

@@ -1,0 +1,477 @@
+"""The page benchmark of issue 8 (scale/bench.py, ``manage.py bench_pages``), the report it feeds
+(scale/report.py: the targets, evaluated from the figures) and ``make bench``'s refusal of
+SQLite (scripts/bench.py).
+
+The benchmark runs here against a small clinic made with the factories, with one or two timed
+requests a page: what is checked is that every page is reached as its role, answers 200 and is
+counted and timed, never how fast (speed is the benchmark's to measure, not a test's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from accounts.models import Role
+from clients.models import Attendance
+from referrals.models import Referral, ReferredGroup
+from scale import bench, report
+from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
+from tests.directory_factories import (
+    GroupFactory,
+    LanguageFactory,
+    MeetingFactory,
+    NeedFactory,
+    ServiceAreaFactory,
+)
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PAGES = [
+    "search",
+    "search_filtered",
+    "group",
+    "client",
+    "screening",
+    "matching",
+    "referral",
+    "worklist",
+    "review",
+    "supervisor_home",
+    "access_log",
+    "access_log_filtered",
+    "export",
+    "admin_search",
+]
+
+
+# --- a small clinic ---------------------------------------------------------------------------
+
+
+def _referral(client, clinician, *, groups=(), approved=True, referred=False):
+    screening = ScreeningFactory(client=client, clinic=client.clinic, screened_by=clinician)
+    referral = ReferralFactory(screening=screening)
+    chosen_at = timezone.now() - timedelta(weeks=8)
+    Referral.objects.filter(pk=referral.pk).update(
+        approval=Referral.Approval.APPROVED if approved else Referral.Approval.PENDING,
+        status=Referral.Status.REFERRED if referred else Referral.Status.PREPARING,
+        referred_at=chosen_at if referred else None,
+    )
+    for rank, group in enumerate(groups):
+        ReferredGroup.objects.create(
+            referral=referral,
+            group=group,
+            reasons=[],
+            suggested_rank=rank,
+            chosen_at=chosen_at,
+            chosen_by=clinician,
+        )
+    return referral
+
+
+@pytest.fixture
+def world(db, settings, clinic, clinician, supervisor):
+    """A clinic with a clinician, a supervisor, the generator's superuser, listings with a
+    common need, a client referred to two of them with attendance, and a referral waiting for
+    its groups to be chosen."""
+    settings.REQUIRE_MFA = False  # as make bench runs it: a password session only
+    need = NeedFactory(slug="depression", name="Depression")
+    spanish = LanguageFactory(code="es", name="Spanish")
+    metro = ServiceAreaFactory(slug="spa-4", name="SPA 4 – Metro", spa_number=4)
+    groups = []
+    for n in range(4):
+        group = GroupFactory(
+            name=f"Depression Circle {n}", slug=f"depression-circle-{n}", needs=[need]
+        )
+        group.languages.add(spanish)
+        group.service_areas.add(metro)
+        for weekday in range(n + 1):
+            MeetingFactory(group=group, weekday=weekday, language=spanish, service_area=metro)
+        groups.append(group)
+    UserFactory(username="bench-superuser", clinic=clinic, is_staff=True, is_superuser=True)
+
+    ana = ClientFactory(
+        clinic=clinic, created_by=clinician, first_name="Anabench", last_name="Reyesbench"
+    )
+    referral = _referral(ana, clinician, groups=groups[:2], referred=True)
+    yesterday = timezone.localdate() - timedelta(days=1)
+    Attendance.objects.bulk_create(
+        Attendance(
+            client=ana,
+            clinic=clinic,
+            group=groups[0],
+            on_date=yesterday - timedelta(weeks=week),
+            recorded_by=clinician,
+        )
+        for week in range(6)
+    )
+    ben = ClientFactory(
+        clinic=clinic, created_by=clinician, first_name="Benbench", last_name="Okafbench"
+    )
+    waiting = _referral(ben, clinician)
+    return {"ana": ana, "referral": referral, "waiting": waiting, "groups": groups}
+
+
+def _run(tmp_path, name="bench.json", iterations="2"):
+    out = tmp_path / name
+    call_command("bench_pages", "--json", str(out), "--iterations", iterations, "--warmup", "1")
+    return json.loads(out.read_text())
+
+
+# --- bench_pages ------------------------------------------------------------------------------
+
+
+def test_every_page_is_measured_as_its_role_and_answers_200(world, tmp_path, clinician):
+    figures = _run(tmp_path)
+
+    assert figures["errors"] == []
+    # The per-clinic pages again at the largest clinic (here the same, the only clinic).
+    largest = [f"{key}@largest" for key in PAGES if key in bench.PER_CLINIC_PAGES]
+    assert [page["key"] for page in figures["pages"]] == PAGES + largest
+    for page in figures["pages"]:
+        assert page["status"] == 200, page
+        assert page["samples"] == 2
+        assert 0 < page["min_ms"] <= page["p50_ms"] <= page["p95_ms"] <= page["max_ms"]
+        assert isinstance(page["queries"], int) and page["queries"] > 0, page
+        assert page["bytes"] > 0
+    by_key = {page["key"]: page for page in figures["pages"]}
+    assert by_key["client"]["path"] == f"/clients/{world['ana'].pk}/"
+    assert by_key["screening"]["path"] == f"/referrals/screen/{world['ana'].pk}/"
+    assert by_key["referral"]["path"] == f"/referrals/{world['referral'].pk}/"
+    assert by_key["matching"]["path"] == f"/referrals/{world['waiting'].pk}/groups/"
+    assert by_key["search"]["path"] == "/directory/?q=depression"
+    assert by_key["admin_search"]["path"] == "/admin/directory/group/?q=depression"
+    filtered = by_key["search_filtered"]["path"]
+    for part in ("q=depression", "need=depression", "language=es", "area=spa-4"):
+        assert part in filtered
+    assert by_key["access_log_filtered"]["path"].startswith(f"/access-log/?user={clinician.pk}&")
+    assert {page["role"] for page in figures["pages"]} == {
+        "clinician",
+        "supervisor",
+        "superuser",
+        "clinician@largest",
+        "supervisor@largest",
+    }
+    assert by_key["client@largest"]["path"] == by_key["client"]["path"]
+    assert figures["entities"]["largest_clinic"]["clinic"]["clients"] == 2
+
+    entities = figures["entities"]
+    assert entities["clinic"]["clients"] == 2
+    assert entities["client"] == {"referrals": 1, "screenings": 1, "attendance": 6, "feedback": 0}
+    assert entities["referral"]["chosen_groups"] == 2
+    assert entities["listing"]["meetings"] == 4  # the 90th percentile of 1, 2, 3, 4 meetings
+    assert entities["search"]["results_without_filters"] == 4
+    assert entities["search"]["results_with_filters"] == 4
+    assert figures["database"]["vendor"] in {"postgresql", "sqlite"}
+    assert figures["settings"] == {
+        "debug": False,
+        "require_mfa": False,
+        "conn_max_age": figures["settings"]["conn_max_age"],
+    }
+    # Sizes and addresses only: no client's name anywhere in the figures.
+    text = json.dumps(figures)
+    for name in ("Anabench", "Reyesbench", "Benbench", "Okafbench"):
+        assert name not in text
+
+
+def test_query_counts_are_the_same_on_every_run(world, tmp_path):
+    """The count is taken where the session's activity stamp cannot fall into it."""
+    first = _run(tmp_path, "first.json", iterations="1")
+    second = _run(tmp_path, "second.json", iterations="1")
+    assert {p["key"]: p["queries"] for p in first["pages"]} == {
+        p["key"]: p["queries"] for p in second["pages"]
+    }
+
+
+def test_a_page_with_nothing_to_measure_is_an_error_and_the_command_fails(world, tmp_path):
+    Referral.objects.filter(pk=world["waiting"].pk).update(approval=Referral.Approval.PENDING)
+    out = tmp_path / "bench.json"
+    with pytest.raises(CommandError, match="2 page"):  # matching, and matching@largest
+        call_command("bench_pages", "--json", str(out), "--iterations", "1", "--warmup", "1")
+    figures = json.loads(out.read_text())
+    assert figures["errors"] == [
+        {
+            "page": key,
+            "status": None,
+            "message": "Nothing to measure: no referral approved by the client and waiting "
+            "for its groups.",
+        }
+        for key in ("matching", "matching@largest")
+    ]
+    assert all(
+        p["status"] == 200 for p in figures["pages"] if not p["key"].startswith("matching")
+    )
+
+
+def test_a_page_that_does_not_answer_200_is_an_error(world, clinician):
+    page = bench.Page("gone", "A listing that is not there", "clinician", "/directory/no-such/")
+    result = bench.measure(
+        HttpClient(HTTP_HOST="testserver"), clinician, page, iterations=2, warmup=1
+    )
+    assert result["status"] == 404
+    assert result["error"] == "Answered 404, not 200."
+    assert "p95_ms" not in result
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [("REQUIRE_MFA", True, "REQUIRE_MFA=0"), ("DEBUG", True, "DEBUG=0")],
+)
+def test_it_refuses_settings_that_would_distort_it(
+    world, tmp_path, settings, setting, value, message
+):
+    setattr(settings, setting, value)
+    with pytest.raises(CommandError, match=message):
+        _run(tmp_path)
+
+
+def test_it_needs_the_roles_it_signs_in_as(world, tmp_path, supervisor):
+    supervisor.groups.remove(*supervisor.groups.filter(name=Role.SUPERVISOR.value))
+    with pytest.raises(CommandError, match="no active supervisor"):
+        _run(tmp_path)
+
+
+def test_the_report_is_written_from_the_figures(world, tmp_path):
+    figures = _run(tmp_path, iterations="1")
+    document = report.build(
+        runs={"small": figures, "county": figures},
+        loadtest=None,
+        machine=report.machine_info(),
+        command="make bench",
+    )
+    json_path, md_path = tmp_path / "performance.json", tmp_path / "PERFORMANCE.md"
+    report.write(document, json_path=json_path, markdown_path=md_path)
+    first = md_path.read_text()
+    for page in figures["pages"]:
+        assert f"### {page['title']}" in first
+    assert "[SCALING.md](SCALING.md)" in first
+    assert "REQUIRE_MFA=0" in first
+    # The same figures at both scales: no growth, the same counts.
+    statuses = {v["target"]: v["status"] for v in document["targets"]}
+    assert statuses[report._growth_verdict(document).target] == report.MET
+    assert statuses[report._queries_verdict(document).target] == report.MET
+    # From the JSON alone, the same markdown.
+    md_path.unlink()
+    assert report.main([str(json_path), str(md_path)]) == 0
+    assert md_path.read_text() == first
+
+
+# --- the targets, without a database ------------------------------------------------------------
+
+KEYS = ["growth", "growth_largest", "queries", "search", "bench_errors", "load_errors", "generator", "worker"]
+
+
+def _page(key, p95, queries=10, p50=None):
+    return {
+        "key": key,
+        "title": key,
+        "role": "clinician",
+        "path": f"/{key}/",
+        "status": 200,
+        "p50_ms": p50 if p50 is not None else p95 * 0.8,
+        "p95_ms": p95,
+        "queries": queries,
+        "samples": 40,
+    }
+
+
+def _run_figures(scale, pages, *, peak=300.0, errors=()):
+    return {
+        "scale": scale,
+        "iterations": 40,
+        "warmup": 5,
+        "database": {"vendor": "postgresql", "version": "15.20"},
+        "datasets": [{"scale": scale, "seed": 2026, "peak_rss_mib": peak, "counts": {"x": 1}}],
+        "entities": {"clinic": {"clients": 2500 if scale == "small" else 250000}},
+        "pages": pages,
+        "errors": list(errors),
+    }
+
+
+def _good_runs():
+    small = [
+        _page("search", 10),
+        _page("client", 20),
+        _page("admin_search", 30),
+        _page("client@largest", 20),
+    ]
+    county = [
+        _page("search", 12),
+        _page("client", 25),
+        _page("admin_search", 40),
+        _page("client@largest", 28),
+    ]
+    return {"small": _run_figures("small", small), "county": _run_figures("county", county)}
+
+
+GOOD_LOAD = {
+    "users": 50,
+    "duration_s": 120,
+    "requests": 5000,
+    "rps": 41.6,
+    "p50_ms": 80,
+    "p95_ms": 300,
+    "failures": 0,
+    "endpoints": [{"name": "/clinician/", "requests": 900}],
+    "workers": 4,
+    "worker_rss_max_mib": 120.0,
+}
+
+
+def _slower_county(runs):
+    runs["county"]["pages"][1]["p95_ms"] = 31  # client 20 → 31 ms: 1.55×
+
+
+def _slower_largest_clinic(runs):
+    runs["county"]["pages"][3]["p95_ms"] = 40  # the largest clinic's client page: 2×
+
+
+def _more_queries(runs):
+    runs["county"]["pages"][1]["queries"] = 11
+
+
+def _slow_search(runs):
+    runs["county"]["pages"][2]["p95_ms"] = 20  # search 12 ms, admin 20 ms: 0.6×
+
+
+def _page_error(runs):
+    runs["county"]["pages"][1] = {**runs["county"]["pages"][1], "status": 500}
+    for name in ("p50_ms", "p95_ms", "queries"):
+        runs["county"]["pages"][1].pop(name)
+    runs["county"]["errors"] = [{"page": "client", "status": 500, "message": "Answered 500"}]
+
+
+def _heavy_generator(runs):
+    runs["county"]["datasets"][0]["peak_rss_mib"] = 1024.0
+
+
+def _no_county(runs):
+    del runs["county"]
+
+
+@pytest.mark.parametrize(
+    ("change_runs", "load", "expected"),
+    [
+        pytest.param(None, GOOD_LOAD, dict.fromkeys(KEYS, report.MET), id="all met"),
+        pytest.param(_slower_county, GOOD_LOAD, {"growth": report.NOT_MET}, id="growth over"),
+        pytest.param(
+            _slower_largest_clinic,
+            GOOD_LOAD,
+            {"growth_largest": report.NOT_MET},
+            id="largest clinic grows",
+        ),
+        pytest.param(_more_queries, GOOD_LOAD, {"queries": report.NOT_MET}, id="queries grow"),
+        pytest.param(_slow_search, GOOD_LOAD, {"search": report.NOT_MET}, id="search slow"),
+        pytest.param(
+            _page_error,
+            GOOD_LOAD,
+            {"growth": report.NOT_MET, "queries": report.NOT_MET, "bench_errors": report.NOT_MET},
+            id="a page failed",
+        ),
+        pytest.param(
+            _heavy_generator, GOOD_LOAD, {"generator": report.NOT_MET}, id="generator 1 GiB"
+        ),
+        pytest.param(
+            None,
+            {**GOOD_LOAD, "failures": 3},
+            {"load_errors": report.NOT_MET},
+            id="errors under load",
+        ),
+        pytest.param(
+            None,
+            {**GOOD_LOAD, "errors": 1},
+            {"load_errors": report.NOT_MET},
+            id="journey error under load",
+        ),
+        pytest.param(
+            None,
+            {**GOOD_LOAD, "server_errors": ["Traceback ..."]},
+            {"load_errors": report.NOT_MET},
+            id="server error under load",
+        ),
+        pytest.param(
+            None,
+            {**GOOD_LOAD, "worker_rss_max_mib": 250.0},
+            {"worker": report.NOT_MET},
+            id="worker 250 MiB",
+        ),
+        pytest.param(
+            None,
+            None,
+            {"load_errors": report.NOT_EVALUATED, "worker": report.NOT_EVALUATED},
+            id="no load test",
+        ),
+        pytest.param(
+            None,
+            {"error": "scripts/loadtest.py exited 1 without a report"},
+            {"load_errors": report.NOT_MET, "worker": report.NOT_EVALUATED},
+            id="load test broke",
+        ),
+        pytest.param(
+            _no_county,
+            GOOD_LOAD,
+            {
+                "growth": report.NOT_EVALUATED,
+                "growth_largest": report.NOT_EVALUATED,
+                "queries": report.NOT_EVALUATED,
+                "search": report.NOT_EVALUATED,
+                "generator": report.NOT_EVALUATED,
+            },
+            id="missing scale",
+        ),
+    ],
+)
+def test_targets(change_runs, load, expected):
+    runs = _good_runs()
+    if change_runs:
+        change_runs(runs)
+    document = report.build(runs=runs, loadtest=load, machine={}, command="make bench")
+    statuses = dict(zip(KEYS, (v["status"] for v in document["targets"]), strict=True))
+    assert statuses == dict.fromkeys(KEYS, report.MET) | expected
+    # The markdown says each verdict plainly, with its figures.
+    text = report.markdown(document)
+    for verdict in document["targets"]:
+        assert f"| {verdict['target']} | **{verdict['status']}** |" in text
+
+
+def test_the_verdicts_carry_the_figures():
+    runs = _good_runs()
+    _slower_county(runs)
+    verdicts = report.evaluate(
+        report.build(runs=runs, loadtest=GOOD_LOAD, machine={}, command="make bench")
+    )
+    by_key = dict(zip(KEYS, verdicts, strict=True))
+    assert by_key["growth"].figures == "over the limit: client 1.55×; highest: client 1.55×"
+    assert by_key["search"].figures == ("search p95 12.0 ms, admin changelist p95 40.0 ms: 0.30×")
+    assert by_key["load_errors"].figures == "0 failure(s) in 5,000 requests (50 users)"
+    assert by_key["generator"].figures == "peak 300 MiB (seed 2026)"
+
+
+# --- make bench -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/bench.sqlite3", "sqlite://:memory:"])
+def test_make_bench_refuses_sqlite(url):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py")],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "make bench needs PostgreSQL" in done.stderr
+    assert "sqlite" in done.stderr
+    assert done.stdout == ""
