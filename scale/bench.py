@@ -26,7 +26,8 @@ How a page is measured, and why:
 
 The entities are chosen by queries, the same way at every scale, so that small and county are
 compared fairly: the clinic nearest the average clinic's size (the small scale's one clinic is
-that size) and, apart, the clinic with the most clients (pages keyed ``…@largest``); its clinician with the most referrals; of
+that size) and, apart, the clinic with the most clients (pages keyed ``…@largest``); in each, its
+clinician with the most referrals; of
 that clinician's clients with referrals and attendance, the one at the 90th percentile of
 attendance (a busy client, not a freak of the random draw); the listing at the 90th percentile
 of meetings; the search word is the name of the need most listings have. Their sizes are recorded

@@ -208,9 +208,7 @@ def test_a_page_with_nothing_to_measure_is_an_error_and_the_command_fails(world,
         }
         for key in ("matching", "matching@largest")
     ]
-    assert all(
-        p["status"] == 200 for p in figures["pages"] if not p["key"].startswith("matching")
-    )
+    assert all(p["status"] == 200 for p in figures["pages"] if not p["key"].startswith("matching"))
 
 
 def test_a_page_that_does_not_answer_200_is_an_error(world, clinician):
@@ -268,7 +266,16 @@ def test_the_report_is_written_from_the_figures(world, tmp_path):
 
 # --- the targets, without a database ------------------------------------------------------------
 
-KEYS = ["growth", "growth_largest", "queries", "search", "bench_errors", "load_errors", "generator", "worker"]
+KEYS = [
+    "growth",
+    "growth_largest",
+    "queries",
+    "search",
+    "bench_errors",
+    "load_errors",
+    "generator",
+    "worker",
+]
 
 
 def _page(key, p95, queries=10, p50=None):
