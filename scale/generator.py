@@ -439,7 +439,7 @@ class CountyGenerator:
 
     # --- the run ------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, int]:
+    def run(self, analyze: bool = False) -> dict[str, int]:
         self.vocabulary()
         clinics = self.clinics()
         staff = self.staff(clinics)
@@ -449,6 +449,8 @@ class CountyGenerator:
         self.sign_offs(staff)
         self.access_log(clinics, staff, clients)
         self.loader.reset_sequences()
+        if analyze:
+            self.loader.analyze()
         return self.counts
 
     def vocabulary(self) -> None:

@@ -56,7 +56,7 @@ class Command(BaseCommand):
         # languages and areas, and the referral procedure its resources (VIII.D, VIII.E).
         call_command("seed_directory", database=database, stdout=self.stdout)
         generator = CountyGenerator(spec, seed, as_of, using=database)
-        counts = generator.run()
+        counts = generator.run(analyze=True)
         seconds = time.monotonic() - started
         peak = _peak_rss_mib()
         ScaleDataset.objects.using(database).create(
