@@ -124,12 +124,14 @@ class AccessEvent(models.Model):
         NOT_FOUND = "not-found", "Not found"
 
     occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The foreign keys have no index of their own: the indexes below begin with them.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,  # staff are deactivated, never deleted, while they have events
         null=True,
         blank=True,
         related_name="access_events",
+        db_index=False,
     )
     # The name as typed, kept for failed sign-ins of names that match no account.
     username = models.CharField(max_length=150, blank=True)
@@ -137,7 +139,12 @@ class AccessEvent(models.Model):
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     clinic = models.ForeignKey(
-        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="access_events"
+        Clinic,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_events",
+        db_index=False,
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.SUCCESS)
@@ -148,10 +155,23 @@ class AccessEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        # The supervisor's page reads a clinic's log newest first, a page at a time from a
+        # (occurred_at, id) cursor, filtered by action, client or staff member: each index
+        # below gives one of those its rows in that order, so a page stops after its rows
+        # whatever the log's size (plans and figures: docs/SCALING.md, "The access log").
         indexes = [
-            models.Index(fields=["clinic", "-occurred_at"], name="access_clinic_time"),
+            models.Index(fields=["clinic", "-occurred_at", "-id"], name="access_clinic_time_id"),
+            models.Index(
+                fields=["clinic", "action", "-occurred_at", "-id"], name="access_clinic_action_time"
+            ),
+            # Also "who opened this client's record", across clinics (the admin, an audit).
+            models.Index(
+                fields=["object_type", "object_id", "-occurred_at", "-id"],
+                name="access_object_time",
+            ),
+            # The staff-member filter, and each person's recent sign-ins on every page.
             models.Index(fields=["user", "-occurred_at"], name="access_user_time"),
-            models.Index(fields=["object_type", "object_id"], name="access_object"),
+            # The whole log by time: the admin's list, retention by month.
             models.Index(fields=["-occurred_at"], name="access_time"),
         ]
 

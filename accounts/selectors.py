@@ -1,8 +1,16 @@
 """Reads the account pages need, each a fixed number of queries whatever the data size."""
 
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Count, Prefetch, Q
+from django.core import signing
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import QueryDict
 
 from accounts.models import AccessEvent, Clinic
 
@@ -42,11 +50,181 @@ def clinics_with_staff_counts():
 
 
 def clinic_access_events(clinic):
-    """The clinic's access log, newest first, with the actor joined in."""
+    """The clinic's access log, newest first, with the actor joined in.
+
+    The order, (occurred_at, id) descending, is total and is the order of the log's indexes
+    (``AccessEvent.Meta.indexes``): a page of it is read from an index and stops after the
+    page's rows. ``access_event_page`` cuts it into pages.
+    """
     if clinic is None:
         return AccessEvent.objects.none()
     return (
         AccessEvent.objects.filter(clinic=clinic)
         .select_related("user")
         .order_by("-occurred_at", "-id")
+    )
+
+
+# --- The access log's pages: keyset pagination ------------------------------------------------
+#
+# The log grows by hundreds of thousands of rows a day. Django's Paginator counts the clinic's
+# whole log (COUNT(*)) on every request and reaches page n with OFFSET, reading and throwing
+# away every row before it: seconds at county scale. A page here starts from a *cursor*, the
+# (occurred_at, id) of the last row shown, and asks for the rows just beyond it, so every page
+# costs what the first costs and nothing is counted (docs/SCALING.md, "The access log").
+#
+# The cursor carries the row's time and id, not its id alone (``config/keyset.py`` looks the
+# anchor row up by id): the time is what the indexes and, once the table is partitioned by
+# month, the partitions are searched by, and it saves the lookup. It is signed, so the page
+# only ever starts from a position it handed out itself: anything else (edited, cut short, from
+# another deployment's key) is refused with a 400 that says so, never a 500 nor a silent jump.
+
+ACCESS_LOG_PAGE_SIZE = 50
+OLDER, NEWER = "older", "newer"
+_CURSOR_SALT = "accounts.access-log.cursor"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class BadCursor(ValueError):
+    """A page link's cursor that this deployment did not make, or that says nothing usable."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the log: just beyond the event with this time and id."""
+
+    occurred_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, event: AccessEvent) -> Cursor:
+        return cls(event.occurred_at, event.pk)
+
+    def encode(self) -> str:
+        micros = (self.occurred_at - _EPOCH) // timedelta(microseconds=1)
+        return signing.Signer(salt=_CURSOR_SALT).sign_object([micros, self.id])
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            value = signing.Signer(salt=_CURSOR_SALT).unsign_object(text)
+        except (signing.BadSignature, ValueError, TypeError, zlib.error):
+            raise BadCursor(text) from None
+        match value:
+            case [int() as micros, int() as pk] if pk > 0:
+                try:
+                    return cls(_EPOCH + timedelta(microseconds=micros), pk)
+                except OverflowError:
+                    raise BadCursor(text) from None
+        raise BadCursor(text)
+
+
+@dataclass
+class AccessEventPage:
+    """One page of the log and its links; no count of the whole (it would cost a scan)."""
+
+    object_list: list
+    has_newer: bool
+    has_older: bool
+    is_newest: bool
+    query: QueryDict = field(repr=False, default_factory=QueryDict)
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def _url(self, key: str | None = None, event: AccessEvent | None = None) -> str:
+        # The filters stay; the page's own parameters (and the old page number) do not.
+        query = self.query.copy()
+        for name in (OLDER, NEWER, "page"):
+            query.pop(name, None)
+        if key is not None:
+            query[key] = Cursor.of(event).encode()
+        return "?" + query.urlencode()
+
+    @property
+    def newest_url(self) -> str:
+        return self._url()
+
+    @property
+    def newer_url(self) -> str:
+        return self._url(NEWER, self.object_list[0]) if self.has_newer else ""
+
+    @property
+    def older_url(self) -> str:
+        return self._url(OLDER, self.object_list[-1]) if self.has_older else ""
+
+
+def access_log_position(query: QueryDict) -> tuple[str, Cursor] | None:
+    """Where the address asks the page to start: None for the newest events.
+
+    Raises ``BadCursor`` for a cursor this deployment did not sign, or for both directions at
+    once (no link of ours has that).
+    """
+    given = [(key, query[key]) for key in (OLDER, NEWER) if key in query]
+    if not given:
+        return None
+    if len(given) > 1 or any(len(query.getlist(key)) > 1 for key, _ in given):
+        raise BadCursor("more than one cursor")
+    key, text = given[0]
+    return key, Cursor.decode(text)
+
+
+def _beyond(cursor: Cursor, *, older: bool) -> Q:
+    """Events strictly older (or newer) than the cursor in the (occurred_at, id) order.
+
+    Written as ``occurred_at <= t AND (occurred_at < t OR id < i)``: the first half is a range
+    an index on (..., occurred_at, id) starts its scan from; the second only settles ties. (A
+    bare OR is not a range PostgreSQL can start an index scan from.)
+    """
+    t, pk = cursor.occurred_at, cursor.id
+    if older:
+        return Q(occurred_at__lte=t) & (Q(occurred_at__lt=t) | Q(occurred_at=t, id__lt=pk))
+    return Q(occurred_at__gte=t) & (Q(occurred_at__gt=t) | Q(occurred_at=t, id__gt=pk))
+
+
+def access_event_page(
+    events: QuerySet,
+    position: tuple[str, Cursor] | None,
+    query: QueryDict,
+    *,
+    per_page: int = ACCESS_LOG_PAGE_SIZE,
+) -> AccessEventPage:
+    """A page of ``events`` (ordered newest first), in one query whatever the log's size.
+
+    It asks for one row more than the page holds, to know whether there is a page beyond.
+    ``query`` is the request's, for the links (they keep the filters).
+    """
+    if position is None:
+        rows = list(events[: per_page + 1])
+        return AccessEventPage(
+            rows[:per_page],
+            has_newer=False,
+            has_older=len(rows) > per_page,
+            is_newest=True,
+            query=query,
+        )
+    key, cursor = position
+    if key == OLDER:
+        rows = list(events.filter(_beyond(cursor, older=True))[: per_page + 1])
+        # The log is append-only, so the row the cursor came from is still newer than this page
+        # (an empty page has no row to start a Newer link from: it offers the newest).
+        return AccessEventPage(
+            rows[:per_page],
+            has_newer=bool(rows),
+            has_older=len(rows) > per_page,
+            is_newest=False,
+            query=query,
+        )
+    # Newer: the rows just above the cursor, read upwards from it, shown newest first.
+    rows = list(events.filter(_beyond(cursor, older=False)).reverse()[: per_page + 1])
+    has_newer = len(rows) > per_page
+    return AccessEventPage(
+        list(reversed(rows[:per_page])),
+        has_newer=has_newer,
+        has_older=bool(rows),  # the cursor's own row is older than this page
+        is_newest=not has_newer,
+        query=query,
     )

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,7 +25,6 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 
 BACKUP_CODE_COUNT = 10
-ACCESS_LOG_PAGE_SIZE = 50
 
 # Each role's home, in the order a person holding several roles lands on them.
 ROLE_HOMES = [
@@ -245,23 +243,19 @@ def site_admin_home(request):
 @permission_required("accounts.view_clinic_access_log")
 @require_safe
 def access_log_list(request):
-    """The supervisor's clinic's access log, filtered and paginated."""
+    """The supervisor's clinic's access log, filtered, a page at a time (newer and older)."""
     clinic = request.user.clinic
     events = selectors.clinic_access_events(clinic)
     staff = selectors.clinic_staff(clinic).prefetch_related(None)
     event_filter = AccessEventFilter(request.GET or None, queryset=events, staff_queryset=staff)
+    context = {"filter": event_filter, "page": None, "clinic": clinic}
     if event_filter.is_bound and not event_filter.is_valid():
-        return render(
-            request,
-            "accounts/access_log.html",
-            {"filter": event_filter, "page": None, "clinic": clinic},
-            status=400,
-        )
-    page = Paginator(event_filter.qs, ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "accounts/access_log.html",
-        {"filter": event_filter, "page": page, "clinic": clinic, "query": query.urlencode()},
-    )
+        return render(request, "accounts/access_log.html", context, status=400)
+    try:
+        position = selectors.access_log_position(request.GET)
+    except selectors.BadCursor:
+        context["bad_cursor"] = True
+        return render(request, "accounts/access_log.html", context, status=400)
+    context["page"] = selectors.access_event_page(event_filter.qs, position, request.GET)
+    context["per_page"] = selectors.ACCESS_LOG_PAGE_SIZE
+    return render(request, "accounts/access_log.html", context)
