@@ -16,7 +16,7 @@ DEMO_ENV := DEBUG=1 REQUIRE_MFA=0
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-tests-only-secret-key-not-for-any-deployment-5b1c0e} \
 	HTTPS_ONLY=0 STATIC_MANIFEST=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help run test venv install install-dev migrate demo lint format check clean backup restore fuzz
+.PHONY: help run test venv install install-dev install-bench migrate demo lint format check clean backup restore fuzz bench
 
 help:
 	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
@@ -25,6 +25,8 @@ help:
 	@echo "make format fix what ruff can and format the code"
 	@echo "make backup  a timestamped backup of the database (DATABASE_URL) into backups/"
 	@echo "make restore FILE=backups/... [CONFIRM=yes]  put a backup back into that database"
+	@echo "make bench  benchmark pages and load on PostgreSQL (DATABASE_URL), small and county"
+	@echo "            scale; writes docs/PERFORMANCE.md (SCALES=small LOADTEST=0 to narrow it)"
 
 $(PY):
 	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \
@@ -39,11 +41,16 @@ $(VENV)/.installed-run: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $@ $(VENV)/.installed-run $(VENV)/.installed-bench
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[bench]"
 	@touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
+install-bench: $(VENV)/.installed-bench
 
 run: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
@@ -81,6 +88,15 @@ restore: install
 fuzz: install-dev
 	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=$${FUZZ_RANDOM:-1} \
 		$(PY) -m pytest tests/security/test_fuzz_forms.py -p no:cacheprovider -q -rP $(PYTEST_ARGS)
+
+# The benchmark of issue 8 (scripts/bench.py): on PostgreSQL only. For each of SCALES (default
+# "small county") a database <name>_bench_<scale> beside DATABASE_URL's (default
+# postgres://postgres@127.0.0.1:5432/selfhelp), generated once with SEED (default 2026;
+# BENCH_REGENERATE=1 makes it again); the pages measured in each (BENCH_ITERATIONS, default 40,
+# after BENCH_WARMUP, default 5); the load test on the county one (LOADTEST=0 skips it). Writes
+# docs/PERFORMANCE.md and docs/performance.json. County scale takes a while: see README.
+bench: install-bench
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
