@@ -120,7 +120,12 @@ class Worklist:
 
 
 def worklist(pages: dict) -> Worklist:
-    """Each section's page; two queries a section (its count and its page)."""
+    """Each section's page; two queries a section (its count and its page).
+
+    Numbered pages with their counts: each section is part of the directory's listings
+    (2,000 in the county, and it grows by hand, not with the clients) or of its open review
+    flags, so no count reads more than the directory, and the site admin needs the totals.
+    """
 
     def page(queryset, key):
         return Paginator(queryset, WORKLIST_PAGE_SIZE).get_page(pages.get(key))
@@ -341,6 +346,9 @@ def group_history(group: Group, page_number) -> tuple[Page, list[Entry]]:
         for source in SOURCES
     ]
     timeline = parts[0].union(*parts[1:], all=True).order_by("-history_date", "-history_id")
+    # Numbered: one listing's history (its rows, and its contacts', meetings', criteria's and
+    # flags'), each part read through the history table's index on the listing. A busy
+    # listing gathers hundreds of records over years, not the 20,000 meetings' thousands.
     page = Paginator(timeline, HISTORY_PAGE_SIZE).get_page(page_number)
 
     records, previous, m2m = {}, {}, {}

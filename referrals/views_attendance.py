@@ -30,6 +30,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
+from config import widgets
 from directory.models import Group
 from referrals import attendance, selectors
 
@@ -50,6 +51,8 @@ class AttendanceForm(forms.Form):
     group = forms.TypedChoiceField(
         label="Group",
         coerce=int,
+        # Every current listing (2,000 in the county): written out without a template each.
+        widget=widgets.Select,
         error_messages={
             "required": "Choose the group.",
             "invalid_choice": (
@@ -78,6 +81,7 @@ class AttendanceForm(forms.Form):
         label="Which meeting",
         coerce=int,
         required=False,
+        widget=widgets.Select,  # up to 200 meetings (attendance.form_meetings)
         empty_value=None,
         help_text="When known. The directory's meetings of the client's groups.",
         error_messages={"invalid_choice": "Choose one of the group's meetings, or “Not known”."},

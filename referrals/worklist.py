@@ -203,6 +203,9 @@ class Worklist:
     report_back: Section
 
 
+# Numbered pages, counted by the aggregates the worklist runs anyway: each list is one
+# clinician's own referrals and follow-ups (tens, or a few hundred over years), through the
+# clinician's indexes, never the clinic's or the county's.
 def _page(queryset, query: QueryDict, param: str, count: int) -> Section:
     page = _CountedPaginator(queryset, PAGE_SIZE, count=count).get_page(query.get(param))
     page.object_list = list(page.object_list)  # one query; nothing read later, per row

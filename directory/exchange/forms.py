@@ -2,6 +2,7 @@
 
 from django import forms
 
+from config import widgets
 from directory.exchange.uploads import MAX_BYTES, describe_size
 from directory.models import Group
 
@@ -27,8 +28,11 @@ class UploadForm(forms.Form):
 
 
 class MeetingUploadForm(UploadForm):
+    # Every current listing (2,000 in the county): only the two columns the options show, and
+    # written out without a template per option (config/widgets.py).
     listing = forms.ModelChoiceField(
-        queryset=Group.objects.current().order_by("name"),
+        queryset=Group.objects.current().order_by("name").only("pk", "name"),
+        widget=widgets.Select,
         required=False,
         label="Listing the meetings belong to",
         empty_label="Each meeting's “group” names its listing",

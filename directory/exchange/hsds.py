@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import time
 
+from directory.exchange import streaming
 from directory.exchange.meeting_guide import meeting_keys
 from directory.exchange.snapshot import Listing, Phone, WeeklyMeeting
 from directory.models import Group
@@ -198,16 +199,29 @@ def organization(listing: Listing) -> dict:
     return record
 
 
+def page_header(total: int) -> dict:
+    """The members before ``contents``: one page holding every organization."""
+    return {
+        "total_items": total,
+        "total_pages": 1,
+        "page_number": 1,
+        "size": total,
+        "first_page": True,
+        "last_page": True,
+        "empty": not total,
+    }
+
+
 def document(listings: Iterable[Listing]) -> dict:
     """The whole export: one page of the HSDS API's organization list."""
     contents = [organization(listing) for listing in listings]
-    return {
-        "total_items": len(contents),
-        "total_pages": 1,
-        "page_number": 1,
-        "size": len(contents),
-        "first_page": True,
-        "last_page": True,
-        "empty": not contents,
-        "contents": contents,
-    }
+    return {**page_header(len(contents)), "contents": contents}
+
+
+def document_pieces(total: int, listings: Iterable[Listing]) -> Iterator[str]:
+    """The same document as JSON text, an organization at a time (the export streams it):
+    exactly the text of :func:`document` written with ``json.dumps(indent=1)``. ``total`` is
+    the number of listings, which the page header gives before them."""
+    return streaming.json_object(
+        page_header(total), "contents", (organization(listing) for listing in listings)
+    )

@@ -30,7 +30,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, time
 
@@ -177,16 +177,20 @@ def feed_item(listing: Listing, meeting: WeeklyMeeting, *, slug: str, timezone: 
     return item
 
 
-def feed(listings: Iterable[Listing], *, timezone: str) -> list[dict]:
-    """Every meeting of every listing that meets (active or temporarily closed), by listing."""
-    items = []
+def feed_items(listings: Iterable[Listing], *, timezone: str) -> Iterator[dict]:
+    """Every meeting of every listing that meets (active or temporarily closed), by listing,
+    one at a time (the feed streams: ``streaming.json_array``)."""
     for listing in listings:
         if listing.status not in MEETING_STATUSES:
             continue
         for meeting, key in zip(listing.meetings, meeting_keys(listing), strict=True):
             slug = meeting_slug(listing.slug, key)
-            items.append(feed_item(listing, meeting, slug=slug, timezone=timezone))
-    return items
+            yield feed_item(listing, meeting, slug=slug, timezone=timezone)
+
+
+def feed(listings: Iterable[Listing], *, timezone: str) -> list[dict]:
+    """The whole feed as a list (:func:`feed_items`, gathered)."""
+    return list(feed_items(listings, timezone=timezone))
 
 
 # --- In: reading a feed ---------------------------------------------------------------------

@@ -11,11 +11,16 @@ Cells that hold several values separate them with ``"; "``. A phone is written
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Iterable, Iterator
+from typing import IO
 
-import tablib
+import openpyxl
 from import_export import resources
 from import_export.fields import Field
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from directory.exchange.snapshot import Listing, Phone
 
@@ -166,10 +171,56 @@ def csv_lines(listings: Iterable[Listing]) -> Iterator[str]:
         yield writer.writerow(resource.export_resource(listing))
 
 
-def xlsx_bytes(listings: Iterable[Listing], *, title: str = "Self-help groups") -> bytes:
-    """The workbook, built by tablib from the same resource (no formulas: see escape_formula)."""
+# The sheet's name, as tablib wrote it when the workbook was built in memory.
+XLSX_TITLE = "Self-help groups"
+
+
+def xlsx_file(listings: Iterable[Listing], *, title: str = XLSX_TITLE) -> IO[bytes]:
+    """The workbook in an anonymous temporary file, positioned at its start (no formulas: see
+    ``escape_formula``).
+
+    Memory stays bounded whatever the number of listings: openpyxl's write-only workbook
+    writes each row to disk as it is appended. The sheet is what tablib made when the workbook
+    was built in memory: the header in bold and frozen, cells holding a line break wrapped,
+    and each column as wide as its longest cell. Those widths come before the rows in the
+    file, so the rows are first spooled to a temporary CSV file while the widths are measured,
+    then copied into the workbook: one read of the database, nothing held but a row.
+    """
     resource = ListingResource()
-    dataset = tablib.Dataset(headers=resource.get_export_headers(), title=title)
-    for listing in listings:
-        dataset.append(resource.export_resource(listing))
-    return dataset.export("xlsx")
+    headers = list(resource.get_export_headers())
+    widths = [len(header) for header in headers]
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        writer = csv.writer(spool)
+        for listing in listings:
+            row = resource.export_resource(listing)
+            widths = [max(width, len(str(cell))) for width, cell in zip(widths, row, strict=True)]
+            writer.writerow(row)
+        spool.seek(0)
+
+        workbook = openpyxl.Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=title[:31])  # a sheet's name holds 31 characters
+        sheet.freeze_panes = "A2"
+        for number, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(number)].width = width
+        bold, wrap = Font(bold=True), Alignment(wrap_text=True)
+        sheet.append([_cell(sheet, header, font=bold) for header in headers])
+        for row in csv.reader(spool):
+            sheet.append(
+                [_cell(sheet, value, alignment=wrap) if "\n" in value else value for value in row]
+            )
+        # Returned open: the response closes it (and so deletes it) once it has been sent.
+        out = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            workbook.save(out)
+        except BaseException:
+            out.close()
+            raise
+    out.seek(0)
+    return out
+
+
+def _cell(sheet, value: str, **style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell

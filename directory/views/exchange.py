@@ -1,26 +1,36 @@
 """Exchanging the annotated referral list (policy VII.D) in open formats.
 
-Exports, for everyone who may read the list (``directory.view_group``): CSV (streamed), XLSX,
-Open Referral HSDS 3.0 and the Meeting Guide feed. Imports, for site admins: listings from
-CSV and meetings from a Meeting Guide file, each shown as a preview first and written, all or
-nothing, only when confirmed. The formats themselves live in ``directory.exchange``.
+Exports, for everyone who may read the list (``directory.view_group``): CSV, XLSX, Open
+Referral HSDS 3.0 and the Meeting Guide feed, none built whole in memory (see below). Imports,
+for site admins: listings from CSV and meetings from a Meeting Guide file, each shown as a
+preview first and written, all or nothing, only when confirmed. The formats themselves live
+in ``directory.exchange``.
 """
 
 from django.conf import settings
 from django.contrib import messages
 from django.db import DataError, IntegrityError
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import permission_required
-from directory.exchange import csv_import, hsds, meeting_guide, resources, snapshot, uploads
+from directory.exchange import (
+    csv_import,
+    hsds,
+    meeting_guide,
+    resources,
+    snapshot,
+    streaming,
+    uploads,
+)
 from directory.exchange.forms import ConfirmForm, MeetingUploadForm, UploadForm
 from directory.models import Group
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JSON_TYPE = "application/json"  # what JsonResponse sent before these exports streamed
 
 
 def _attachment(response, stem: str, extension: str):
@@ -30,44 +40,64 @@ def _attachment(response, stem: str, extension: str):
     return response
 
 
-def _json(data, stem: str):
-    response = JsonResponse(
-        data, safe=False, json_dumps_params={"ensure_ascii": False, "indent": 1}
-    )
-    return _attachment(response, stem, "json")
+def _streamed(pieces, content_type: str, stem: str, extension: str):
+    """An export sent as it is written: chunks of text (``streaming.buffered``), read from
+    the database a chunk of listings at a time, so the file is never whole in memory."""
+    response = StreamingHttpResponse(streaming.buffered(pieces), content_type=content_type)
+    return _attachment(response, stem, extension)
 
 
 # --- Exports --------------------------------------------------------------------------------
+# Each export grows with the directory (2,000 listings with 20,000 meetings in the county), so
+# none is built whole in memory: CSV and JSON stream; the workbook is written to a temporary
+# file, which is then sent a block at a time.
 
 
 @permission_required("directory.view_group")
 @require_GET
 def export_csv(request):
     """Streamed: rows leave as the database yields them, a chunk of listings at a time."""
-    response = StreamingHttpResponse(
-        resources.csv_lines(snapshot.listings()), content_type="text/csv; charset=utf-8"
+    return _streamed(
+        resources.csv_lines(snapshot.listings()),
+        "text/csv; charset=utf-8",
+        "self-help-groups",
+        "csv",
     )
-    return _attachment(response, "self-help-groups", "csv")
 
 
 @permission_required("directory.view_group")
 @require_GET
 def export_xlsx(request):
-    response = HttpResponse(resources.xlsx_bytes(snapshot.listings()), content_type=XLSX_TYPE)
+    """Written to a temporary file by openpyxl's write-only workbook, then sent from it.
+
+    An XLSX file is a zip archive whose parts are only complete at the end, so it cannot
+    leave as it is written; the temporary file keeps memory bounded instead, and
+    ``FileResponse`` sends it in blocks and deletes it when done.
+    """
+    response = FileResponse(resources.xlsx_file(snapshot.listings()), content_type=XLSX_TYPE)
     return _attachment(response, "self-help-groups", "xlsx")
+
+
+def _hsds_pieces():
+    total, listings = snapshot.counted_listings(with_meetings=True)
+    yield from hsds.document_pieces(total, listings)
 
 
 @permission_required("directory.view_group")
 @require_GET
 def export_hsds(request):
-    return _json(hsds.document(snapshot.listings(with_meetings=True)), "self-help-groups-hsds")
+    """Streamed, an organization at a time; the page header's count comes with the rows."""
+    return _streamed(_hsds_pieces(), JSON_TYPE, "self-help-groups-hsds", "json")
 
 
 @permission_required("directory.view_group")
 @require_GET
 def meeting_guide_feed(request):
-    items = meeting_guide.feed(snapshot.listings(with_meetings=True), timezone=settings.TIME_ZONE)
-    return _json(items, "self-help-meetings")
+    """Streamed, a meeting at a time."""
+    items = meeting_guide.feed_items(
+        snapshot.listings(with_meetings=True), timezone=settings.TIME_ZONE
+    )
+    return _streamed(streaming.json_array(items), JSON_TYPE, "self-help-meetings", "json")
 
 
 # --- Imports --------------------------------------------------------------------------------

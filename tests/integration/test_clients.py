@@ -313,7 +313,7 @@ def test_the_list_shows_only_the_own_clinics_clients(sign_in, clinician, ana, ou
 def test_the_superuser_sees_no_clients(sign_in, superuser, ana):
     response = sign_in(superuser).get("/clients/?show=all")
     assert response.status_code == 200
-    assert response.context["page"].paginator.count == 0
+    assert response.context["page"].object_list == []
     assert b"Your account has no clinic" in response.content
 
 
@@ -325,11 +325,61 @@ def test_the_list_is_by_last_name_and_paginated(sign_in, clinician, clinic):
         ClientFactory(clinic=clinic, created_by=clinician, last_name=f"Name{29 - n:02d}")
     client = sign_in(clinician)
     page = client.get("/clients/?show=all").context["page"]
-    assert page.paginator.count == 30
-    assert len(page.object_list) == 25
+    assert len(page.object_list) == 25 and page.has_next and not page.has_previous
     assert [c.last_name for c in page.object_list] == [f"Name{n:02d}" for n in range(25)]
-    second = client.get("/clients/?show=all&page=2").context["page"]
+    # The next page starts after the last client shown: the address carries the id only.
+    assert page.next_url == f"?show=all&after={page.object_list[-1].pk}"
+    second = client.get(f"/clients/{page.next_url}").context["page"]
     assert [c.last_name for c in second.object_list] == [f"Name{n:02d}" for n in range(25, 30)]
+    assert second.has_previous and not second.has_next and not second.is_first
+    back = client.get(f"/clients/{second.previous_url}").context["page"]
+    assert back.object_list == page.object_list and back.is_first
+
+
+def _names(page) -> list[tuple[str, str]]:
+    return [(c.last_name, c.first_name) for c in page.object_list]
+
+
+def test_keyset_pages_walk_the_whole_list_both_ways(sign_in, clinician, clinic):
+    """Many clients share a last name, and some a whole name: the pages still hold every
+    client exactly once, in the list's order, forwards and backwards."""
+    for n in range(80):
+        ClientFactory(
+            clinic=clinic,
+            created_by=clinician,
+            last_name=["García", "Garcia", "Lee", "O'Brien"][n % 4],
+            first_name=f"Ana{n % 7}",
+        )
+    expected = [
+        (c.last_name, c.first_name)
+        for c in Client.objects.filter(clinic=clinic).order_by("last_name", "first_name", "id")
+    ]
+    client = sign_in(clinician)
+    pages = [client.get("/clients/?show=all").context["page"]]
+    while pages[-1].has_next:
+        pages.append(client.get("/clients/" + pages[-1].next_url).context["page"])
+    assert [len(p.object_list) for p in pages] == [25, 25, 25, 5]
+    assert [name for p in pages for name in _names(p)] == expected
+    ids = [c.pk for p in pages for c in p.object_list]
+    assert len(ids) == len(set(ids)) == 80
+    # Backwards from the last page: the same pages, in reverse.
+    page = pages[-1]
+    for earlier in reversed(pages[:-1]):
+        page = client.get("/clients/" + page.previous_url).context["page"]
+        assert _names(page) == _names(earlier)
+    assert page.is_first and not page.has_previous
+
+
+def test_a_keyset_anchor_outside_the_list_gives_the_first_page(
+    sign_in, clinician, clinic, outsider, ana
+):
+    theirs = ClientFactory(clinic=outsider.clinic, created_by=outsider, last_name="Elsewhere")
+    client = sign_in(clinician)
+    for query in (f"?show=all&after={theirs.pk}", f"?show=all&before={theirs.pk}", "?after=0"):
+        response = client.get("/clients/" + query)
+        assert response.status_code == 200
+        page = response.context["page"]
+        assert page.is_first and "Elsewhere" not in response.content.decode()
 
 
 def test_clinicians_start_on_their_own_clients(sign_in, clinician, colleague, clinic, ana):
@@ -348,7 +398,19 @@ def test_supervisors_start_on_the_whole_clinic(sign_in, supervisor, ana):
     assert list(response.context["page"].object_list) == [ana]
 
 
-@pytest.mark.parametrize("query", ["?show=<script>", "?page=abc", "?page=999", "?page=-1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?show=<script>",
+        "?page=abc",
+        "?page=999",
+        "?page=-1",
+        "?after=abc",
+        "?after=-1",
+        "?before=" + "9" * 40,
+        "?after=1&before=2",
+    ],
+)
 def test_odd_list_parameters_are_harmless(sign_in, clinician, ana, query):
     response = sign_in(clinician).get(f"/clients/{query}")
     assert response.status_code == 200
@@ -982,10 +1044,15 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
     for _ in range(59):
         ClientFactory(clinic=clinic, created_by=clinician)
     # session, user (with the clinic), OTP device, the user's permissions, their groups'
-    # permissions; the count for the paginator; the page of clients with their primary
-    # clinicians; the access-log row.
-    assert count_queries(client, "/clients/?show=all") == few == 8
-    assert count_queries(client, "/clients/") == 8  # "my clients"
+    # permissions; the page of clients with their primary clinicians; the access-log row. No
+    # count: the list is paged by keyset (config/keyset.py).
+    assert count_queries(client, "/clients/?show=all") == few == 7
+    assert count_queries(client, "/clients/") == 7  # "my clients"
+    # A later page adds one query: the sort values of the client it starts after.
+    page = client.get("/clients/?show=all").context["page"]
+    assert count_queries(client, "/clients/" + page.next_url) == 8
+    second = client.get("/clients/" + page.next_url).context["page"]
+    assert count_queries(client, "/clients/" + second.previous_url) == 8
 
 
 def _history(client_record, count, clinician, groups):

@@ -13,13 +13,17 @@ from datetime import date, time
 
 import openpyxl
 import pytest
-from django.db import connection
+import tablib
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.http import FileResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from directory.exchange import csv_import, resources
+from directory.exchange import csv_import, hsds, meeting_guide, resources, snapshot, streaming
 from directory.models import Contact, Group, Meeting
 from tests.directory_factories import (
     CategoryFactory,
@@ -296,7 +300,7 @@ def test_exports_guard_against_formula_injection(sign_in, clinician, taxonomy):
     assert names["evil"] == '\'=HYPERLINK("http://evil.example","Call")'
     assert names["at"] == "'@SUM(1+1)"
 
-    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx")))).active
     cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
     assert not [cell for cell in cells if cell.data_type == "f"]  # no formula anywhere
     assert '\'=HYPERLINK("http://evil.example","Call")' in [cell.value for cell in cells]
@@ -305,7 +309,7 @@ def test_exports_guard_against_formula_injection(sign_in, clinician, taxonomy):
 def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
     client = sign_in(clinician)
     from_csv = csv_rows(client.get("/directory/export.csv"))
-    workbook = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content))
+    workbook = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx"))))
     values = [[cell or "" for cell in row] for row in workbook.active.iter_rows(values_only=True)]
     assert tuple(values[0]) == resources.COLUMNS
     assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == from_csv
@@ -313,7 +317,7 @@ def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
 
 def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clinician, listings):
     response = sign_in(clinician).get("/directory/export/hsds.json")
-    document = json.loads(response.content)
+    document = json.loads(body(response))
     assert_valid_hsds(document)
     organizations = {org["name"]: org for org in document["contents"]}
     assert set(organizations) == {
@@ -345,13 +349,13 @@ def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clini
     assert "assured_date" not in procovery["services"][0]  # never verified
 
     # Stable ids: a second export names every record the same.
-    again = json.loads(sign_in(clinician).get("/directory/export/hsds.json").content)
+    again = json.loads(body(sign_in(clinician).get("/directory/export/hsds.json")))
     assert again == document
 
 
 def test_meeting_guide_feed_carries_every_meeting(sign_in, clinician, listings):
     response = sign_in(clinician).get("/directory/meetings.json")
-    items = json.loads(response.content)
+    items = json.loads(body(response))
     assert items == [
         {
             "name": "Dual Recovery Anonymous",
@@ -394,10 +398,11 @@ def count_export_queries(client, path):
     return len(queries)
 
 
-# session, user, OTP device, permissions (user + groups); then, for each chunk of up to a
-# thousand listings: the listings, their headings, needs, types, languages, service areas and
-# contacts; the HSDS and Meeting Guide exports add the chunk's meetings (with their service
-# area, language and the time of their newest history row, in the same query).
+# session, user, OTP device, permissions (user + groups); then, for each chunk of up to
+# snapshot.CHUNK_SIZE listings (the county's whole directory is one): the listings, their
+# headings, needs, types, languages, service areas and contacts; the HSDS and Meeting Guide
+# exports add the chunk's meetings (with their service area, language and the time of their
+# newest history row, in the same query).
 EXPORT_QUERIES = {
     "/directory/export.csv": 5 + 7,
     "/directory/export.xlsx": 5 + 7,
@@ -421,13 +426,249 @@ def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
     rows = csv_rows(client.get("/directory/export.csv"))
     assert len(rows) == 500
     assert all(row["Phones"].count("+1") == 2 for row in rows)
-    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/directory/export.xlsx").content))
+    sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx"))))
     assert sheet.active.max_row == 501
-    document = json.loads(client.get("/directory/export/hsds.json").content)
+    document = json.loads(body(client.get("/directory/export/hsds.json")))
     assert_valid_hsds(document)
     assert document["total_items"] == 500
     assert {len(org["services"][0]["phones"]) for org in document["contents"]} == {2}
-    assert len(json.loads(client.get("/directory/meetings.json").content)) == 500
+    assert len(json.loads(body(client.get("/directory/meetings.json")))) == 500
+
+
+# --- Streaming: no export is ever whole in memory (issue 8, item 5) ---------------------------
+
+
+def tablib_xlsx(listings) -> bytes:
+    """The workbook as the export built it, whole in memory, before it streamed (tablib)."""
+    resource = resources.ListingResource()
+    dataset = tablib.Dataset(headers=resource.get_export_headers(), title="Self-help groups")
+    for listing in listings:
+        dataset.append(resource.export_resource(listing))
+    return dataset.export("xlsx")
+
+
+def sheet_facts(content: bytes) -> dict:
+    """What a reader of the workbook sees: the sheet, its cells and how they look."""
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    return {
+        "title": sheet.title,
+        "frozen": sheet.freeze_panes,
+        "widths": sorted(
+            (dimension.min, dimension.max, dimension.width)
+            for dimension in sheet.column_dimensions.values()
+        ),
+        "cells": [
+            [(cell.value, cell.data_type, cell.font.b, cell.alignment.wrap_text) for cell in row]
+            for row in sheet.iter_rows()
+        ],
+    }
+
+
+def old_json(data) -> bytes:
+    """What ``JsonResponse`` sent for these exports before they streamed."""
+    return json.dumps(data, cls=DjangoJSONEncoder, indent=1, ensure_ascii=False).encode()
+
+
+def orm_listing(group, *, with_meetings: bool) -> snapshot.Listing:
+    """A listing's snapshot read through the ORM, relation by relation: slow (queries for
+    each listing) and plainly right, which is what the exports' rows are checked against."""
+    contacts = list(group.contacts.order_by("order", "id"))
+    meetings = snapshot.meetings_queryset().filter(group=group).order_by("weekday", "start_time")
+    return snapshot.Listing(
+        slug=group.slug,
+        name=group.name,
+        status=group.status,
+        format=group.format,
+        description=group.description,
+        aliases=tuple(group.aliases or ()),
+        categories=tuple(c.name for c in group.categories.all()),
+        needs=tuple(n.name for n in group.needs.all()),
+        types=tuple((t.code, t.name) for t in group.types.all()),
+        languages=tuple((lang.code, lang.name) for lang in group.languages.all()),
+        service_areas=tuple(
+            snapshot.Area(slug=a.slug, name=a.name, kind=a.get_kind_display())
+            for a in group.service_areas.all()
+        ),
+        medication_stance=group.medication_stance,
+        fees_note=group.fees_note,
+        last_verified_on=group.last_verified_on,
+        phones=tuple(
+            snapshot.Phone(
+                number=c.phone.as_e164,
+                extension=c.extension,
+                area=c.area_label,
+                hours=c.hours,
+                note=c.note,
+            )
+            for c in contacts
+            if c.kind == Contact.Kind.PHONE and c.phone
+        ),
+        emails=tuple(c.email for c in contacts if c.kind == Contact.Kind.EMAIL and c.email),
+        urls=tuple(c.url for c in contacts if c.kind == Contact.Kind.WEB and c.url),
+        meetings=tuple(
+            snapshot.WeeklyMeeting(
+                weekday=m.weekday,
+                start=m.start_time,
+                end=m.end_time,
+                name=m.name,
+                location_name=m.location_name,
+                address=m.address,
+                online_url=m.online_url,
+                dial_in=m.dial_in,
+                region=m.service_area.name if m.service_area else "",
+                language_code=m.language.code if m.language else "",
+                type_codes=tuple(str(code) for code in (m.type_codes or [])),
+                notes=m.notes,
+                updated=m.updated,
+            )
+            for m in meetings
+        )
+        if with_meetings
+        else (),
+    )
+
+
+@pytest.mark.parametrize("chunk_size", [None, 100, 504])
+@pytest.mark.parametrize("with_meetings", [False, True])
+def test_the_snapshot_is_what_the_orm_says(big_directory, monkeypatch, with_meetings, chunk_size):
+    """The exports' rows, read a chunk at a time as plain rows, are each listing as the ORM
+    gives it: every relation, in its model's order. In one chunk (the related tables read for
+    the current listings), in several, and in one full chunk (read for a list of ids)."""
+    if chunk_size:
+        monkeypatch.setattr(snapshot, "CHUNK_SIZE", chunk_size)
+    expected = [
+        orm_listing(group, with_meetings=with_meetings)
+        for group in Group.objects.current().order_by("name", "pk")
+    ]
+    assert len(expected) == 504
+    assert list(snapshot.listings(with_meetings=with_meetings)) == expected
+    total, counted = snapshot.counted_listings(with_meetings=with_meetings)
+    assert total == 504 and list(counted) == expected
+
+
+@pytest.fixture
+def chunked_reads(monkeypatch):
+    """Every cursor opened for ``QuerySet.iterator()`` (a server-side cursor on PostgreSQL)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    opened = []
+    original = wrapper.chunked_cursor
+
+    def chunked_cursor():
+        cursor = original()
+        opened.append(cursor)
+        return cursor
+
+    monkeypatch.setattr(wrapper, "chunked_cursor", chunked_cursor)
+    return opened
+
+
+@pytest.fixture
+def big_directory(taxonomy, listings):
+    """The three appendix listings, a listing whose name and meeting carry what the writers
+    must get exactly right (a line break, quotes, non-ASCII text), and 500 more."""
+    odd = GroupFactory(
+        slug="odd-one",
+        name='Grupo "Ánimo"\nsegunda línea',
+        description="Línea uno\nLínea dos, con «comillas» y 😀.",
+    )
+    MeetingFactory(
+        group=odd, weekday=3, start_time=time(18), notes='Say "hi"\nat the door', name="Ñ"
+    )
+    many_listings(taxonomy, range(500))
+
+
+def streamed_chunks(response) -> list[bytes]:
+    assert response.status_code == 200
+    assert response.streaming
+    return list(response.streaming_content)
+
+
+@pytest.mark.parametrize(
+    ("path", "old_body"),
+    [
+        ("/directory/export.csv", lambda: "".join(resources.csv_lines(snapshot.listings()))),
+        (
+            "/directory/export/hsds.json",
+            lambda: old_json(hsds.document(snapshot.listings(with_meetings=True))),
+        ),
+        (
+            "/directory/meetings.json",
+            lambda: old_json(
+                meeting_guide.feed(
+                    snapshot.listings(with_meetings=True), timezone=settings.TIME_ZONE
+                )
+            ),
+        ),
+    ],
+)
+def test_text_exports_stream_in_chunks_and_say_what_they_said_before(
+    sign_in, clinician, big_directory, chunked_reads, path, old_body
+):
+    chunks = streamed_chunks(sign_in(clinician).get(path))
+    # Several chunks, each about CHUNK_CHARS (one CSV line or JSON record more at most): the
+    # file leaves as it is written, never built whole first.
+    assert len(chunks) >= 3
+    assert all(len(chunk) >= streaming.CHUNK_CHARS for chunk in chunks[:-1])
+    assert all(len(chunk) < streaming.CHUNK_CHARS + 16 * 1024 for chunk in chunks)
+    # The listings were read through QuerySet.iterator(): one chunked (on PostgreSQL,
+    # server-side) cursor, a chunk of rows at a time.
+    assert len(chunked_reads) == 1
+    if connection.vendor == "postgresql":
+        assert chunked_reads[0].cursor.name  # a named cursor is a server-side one
+    # Byte for byte what the export sent when it was built whole in memory.
+    expected = old_body()
+    assert b"".join(chunks) == (expected if isinstance(expected, bytes) else expected.encode())
+
+
+def test_hsds_count_comes_with_the_rows(sign_in, clinician, big_directory):
+    document = json.loads(body(sign_in(clinician).get("/directory/export/hsds.json")))
+    assert document["total_items"] == document["size"] == len(document["contents"]) == 504
+    assert document["empty"] is False
+
+
+@pytest.mark.parametrize("path", ["/directory/export/hsds.json", "/directory/meetings.json"])
+def test_json_exports_of_an_empty_directory(sign_in, clinician, db, path):
+    response = sign_in(clinician).get(path)
+    assert response.streaming
+    expected = hsds.document([]) if path.endswith("hsds.json") else []
+    assert body(response) == old_json(expected)
+
+
+def test_xlsx_export_is_served_from_a_file_and_shows_what_tablib_made(
+    sign_in, clinician, big_directory, chunked_reads
+):
+    response = sign_in(clinician).get("/directory/export.xlsx")
+    assert response.status_code == 200
+    assert response.streaming  # FileResponse: sent from the temporary file in blocks
+    assert int(response["Content-Length"]) > FileResponse.block_size
+    chunks = streamed_chunks(response)
+    assert len(chunks) > 1
+    assert len(chunked_reads) == 1
+    content = b"".join(chunks)
+    assert sheet_facts(content) == sheet_facts(tablib_xlsx(snapshot.listings()))
+    facts = sheet_facts(content)
+    assert len(facts["cells"]) == 505  # the header and 504 listings
+    assert facts["frozen"] == "A2"
+    odd = next(row for row in facts["cells"] if row[0][0] == "odd-one")
+    assert odd[1] == ('Grupo "Ánimo"\nsegunda línea', "s", False, True)  # wrapped
+
+
+def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, monkeypatch):
+    """With chunks of 100, 500 listings take five rounds of queries: the rows come from the
+    database a chunk at a time, each chunk's related rows fetched for that chunk only."""
+    monkeypatch.setattr(snapshot, "CHUNK_SIZE", 100)
+    client = sign_in(clinician)
+    many_listings(taxonomy, range(500))
+    count_export_queries(client, "/directory/export.csv")  # a session's first request
+    rounds = 500 // 100
+    for path, per_round in (
+        ("/directory/export.csv", 6),
+        ("/directory/export.xlsx", 6),
+        ("/directory/export/hsds.json", 7),
+        ("/directory/meetings.json", 7),
+    ):
+        # The session's five, the listings' one query, then the related tables per chunk.
+        assert count_export_queries(client, path) == 5 + 1 + per_round * rounds, path
 
 
 # --- CSV import -----------------------------------------------------------------------------
@@ -504,7 +745,7 @@ def test_import_pages_run_a_fixed_number_of_queries(sign_in, site_admin, taxonom
         client.get(IMPORT)  # a session's first request, or a minute later, records activity
         # Files that change every listing, so that each preview is kept for its confirmation.
         exported_csv_file = exported_csv(client).replace(b",Active,", b",Defunct,")
-        items = json.loads(client.get("/directory/meetings.json").content)
+        items = json.loads(body(client.get("/directory/meetings.json")))
         feed = json.dumps([item | {"notes": "Bring a friend."} for item in items]).encode()
         result = {}
         for name, send in (
@@ -876,7 +1117,7 @@ MEETINGS = "/directory/meetings/import/"
 
 
 def feed_of(client) -> list[dict]:
-    return json.loads(client.get("/directory/meetings.json").content)
+    return json.loads(body(client.get("/directory/meetings.json")))
 
 
 def without_updated(items):

@@ -91,6 +91,14 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
         1,
         "The same email's subject line: a mail header, plain text, counts only.",
     ),
+    ("config/widgets.py", "format_html"): (
+        10,
+        "The long-list <select> (every listing of the directory) written in Python rather "
+        "than a template per option: constant formats only, and every value (the field's "
+        "name, attributes, option values and labels, group labels) goes through format_html's "
+        "escaping, exactly as Django's select templates escape it; "
+        "tests/unit/test_list_select.py checks the markup equals Django's for any text.",
+    ),
 }
 
 
