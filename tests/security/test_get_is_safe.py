@@ -265,6 +265,13 @@ def admin_records(*, clinic, user) -> None:
     from accounts.models import AccessEvent
 
     AccessEvent.objects.create(user=user, username=user.username, clinic=clinic, action="view")
+    # directory/admin.py's read-only changelist of listings (its history page needs one).
+    from directory.models import Format, Group
+
+    Group.objects.get_or_create(
+        slug="admin-walk-listing",
+        defaults={"name": "Admin walk listing", "format": Format.OTHER_MH},
+    )
 
 
 @pytest.fixture
