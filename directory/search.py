@@ -25,7 +25,12 @@ letters case-sensitively and stores aliases' non-ASCII letters escaped.
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorExact,
+)
 from django.db import connections
 from django.db.models import (
     Case,
@@ -97,19 +102,13 @@ class _NumNode(Func):
 def _groups_matching(term: str) -> QuerySet:
     """The ids of listings whose text or needs match one word (an indexed UNION)."""
     query = prefix_query([term])
-    by_text = (
-        Group.objects.annotate(document=group_document())
-        .filter(document=query)
-        .order_by()
-        .values("pk")
-    )
-    by_need = (
-        GroupNeed.objects.annotate(document=SearchVector("need__name", config=CONFIG))
-        .filter(document=query)
-        .order_by()
-        .values("group_id")
-    )
-    return by_text.union(by_need)
+    # The ``@@`` lookups are filtered on directly, not through an annotation: the same SQL,
+    # built with half the work (issue 8 measured the search's Python time).
+    by_text = Group.objects.filter(SearchVectorExact(group_document(), query)).values("pk")
+    by_need = GroupNeed.objects.filter(
+        SearchVectorExact(SearchVector("need__name", config=CONFIG), query)
+    ).values("group_id")
+    return by_text.order_by().union(by_need.order_by())
 
 
 def full_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:

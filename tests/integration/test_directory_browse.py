@@ -12,6 +12,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
@@ -36,7 +37,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from directory.selectors import listings
+from directory.selectors import CountingPaginator, listings
 
 ON_POSTGRES = connection.vendor == "postgresql"
 only_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="full-text search is PostgreSQL's")
@@ -788,6 +789,61 @@ def test_the_form_works_without_javascript_and_htmx_enhances_it(sign_in, clinici
     assert 'type="checkbox" name="medication_affirming"' in html
 
 
+def test_the_chosen_filters_are_shown_chosen(sign_in, clinician, catalogue):
+    html = (
+        sign_in(clinician)
+        .get(
+            SEARCH,
+            {"q": "anon", "need": "gambling", "area": "spa-8", "weekday": "2", "format": "III.F"},
+        )
+        .content.decode()
+    )
+    assert 'name="q" value="anon"' in html
+    for name, value in [("need", "gambling"), ("area", "spa-8"), ("weekday", "2")]:
+        menu = re.search(rf'<select name="{name}".*?</select>', html, re.DOTALL).group(0)
+        assert re.findall(r'<option value="([^"]*)" selected>', menu) == [value], name
+    menu = re.search(r'<select name="language".*?</select>', html, re.DOTALL).group(0)
+    assert re.findall(r'<option value="([^"]*)" selected>', menu) == [""]
+    assert '<option value="en">English</option>' in menu
+    assert 'name="medication_affirming" class="form-check-input" id="id_medication_affirming">' in (
+        html
+    )
+    checked = sign_in(clinician).get(SEARCH, {"medication_affirming": "on"}).content.decode()
+    assert 'id="id_medication_affirming" checked>' in checked
+
+
+def test_each_menu_lists_its_choices_in_order(sign_in, clinician, catalogue):
+    html = sign_in(clinician).get(SEARCH).content.decode()
+    for name, queryset, key in [
+        ("need", Need.objects.order_by("name"), "slug"),
+        ("category", Category.objects.order_by("order", "name"), "slug"),
+        ("type", GroupType.objects.order_by("code"), "code"),
+        ("area", ServiceArea.objects.order_by("order", "name"), "slug"),
+        ("language", Language.objects.order_by("name"), "code"),
+    ]:
+        menu = re.search(rf'<select name="{name}".*?</select>', html, re.DOTALL).group(0)
+        options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', menu)
+        assert options[1:] == [(getattr(row, key), escape(str(row))) for row in queryset], name
+        assert options[0][0] == ""
+    weekdays = re.search(r'<select name="weekday".*?</select>', html, re.DOTALL).group(0)
+    assert re.findall(r'<option value="([^"]*)"', weekdays) == ["", *map(str, range(7))]
+
+
+def test_a_filter_in_error_is_marked_and_described(sign_in, clinician, catalogue):
+    html = sign_in(clinician).get(SEARCH, {"weekday": "9", "need": "unicorns"}).content.decode()
+    for name in ["weekday", "need"]:
+        control = re.search(rf'<select name="{name}"[^>]*>', html).group(0)
+        assert 'class="form-select is-invalid"' in control
+        assert f'aria-invalid="true" aria-describedby="id_{name}_error"' in control
+        assert f'<div id="id_{name}_error" class="invalid-feedback">' in html
+    assert "9 is not one of the available choices" in html
+    # No option is marked chosen for a value that is not in the list.
+    menu = re.search(r'<select name="weekday".*?</select>', html, re.DOTALL).group(0)
+    assert " selected" not in menu
+    category = re.search(r'<select name="category"[^>]*>', html).group(0)
+    assert "aria-invalid" not in category
+
+
 def test_htmx_gets_only_the_results(sign_in, clinician, catalogue):
     client = sign_in(clinician)
     response = client.get(SEARCH, {"need": "gambling"}, headers={"HX-Request": "true"})
@@ -829,6 +885,31 @@ def test_results_are_paginated_and_bounded(sign_in, clinician, many_groups):
     # Every name once across the pages.
     seen = [g.name for p in "123" for g in client.get(SEARCH, {"page": p}).context["page"]]
     assert len(seen) == len(set(seen)) == total
+
+
+@pytest.mark.parametrize(
+    "number", ["1", "2", "3", "4", "999", "0", "-1", "abc", "", None, "2.0", 2.0, 2.5, 3]
+)
+@pytest.mark.parametrize("text", ["", "extra", "unicorn"])
+def test_the_counting_paginator_pages_as_django_does(many_groups, number, text):
+    """The page, its number and the count are Django's, from one query for a page in range."""
+    results = search.search_groups(listings(), text)
+    expected = Paginator(results, 20).get_page(number)
+    with CaptureQueriesContext(connection) as queries:
+        page = CountingPaginator(results, 20).get_page(number)
+        rows = list(page.object_list)
+    assert page.number == expected.number
+    assert page.paginator.count == expected.paginator.count
+    assert page.paginator.num_pages == expected.paginator.num_pages
+    assert [g.pk for g in rows] == [g.pk for g in expected.object_list]
+    try:
+        asked = 1 if isinstance(number, float) and not number.is_integer() else int(number)
+    except (TypeError, ValueError):
+        asked = 1  # not a number: the first page, as Django's
+    if page.number == asked:
+        assert len(queries) == 1
+    else:  # out of range: Django's count, then the last page
+        assert len(queries) <= 3
 
 
 def test_pages_keep_the_search_and_filters(sign_in, clinician, many_groups):
@@ -1069,15 +1150,17 @@ def count_queries(client, path, data=None):
     ("path", "data", "expected"),
     [
         # session, user, OTP device, permissions (user + groups); the filters' choices (need,
-        # heading, type, area, language); the count, the page, its needs and its contacts.
-        (SEARCH, None, 14),
-        (SEARCH, {"q": "depression anonymous"}, 14),
-        # ... plus the chosen need, area and language, looked up when the form is checked.
-        (SEARCH, {"q": "anonymous", "area": "spa-8", "need": "anxiety", "language": "en"}, 17),
+        # heading, type, area, language); the page with the count of all results (one query),
+        # its needs and its contacts.
+        (SEARCH, None, 13),
+        (SEARCH, {"q": "depression anonymous"}, 13),
+        # The same: a chosen need, area or language is checked against the list already read
+        # for its menu (directory.filters.VocabularyField), not looked up again.
+        (SEARCH, {"q": "anonymous", "area": "spa-8", "need": "anxiety", "language": "en"}, 13),
         (
             SEARCH,
             {"weekday": "2", "twelve_step": "yes", "medication_affirming": "on", "page": "2"},
-            14,
+            13,
         ),
         # The same five, then the listing with its open flags and last verifier; its
         # headings, types, needs, languages, areas, criteria, contacts with their areas, and
@@ -1105,7 +1188,19 @@ def test_htmx_fragment_costs_no_more_than_the_page(sign_in, clinician, five_hund
     client = sign_in(clinician)
     with CaptureQueriesContext(connection) as queries:
         client.get(SEARCH, {"q": "anonymous"}, headers={"HX-Request": "true"})
-    # No form to draw: the filters' five choice lists are not read.
+    # No form to draw: the filters' five choice lists are not read. Session, user, OTP device,
+    # permissions (2), the page with its count, its needs, its contacts.
+    assert len(queries) == 8
+
+
+def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
+    sign_in, clinician, five_hundred_listings
+):
+    client = sign_in(clinician)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(SEARCH, {"area": "spa-8"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.context["area"].slug == "spa-8"
+    # ... plus the areas, to check the one chosen (the other four lists are not read).
     assert len(queries) == 9
 
 
