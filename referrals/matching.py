@@ -36,10 +36,12 @@ Decisions where the brief was silent (documented here so that the views can rely
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from operator import itemgetter
 
 # --- Inputs ------------------------------------------------------------------------------------
 
@@ -249,38 +251,56 @@ def score(
 ) -> tuple[int, tuple[str, ...]]:
     """The listing's score for this client and the reasons, in the order needs, types,
     language, area, verification, 12-step, medication (VIII.B)."""
+    return _score(listing, client, vocabulary, today, words=True)
+
+
+def points(listing: Listing, client: ClientProfile, *, vocabulary: Vocabulary, today: date) -> int:
+    """``score``'s number without its reasons: what ranking needs for every listing.
+
+    The same code as ``score`` (one body, ``words=False``), so the two never disagree; what
+    only the sentences need (naming and sorting needs, types and areas) is skipped. ``match``
+    words the reasons of the few listings it shows, not of the 2,000 it ranks.
+    """
+    return _score(listing, client, vocabulary, today, words=False)[0]
+
+
+def _score(
+    listing: Listing, client: ClientProfile, vocabulary: Vocabulary, today: date, *, words: bool
+) -> tuple[int, tuple[str, ...]]:
     total = 0
     reasons: list[str] = []
 
-    needs = sorted(
-        (_need_name(slug, vocabulary) for slug in listing.need_slugs & client.need_slugs),
-        key=str.casefold,
-    )
-    if needs:
-        total += NEED_MATCH * len(needs)
-        reasons.append("helps with " + _enumerate(needs))
+    shared_needs = listing.need_slugs & client.need_slugs
+    if shared_needs:
+        total += NEED_MATCH * len(shared_needs)
+        if words:
+            needs = sorted(
+                (_need_name(slug, vocabulary) for slug in shared_needs), key=str.casefold
+            )
+            reasons.append("helps with " + _enumerate(needs))
 
-    types = sorted(listing.group_type_codes & client.group_type_codes)
-    if types:
-        total += GROUP_TYPE_MATCH * len(types)
-        reasons.append(_types_reason(types, vocabulary))
+    shared_types = listing.group_type_codes & client.group_type_codes
+    if shared_types:
+        total += GROUP_TYPE_MATCH * len(shared_types)
+        if words:
+            reasons.append(_types_reason(sorted(shared_types), vocabulary))
 
-    points, reason = _language(listing, client, vocabulary)
-    total += points
+    gained, reason = _language(listing, client, vocabulary)
+    total += gained
     if reason:
         reasons.append(reason)
 
-    points, reason = _area(listing, client, vocabulary)
-    total += points
+    gained, reason = _area(listing, client, vocabulary, words=words)
+    total += gained
     if reason:
         reasons.append(reason)
 
-    points, reason = _verification(listing, today)
-    total += points
+    gained, reason = _verification(listing, today)
+    total += gained
     reasons.append(reason)
 
-    points, reason = _twelve_step(listing, client)
-    total += points
+    gained, reason = _twelve_step(listing, client)
+    total += gained
     if reason:
         reasons.append(reason)
 
@@ -292,7 +312,7 @@ def score(
         else:
             reasons.append("medication stance not confirmed")
 
-    return total, tuple(reasons)
+    return total, (tuple(reasons) if words else ())
 
 
 def _language(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
@@ -312,27 +332,34 @@ def _language(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
     return 0, f"no {name} recorded"
 
 
-def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary):
+def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary, *, words: bool = True):
+    """Points and reason for the client's most convenient location. The areas are put in order
+    only to word the reason (which one is named first); the points ask only whether there is
+    one of a kind, so without ``words`` nothing is sorted and the reason is ""."""
     if not client.area_slug:
         return 0, ""
     if not listing.areas:
         return AREA_UNKNOWN, "area not recorded"
-    areas = sorted((_area_of(slug, vocabulary) for slug in listing.areas), key=_area_order)
-    own = vocabulary.areas.get(client.area_slug)
     if client.area_slug in listing.areas:
-        return AREA_SAME, _where(_area_of(client.area_slug, vocabulary))
-    if own is not None and own.kind == AreaKind.COUNTYWIDE:
+        return AREA_SAME, _where(_area_of(client.area_slug, vocabulary)) if words else ""
+    areas = [_area_of(slug, vocabulary) for slug in listing.areas]
+    if words:
+        areas.sort(key=_area_order)
+    first_of_kind: dict[str, Area] = {}
+    for area in areas:
+        first_of_kind.setdefault(area.kind, area)
+    own = vocabulary.areas.get(client.area_slug)
+    if own is not None and own.kind == AreaKind.COUNTYWIDE and AreaKind.SPA in first_of_kind:
         # The client can get anywhere in the county: any SPA will do.
-        in_county = [a for a in areas if a.kind == AreaKind.SPA]
-        if in_county:
-            return AREA_SAME, _where(in_county[0])
-    for kind, points in (
+        return AREA_SAME, _where(first_of_kind[AreaKind.SPA]) if words else ""
+    for kind, gained in (
         (AreaKind.COUNTYWIDE, AREA_COUNTYWIDE),
         (AreaKind.NATIONAL, AREA_NATIONAL),
     ):
-        found = next((a for a in areas if a.kind == kind), None)
-        if found is not None:
-            return points, _where(found)
+        if kind in first_of_kind:
+            return gained, _where(first_of_kind[kind]) if words else ""
+    if not words:
+        return AREA_ELSEWHERE, ""
     reason = _where(areas[0])
     if len(areas) > 1:
         others = len(areas) - 1
@@ -384,7 +411,9 @@ def match(
     if limit < 1:
         raise ValueError("limit must be at least 1")
     medicated = client.on_prescribed_medication
-    ranked: list[tuple[tuple, Listing, int, tuple[str, ...]]] = []
+    unmedicated = _unmedicated(client)
+    # Every listing is ranked by its points alone; only the few shown are worded (``points``).
+    ranked: list[tuple[tuple, Listing]] = []
     unsafe: list[tuple[tuple, Listing, str]] = []
     for listing in listings:
         if not listing.available or not is_relevant(listing, client):
@@ -394,23 +423,27 @@ def match(
             if not safe:
                 # VI.C: excluded outright, whatever it would have scored. Its score still orders
                 # the not-suitable list, so the clinician sees the ones they would have missed.
-                points, _ = score(listing, _unmedicated(client), vocabulary=vocabulary, today=today)
-                unsafe.append((_order(points, listing), listing, why))
+                worth = points(listing, unmedicated, vocabulary=vocabulary, today=today)
+                unsafe.append((_order(worth, listing), listing, why))
                 continue
-        points, reasons = score(listing, client, vocabulary=vocabulary, today=today)
-        ranked.append((_order(points, listing), listing, points, reasons))
+        worth = points(listing, client, vocabulary=vocabulary, today=today)
+        ranked.append((_order(worth, listing), listing))
 
-    ranked.sort(key=lambda row: row[0])
-    unsafe.sort(key=lambda row: row[0])
-    suggestions = tuple(
-        Suggestion(listing=listing, score=points, reasons=reasons, rank=rank)
-        for rank, (_, listing, points, reasons) in enumerate(ranked[:limit], start=1)
-    )
+    # The best ``limit`` of each, as sorting them all and cutting would give (the order keys
+    # end with the id, so they never tie).
+    first = itemgetter(0)
+    suggestions = []
+    for rank, (_, listing) in enumerate(heapq.nsmallest(limit, ranked, key=first), start=1):
+        worth, reasons = score(listing, client, vocabulary=vocabulary, today=today)
+        suggestions.append(Suggestion(listing=listing, score=worth, reasons=reasons, rank=rank))
     not_suitable = tuple(
-        Excluded(listing=listing, clause=VI_C, reason=why) for _, listing, why in unsafe[:limit]
+        Excluded(listing=listing, clause=VI_C, reason=why)
+        for _, listing, why in heapq.nsmallest(limit, unsafe, key=first)
     )
     return MatchResult(
-        suggestions=suggestions, not_suitable=not_suitable, share_fallback=not suggestions
+        suggestions=tuple(suggestions),
+        not_suitable=not_suitable,
+        share_fallback=not suggestions,
     )
 
 

@@ -275,12 +275,9 @@ def choose_groups(request, pk: int):
         messages.warning(request, "Record the client's input and approval (VIII.B) first.")
         return redirect("referrals:client-input", pk=referral.pk)
     profile = selectors.client_profile(referral)
-    result = matching.match(
-        selectors.matching_listings(),
-        profile,
-        vocabulary=selectors.vocabulary(),
-        today=timezone.localdate(),
-    )
+    # Only the listings that can appear for this client: the same result, less to read.
+    listings, vocabulary = selectors.matching_inputs(profile)
+    result = matching.match(listings, profile, vocabulary=vocabulary, today=timezone.localdate())
     status = 200
     if request.method == "POST":
         form = ChooseGroupsForm(request.POST, suggestions=result.suggestions)

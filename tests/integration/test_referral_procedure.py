@@ -795,6 +795,29 @@ def test_peers_are_offered_by_first_name_across_the_chosen_groups(
         assert secret not in row
 
 
+def test_a_popular_group_offers_its_ten_latest_peers(
+    sign_in, clinician, referred, group, outsider, other_clinic
+):
+    """A group with contact persons from all over the county: the page lists the ten who
+    agreed most recently; any consenting peer may still be recorded as introduced."""
+    peers = []
+    for n in range(15):
+        person = ClientFactory(clinic=other_clinic, created_by=outsider, first_name=f"Peer{n:02d}")
+        contact = _peer(person, group, f"Peer{n:02d}", recorded_by=outsider)
+        contact.consented_on = date(2026, 1, 1) + timedelta(days=n)
+        contact.save(update_fields=["consented_on"])
+        peers.append(contact)
+    client = sign_in(clinician)
+    row = _row(_text(client.get(_url(referred))), "c")
+    offered = [p for p in peers if _radio(p) in row]
+    assert offered == peers[5:]  # the ten latest, listed by first name
+    assert row.index("Peer05") < row.index("Peer14")
+    # An older consent, not listed, is still a valid choice (the form checks every one).
+    response = client.post(_url(referred, "steps/c/introduction/"), {"peer_contact": peers[0].pk})
+    assert response.status_code == 302
+    assert _step(referred, "c").peer_contact == peers[0]
+
+
 # --- VIII.I–J: follow-ups ------------------------------------------------------------------------
 
 
@@ -1397,15 +1420,19 @@ def test_the_referral_pages_queries_do_not_grow(
         peer_client=peer_client,
         outsider=outsider,
     )
+    big_groups = [_group(f"Big {n}", taxonomy, meetings=()) for n in range(3)]
     big = _busy_referral(
         new_referral(),
-        [_group(f"Big {n}", taxonomy, meetings=()) for n in range(3)],
+        big_groups,
         20,
         10,
         by=clinician,
         peer_client=peer_client,
         outsider=outsider,
     )
+    for n in range(30):  # a popular group: more contact persons than the page lists
+        person = ClientFactory(clinic=outsider.clinic, created_by=outsider)
+        _peer(person, big_groups[0], f"Many{n}", recorded_by=outsider)
     assert Meeting.objects.count() == 1 + 60
     assert FollowUp.objects.filter(referral=big).count() == 10
     few, _ = _page_queries(client, small)

@@ -771,16 +771,64 @@ def test_property_ranking_is_sound_for_any_client(listings, who, limit, seed):
     assert match(listings, who, vocabulary=VOCABULARY, today=TODAY, limit=limit) == result
 
 
+def reference_match(listings, who: ClientProfile, limit: int = 20):
+    """``match`` as first written, the specification its faster form must keep: every relevant
+    listing scored with its reasons, all of them sorted, then cut to ``limit``."""
+    unmedicated = dataclasses.replace(who, on_prescribed_medication=False)
+    ranked, unsafe = [], []
+    for one in listings:
+        if not one.available or not policy_relevant(one, who):
+            continue
+        order = (one.name.casefold(), one.name, one.id)
+        if who.on_prescribed_medication and policy_unsafe(one):
+            points, _ = m.score(one, unmedicated, vocabulary=VOCABULARY, today=TODAY)
+            unsafe.append(((-points, *order), one))
+            continue
+        points, reasons = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
+        ranked.append(((-points, *order), one, points, reasons))
+    ranked.sort(key=lambda row: row[0])
+    unsafe.sort(key=lambda row: row[0])
+    return m.MatchResult(
+        suggestions=tuple(
+            m.Suggestion(listing=one, score=points, reasons=reasons, rank=rank)
+            for rank, (_, one, points, reasons) in enumerate(ranked[:limit], start=1)
+        ),
+        not_suitable=tuple(
+            m.Excluded(listing=one, clause="VI.C", reason=is_medication_safe(one)[1])
+            for _, one in unsafe[:limit]
+        ),
+        share_fallback=not ranked,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(listings=listings_st(), who=clients_st(), limit=st.integers(min_value=1, max_value=30))
+def test_property_match_is_the_full_ranking_cut_to_limit(listings, who, limit):
+    """Ranking by points and wording only the listings shown gives exactly what scoring every
+    listing with its reasons and sorting them all gave: the same suggestions, order, scores,
+    reasons and VI.C exclusions."""
+    result = match(listings, who, vocabulary=VOCABULARY, today=TODAY, limit=limit)
+    assert result == reference_match(listings, who, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(listings=listings_st(), who=clients_st())
+def test_property_points_is_the_score_without_its_reasons(listings, who):
+    for one in listings:
+        points, _ = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
+        assert m.points(one, who, vocabulary=VOCABULARY, today=TODAY) == points
+
+
 # --- Scale ---------------------------------------------------------------------------------------
 
 
-def test_two_thousand_listings_match():
-    """The county's directory is about 2,000 groups (design notes, section 6)."""
-    rng = random.Random(4)
-    listings = [
+def _county_listings(count: int, seed: int) -> list[Listing]:
+    rng = random.Random(seed)
+    return [
         Listing(
             id=i,
-            name=f"Group {i:04d}",
+            # Few names, so that many listings tie on score and name and the id decides.
+            name=rng.choice(["Group", "group", "Circle", "Peers"]) + f" {i % 50}",
             slug=f"group-{i}",
             need_slugs=frozenset(rng.sample(NEEDS, rng.randint(0, 3))),
             group_type_codes=frozenset(rng.sample(TYPES, rng.randint(0, 2))),
@@ -792,8 +840,13 @@ def test_two_thousand_listings_match():
             last_verified_on=rng.choice([None, OLD, RECENT]),
             available=rng.random() < 0.9,
         )
-        for i in range(2000)
+        for i in range(count)
     ]
+
+
+def test_two_thousand_listings_match():
+    """The county's directory is about 2,000 groups (design notes, section 6)."""
+    listings = _county_listings(2000, seed=4)
     who = client(
         need_slugs={"depression", "anxiety"},
         language_code="es",
@@ -805,3 +858,24 @@ def test_two_thousand_listings_match():
     assert len(result.not_suitable) == 20
     assert all(not policy_unsafe(s.listing) for s in result.suggestions)
     assert result.suggestions[0].score >= result.suggestions[-1].score
+    assert result == reference_match(listings, who)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_two_thousand_listings_rank_as_the_full_ranking_did(seed):
+    """At county size, for clients of every kind (no needs at all, a countywide area, avoiding
+    12-step groups, medicated or not, a language no listing records), the result is the one
+    that scoring and sorting every listing gave."""
+    rng = random.Random(seed)
+    listings = _county_listings(2000, seed=100 + seed)
+    who = client(
+        need_slugs=rng.sample(NEEDS, rng.randint(0, 2)),
+        group_type_codes=rng.sample(TYPES, rng.randint(0, 1)),
+        language_code=rng.choice([*LANGUAGES, "", "other"]),
+        area_slug=rng.choice([None, "countywide", *AREAS]),
+        on_prescribed_medication=rng.random() < 0.5,
+        twelve_step=rng.choice(list(TwelveStep)),
+    )
+    for limit in (1, 20, 300):
+        result = run(listings, who, limit=limit)
+        assert result == reference_match(listings, who, limit)
