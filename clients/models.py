@@ -210,7 +210,9 @@ class Attendance(models.Model):
         ]
         indexes = [
             models.Index(fields=["client", "group", "on_date"], name="attendance_client_group"),
-            models.Index(fields=["clinic", "on_date"], name="attendance_clinic_date"),
+            # With the status, the supervisor review counts a clinic's attendance per day from
+            # the index alone.
+            models.Index(fields=["clinic", "on_date", "status"], name="attendance_clinic_day"),
         ]
 
     def __str__(self):

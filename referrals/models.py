@@ -56,6 +56,9 @@ class Screening(models.Model):
         indexes = [
             models.Index(fields=["client", "-screened_at"], name="screening_client_recent"),
             models.Index(fields=["clinic", "screened_at"], name="screening_clinic_when"),
+            # Who has screened at the clinic (the supervisor review's sign-off choices), read
+            # from the index alone.
+            models.Index(fields=["clinic", "screened_by"], name="screening_clinic_staff"),
         ]
         constraints = [
             # Nulls are distinct: only screenings sent from a form carry a token.
@@ -163,6 +166,10 @@ class Referral(models.Model):
             models.Index(fields=["clinic", "status"], name="referral_clinic_status"),
             models.Index(fields=["clinician", "status"], name="referral_clinician_status"),
             models.Index(fields=["client", "-created_at"], name="referral_client_recent"),
+            # The supervisor review: a clinic's referrals made in a period (its figures, and its
+            # documentation gaps oldest first), and who has referred at the clinic.
+            models.Index(fields=["clinic", "referred_at"], name="referral_clinic_referred"),
+            models.Index(fields=["clinic", "clinician"], name="referral_clinic_staff"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,10 +2,16 @@
 
 IX.A: "Self-help attendance should be documented in the clinical record"; IX.B: the client's
 feedback too. A supervisor reviews what their clinic's clinicians documented over a period and
-signs it off. This module answers the page's questions, each with one aggregate query whatever
-the number of rows (``annotate``/``aggregate`` with ``Count(filter=...)``, ``Exists`` and
-``TruncWeek``); nothing here loops over screenings, referrals or attendance in Python. The
-loops that remain run over clinicians (the clinic's staff) and over the weeks of the period.
+signs it off. This module answers the page's questions with a fixed number of aggregate
+queries whatever the number of rows (``annotate`` with ``Count(filter=...)`` and ``Exists``);
+nothing here loops over screenings, referrals or attendance in Python. The loops that remain run
+over clinicians (the clinic's staff), over the days and weeks of the period, and over the
+funnel's stages.
+
+Every query starts from the clinic's rows for the period, found by a (clinic, date) index, and
+reaches other tables one row at a time by index (a referral's chosen groups, then the client's
+attendance at each): its cost follows the clinic's activity in the period, not the size of the
+county's tables.
 
 The figures, per clinician, for a period of whole days (``Period``, local time):
 
@@ -38,16 +44,28 @@ screening's date.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import TruncWeek
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from clients.models import Attendance, DocumentationSignOff, Feedback
@@ -235,14 +253,28 @@ class ReviewQueryForm(forms.Form):
 # --- who counts as a clinician of the clinic -------------------------------------------------
 
 
-def _holds_clinician_role() -> Exists:
-    """The user's roles (groups) grant the clinician's home: roles, never group names."""
-    return Exists(
-        Permission.objects.filter(
-            group__user=OuterRef("pk"),
-            content_type__app_label="accounts",
-            codename="use_clinician_home",
-        )
+def _clinicians_at(clinic_id: int):
+    """The clinic's staff whose roles (groups) grant the clinician's home: roles, never group
+    names. Uncorrelated, so PostgreSQL reads it once and looks each user up in a hash (an
+    ``EXISTS`` per user was planned as a five-table join for every member of the county's
+    staff); it starts from the clinic's staff, not from everyone who holds the role."""
+    holding = Group.objects.filter(
+        permissions__content_type__app_label="accounts",
+        permissions__codename="use_clinician_home",
+    )
+    return get_user_model().objects.filter(clinic_id=clinic_id, groups__in=holding).values("pk")
+
+
+def _worked_here(clinic_id: int) -> Q:
+    """Anyone with a screening, referral or feedback at the clinic, at any date.
+
+    ``IN`` over the clinic's own rows, which the (clinic, person) indexes read without touching
+    a table, rather than an ``EXISTS`` per user, which made PostgreSQL read every member of the
+    county's staff and hash every record of the clinic's history for each of three tables."""
+    return (
+        Q(pk__in=Screening.objects.filter(clinic_id=clinic_id).values("screened_by"))
+        | Q(pk__in=Referral.objects.filter(clinic_id=clinic_id).values("clinician"))
+        | Q(pk__in=Feedback.objects.filter(clinic_id=clinic_id).values("recorded_by"))
     )
 
 
@@ -252,13 +284,38 @@ def clinicians_for_sign_off(clinic_id: int | None):
     User = get_user_model()
     if clinic_id is None:
         return User.objects.none()
-    worked_here = Exists(
-        Screening.objects.filter(clinic_id=clinic_id, screened_by=OuterRef("pk"))
-    ) | Exists(Referral.objects.filter(clinic_id=clinic_id, clinician=OuterRef("pk")))
-    worked_here |= Exists(Feedback.objects.filter(clinic_id=clinic_id, recorded_by=OuterRef("pk")))
     return User.objects.filter(
-        (Q(clinic_id=clinic_id) & Q(_holds_clinician_role())) | Q(worked_here)
+        Q(pk__in=_clinicians_at(clinic_id)) | _worked_here(clinic_id)
     ).order_by("last_name", "first_name", "username")
+
+
+def clinic_staff(clinic_id: int | None, period: Period) -> list:
+    """Everyone the page names, in one query: the sign-off choices (``clinicians_for_sign_off``),
+    each with whether they are a clinician of this clinic and when this period of theirs was
+    signed off. The rows of figures are drawn from these people (``clinician_figures``):
+    whoever has figures in the period worked here, so no one is missed."""
+    if clinic_id is None:
+        return []
+    signed_off_at = DocumentationSignOff.objects.filter(
+        clinic_id=clinic_id,
+        clinician=OuterRef("pk"),
+        period_start=period.start,
+        period_end=period.end,
+    ).values("signed_at")[:1]
+    return list(
+        clinicians_for_sign_off(clinic_id).annotate(
+            clinician_here=ExpressionWrapper(
+                Q(pk__in=_clinicians_at(clinic_id)), output_field=BooleanField()
+            ),
+            signed_off_at=Subquery(signed_off_at),
+        )
+    )
+
+
+def _listed(user, with_figures: set) -> bool:
+    """A row of figures for: the clinic's active clinicians, and anyone with figures here (a
+    user of ``clinic_staff``)."""
+    return (user.clinician_here and user.is_active) or user.pk in with_figures
 
 
 # --- the figures -----------------------------------------------------------------------------
@@ -266,14 +323,21 @@ def clinicians_for_sign_off(clinic_id: int | None):
 
 def _documented_attendance() -> Exists:
     """IX.A: attendance (attended or missed) documented for one of the referral's chosen
-    groups. A referral finds its attendance by its client and its chosen groups."""
-    chosen = ReferredGroup.objects.filter(referral_id=OuterRef(OuterRef("pk"))).values("group_id")
-    return Exists(Attendance.objects.filter(client_id=OuterRef("client_id"), group_id__in=chosen))
+    groups. A referral finds its attendance by its client and its chosen groups.
+
+    Asked group by group (a referral has one or two): is there attendance of this client at
+    this group? Each answer is one probe of the (client, group, date) index. (Asked as "the
+    client's attendance at any of the chosen groups", PostgreSQL read all the client's
+    attendance per referral, or hashed the whole table for a list of them.)"""
+    attended = Attendance.objects.filter(
+        client_id=OuterRef(OuterRef("client_id")), group_id=OuterRef("group_id")
+    )
+    return Exists(ReferredGroup.objects.filter(referral_id=OuterRef("pk")).filter(Exists(attended)))
 
 
 def _gap(cutoff: datetime) -> Q:
-    """Referred before ``cutoff`` with no attendance documented, and still to document."""
-    return Q(referred_at__lt=cutoff) & ~Q(_documented_attendance()) & STILL_TO_DOCUMENT
+    """Referred before ``cutoff``, still to document, and no attendance documented."""
+    return Q(referred_at__lt=cutoff) & STILL_TO_DOCUMENT & ~Q(_documented_attendance())
 
 
 @dataclass
@@ -301,53 +365,132 @@ class ClinicianFigures:
         return [(clause, self.blocks.get(clause, 0)) for clause, _ in NOT_REFERRED_CLAUSES]
 
 
-def _screening_counts(clinic_id: int, period: Period) -> dict[int, dict]:
-    not_now = Q(decision=Screening.Decision.NOT_NOW)
-    blocks = {
-        key: Count(
-            "pk",
-            filter=not_now
-            & Q(
-                Exists(
-                    ScreeningReason.objects.filter(
-                        screening_id=OuterRef("pk"),
-                        kind=ScreeningReason.Kind.BLOCKS,
-                        clause=clause,
-                    )
-                )
-            ),
-        )
-        for clause, key in NOT_REFERRED_CLAUSES
-    }
-    rows = (
-        Screening.objects.filter(clinic_id=clinic_id)
-        .filter(period.moments("screened_at"))
+# How far a "refer" screening's referral got, for the funnel (FUNNEL_STAGES): each stage is
+# reached only through the one before it.
+NOT_MADE, MADE, DOCUMENTED, SIX = 0, 1, 2, 3
+# The screening query's keys, by the stage a screening reached (its decision "refer" first).
+_FUNNEL_KEYS = (
+    ("decided_refer", NOT_MADE),
+    ("funnel_referred", MADE),
+    ("funnel_documented", DOCUMENTED),
+    ("funnel_six", SIX),
+)
+
+
+def _referral_stage() -> Subquery:
+    """The stage the screening's referral (one to one) reached; none when there is none.
+
+    A scalar subquery, which PostgreSQL runs once per "refer" screening by the unique index on
+    the referral's screening. (A join to the referrals let it hash the county's whole table,
+    and ``EXISTS`` per stage read each referral three times.)"""
+    return Subquery(
+        Referral.objects.filter(screening_id=OuterRef("pk"))
         .order_by()
-        .values("screened_by")
         .annotate(
-            screened=Count("pk"),
-            incomplete=Count("pk", filter=Q(decision=Screening.Decision.INCOMPLETE)),
-            not_referred=Count("pk", filter=not_now),
-            **blocks,
+            stage=Case(
+                When(referred_at__isnull=True, then=Value(NOT_MADE)),
+                When(~Q(_documented_attendance()), then=Value(MADE)),
+                When(SIX_IN_A_ROW, then=Value(SIX)),
+                default=Value(DOCUMENTED),
+            )
         )
+        .values("stage")[:1],
+        output_field=IntegerField(),
     )
-    return {row["screened_by"]: row for row in rows}
+
+
+def _screening_counts(clinic_id: int, period: Period, *, funnel: bool) -> dict[int, dict]:
+    """The period's screenings by who recorded them; with ``funnel``, the funnel's stages too
+    (the CSV, which has no funnel, leaves them out). Counted by clinician, decision and stage
+    (a few hundred groups at most), and added up here."""
+    screenings = Screening.objects.filter(clinic_id=clinic_id).filter(period.moments("screened_at"))
+    fields = ["screened_by", "decision"]
+    if funnel:
+        refer = Screening.Decision.REFER
+        screenings = screenings.annotate(
+            stage=Case(When(decision=refer, then=_referral_stage()), default=Value(None))
+        )
+        fields.append("stage")
+    rows = screenings.order_by().values(*fields).annotate(n=Count("pk"))
+
+    by_decision = {
+        Screening.Decision.INCOMPLETE: "incomplete",
+        Screening.Decision.NOT_NOW: "not_referred",
+    }
+    counts: dict[int, dict] = {}
+    for row in rows:
+        n = row["n"]
+        figures = counts.setdefault(
+            row["screened_by"],
+            dict.fromkeys(["screened", *by_decision.values(), *dict(_FUNNEL_KEYS)], 0),
+        )
+        figures["screened"] += n
+        if row["decision"] in by_decision:
+            figures[by_decision[row["decision"]]] += n
+        elif funnel and row["decision"] == Screening.Decision.REFER:
+            stage = NOT_MADE if row["stage"] is None else row["stage"]
+            for key, reached in _FUNNEL_KEYS:
+                if stage >= reached:
+                    figures[key] += n
+    return counts
+
+
+def _blocked_counts(clinic_id: int, period: Period) -> dict[int, dict[str, int]]:
+    """Of the period's "do not refer now" screenings, how many each clause's BLOCKS reasons
+    ruled out, by who screened: the reasons of those screenings only, each screening counted
+    once per clause however many of its reasons cite it."""
+    rows = (
+        ScreeningReason.objects.filter(
+            kind=ScreeningReason.Kind.BLOCKS,
+            clause__in=[clause for clause, _ in NOT_REFERRED_CLAUSES],
+            screening__clinic_id=clinic_id,
+            screening__decision=Screening.Decision.NOT_NOW,
+        )
+        .filter(period.moments("screening__screened_at"))
+        .order_by()
+        .values("screening__screened_by", "clause")
+        .annotate(screenings=Count("screening_id", distinct=True))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["screening__screened_by"], {})[row["clause"]] = row["screenings"]
+    return counts
 
 
 def _referral_counts(clinic_id: int, period: Period, gap_cutoff: datetime) -> dict[int, dict]:
+    """The period's referrals by clinician, counted by whether attendance is documented, six in
+    a row and "overdue" (made before the gap cutoff and still to document): the attendance is
+    looked up once per referral, and the figures are added up here from at most eight groups
+    per clinician. A gap is an overdue referral without attendance."""
     rows = (
         Referral.objects.filter(clinic_id=clinic_id)
         .filter(period.moments("referred_at"))
-        .order_by()
-        .values("clinician")
         .annotate(
-            referred=Count("pk"),
-            attendance_documented=Count("pk", filter=Q(_documented_attendance())),
-            six_in_a_row=Count("pk", filter=SIX_IN_A_ROW),
-            gaps=Count("pk", filter=_gap(gap_cutoff)),
+            documented=_documented_attendance(),
+            six=ExpressionWrapper(SIX_IN_A_ROW, output_field=BooleanField()),
+            overdue=ExpressionWrapper(
+                Q(referred_at__lt=gap_cutoff) & STILL_TO_DOCUMENT, output_field=BooleanField()
+            ),
         )
+        .order_by()
+        .values("clinician", "documented", "six", "overdue")
+        .annotate(n=Count("pk"))
     )
-    return {row["clinician"]: row for row in rows}
+    counts: dict[int, dict] = {}
+    for row in rows:
+        n = row["n"]
+        figures = counts.setdefault(
+            row["clinician"],
+            dict.fromkeys(["referred", "attendance_documented", "six_in_a_row", "gaps"], 0),
+        )
+        figures["referred"] += n
+        if row["documented"]:
+            figures["attendance_documented"] += n
+        elif row["overdue"]:
+            figures["gaps"] += n
+        if row["six"]:
+            figures["six_in_a_row"] += n
+    return counts
 
 
 def _concern_counts(clinic_id: int, period: Period) -> dict[int, int]:
@@ -363,45 +506,31 @@ def _concern_counts(clinic_id: int, period: Period) -> dict[int, int]:
     return {row["recorded_by"]: row["concerns"] for row in rows}
 
 
-def clinician_figures(
-    clinic_id: int | None, period: Period, *, gap_weeks: int, now: datetime
-) -> list[ClinicianFigures]:
-    """One row per clinician, in four queries (screenings, referrals, feedback, clinicians)."""
-    if clinic_id is None:
-        return []
-    cutoff = now - timedelta(weeks=gap_weeks)
-    screenings = _screening_counts(clinic_id, period)
-    referrals = _referral_counts(clinic_id, period, cutoff)
+def _figures(
+    clinic_id: int, period: Period, *, gap_weeks: int, now: datetime, staff: list, funnel: bool
+) -> tuple[list[ClinicianFigures], list[tuple[str, int]] | None]:
+    """The rows per clinician and, with ``funnel``, the funnel, in four queries (screenings,
+    their BLOCKS reasons, referrals, feedback) besides ``staff``."""
+    screenings = _screening_counts(clinic_id, period, funnel=funnel)
+    blocks = _blocked_counts(clinic_id, period)
+    referrals = _referral_counts(clinic_id, period, now - timedelta(weeks=gap_weeks))
     concerns = _concern_counts(clinic_id, period)
     with_figures = set(screenings) | set(referrals) | set(concerns)
 
-    User = get_user_model()
-    signed_off_at = DocumentationSignOff.objects.filter(
-        clinic_id=clinic_id,
-        clinician=OuterRef("pk"),
-        period_start=period.start,
-        period_end=period.end,
-    ).values("signed_at")[:1]
-    clinicians = (
-        User.objects.filter(
-            (Q(clinic_id=clinic_id, is_active=True) & Q(_holds_clinician_role()))
-            | Q(pk__in=with_figures)
-        )
-        .annotate(signed_off_at=Subquery(signed_off_at))
-        .order_by("last_name", "first_name", "username")
-    )
-
     rows = []
-    for user in clinicians:
+    for user in staff:
+        if not _listed(user, with_figures):
+            continue
         s = screenings.get(user.pk, {})
         r = referrals.get(user.pk, {})
+        b = blocks.get(user.pk, {})
         rows.append(
             ClinicianFigures(
                 clinician=user,
                 screened=s.get("screened", 0),
                 incomplete=s.get("incomplete", 0),
                 not_referred=s.get("not_referred", 0),
-                blocks={clause: s.get(key, 0) for clause, key in NOT_REFERRED_CLAUSES},
+                blocks={clause: b.get(clause, 0) for clause, _ in NOT_REFERRED_CLAUSES},
                 referred=r.get("referred", 0),
                 attendance_documented=r.get("attendance_documented", 0),
                 six_in_a_row=r.get("six_in_a_row", 0),
@@ -410,6 +539,23 @@ def clinician_figures(
                 signed_off_at=user.signed_off_at,
             )
         )
+    return rows, _funnel(screenings.values()) if funnel else None
+
+
+def clinician_figures(
+    clinic_id: int | None,
+    period: Period,
+    *,
+    gap_weeks: int,
+    now: datetime,
+    staff: list | None = None,
+) -> list[ClinicianFigures]:
+    """One row per clinician, in five queries (``staff`` from ``clinic_staff`` saves one)."""
+    if clinic_id is None:
+        return []
+    if staff is None:
+        staff = clinic_staff(clinic_id, period)
+    rows, _ = _figures(clinic_id, period, gap_weeks=gap_weeks, now=now, staff=staff, funnel=False)
     return rows
 
 
@@ -431,25 +577,28 @@ def totals(rows: list[ClinicianFigures]) -> ClinicianFigures:
     return total
 
 
+def _funnel(screening_rows: Iterable[dict]) -> list[tuple[str, int]]:
+    """The funnel's stages, summed over the screening query's rows (one per clinician: every
+    screening counts under exactly one)."""
+    keys = {
+        "screened": "screened",
+        "decided_refer": "decided_refer",
+        "referred": "funnel_referred",
+        "attendance_documented": "funnel_documented",
+        "six_in_a_row": "funnel_six",
+    }
+    sums = dict.fromkeys(keys.values(), 0)
+    for row in screening_rows:
+        for key in sums:
+            sums[key] += row[key]
+    return [(label, sums[keys[stage]]) for stage, label in FUNNEL_STAGES]
+
+
 def funnel(clinic_id: int | None, period: Period) -> list[tuple[str, int]]:
     """The referral funnel of the screenings in the period, in one query (see the module)."""
     if clinic_id is None:
         return [(label, 0) for _, label in FUNNEL_STAGES]
-    made = Referral.objects.filter(screening_id=OuterRef("pk"), referred_at__isnull=False)
-    documented = made.filter(_documented_attendance())
-    refer = Q(decision=Screening.Decision.REFER)
-    counts = (
-        Screening.objects.filter(clinic_id=clinic_id)
-        .filter(period.moments("screened_at"))
-        .aggregate(
-            screened=Count("pk"),
-            decided_refer=Count("pk", filter=refer),
-            referred=Count("pk", filter=refer & Q(Exists(made))),
-            attendance_documented=Count("pk", filter=refer & Q(Exists(documented))),
-            six_in_a_row=Count("pk", filter=refer & Q(Exists(documented.filter(SIX_IN_A_ROW)))),
-        )
-    )
-    return [(label, counts[key]) for key, label in FUNNEL_STAGES]
+    return _funnel(_screening_counts(clinic_id, period, funnel=True).values())
 
 
 @dataclass(frozen=True)
@@ -469,34 +618,31 @@ class Week:
 
 
 def attendance_by_week(clinic_id: int | None, period: Period) -> list[Week]:
-    """IX.A: attendance documented for meetings in the period, by ISO week of the meeting
-    (``TruncWeek``), every week of the period shown, empty ones as zero. One query."""
-    counts = {}
+    """IX.A: attendance documented for meetings in the period, by ISO week of the meeting,
+    every week of the period shown, empty ones as zero. One query.
+
+    The database counts by day and status (at most two rows a day, read from the (clinic,
+    date, status) index alone); the days are added up into weeks here, which costs less than
+    truncating every row's date to its week in SQL."""
+    attended: dict[date, int] = {}
+    missed: dict[date, int] = {}
     if clinic_id is not None:
         rows = (
             Attendance.objects.filter(clinic_id=clinic_id)
             .filter(period.dates("on_date"))
-            .annotate(week=TruncWeek("on_date"))
             .order_by()
-            .values("week")
-            .annotate(
-                attended=Count("pk", filter=Q(status=Attendance.Status.ATTENDED)),
-                missed=Count("pk", filter=Q(status=Attendance.Status.MISSED)),
-            )
+            .values_list("on_date", "status")
+            .annotate(n=Count("*"))
         )
-        counts = {_as_date(row["week"]): row for row in rows}
+        tally = {Attendance.Status.ATTENDED: attended, Attendance.Status.MISSED: missed}
+        for on_date, status, n in rows:
+            if status in tally:
+                week = monday(on_date)
+                tally[status][week] = tally[status].get(week, 0) + n
     return [
-        Week(
-            monday=week,
-            attended=counts.get(week, {}).get("attended", 0),
-            missed=counts.get(week, {}).get("missed", 0),
-        )
+        Week(monday=week, attended=attended.get(week, 0), missed=missed.get(week, 0))
         for week in period.weeks()
     ]
-
-
-def _as_date(value) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 class _CountedPaginator(Paginator):
@@ -526,6 +672,8 @@ def gaps_page(
             .select_related("client", "clinician")
             .order_by("referred_at", "id")
         )
+    # Numbered: the count comes free from the per-clinician figures, which read this period's
+    # referrals at the clinic anyway; a later page's OFFSET skips only gaps of that period.
     page = _CountedPaginator(queryset, GAPS_PAGE_SIZE, count=count).get_page(number)
     page.object_list = list(page.object_list)
     return page
@@ -558,6 +706,8 @@ class Review:
     weeks: list[Week]
     gaps: Page
     sign_offs: list[DocumentationSignOff]
+    # Whom the supervisor may sign off (``clinic_staff``): the sign-off form's choices.
+    staff: list = field(default_factory=list)
 
     @property
     def funnel_chart(self) -> dict:
@@ -593,11 +743,17 @@ def review(
     now: datetime | None = None,
     gaps_page_number=None,
 ) -> Review:
-    """Everything the page shows, in a fixed number of queries: four for the per-clinician
-    figures, one for the funnel, one for the weeks, one for the page of gaps, one for the
-    sign-offs."""
+    """Everything the page shows, in a fixed number of queries: one for the clinic's staff
+    (the rows' clinicians and the sign-off form's choices), four for the per-clinician figures
+    and the funnel, one for the weeks, one for the page of gaps, one for the sign-offs."""
     now = now or timezone.now()
-    rows = clinician_figures(clinic_id, period, gap_weeks=gap_weeks, now=now)
+    staff = clinic_staff(clinic_id, period)
+    if clinic_id is None:
+        rows, funnel_stages = [], funnel(None, period)
+    else:
+        rows, funnel_stages = _figures(
+            clinic_id, period, gap_weeks=gap_weeks, now=now, staff=staff, funnel=True
+        )
     total = totals(rows)
     return Review(
         period=period,
@@ -605,7 +761,7 @@ def review(
         gap_cutoff=now - timedelta(weeks=gap_weeks),
         rows=rows,
         total=total,
-        funnel=funnel(clinic_id, period),
+        funnel=funnel_stages,
         weeks=attendance_by_week(clinic_id, period),
         gaps=gaps_page(
             clinic_id,
@@ -616,4 +772,5 @@ def review(
             number=gaps_page_number,
         ),
         sign_offs=sign_offs(clinic_id, period),
+        staff=staff,
     )

@@ -36,6 +36,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import DocumentationSignOff
+from config import widgets
 from directory.exchange.resources import escape_formula
 from referrals import review
 from referrals.review import ClinicianFigures, Period
@@ -46,13 +47,19 @@ LOG_TYPE = "supervisor-review"
 # --- the sign-off form -----------------------------------------------------------------------
 
 
+def _staff_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 class SignOffForm(forms.Form):
     """IX: a supervisor's sign-off of one clinician's documentation for a period."""
 
     clinician = forms.ModelChoiceField(
         queryset=None,
         empty_label="Choose a clinician",
-        widget=forms.Select(attrs={"class": "form-select"}),
+        # One template for all the options, not one per option: the largest clinic lists about
+        # a hundred people (config/widgets.py). Same markup.
+        widget=widgets.Select(attrs={"class": "form-select"}),
         error_messages={
             "required": "Choose the clinician whose documentation you reviewed.",
             "invalid_choice": "Choose a clinician of your clinic.",
@@ -80,9 +87,15 @@ class SignOffForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["clinician"].queryset = review.clinicians_for_sign_off(clinic_id)
-        self.fields["clinician"].label_from_instance = lambda u: (
-            u.get_full_name() or u.get_username()
-        )
+        self.fields["clinician"].label_from_instance = _staff_name
+
+    def offer(self, clinicians) -> None:
+        """List ``clinicians`` (``review.clinic_staff``: the same people, in the same order, as
+        the queryset) as the choices, so that showing the form reads no one again; the options
+        are the ones the queryset would give. A sent form still validates its choice against
+        the queryset."""
+        field = self.fields["clinician"]
+        field.choices = [("", field.empty_label), *((u.pk, _staff_name(u)) for u in clinicians)]
 
     def clean(self):
         data = super().clean()
@@ -140,6 +153,7 @@ def _render(request, *, query_form, sign_off_form=None, status=200):
                 today=today,
                 initial={"period_start": period.start, "period_end": period.end},
             )
+        sign_off_form.offer(data.staff)
         query = QueryDict(mutable=True)
         query.update({**period.as_query(), "weeks": str(weeks)})
         context |= {

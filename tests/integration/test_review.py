@@ -900,13 +900,55 @@ def test_the_page_runs_a_fixed_number_of_queries(
     many, sql = _page_queries(client)
     assert many == few, "\n".join(sql)
     # Session, user (with its clinic), OTP device, the user's and the roles' permissions (5);
-    # screenings, referrals and feedback counted by clinician, the clinicians with this
-    # period's sign-off (4); the funnel, the weeks, the page of gaps (its count is the
-    # figures' total), the sign-offs, the sign-off form's clinicians (5); the access-log row.
-    assert many == 15, "\n".join(sql)
+    # the clinic's staff with this period's sign-off, which are also the sign-off form's
+    # choices (1); screenings with the funnel, their BLOCKS reasons, referrals and feedback
+    # counted by clinician (4); the weeks, the page of gaps (its count is the figures' total),
+    # the sign-offs (3); the access-log row.
+    assert many == 14, "\n".join(sql)
     data = review.review(clinic.pk, Period(START, TODAY))
     assert len(data.rows) == 13
     assert (
         sum(w.total for w in data.weeks)
         == Attendance.objects.filter(clinic=clinic, on_date__gte=START).count()
     )
+    # The sign-off form lists the clinic's staff without a query of its own, and lists them all.
+    assert re.findall(r'<option value="(\d+)"', _select(client)) == [
+        str(user.pk) for user in review.clinicians_for_sign_off(clinic.pk)
+    ]
+
+
+def _select(client) -> str:
+    html = client.get(URL, PERIOD).content.decode()
+    return html[html.index('<select name="clinician"') : html.index("</select>")]
+
+
+def test_the_export_runs_a_fixed_number_of_queries(
+    sign_in, supervisor, clinic, staff, groups, hand_computed
+):
+    """The CSV's figures are the page's aggregate queries: more rows cost no query more."""
+    client = sign_in(supervisor)
+    client.get(EXPORT, PERIOD)
+
+    def export_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(EXPORT, PERIOD)
+            lines = b"".join(response.streaming_content).decode().splitlines()
+        return len(queries), len(lines)
+
+    few, few_lines = export_queries()
+    more = [
+        UserFactory(username=f"bulk{n}", clinic=clinic, roles=[Role.CLINICIAN]) for n in range(10)
+    ]
+    _bulk_clinic(
+        clinic,
+        [staff["ana"], staff["ben"], *more],
+        list(groups.values()),
+        clients=100,
+        referrals_each=150,
+        dates=34,
+    )
+    many, many_lines = export_queries()
+    assert (few_lines, many_lines) == (4, 14)
+    # Session, user, OTP device, permissions (5); the clinic's staff (1); screenings,
+    # BLOCKS reasons, referrals, feedback (4); the access-log row.
+    assert many == few == 11
