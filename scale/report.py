@@ -204,7 +204,10 @@ def _growth_verdict(document: dict, largest: bool = False) -> Verdict:
         return Verdict(target, NOT_EVALUATED, reason)
     small, county = _pages(document, SMALL), _pages(document, COUNTY)
     over, unmeasured, worst = [], [], None
-    keys = [k for k in dict.fromkeys([*small, *county]) if (LARGEST in k) == largest]
+    # The admin changelist is the search's peer (its own verdict), not a page of the product.
+    keys = [
+        k for k in dict.fromkeys([*small, *county]) if (LARGEST in k) == largest and k != ADMIN_PAGE
+    ]
     for key in keys:
         ratio = growth(small.get(key), county.get(key))
         if ratio is None:

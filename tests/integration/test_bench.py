@@ -343,6 +343,10 @@ def _slower_largest_clinic(runs):
     runs["county"]["pages"][3]["p95_ms"] = 40  # the largest clinic's client page: 2×
 
 
+def _slower_admin(runs):
+    runs["county"]["pages"][2]["p95_ms"] = 90  # the peer slows 3×: not a product page
+
+
 def _more_queries(runs):
     runs["county"]["pages"][1]["queries"] = 11
 
@@ -377,6 +381,7 @@ def _no_county(runs):
             {"growth_largest": report.NOT_MET},
             id="largest clinic grows",
         ),
+        pytest.param(_slower_admin, GOOD_LOAD, {}, id="the peer grows"),
         pytest.param(_more_queries, GOOD_LOAD, {"queries": report.NOT_MET}, id="queries grow"),
         pytest.param(_slow_search, GOOD_LOAD, {"search": report.NOT_MET}, id="search slow"),
         pytest.param(
