@@ -4,9 +4,10 @@ per request, bad dates (400), and a fixed number of queries with 10,000 attendan
 
 import html as html_lib
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,6 +22,17 @@ from tests.directory_factories import GroupFactory, NeedFactory
 
 RECORD_NUMBER = "90817263"
 NOTICE_START = "This record which has been disclosed to you is protected by Federal"
+
+
+@pytest.fixture(autouse=True)
+def _midday_in_los_angeles():
+    """The tests place records "N days ago" from now and expect them on the local day N days
+    back. Late in the evening in Los Angeles (already the next day in UTC), and across a
+    daylight-saving change, "now minus 40 days" lands on a different local date: the note was
+    right and the test's arithmetic wrong. Noon on a fixed day keeps every such instant on its
+    day (the clock still ticks)."""
+    with time_machine.travel(datetime(2026, 11, 18, 20, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 def _today():
