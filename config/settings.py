@@ -162,14 +162,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env_bool(
+    "PG_JIT", False
+):
     # PostgreSQL's JIT compiles any query whose estimated cost passes jit_above_cost; the
     # pages' queries are short, and at county size some crossed it and spent more time
     # compiling than running (69 ms to compile a 12 ms search: docs/SCALING.md). Off for the
     # application's connections; PG_JIT=1 turns it back on.
-    if not env_bool("PG_JIT", False):
-        options = DATABASES["default"].setdefault("OPTIONS", {})
-        options["options"] = (options.get("options", "") + " -c jit=off").strip()
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = (options.get("options", "") + " -c jit=off").strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
