@@ -21,42 +21,13 @@ database, builds them plainly. Figures: docs/SCALING.md, "The access log".
 """
 
 from django.conf import settings
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
-
-def _on_postgresql(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
-
-
-class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
-    """CREATE INDEX CONCURRENTLY on PostgreSQL; a plain AddIndex elsewhere (the class after
-    AddIndexConcurrently in the order of bases that has the step is AddIndex)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-class RemoveIndexConcurrentlyOnPostgreSQL(RemoveIndexConcurrently):
-    """DROP INDEX CONCURRENTLY on PostgreSQL; a plain RemoveIndex elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        operation = (
-            super() if _on_postgresql(schema_editor) else super(RemoveIndexConcurrently, self)
-        )
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        operation = (
-            super() if _on_postgresql(schema_editor) else super(RemoveIndexConcurrently, self)
-        )
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
-
+from config.migration_operations import (
+    AddIndexConcurrentlyOnPostgreSQL,
+    RemoveIndexConcurrentlyOnPostgreSQL,
+    on_postgresql,
+)
 
 FOREIGN_KEY_COLUMNS = ["clinic_id", "user_id"]
 
@@ -64,7 +35,7 @@ FOREIGN_KEY_COLUMNS = ["clinic_id", "user_id"]
 def drop_foreign_key_indexes(apps, schema_editor):
     connection = schema_editor.connection
     quote = schema_editor.quote_name
-    concurrently = "CONCURRENTLY " if _on_postgresql(schema_editor) else ""
+    concurrently = "CONCURRENTLY " if on_postgresql(schema_editor) else ""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "accounts_accessevent")
     for name, about in constraints.items():
@@ -75,7 +46,7 @@ def drop_foreign_key_indexes(apps, schema_editor):
 
 def create_foreign_key_indexes(apps, schema_editor):
     quote = schema_editor.quote_name
-    concurrently = "CONCURRENTLY " if _on_postgresql(schema_editor) else ""
+    concurrently = "CONCURRENTLY " if on_postgresql(schema_editor) else ""
     for column in FOREIGN_KEY_COLUMNS:
         name = quote(f"accounts_accessevent_{column}_fk")
         schema_editor.execute(

@@ -11,41 +11,12 @@ index of the same name: drop it (``DROP INDEX CONCURRENTLY attendance_clinic_day
 again. SQLite builds it plainly.
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
-
-def _on_postgresql(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
-
-
-class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
-    """CREATE INDEX CONCURRENTLY on PostgreSQL; a plain AddIndex elsewhere (the class after
-    AddIndexConcurrently in the order of bases that has the step is AddIndex)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-class RemoveIndexConcurrentlyOnPostgreSQL(RemoveIndexConcurrently):
-    """DROP INDEX CONCURRENTLY on PostgreSQL; a plain RemoveIndex elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        operation = (
-            super() if _on_postgresql(schema_editor) else super(RemoveIndexConcurrently, self)
-        )
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        operation = (
-            super() if _on_postgresql(schema_editor) else super(RemoveIndexConcurrently, self)
-        )
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
+from config.migration_operations import (
+    AddIndexConcurrentlyOnPostgreSQL,
+    RemoveIndexConcurrentlyOnPostgreSQL,
+)
 
 
 class Migration(migrations.Migration):

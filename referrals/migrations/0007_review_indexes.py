@@ -13,25 +13,11 @@ concurrent build fails it leaves an INVALID index of the same name: drop it (``D
 CONCURRENTLY <name>``) and migrate again. SQLite builds them plainly.
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
-
-def _on_postgresql(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
-
-
-class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
-    """CREATE INDEX CONCURRENTLY on PostgreSQL; a plain AddIndex elsewhere (the class after
-    AddIndexConcurrently in the order of bases that has the step is AddIndex)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        operation = super() if _on_postgresql(schema_editor) else super(AddIndexConcurrently, self)
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
+from config.migration_operations import (
+    AddIndexConcurrentlyOnPostgreSQL,
+)
 
 
 class Migration(migrations.Migration):
