@@ -1,0 +1,1 @@
+"""What every app uses: access-checked lookups, pagination, periods, middlewares, system views."""
