@@ -73,7 +73,7 @@ def clinic_access_events(clinic):
 # (occurred_at, id) of the last row shown, and asks for the rows just beyond it, so every page
 # costs what the first costs and nothing is counted (docs/SCALING.md, "The access log").
 #
-# The cursor carries the row's time and id, not its id alone (``config/keyset.py`` looks the
+# The cursor carries the row's time and id, not its id alone (``core/pagination.py`` looks the
 # anchor row up by id): the time is what the indexes and, once the table is partitioned by
 # month, the partitions are searched by, and it saves the lookup. It is signed, so the page
 # only ever starts from a position it handed out itself: anything else (edited, cut short, from

@@ -39,7 +39,7 @@ from accounts.permissions import permission_required
 from clients import selectors, services
 from clients.feedback import feedback_summary
 from clients.forms import DUPLICATE_MESSAGE, ClientEditForm, ClientForm, FindClientForm
-from config.keyset import keyset_page
+from core.pagination import keyset_page
 
 MINE, ALL = "mine", "all"
 
@@ -66,7 +66,7 @@ def client_list(request):
     # Keyset pages (previous / next), not numbered ones: a big clinic has 10,000 clients, and
     # a numbered page would count them all on every request and skip rows with OFFSET to
     # reach page 300. A page from the clinic's name index costs the same wherever it is
-    # (config/keyset.py); a client further away is found with the search above the list.
+    # (core/pagination.py); a client further away is found with the search above the list.
     page = keyset_page(clients, request.GET, per_page=selectors.LIST_PAGE_SIZE)
     return render(
         request,

@@ -30,7 +30,7 @@ from accounts.permissions import permission_required
 from clients import feedback as services
 from clients.models import Feedback
 from clients.selectors import clinic_clients
-from config import widgets
+from core import widgets
 
 CHOOSE_GROUP_MESSAGE = "Choose the group the feedback is about."
 UNKNOWN_GROUP_MESSAGE = "That group is not on the referral list: choose one from the list."

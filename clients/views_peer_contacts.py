@@ -36,7 +36,7 @@ def peer_contact_list(request):
     # Numbered pages, with their count: a clinic's contact persons are the few of its clients
     # who agreed to be one (hundreds, where the clinic has thousands of clients), read through
     # the clinic's index. The list is sorted by the group's name, across a join, so a keyset
-    # page (config/keyset.py) would sort the same rows and save nothing.
+    # page (core/pagination.py) would sort the same rows and save nothing.
     page = Paginator(contacts, peer_contacts.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     who = peer_contacts.withdrawn_by(rows)

@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything below, so that their redirects are not cached either.
-    "accounts.middleware.NoStoreMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,7 +118,7 @@ MIDDLEWARE = [
     # A NUL character in the address, query or form answers 400 here, before any view can pass
     # it to PostgreSQL (which refuses it with a 500); below the header middleware so that the
     # 400 page carries every security header.
-    "accounts.middleware.RejectNulCharactersMiddleware",
+    "core.middleware.RejectNulCharactersMiddleware",
     # Axes last, as its documentation asks, so that it sees the sign-in view's outcome.
     "axes.middleware.AxesMiddleware",
 ]

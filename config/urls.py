@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from config import system_views
+from core import views as system_views
 from referrals import views_worklist as referral_views_worklist
 
 admin.site.site_header = "Self-help referral: administration"

@@ -30,7 +30,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
-from config import widgets
+from core import widgets
 from directory.models import Group
 from referrals import attendance, selectors
 

@@ -36,7 +36,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import DocumentationSignOff
-from config import widgets
+from core import widgets
 from directory.exchange.resources import escape_formula
 from referrals import review
 from referrals.review import ClinicianFigures, Period
@@ -58,7 +58,7 @@ class SignOffForm(forms.Form):
         queryset=None,
         empty_label="Choose a clinician",
         # One template for all the options, not one per option: the largest clinic lists about
-        # a hundred people (config/widgets.py). Same markup.
+        # a hundred people (core/widgets.py). Same markup.
         widget=widgets.Select(attrs={"class": "form-select"}),
         error_messages={
             "required": "Choose the clinician whose documentation you reviewed.",

@@ -23,7 +23,7 @@ database, builds them plainly. Figures: docs/SCALING.md, "The access log".
 from django.conf import settings
 from django.db import migrations, models
 
-from config.migration_operations import (
+from core.migration_operations import (
     AddIndexConcurrentlyOnPostgreSQL,
     RemoveIndexConcurrentlyOnPostgreSQL,
     on_postgresql,

@@ -13,7 +13,7 @@ again. SQLite builds it plainly.
 
 from django.db import migrations, models
 
-from config.migration_operations import (
+from core.migration_operations import (
     AddIndexConcurrentlyOnPostgreSQL,
     RemoveIndexConcurrentlyOnPostgreSQL,
 )

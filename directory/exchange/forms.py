@@ -2,7 +2,7 @@
 
 from django import forms
 
-from config import widgets
+from core import widgets
 from directory.exchange.uploads import MAX_BYTES, describe_size
 from directory.models import Group
 
@@ -29,7 +29,7 @@ class UploadForm(forms.Form):
 
 class MeetingUploadForm(UploadForm):
     # Every current listing (2,000 in the county): only the two columns the options show, and
-    # written out without a template per option (config/widgets.py).
+    # written out without a template per option (core/widgets.py).
     listing = forms.ModelChoiceField(
         queryset=Group.objects.current().order_by("name").only("pk", "name"),
         widget=widgets.Select,

@@ -15,7 +15,7 @@ CONCURRENTLY <name>``) and migrate again. SQLite builds them plainly.
 
 from django.db import migrations, models
 
-from config.migration_operations import (
+from core.migration_operations import (
     AddIndexConcurrentlyOnPostgreSQL,
 )
 

@@ -1045,7 +1045,7 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
         ClientFactory(clinic=clinic, created_by=clinician)
     # session, user (with the clinic), OTP device, the user's permissions, their groups'
     # permissions; the page of clients with their primary clinicians; the access-log row. No
-    # count: the list is paged by keyset (config/keyset.py).
+    # count: the list is paged by keyset (core/pagination.py).
     assert count_queries(client, "/clients/?show=all") == few == 7
     assert count_queries(client, "/clients/") == 7  # "my clients"
     # A later page adds one query: the sort values of the client it starts after.

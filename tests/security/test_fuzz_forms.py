@@ -53,7 +53,7 @@ What the fuzz found, each fixed in the product and pinned by a plain test
 
 * NUL bytes: PostgreSQL refuses text containing U+0000. A NUL in the sign-in's username
   reached django-axes' lockout query and answered 500 on PostgreSQL, and so did a NUL in the
-  session cookie. Fixed centrally: ``accounts.middleware.RejectNulCharactersMiddleware``
+  session cookie. Fixed centrally: ``core.middleware.RejectNulCharactersMiddleware``
   answers 400 with a clear message to a NUL anywhere in the address, the query or the form
   (before any view), and ``accounts.sessions.SessionStore`` treats a session cookie with
   characters Django never puts in a session key as no session.
@@ -929,7 +929,7 @@ def test_fuzz_every_get_form(name, fuzz_world, prober):
 
 class TestNulCharacters:
     """PostgreSQL cannot hold U+0000; a NUL anywhere in a request answers 400 before a view
-    can pass it to the database (``accounts.middleware.RejectNulCharactersMiddleware``)."""
+    can pass it to the database (``core.middleware.RejectNulCharactersMiddleware``)."""
 
     def test_sign_in_with_a_nul_in_the_username_is_400_not_500(self, client, db):
         # Before the middleware: django-axes' lockout query raised DataError on PostgreSQL.

@@ -91,7 +91,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
         1,
         "The same email's subject line: a mail header, plain text, counts only.",
     ),
-    ("config/widgets.py", "format_html"): (
+    ("core/widgets.py", "format_html"): (
         10,
         "The long-list <select> (every listing of the directory) written in Python rather "
         "than a template per option: constant formats only, and every value (the field's "

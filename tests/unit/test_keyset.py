@@ -1,10 +1,10 @@
-"""Keyset pages (config/keyset.py): walked forwards or backwards, at any page size and in any
+"""Keyset pages (core/pagination.py): walked forwards or backwards, at any page size and in any
 order of plain fields, joined ones included, they hold every row exactly once, in order."""
 
 import pytest
 from django.http import QueryDict
 
-from config.keyset import keyset_page
+from core.pagination import keyset_page
 from directory.models import Contact, Group
 from tests.directory_factories import ContactFactory, GroupFactory
 

@@ -1,4 +1,4 @@
-"""``config.widgets.Select`` writes exactly what Django's ``Select`` template writes, for any
+"""``core.widgets.Select`` writes exactly what Django's ``Select`` template writes, for any
 labels, groups, chosen value and attributes, every one escaped as the templates escape it:
 the long lists of listings render the same, only faster (no template per option)."""
 
@@ -6,7 +6,7 @@ from django import forms
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config import widgets
+from core import widgets
 from directory.models import Group
 from tests.directory_factories import GroupFactory
 
