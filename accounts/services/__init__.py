@@ -1,0 +1,1 @@
+"""Writes of the accounts app: the access log and the two-factor devices."""
