@@ -1,0 +1,1 @@
+"""Pure rules of the accounts app: the access-log partitioning months and SQL."""
