@@ -1,0 +1,1 @@
+"""The account pages: sign-in, two-factor, the role homes, the access log."""
