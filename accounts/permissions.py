@@ -9,8 +9,8 @@ import functools
 
 from django.core.exceptions import PermissionDenied
 
-from accounts import access_log
 from accounts.models import AccessEvent
+from accounts.services import access_log
 
 
 def permission_required(perm: str):

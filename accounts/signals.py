@@ -9,8 +9,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts import access_log
 from accounts.models import AccessEvent, StaffSession
+from accounts.services import access_log
 
 SIGNED_IN_AT = "signed_in_at"
 LAST_ACTIVITY = "last_activity"

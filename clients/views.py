@@ -33,9 +33,9 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
 from clients import selectors, services
 from clients.feedback import feedback_summary
 from clients.forms import DUPLICATE_MESSAGE, ClientEditForm, ClientForm, FindClientForm

@@ -24,9 +24,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
 from clients import feedback as services
 from clients.models import Feedback
 from clients.selectors import clinic_clients

@@ -1,7 +1,11 @@
+"""The site's addresses: the role homes and the access log at the root, each app under its own
+folder, the health check, the admin, and the error handlers (``core.views``)."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from accounts.views import access_log as access_log_views
+from accounts.views import home as home_views
 from core import views as system_views
 from referrals import views_worklist as referral_views_worklist
 
@@ -9,11 +13,11 @@ admin.site.site_header = "Self-help referral: administration"
 admin.site.site_title = "Self-help referral administration"
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home_views.home, name="home"),
     path("clinician/", referral_views_worklist.clinician_home, name="clinician-home"),
-    path("supervisor/", account_views.supervisor_home, name="supervisor-home"),
-    path("site-admin/", account_views.site_admin_home, name="site-admin-home"),
-    path("access-log/", account_views.access_log_list, name="access-log"),
+    path("supervisor/", home_views.supervisor_home, name="supervisor-home"),
+    path("site-admin/", home_views.site_admin_home, name="site-admin-home"),
+    path("access-log/", access_log_views.access_log_list, name="access-log"),
     path("account/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
     path("clients/", include("clients.urls")),

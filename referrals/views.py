@@ -17,9 +17,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
 from directory import places
 from referrals import clauses, eligibility, matching, selectors, services, views_procedure
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm

@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
 from clients.models import Attendance
 from directory.models import Group
 from referrals import procedure, selectors, services

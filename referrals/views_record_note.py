@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
 from referrals import record_note as notes
 
 TEMPLATE = "referrals/record_note.html"

@@ -17,10 +17,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts import selectors as account_selectors
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from accounts.selectors import access_log as account_selectors
+from accounts.services.access_log import access_logged
 from referrals import services, worklist
 from referrals.models import FollowUpSchedule
 

@@ -8,8 +8,8 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.urls import path
 
-from accounts.access_log import access_logged
 from accounts.models import AccessEvent
+from accounts.services.access_log import access_logged
 from config import urls as project_urls
 
 

@@ -1,8 +1,9 @@
 """Indexes for the access-log page's keyset pages, built without stopping the log's writes.
 
 The supervisor's page reads a clinic's log newest first, from an (occurred_at, id) cursor,
-filtered by action, client or staff member (``accounts.selectors.access_event_page``). Each new
-index gives one of those reads its rows in that order, so a page stops after its rows:
+filtered by action, client or staff member
+(``accounts.selectors.access_log.access_event_page``). Each new index gives one of those reads
+its rows in that order, so a page stops after its rows:
 
 - (clinic, occurred_at desc, id desc) replaces (clinic, occurred_at desc), of which it is a
   longer form (the id settles ties, and the cursor's range starts on it);

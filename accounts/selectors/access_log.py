@@ -1,4 +1,9 @@
-"""Reads the account pages need, each a fixed number of queries whatever the data size."""
+"""Reads of the access log: a person's own sign-in activity and the clinic's log, a page at a time.
+
+Each is a fixed number of queries whatever the size of the log. The log's pages use a signed
+(time, id) cursor of their own rather than ``core.pagination``'s keyset pages: see the note
+above ``Cursor``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,11 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core import signing
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from accounts.models import AccessEvent, Clinic
+from accounts.models import AccessEvent
 
 SIGN_IN_ACTIONS = [
     AccessEvent.Action.SIGN_IN,
@@ -29,24 +32,6 @@ def recent_account_activity(user, limit: int = 5):
             "-occurred_at", "-id"
         )[:limit]
     )
-
-
-def clinic_staff(clinic):
-    """Everyone at the clinic with their roles (one query for people, one for groups)."""
-    if clinic is None:
-        return get_user_model().objects.none()
-    return (
-        get_user_model()
-        .objects.filter(clinic=clinic)
-        .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
-        .order_by("last_name", "first_name", "username")
-    )
-
-
-def clinics_with_staff_counts():
-    return Clinic.objects.annotate(
-        active_staff=Count("staff", filter=Q(staff__is_active=True))
-    ).order_by("service_planning_area", "name")
 
 
 def clinic_access_events(clinic):

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from accounts import access_log
 from accounts.models import AccessEvent, AccessLogIsAppendOnly
+from accounts.services import access_log
 from tests.factories import PASSWORD
 
 

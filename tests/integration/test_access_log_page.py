@@ -21,8 +21,9 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import partitioning, selectors
 from accounts.models import AccessEvent, Role
+from accounts.rules import partitioning
+from accounts.selectors import access_log as selectors
 from tests.factories import UserFactory
 
 EVENTS = 5000

@@ -52,7 +52,7 @@ def test_other_errors_get_the_friendly_500(sign_in, clinician, monkeypatch):
     client = sign_in(clinician)
     client.raise_request_exception = False
     monkeypatch.setattr(
-        "accounts.views.selectors.recent_account_activity",
+        "accounts.selectors.access_log.recent_account_activity",
         mock.Mock(side_effect=RuntimeError("bug")),
     )
     response = client.get("/clinician/")

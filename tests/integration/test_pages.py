@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import access_log
 from accounts.models import AccessEvent, Role
+from accounts.services import access_log
 from tests.factories import ClinicFactory, UserFactory
 
 # Who may open each page. Anyone signed in who is not listed gets 403; anonymous visitors are
@@ -126,7 +126,7 @@ def count_queries(client, path):
         # ... plus the clinics with their staff counts
         ("site_admin", "/site-admin/", 7),
         # ... plus staff for the filter, the page of events with their actors (no count: the
-        # log is paged by keyset, accounts.selectors.access_event_page)
+        # log is paged by keyset, accounts.selectors.access_log.access_event_page)
         ("supervisor", "/access-log/", 7),
         ("supervisor", "/access-log/?action=view&client_id=3", 7),
     ],

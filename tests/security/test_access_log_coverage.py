@@ -33,8 +33,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
 
-from accounts import access_log
 from accounts.models import AccessEvent, AccessLogIsAppendOnly
+from accounts.services import access_log
 from tests.security import url_matrix as m
 
 # Object types of rows about a client's record (the walker's rows name these).

@@ -38,8 +38,8 @@ from django.db import connection
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from accounts import access_log
 from accounts.models import AccessEvent, Role
+from accounts.services import access_log
 from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
 from directory.models import Group, Need, ReviewFlag
 from referrals.models import (

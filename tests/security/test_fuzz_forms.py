@@ -62,7 +62,7 @@ What the fuzz found, each fixed in the product and pinned by a plain test
   integers to the database. ``accounts/lookups.py`` leaves them out, for every integer field.
 * ``next`` set to a word (``worklist``) on the directory's buttons and the two-factor page:
   ``redirect()`` took it for a URL pattern's name, NoReverseMatch, 500. Only a path is followed
-  now (``directory.views.manage._next``, ``accounts.views._safe_next``).
+  now (``directory.views.manage._next``, ``accounts.views.two_factor._safe_next``).
 * A listing's edit posted with ``contacts-TOTAL_FORMS=99999`` built 2,000 forms and a 20 MB page
   in about a minute: ``directory.forms.MAX_NEW_ROWS`` caps the rows one save may add (400).
 * The client's conflict page (409) failed (500) when the client's last history row had no user
@@ -1072,7 +1072,7 @@ class TestFoundByFuzzing:
         assert response["Location"] == "/directory/manage/"
 
     def test_two_factor_next_that_is_not_a_path_goes_home(self, client, db, clinic):
-        """accounts/views.py ``_safe_next``, the same fault on the second sign-in step."""
+        """accounts/views/two_factor.py ``_safe_next``, the same fault on the second sign-in step."""
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from accounts.models import Role

@@ -5,7 +5,7 @@
     manage.py partition_access_log --create-ahead 6 # months ahead to have (default 3)
     manage.py partition_access_log --retention 84   # print what retiring older months takes
 
-On a plain table it converts (accounts.partitioning.conversion_sql); on a partitioned one it
+On a plain table it converts (accounts.rules.partitioning.conversion_sql); on a partitioned one it
 adds the coming months' partitions that are missing, so run it monthly (cron, a scheduled
 job) with --apply. It never removes anything but, on conversion, the plain table it copied
 (--keep-old keeps that). Plan, figures and retention: docs/SCALING.md, "The access log".
@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import partitioning
+from accounts.rules import partitioning
+from accounts.selectors import partitioning as catalogue
 
 
 class Command(BaseCommand):
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         now = timezone.now()
         with transaction.atomic():
             with connection.cursor() as cursor:
-                facts = partitioning.read_facts(cursor)
+                facts = catalogue.read_facts(cursor)
             try:
                 if retention is not None:
                     if apply:
