@@ -1072,7 +1072,7 @@ class TestFoundByFuzzing:
         assert response["Location"] == "/directory/manage/"
 
     def test_two_factor_next_that_is_not_a_path_goes_home(self, client, db, clinic):
-        """accounts/views/two_factor.py ``_safe_next``, the same fault on the second sign-in step."""
+        """``_safe_next`` (accounts/views/two_factor.py): the same fault on the second step."""
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from accounts.models import Role
