@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class ScaleConfig(AppConfig):
-    """County-scale synthetic data, the page benchmark and the load test (issue 8)."""
+    """County-scale synthetic data, the page benchmark and the load test."""
 
     name = "scale"
     verbose_name = "Scale and performance"

@@ -1,4 +1,4 @@
-"""Issue 8, item 4: clinicians doing the referral journey, for locust (headless, on loopback).
+"""Clinicians doing the referral journey, for locust (headless, on loopback).
 
 ``scripts/loadtest.py`` starts gunicorn and runs this file; by hand it is
 

@@ -1,4 +1,4 @@
-"""What synthetic data a database holds (issue 8): the benchmark reports it beside its figures."""
+"""What synthetic data a database holds: the benchmark reports it beside its figures."""
 
 from django.db import models
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""``make bench``: the benchmark of issue 8, from an empty PostgreSQL to docs/PERFORMANCE.md.
+"""``make bench``: the benchmark, from an empty PostgreSQL to docs/PERFORMANCE.md.
 
     DATABASE_URL=postgres://user@host:5432/name .venv/bin/python scripts/bench.py
 
@@ -46,7 +46,7 @@ DEFAULT_SEED = "2026"
 DATASET_CHECK = """
 import json
 from clients.models import Client
-from scale.generator import GENERATOR_VERSION
+from scale.services.generator import GENERATOR_VERSION
 from scale.models import ScaleDataset
 row = ScaleDataset.objects.order_by("-generated_at").values("scale", "seed", "generator_version").first()
 print(json.dumps({"row": row, "version": GENERATOR_VERSION, "clients": Client.objects.exists()}))
@@ -240,6 +240,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     from scale import report
+    from scale.rules import report as report_rules
 
     started = time.monotonic()
     runs, urls, ok = {}, {}, True
@@ -265,7 +266,7 @@ def main() -> int:
                 return 1
             ok, load = False, None
 
-    document = report.build(
+    document = report_rules.build(
         runs=runs,
         loadtest=load,
         machine=report.machine_info(),

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The load test (issue 8, items 4 and 5): clinicians doing the referral journey on gunicorn.
+"""The load test: clinicians doing the referral journey on gunicorn.
 
     .venv/bin/python scripts/loadtest.py --database-url postgres://.../db --json out.json \
         [--users 50] [--duration 120s] [--workers 4] [--spawn-rate 2] [--wait 1,3]
 
 It needs locust (``pip install -e ".[bench]"``) and a database holding generated data
 (``manage.py generate_scale_data``): the users are the generated clinicians ``clin-<clinic>-<n>``
-with ``scale.generator.STAFF_PASSWORD``, one clinician per simulated user, spread over the
+with ``scale.services.generator.STAFF_PASSWORD``, one clinician per simulated user, spread over the
 clinics (every clinic's first clinician, then every clinic's second, ...). ``--accounts FILE``
 (JSON ``{"password": ..., "usernames": [...]}``) names them instead (the test does).
 
@@ -159,7 +159,7 @@ def generated_accounts(env: dict[str, str], users: int) -> dict:
         " username__startswith='clin-', groups__name=Role.CLINICIAN)"
         ".values_list('username', flat=True))\n"
         "try:\n"
-        "    from scale.generator import STAFF_PASSWORD\n"
+        "    from scale.services.generator import STAFF_PASSWORD\n"
         "except ImportError:\n"
         "    STAFF_PASSWORD = None\n"
         "dataset = None\n"
@@ -190,7 +190,7 @@ def generated_accounts(env: dict[str, str], users: int) -> dict:
             "run manage.py generate_scale_data first, or pass --accounts"
         )
     if not found["password"]:
-        raise LoadTestError("scale.generator.STAFF_PASSWORD is missing: pass --accounts")
+        raise LoadTestError("scale.services.generator.STAFF_PASSWORD is missing: pass --accounts")
     names = sorted(found["usernames"], key=clinician_order)[:users]
     return {"password": found["password"], "usernames": names, "dataset": found["dataset"]}
 

@@ -1,32 +1,23 @@
-"""docs/PERFORMANCE.md and docs/performance.json from the benchmark's figures (issue 8).
+"""The performance targets and the report: the figures in, verdicts and markdown out.
 
-``scripts/bench.py`` (``make bench``) calls :func:`build` with each scale's ``bench_pages``
-output, the load test's and the machine's, then :func:`write`. The markdown is made from the
-JSON alone, so ``python -m scale.report docs/performance.json`` writes it again (after a change
-to this module, say) without measuring anything.
+:func:`build` assembles the document of docs/performance.json from each scale's ``bench_pages``
+output, the load test's and the machine's; :func:`markdown` writes docs/PERFORMANCE.md from
+that document alone. The targets are evaluated here, mechanically, from the figures: nothing in
+the report is typed by hand, and a target the figures do not meet says NOT MET with them. A
+target that needs a figure the run did not produce (no county run, no load test) says NOT
+EVALUATED and why. Reading the machine and writing the files is ``scale/report.py``'s.
 
-The targets of issue 8 are evaluated here, mechanically, from the figures: nothing in the report
-is typed by hand, and a target the figures do not meet says NOT MET with them. A target that
-needs a figure the run did not produce (no county run, no load test) says NOT EVALUATED and why.
-
-No Django: this module must run where only the JSON is (it reads ``django.get_version()`` for
-the machine's description, which needs no settings).
+No Django and no I/O: this runs where only the JSON is.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import subprocess  # noqa: S404 - git, with fixed arguments
-import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
 SMALL, COUNTY = "small", "county"
 
-# The targets of issue 8, item 5 and 6.
+# The targets: how pages may grow with the data, and what memory the tools may take.
 MAX_GROWTH = 1.5  # county p95 at most this times small p95, per page
 MAX_SEARCH_VS_ADMIN = 0.5  # directory search p95 at most this times the admin changelist's
 MAX_GENERATOR_PEAK_MIB = 1024.0  # the generator's peak memory at county scale: under 1 GiB
@@ -36,85 +27,12 @@ SEARCH_PAGE, ADMIN_PAGE = "search", "admin_search"
 
 MET, NOT_MET, NOT_EVALUATED = "MET", "NOT MET", "NOT EVALUATED"
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @dataclass(frozen=True)
 class Verdict:
     target: str
     status: str  # MET, NOT MET or NOT EVALUATED
     figures: str
-
-
-# --- gathering --------------------------------------------------------------------------------
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def _git(*args: str) -> str:
-    try:
-        done = subprocess.run(  # noqa: S603
-            ["git", *args],  # noqa: S607 - git from PATH, as a developer runs it
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def machine_info() -> dict:
-    """The machine the figures were measured on (PostgreSQL's version comes from the runs)."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or platform.machine(),
-    )
-    ram_mib = None
-    for line in _read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            ram_mib = round(int(line.split()[1]) / 1024)
-    if ram_mib is None and hasattr(os, "sysconf"):
-        try:
-            ram_mib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
-        except (ValueError, OSError):
-            ram_mib = None
-    os_name = next(
-        (
-            line.split("=", 1)[1].strip().strip('"')
-            for line in _read("/etc/os-release").splitlines()
-            if line.startswith("PRETTY_NAME=")
-        ),
-        "",
-    )
-    try:
-        import django
-
-        django_version = django.get_version()
-    except ImportError:
-        django_version = None
-    commit = _git("rev-parse", "HEAD")
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_mib": ram_mib,
-        "os": " ".join(filter(None, [os_name, platform.platform()])),
-        "python": platform.python_version(),
-        "django": django_version,
-        "git_commit": commit or None,
-        "git_uncommitted_changes": bool(_git("status", "--porcelain")) if commit else None,
-    }
 
 
 def build(
@@ -183,7 +101,7 @@ def _needs_both(document: dict) -> str | None:
     return None
 
 
-LARGEST = "@largest"  # scale/bench.py: per-clinic pages measured again at the largest clinic
+LARGEST = "@largest"  # scale/rules/bench.py: per-clinic pages measured again at the largest clinic
 
 
 def _growth_verdict(document: dict, largest: bool = False) -> Verdict:
@@ -328,7 +246,7 @@ def _worker_verdict(document: dict) -> Verdict:
 
 
 def evaluate(document: dict) -> list[Verdict]:
-    """Each target of issue 8 against the figures of ``document``."""
+    """Each target against the figures of ``document``."""
     return [
         _growth_verdict(document),
         _growth_verdict(document, largest=True),
@@ -423,7 +341,7 @@ def _entity_lines(document: dict) -> list[str]:
         return []
     return [
         "What the pages read: the entities were chosen by the same queries at every scale "
-        "(scale/bench.py); their sizes, before the run:",
+        "(scale/selectors/bench.py); their sizes, before the run:",
         "",
         *_table(["", *runs], [[key, *(flat[s].get(key) for s in runs)] for key in keys]),
     ]
@@ -570,7 +488,7 @@ def markdown(document: dict) -> str:
         "",
         "<!-- Written by scale/report.py from docs/performance.json; do not edit by hand. -->",
         "",
-        "The figures of issue 8, measured by the benchmark that ships with the repository. "
+        "The scaling targets' figures, measured by the benchmark that ships with the repository. "
         "The design choices behind them (indexes, full-text search, pagination, partitioning "
         "the access log) are in [SCALING.md](SCALING.md).",
         "",
@@ -617,28 +535,3 @@ def markdown(document: dict) -> str:
         *_loadtest_lines(document),
     ]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def write(document: dict, *, json_path: Path, markdown_path: Path) -> None:
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    markdown_path.write_text(markdown(document), encoding="utf-8")
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (1, 2):
-        print("usage: python -m scale.report docs/performance.json [docs/PERFORMANCE.md]")
-        return 2
-    source = Path(args[0])
-    target = Path(args[1]) if len(args) == 2 else source.with_name("PERFORMANCE.md")
-    document = json.loads(source.read_text(encoding="utf-8"))
-    # The verdicts are worked out again: this module's rules are the ones that count.
-    document["targets"] = [asdict(v) for v in evaluate(document)]
-    target.write_text(markdown(document), encoding="utf-8")
-    print(f"Wrote {target}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

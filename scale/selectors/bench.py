@@ -1,28 +1,4 @@
-"""The page benchmark of issue 8: p50 and p95 of the key pages, warm, and each page's query count.
-
-``python manage.py bench_pages`` runs :func:`run` against the database of ``DATABASE_URL``,
-which already holds generated data (``generate_scale_data``); ``scripts/bench.py`` runs it for
-each scale and ``scale/report.py`` turns the results into ``docs/PERFORMANCE.md``.
-
-How a page is measured, and why:
-
-* **In-process, through the whole stack.** ``django.test.Client`` sends each request through
-  the same WSGI handler and middleware as gunicorn would (sessions, the access log, security
-  headers, CSP), without a network or a second process in the figures: what is measured is the
-  application and its queries. Nothing here switches on Django's test environment (no
-  instrumented template rendering, no fast password hasher, no cache): the settings are the
-  production ones, except two-factor sign-in, which must be off (``REQUIRE_MFA=0``) because the
-  benchmark signs in with ``force_login``. ``DEBUG`` must be off.
-* **Warm.** Each page is requested ``warmup`` times before it is timed, so that templates are
-  compiled, connections open and PostgreSQL's cache holds what the page reads.
-* **The query count** comes from one more request under ``CaptureQueriesContext``, apart from
-  the timed ones (capturing has a cost). It is taken right after the first request, so that the
-  session's once-a-minute activity stamp (accounts.middleware) never falls into it: the count is
-  the page's own, the same on every run.
-* **A streamed response** (the CSV export) is read to its end inside the timing: the queries of
-  a streamed body run while it is read.
-* **Every measured response must be 200.** Anything else (a redirect to sign-in, a 403, a 404
-  because no entity fitted) is recorded as an error and stops that page's measurement.
+"""What the page benchmark measures: the pages, the users and the entities, chosen by queries.
 
 The entities are chosen by queries, the same way at every scale, so that small and county are
 compared fairly: the clinic nearest the average clinic's size (the small scale's one clinic is
@@ -40,22 +16,14 @@ words, signed in as the generator's superuser.
 
 from __future__ import annotations
 
-import math
-import statistics
-import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value, When
-from django.test import Client as HttpClient
-from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.models import AccessEvent, Role, User
 from clients.models import Attendance, Client, Feedback
@@ -64,25 +32,10 @@ from directory import selectors as directory_selectors
 from directory.filters import GroupFilter
 from directory.models import Contact, Group, Language, Meeting, Need, ServiceArea
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, Screening
+from scale.rules import bench as bench_rules
 
-DEFAULT_ITERATIONS = 40
-DEFAULT_WARMUP = 5
-PERCENTILE_PICK = 0.9  # which entity of a ranked list stands for "a busy one"
 ACCESS_LOG_FILTER_DAYS = 30
 SUPERUSER_USERNAME = "bench-superuser"
-
-
-class BenchError(Exception):
-    """The benchmark cannot run here (settings, or no data to measure)."""
-
-
-@dataclass(frozen=True)
-class Page:
-    key: str
-    title: str
-    role: str  # "clinician", "supervisor" or "superuser"
-    path: str | None  # None when no entity fits: ``missing`` says what was looked for
-    missing: str = ""
 
 
 @dataclass
@@ -90,38 +43,8 @@ class Selection:
     """What the pages are measured on: users, addresses and sizes (counts, never names)."""
 
     users: dict[str, User]
-    pages: list[Page]
+    pages: list[bench_rules.Page]
     sizes: dict = field(default_factory=dict)
-
-
-# --- figures ----------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """Linear interpolation between the closest ranks (numpy's default method)."""
-    if not samples:
-        raise ValueError("no samples")
-    ordered = sorted(samples)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _pick(ranked: list, fraction: float = PERCENTILE_PICK):
-    """The item at ``fraction`` of a list ranked from least to most."""
-    return ranked[round((len(ranked) - 1) * fraction)] if ranked else None
-
-
-def _jsonable(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return value
 
 
 # --- what the database holds ------------------------------------------------------------------
@@ -133,7 +56,7 @@ def datasets() -> list[dict]:
         model = apps.get_model("scale", "ScaleDataset")
     except LookupError:
         return []
-    return [_jsonable(row) for row in model.objects.order_by("pk").values()]
+    return [bench_rules.jsonable(row) for row in model.objects.order_by("pk").values()]
 
 
 def database_server() -> dict:
@@ -155,7 +78,7 @@ def _role_users(clinic_id: int, role: Role):
     return User.objects.filter(clinic_id=clinic_id, is_active=True, groups__name=role.value)
 
 
-def _largest_clinic_id() -> int:
+def largest_clinic_id() -> int:
     row = (
         Client.objects.order_by()
         .values("clinic_id")
@@ -164,7 +87,7 @@ def _largest_clinic_id() -> int:
         .first()
     )
     if row is None:
-        raise BenchError(
+        raise bench_rules.BenchError(
             "The database holds no clients: generate data first (generate_scale_data)."
         )
     return row["clinic_id"]
@@ -184,7 +107,7 @@ def _busiest_clinician(clinic_id: int) -> User:
         return User.objects.select_related("clinic").get(pk=row["clinician_id"])
     clinician = clinicians.select_related("clinic").order_by("username").first()
     if clinician is None:
-        raise BenchError("The chosen clinic has no active clinician.")
+        raise bench_rules.BenchError("The chosen clinic has no active clinician.")
     return clinician
 
 
@@ -200,7 +123,7 @@ def _client_of(clinician: User) -> Client | None:
         .order_by("records", "pk")
         .values_list("pk", flat=True)
     )
-    pk = _pick(ranked)
+    pk = bench_rules.pick(ranked)
     if pk is None:
         pk = referred.order_by("pk").values_list("pk", flat=True).first()
     if pk is None:
@@ -253,7 +176,7 @@ def _busy_listing() -> Group | None:
         .order_by("meeting_count", "slug")
         .values_list("pk", flat=True)
     )
-    pk = _pick(ranked)
+    pk = bench_rules.pick(ranked)
     return None if pk is None else Group.objects.get(pk=pk)
 
 
@@ -270,7 +193,9 @@ def _search_terms() -> tuple[str, dict[str, str], dict]:
     )
     top = need_rows.first()
     if top is None:
-        raise BenchError("No listing has a need: load the directory (generate_scale_data).")
+        raise bench_rules.BenchError(
+            "No listing has a need: load the directory (generate_scale_data)."
+        )
     need = Need.objects.get(pk=top["need_id"])
     words = directory_search.words(need.name)
     word = next((w for w in words if len(w) >= 4), words[0] if words else need.slug)
@@ -308,7 +233,7 @@ def _admin_changelist_path() -> str | None:
     return None
 
 
-def _typical_clinic_id() -> int:
+def typical_clinic_id() -> int:
     """The clinic whose number of clients is nearest the average clinic's (ties: lowest id).
 
     The small scale has one clinic, of the county's average size; comparing it with a county
@@ -323,29 +248,11 @@ def _typical_clinic_id() -> int:
         .values_list("clinic_id", "clients")
     )
     if not sizes:
-        raise BenchError(
+        raise bench_rules.BenchError(
             "The database holds no clients: generate data first (generate_scale_data)."
         )
     mean = sum(n for _, n in sizes) / len(sizes)
     return min(sizes, key=lambda row: (abs(row[1] - mean), row[0]))[0]
-
-
-# The pages whose data is one clinic's: measured at the typical clinic and at the largest.
-PER_CLINIC_PAGES = frozenset(
-    {
-        "client",
-        "screening",
-        "matching",
-        "referral",
-        "worklist",
-        "review",
-        "supervisor_home",
-        "access_log",
-        "access_log_filtered",
-        "export",
-    }
-)
-LARGEST = "@largest"
 
 
 def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selection:
@@ -353,18 +260,20 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
 
     With ``suffix`` (``@largest``), only the per-clinic pages, keyed ``<page>@largest``.
     """
-    clinic_id = clinic_id or _typical_clinic_id()
+    clinic_id = clinic_id or typical_clinic_id()
     clinician = _busiest_clinician(clinic_id)
     supervisor = _role_users(clinic_id, Role.SUPERVISOR).order_by("username").first()
     if supervisor is None:
-        raise BenchError("The chosen clinic has no active supervisor.")
+        raise bench_rules.BenchError("The chosen clinic has no active supervisor.")
     superuser = (
         User.objects.filter(username=SUPERUSER_USERNAME, is_active=True, is_superuser=True)
         .filter(is_staff=True)
         .first()
     )
     if superuser is None:
-        raise BenchError(f"No active superuser {SUPERUSER_USERNAME!r} (the generator makes one).")
+        raise bench_rules.BenchError(
+            f"No active superuser {SUPERUSER_USERNAME!r} (the generator makes one)."
+        )
 
     client = _client_of(clinician)
     referral = _referral_with_groups(clinician, client)
@@ -381,7 +290,7 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
     }
 
     def page(key, title, role, path, missing=""):
-        return Page(key, title, role, path, "" if path else missing)
+        return bench_rules.Page(key, title, role, path, "" if path else missing)
 
     def maybe(obj, template):
         return template.format(obj.pk) if obj is not None else None
@@ -515,7 +424,7 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
     users = {"clinician": clinician, "supervisor": supervisor, "superuser": superuser}
     if suffix:
         pages = [
-            Page(
+            bench_rules.Page(
                 p.key + suffix,
                 p.title + " (largest clinic)",
                 p.role + suffix,
@@ -523,133 +432,8 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
                 p.missing,
             )
             for p in pages
-            if p.key in PER_CLINIC_PAGES
+            if p.key in bench_rules.PER_CLINIC_PAGES
         ]
         users = {role + suffix: user for role, user in users.items()}
         sizes = {key: sizes[key] for key in ("clinic", "clinician", "client", "referral")}
     return Selection(users=users, pages=pages, sizes=sizes)
-
-
-# --- measuring --------------------------------------------------------------------------------
-
-
-def _host() -> str:
-    """A host name the site answers to (the test client's requests carry it)."""
-    for host in settings.ALLOWED_HOSTS:
-        if host == "*":
-            return "localhost"
-        if host:
-            return host.lstrip(".")
-    raise BenchError("ALLOWED_HOSTS is empty, so every request would answer 400: set it.")
-
-
-def _get(http: HttpClient, path: str) -> tuple[int, float, int, str]:
-    """One request: status, seconds (the whole body read, streamed or not), bytes, Location."""
-    started = time.perf_counter()
-    response = http.get(path, secure=True)
-    if response.streaming:
-        size = sum(len(chunk) for chunk in response.streaming_content)
-    else:
-        size = len(response.content)
-    elapsed = time.perf_counter() - started
-    return response.status_code, elapsed, size, response.get("Location", "")
-
-
-def measure(http: HttpClient, user: User, page: Page, *, iterations: int, warmup: int) -> dict:
-    """One page's figures, or its error."""
-    result = {"key": page.key, "title": page.title, "role": page.role, "path": page.path}
-    if page.path is None:
-        return result | {"status": None, "error": f"Nothing to measure: no {page.missing}."}
-
-    # A fresh sign-in per page: no session idles out while other pages are measured.
-    http.force_login(user)
-    try:
-        status, _, size, location = _get(http, page.path)  # warm-up 1: sets the session stamp
-        if status == 200:
-            with CaptureQueriesContext(connection) as captured:
-                status, _, size, location = _get(http, page.path)
-            result["queries"] = len(captured.captured_queries)
-        for _ in range(max(warmup - 1, 0)):
-            if status != 200:
-                break
-            status, _, size, location = _get(http, page.path)
-        timings = []
-        while status == 200 and len(timings) < iterations:
-            status, elapsed, size, location = _get(http, page.path)
-            timings.append(elapsed * 1000)
-    finally:
-        http.logout()
-
-    result["status"] = status
-    if status != 200:
-        where = f" to {location}" if location else ""
-        return result | {"error": f"Answered {status}{where}, not 200."}
-    return result | {
-        "samples": len(timings),
-        "p50_ms": round(statistics.median(timings), 2),
-        "p95_ms": round(percentile(timings, 0.95), 2),
-        "min_ms": round(min(timings), 2),
-        "max_ms": round(max(timings), 2),
-        "mean_ms": round(statistics.fmean(timings), 2),
-        "bytes": size,
-    }
-
-
-def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, log=None) -> dict:
-    """Measure every page; the document bench_pages writes as JSON."""
-    if iterations < 1 or warmup < 1:
-        raise BenchError("--iterations and --warmup are at least 1.")
-    if settings.DEBUG:
-        raise BenchError("DEBUG is on: it records every query and slows every page. Set DEBUG=0.")
-    if settings.REQUIRE_MFA:
-        raise BenchError(
-            "Two-factor sign-in is on: the benchmark signs in with a password session only. "
-            "Set REQUIRE_MFA=0."
-        )
-    host = _host()
-    rows = datasets()
-    latest = rows[-1] if rows else None
-    as_of = date.fromisoformat(latest["as_of"]) if latest and latest.get("as_of") else None
-    as_of = as_of or timezone.localdate()
-    selection = choose(as_of, _typical_clinic_id())
-    worst = choose(as_of, _largest_clinic_id(), LARGEST)
-    selection.pages += worst.pages
-    selection.users |= worst.users
-    selection.sizes["largest_clinic"] = worst.sizes
-
-    http = HttpClient(HTTP_HOST=host)
-    results = []
-    for page in selection.pages:
-        if log:
-            log(f"  {page.key:<20} {page.path or '(' + page.missing + ')'}")
-        figures = measure(
-            http, selection.users[page.role], page, iterations=iterations, warmup=warmup
-        )
-        results.append(figures)
-        if log and "error" not in figures:
-            log(
-                f"  {'':<20} p50 {figures['p50_ms']:.1f} ms  p95 {figures['p95_ms']:.1f} ms  "
-                f"{figures['queries']} queries"
-            )
-    errors = [
-        {"page": r["key"], "status": r["status"], "message": r["error"]}
-        for r in results
-        if "error" in r
-    ]
-    return {
-        "scale": latest.get("scale") if latest else None,
-        "seed": latest.get("seed") if latest else None,
-        "measured_at": timezone.now().isoformat(timespec="seconds"),
-        "iterations": iterations,
-        "warmup": warmup,
-        "database": database_server(),
-        "settings": {
-            "debug": settings.DEBUG,
-            "require_mfa": settings.REQUIRE_MFA,
-            "conn_max_age": connection.settings_dict.get("CONN_MAX_AGE"),
-        },
-        "datasets": rows,
-        "entities": _jsonable(selection.sizes),
-        "pages": results,
-        "errors": errors,
-    }

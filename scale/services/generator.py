@@ -1,4 +1,4 @@
-"""Synthetic county data, the same for the same seed and day (issue 8; design notes, section 6).
+"""Synthetic county data, the same for the same seed and day (design notes, section 6).
 
 Los Angeles County at full size (``COUNTY``): about 100 clinic sites, 3,000 staff, 250,000
 clients, 100,000 referrals a year, 2,000,000 attendance records, 2,000 listings with 20,000
@@ -17,9 +17,9 @@ county's, not uniform noise:
 
 Everything is drawn from one ``random.Random(seed)`` in a fixed order and dated back from
 ``as_of``: the same seed and day give the same rows, id for id. Rows are generated lazily, table
-by table, and streamed to ``scale/loader.py``; what the later tables need of the earlier ones is
-kept in compact arrays (``array('i')``), so memory stays far below 1 GiB at county scale (the
-command reports its peak).
+by table, and streamed to ``scale/services/loader.py``; what the later tables need of the
+earlier ones is kept in compact arrays (``array('i')``), so memory stays far below 1 GiB at
+county scale (the command reports its peak). It writes (through the loader), so it is a service.
 
 No row is a real person: names come from short lists of common names, record numbers are made
 up, and every phone number is in the 555-01xx range set aside for fiction.
@@ -68,8 +68,7 @@ from referrals.models import (
     ScreeningReason,
 )
 from referrals.procedure import D_NOT_NEEDED_REASON
-
-from .loader import TableLoader
+from scale.services.loader import TableLoader
 
 # The password of every generated staff member, for the benchmark and the load test. The data
 # is synthetic and the databases it goes into are the benchmark's own.

@@ -1,12 +1,13 @@
 """Writing generated rows fast: PostgreSQL's COPY, or batched inserts elsewhere.
 
-The generator (``scale/generator.py``) yields plain tuples; this module puts them in a table
-without the ORM's per-object cost. On PostgreSQL it uses ``COPY … FROM STDIN`` through psycopg,
-with the table's secondary indexes dropped during the load and rebuilt once after it (one sort
-per index instead of millions of index insertions), and, where the role may, with foreign-key
-triggers off for the load (``session_replication_role = replica``): the generator allocates every
-id itself, so the references are consistent by construction, and a test checks that on real
-data. Elsewhere (SQLite, for the test suite's small runs) it uses ``executemany`` in batches.
+The generator (``scale/services/generator.py``) yields plain tuples; this module puts them in a
+table without the ORM's per-object cost. On PostgreSQL it uses ``COPY … FROM STDIN`` through
+psycopg, with the table's secondary indexes dropped during the load and rebuilt once after it
+(one sort per index instead of millions of index insertions), and, where the role may, with
+foreign-key triggers off for the load (``session_replication_role = replica``): the generator
+allocates every id itself, so the references are consistent by construction, and a test checks
+that on real data. Elsewhere (SQLite, for the test suite's small runs) it uses ``executemany``
+in batches.
 
 Columns left out of a load get the model field's default. A default computed at run time (a
 callable such as ``timezone.now``) is refused instead: the data must not depend on the day the

@@ -1,6 +1,6 @@
-"""The page benchmark of issue 8 (scale/bench.py, ``manage.py bench_pages``), the report it feeds
-(scale/report.py: the targets, evaluated from the figures) and ``make bench``'s refusal of
-SQLite (scripts/bench.py).
+"""The page benchmark of issue 8 (scale/services/bench.py, ``manage.py bench_pages``), the
+report it feeds (scale/rules/report.py: the targets, evaluated from the figures) and ``make
+bench``'s refusal of SQLite (scripts/bench.py).
 
 The benchmark runs here against a small clinic made with the factories, with one or two timed
 requests a page: what is checked is that every page is reached as its role, answers 200 and is
@@ -24,7 +24,10 @@ from django.utils import timezone
 from accounts.models import Role
 from clients.models import Attendance
 from referrals.models import Referral, ReferredGroup
-from scale import bench, report
+from scale import report
+from scale.rules import bench as bench_rules
+from scale.rules import report as report_rules
+from scale.services import bench
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import (
     GroupFactory,
@@ -136,7 +139,7 @@ def test_every_page_is_measured_as_its_role_and_answers_200(world, tmp_path, cli
 
     assert figures["errors"] == []
     # The per-clinic pages again at the largest clinic (here the same, the only clinic).
-    largest = [f"{key}@largest" for key in PAGES if key in bench.PER_CLINIC_PAGES]
+    largest = [f"{key}@largest" for key in PAGES if key in bench_rules.PER_CLINIC_PAGES]
     assert [page["key"] for page in figures["pages"]] == PAGES + largest
     for page in figures["pages"]:
         assert page["status"] == 200, page
@@ -212,7 +215,9 @@ def test_a_page_with_nothing_to_measure_is_an_error_and_the_command_fails(world,
 
 
 def test_a_page_that_does_not_answer_200_is_an_error(world, clinician):
-    page = bench.Page("gone", "A listing that is not there", "clinician", "/directory/no-such/")
+    page = bench_rules.Page(
+        "gone", "A listing that is not there", "clinician", "/directory/no-such/"
+    )
     result = bench.measure(
         HttpClient(HTTP_HOST="testserver"), clinician, page, iterations=2, warmup=1
     )
@@ -241,7 +246,7 @@ def test_it_needs_the_roles_it_signs_in_as(world, tmp_path, supervisor):
 
 def test_the_report_is_written_from_the_figures(world, tmp_path):
     figures = _run(tmp_path, iterations="1")
-    document = report.build(
+    document = report_rules.build(
         runs={"small": figures, "county": figures},
         loadtest=None,
         machine=report.machine_info(),
@@ -256,8 +261,8 @@ def test_the_report_is_written_from_the_figures(world, tmp_path):
     assert "REQUIRE_MFA=0" in first
     # The same figures at both scales: no growth, the same counts.
     statuses = {v["target"]: v["status"] for v in document["targets"]}
-    assert statuses[report._growth_verdict(document).target] == report.MET
-    assert statuses[report._queries_verdict(document).target] == report.MET
+    assert statuses[report_rules._growth_verdict(document).target] == report_rules.MET
+    assert statuses[report_rules._queries_verdict(document).target] == report_rules.MET
     # From the JSON alone, the same markdown.
     md_path.unlink()
     assert report.main([str(json_path), str(md_path)]) == 0
@@ -373,71 +378,77 @@ def _no_county(runs):
 @pytest.mark.parametrize(
     ("change_runs", "load", "expected"),
     [
-        pytest.param(None, GOOD_LOAD, dict.fromkeys(KEYS, report.MET), id="all met"),
-        pytest.param(_slower_county, GOOD_LOAD, {"growth": report.NOT_MET}, id="growth over"),
+        pytest.param(None, GOOD_LOAD, dict.fromkeys(KEYS, report_rules.MET), id="all met"),
+        pytest.param(_slower_county, GOOD_LOAD, {"growth": report_rules.NOT_MET}, id="growth over"),
         pytest.param(
             _slower_largest_clinic,
             GOOD_LOAD,
-            {"growth_largest": report.NOT_MET},
+            {"growth_largest": report_rules.NOT_MET},
             id="largest clinic grows",
         ),
         pytest.param(_slower_admin, GOOD_LOAD, {}, id="the peer grows"),
-        pytest.param(_more_queries, GOOD_LOAD, {"queries": report.NOT_MET}, id="queries grow"),
-        pytest.param(_slow_search, GOOD_LOAD, {"search": report.NOT_MET}, id="search slow"),
+        pytest.param(
+            _more_queries, GOOD_LOAD, {"queries": report_rules.NOT_MET}, id="queries grow"
+        ),
+        pytest.param(_slow_search, GOOD_LOAD, {"search": report_rules.NOT_MET}, id="search slow"),
         pytest.param(
             _page_error,
             GOOD_LOAD,
-            {"growth": report.NOT_MET, "queries": report.NOT_MET, "bench_errors": report.NOT_MET},
+            {
+                "growth": report_rules.NOT_MET,
+                "queries": report_rules.NOT_MET,
+                "bench_errors": report_rules.NOT_MET,
+            },
             id="a page failed",
         ),
         pytest.param(
-            _heavy_generator, GOOD_LOAD, {"generator": report.NOT_MET}, id="generator 1 GiB"
+            _heavy_generator, GOOD_LOAD, {"generator": report_rules.NOT_MET}, id="generator 1 GiB"
         ),
         pytest.param(
             None,
             {**GOOD_LOAD, "failures": 3},
-            {"load_errors": report.NOT_MET},
+            {"load_errors": report_rules.NOT_MET},
             id="errors under load",
         ),
         pytest.param(
             None,
             {**GOOD_LOAD, "errors": 1},
-            {"load_errors": report.NOT_MET},
+            {"load_errors": report_rules.NOT_MET},
             id="journey error under load",
         ),
         pytest.param(
             None,
             {**GOOD_LOAD, "server_errors": ["Traceback ..."]},
-            {"load_errors": report.NOT_MET},
+            {"load_errors": report_rules.NOT_MET},
             id="server error under load",
         ),
         pytest.param(
             None,
             {**GOOD_LOAD, "worker_rss_max_mib": 250.0},
-            {"worker": report.NOT_MET},
+            {"worker": report_rules.NOT_MET},
             id="worker 250 MiB",
         ),
         pytest.param(
             None,
             None,
-            {"load_errors": report.NOT_EVALUATED, "worker": report.NOT_EVALUATED},
+            {"load_errors": report_rules.NOT_EVALUATED, "worker": report_rules.NOT_EVALUATED},
             id="no load test",
         ),
         pytest.param(
             None,
             {"error": "scripts/loadtest.py exited 1 without a report"},
-            {"load_errors": report.NOT_MET, "worker": report.NOT_EVALUATED},
+            {"load_errors": report_rules.NOT_MET, "worker": report_rules.NOT_EVALUATED},
             id="load test broke",
         ),
         pytest.param(
             _no_county,
             GOOD_LOAD,
             {
-                "growth": report.NOT_EVALUATED,
-                "growth_largest": report.NOT_EVALUATED,
-                "queries": report.NOT_EVALUATED,
-                "search": report.NOT_EVALUATED,
-                "generator": report.NOT_EVALUATED,
+                "growth": report_rules.NOT_EVALUATED,
+                "growth_largest": report_rules.NOT_EVALUATED,
+                "queries": report_rules.NOT_EVALUATED,
+                "search": report_rules.NOT_EVALUATED,
+                "generator": report_rules.NOT_EVALUATED,
             },
             id="missing scale",
         ),
@@ -447,11 +458,11 @@ def test_targets(change_runs, load, expected):
     runs = _good_runs()
     if change_runs:
         change_runs(runs)
-    document = report.build(runs=runs, loadtest=load, machine={}, command="make bench")
+    document = report_rules.build(runs=runs, loadtest=load, machine={}, command="make bench")
     statuses = dict(zip(KEYS, (v["status"] for v in document["targets"]), strict=True))
-    assert statuses == dict.fromkeys(KEYS, report.MET) | expected
+    assert statuses == dict.fromkeys(KEYS, report_rules.MET) | expected
     # The markdown says each verdict plainly, with its figures.
-    text = report.markdown(document)
+    text = report_rules.markdown(document)
     for verdict in document["targets"]:
         assert f"| {verdict['target']} | **{verdict['status']}** |" in text
 
@@ -459,8 +470,8 @@ def test_targets(change_runs, load, expected):
 def test_the_verdicts_carry_the_figures():
     runs = _good_runs()
     _slower_county(runs)
-    verdicts = report.evaluate(
-        report.build(runs=runs, loadtest=GOOD_LOAD, machine={}, command="make bench")
+    verdicts = report_rules.evaluate(
+        report_rules.build(runs=runs, loadtest=GOOD_LOAD, machine={}, command="make bench")
     )
     by_key = dict(zip(KEYS, verdicts, strict=True))
     assert by_key["growth"].figures == "over the limit: client 1.55×; highest: client 1.55×"

@@ -20,9 +20,9 @@ from accounts.models import AccessEvent, User
 from clients.models import Attendance, Client, validate_record_number
 from directory.models import Group, Meeting
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, Screening
-from scale import generator as gen
-from scale.generator import COUNTY, SCALES, SMALL, CountyGenerator, Scale
 from scale.models import ScaleDataset
+from scale.services import generator as gen
+from scale.services.generator import COUNTY, SCALES, SMALL, CountyGenerator, Scale
 
 pytestmark = pytest.mark.django_db
 
@@ -274,7 +274,7 @@ def test_the_command_records_the_dataset_and_refuses_a_database_with_clients(mon
 
 
 def test_the_loader_refuses_a_computed_default_it_was_not_given():
-    from scale.loader import MissingColumn, TableLoader
+    from scale.services.loader import MissingColumn, TableLoader
 
     with pytest.raises(MissingColumn, match="occurred_at"):
         TableLoader().load(AccessEvent, ["id", "action"], [(1, "view")])

@@ -1,4 +1,4 @@
-"""``python manage.py bench_pages --json OUT``: the page benchmark of issue 8 (scale/bench.py).
+"""``python manage.py bench_pages --json OUT``: the page benchmark (``scale.services.bench``).
 
 Runs against the database of DATABASE_URL, which already holds generated data, with DEBUG off
 and REQUIRE_MFA=0. Writes the figures as JSON and exits non-zero when a page answered anything
@@ -10,11 +10,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scale import bench
+from scale.rules import bench as bench_rules
+from scale.services import bench
 
 
 class Command(BaseCommand):
-    help = "Measure p50/p95 and the query count of the key pages, warm, in-process (issue 8)."
+    help = "Measure p50/p95 and the query count of the key pages, warm, in-process."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -36,7 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, json_path: Path, iterations: int, warmup: int, **options):
         try:
             document = bench.run(iterations=iterations, warmup=warmup, log=self.stdout.write)
-        except bench.BenchError as problem:
+        except bench_rules.BenchError as problem:
             raise CommandError(str(problem)) from problem
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""``python manage.py generate_scale_data --scale small|county --seed N`` (issue 8)."""
+"""``python manage.py generate_scale_data --scale small|county --seed N``: synthetic county data."""
 
 import datetime as dt
 import resource
@@ -10,8 +10,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from clients.models import Client
-from scale.generator import COUNTY_TZ, GENERATOR_VERSION, SCALES, CountyGenerator
 from scale.models import ScaleDataset
+from scale.services.generator import COUNTY_TZ, GENERATOR_VERSION, SCALES, CountyGenerator
 
 
 def _peak_rss_mib() -> float:

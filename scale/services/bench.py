@@ -1,0 +1,175 @@
+"""The page benchmark's run: p50 and p95 of the key pages, warm, and each page's query count.
+
+``python manage.py bench_pages`` runs :func:`run` against the database of ``DATABASE_URL``,
+which already holds generated data (``generate_scale_data``); ``scripts/bench.py`` runs it for
+each scale and ``scale/report.py`` turns the results into ``docs/PERFORMANCE.md``. What is
+measured is chosen by ``scale.selectors.bench``. The requests write what any request writes
+(sessions, access-log rows), hence a service.
+
+How a page is measured, and why:
+
+* **In-process, through the whole stack.** ``django.test.Client`` sends each request through
+  the same WSGI handler and middleware as gunicorn would (sessions, the access log, security
+  headers, CSP), without a network or a second process in the figures: what is measured is the
+  application and its queries. Nothing here switches on Django's test environment (no
+  instrumented template rendering, no fast password hasher, no cache): the settings are the
+  production ones, except two-factor sign-in, which must be off (``REQUIRE_MFA=0``) because the
+  benchmark signs in with ``force_login``. ``DEBUG`` must be off.
+* **Warm.** Each page is requested ``warmup`` times before it is timed, so that templates are
+  compiled, connections open and PostgreSQL's cache holds what the page reads.
+* **The query count** comes from one more request under ``CaptureQueriesContext``, apart from
+  the timed ones (capturing has a cost). It is taken right after the first request, so that the
+  session's once-a-minute activity stamp (accounts.middleware) never falls into it: the count is
+  the page's own, the same on every run.
+* **A streamed response** (the CSV export) is read to its end inside the timing: the queries of
+  a streamed body run while it is read.
+* **Every measured response must be 200.** Anything else (a redirect to sign-in, a 403, a 404
+  because no entity fitted) is recorded as an error and stops that page's measurement.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import date
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import User
+from scale.rules import bench as bench_rules
+from scale.selectors import bench as bench_selectors
+
+DEFAULT_ITERATIONS = 40
+DEFAULT_WARMUP = 5
+
+
+def _host() -> str:
+    """A host name the site answers to (the test client's requests carry it)."""
+    for host in settings.ALLOWED_HOSTS:
+        if host == "*":
+            return "localhost"
+        if host:
+            return host.lstrip(".")
+    raise bench_rules.BenchError(
+        "ALLOWED_HOSTS is empty, so every request would answer 400: set it."
+    )
+
+
+def _get(http: HttpClient, path: str) -> tuple[int, float, int, str]:
+    """One request: status, seconds (the whole body read, streamed or not), bytes, Location."""
+    started = time.perf_counter()
+    response = http.get(path, secure=True)
+    if response.streaming:
+        size = sum(len(chunk) for chunk in response.streaming_content)
+    else:
+        size = len(response.content)
+    elapsed = time.perf_counter() - started
+    return response.status_code, elapsed, size, response.get("Location", "")
+
+
+def measure(
+    http: HttpClient, user: User, page: bench_rules.Page, *, iterations: int, warmup: int
+) -> dict:
+    """One page's figures, or its error."""
+    result = {"key": page.key, "title": page.title, "role": page.role, "path": page.path}
+    if page.path is None:
+        return result | {"status": None, "error": f"Nothing to measure: no {page.missing}."}
+
+    # A fresh sign-in per page: no session idles out while other pages are measured.
+    http.force_login(user)
+    try:
+        status, _, size, location = _get(http, page.path)  # warm-up 1: sets the session stamp
+        if status == 200:
+            with CaptureQueriesContext(connection) as captured:
+                status, _, size, location = _get(http, page.path)
+            result["queries"] = len(captured.captured_queries)
+        for _ in range(max(warmup - 1, 0)):
+            if status != 200:
+                break
+            status, _, size, location = _get(http, page.path)
+        timings = []
+        while status == 200 and len(timings) < iterations:
+            status, elapsed, size, location = _get(http, page.path)
+            timings.append(elapsed * 1000)
+    finally:
+        http.logout()
+
+    result["status"] = status
+    if status != 200:
+        where = f" to {location}" if location else ""
+        return result | {"error": f"Answered {status}{where}, not 200."}
+    return result | {
+        "samples": len(timings),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(bench_rules.percentile(timings, 0.95), 2),
+        "min_ms": round(min(timings), 2),
+        "max_ms": round(max(timings), 2),
+        "mean_ms": round(statistics.fmean(timings), 2),
+        "bytes": size,
+    }
+
+
+def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, log=None) -> dict:
+    """Measure every page; the document bench_pages writes as JSON."""
+    if iterations < 1 or warmup < 1:
+        raise bench_rules.BenchError("--iterations and --warmup are at least 1.")
+    if settings.DEBUG:
+        raise bench_rules.BenchError(
+            "DEBUG is on: it records every query and slows every page. Set DEBUG=0."
+        )
+    if settings.REQUIRE_MFA:
+        raise bench_rules.BenchError(
+            "Two-factor sign-in is on: the benchmark signs in with a password session only. "
+            "Set REQUIRE_MFA=0."
+        )
+    host = _host()
+    rows = bench_selectors.datasets()
+    latest = rows[-1] if rows else None
+    as_of = date.fromisoformat(latest["as_of"]) if latest and latest.get("as_of") else None
+    as_of = as_of or timezone.localdate()
+    selection = bench_selectors.choose(as_of, bench_selectors.typical_clinic_id())
+    worst = bench_selectors.choose(as_of, bench_selectors.largest_clinic_id(), bench_rules.LARGEST)
+    selection.pages += worst.pages
+    selection.users |= worst.users
+    selection.sizes["largest_clinic"] = worst.sizes
+
+    http = HttpClient(HTTP_HOST=host)
+    results = []
+    for page in selection.pages:
+        if log:
+            log(f"  {page.key:<20} {page.path or '(' + page.missing + ')'}")
+        figures = measure(
+            http, selection.users[page.role], page, iterations=iterations, warmup=warmup
+        )
+        results.append(figures)
+        if log and "error" not in figures:
+            log(
+                f"  {'':<20} p50 {figures['p50_ms']:.1f} ms  p95 {figures['p95_ms']:.1f} ms  "
+                f"{figures['queries']} queries"
+            )
+    errors = [
+        {"page": r["key"], "status": r["status"], "message": r["error"]}
+        for r in results
+        if "error" in r
+    ]
+    return {
+        "scale": latest.get("scale") if latest else None,
+        "seed": latest.get("seed") if latest else None,
+        "measured_at": timezone.now().isoformat(timespec="seconds"),
+        "iterations": iterations,
+        "warmup": warmup,
+        "database": bench_selectors.database_server(),
+        "settings": {
+            "debug": settings.DEBUG,
+            "require_mfa": settings.REQUIRE_MFA,
+            "conn_max_age": connection.settings_dict.get("CONN_MAX_AGE"),
+        },
+        "datasets": rows,
+        "entities": bench_rules.jsonable(selection.sizes),
+        "pages": results,
+        "errors": errors,
+    }
