@@ -1,21 +1,30 @@
-"""Keyset pagination: "previous" and "next" pages of a list that may hold thousands of rows.
+"""Pagination, the one module for it: keyset pages and counted (numbered) pages.
 
-Django's ``Paginator`` counts every row of the list (``COUNT(*)``) on each request and reaches
-page *n* with ``OFFSET``, which reads and throws away every row before it. On a list that grows
-with the county (a big clinic's 10,000 clients) both cost in proportion to the list, not to the
-page. A keyset page instead starts from a row of the previous page, the *anchor*: the rows that
-sort after it (or before it), as many as a page holds. The database finds them in the list's
-index, so a page costs the same whether it is the first or the four hundredth, and nothing is
-counted. What is lost is "page 7 of 400"; such lists offer the first page, the previous and the
-next, and a search for anything further away.
+Two kinds, both rendered by ``templates/_partials/pagination.html``:
 
-The anchor travels in the address as the row's database id (``?after=<id>`` or
-``?before=<id>``), never as the values it sorts by: those are names, and names stay out of
-addresses. The anchor is looked up in the same queryset, so an id outside the list (another
-clinic's client, a deleted row, a tampered address) gives the first page.
+* **Keyset pages** (:func:`keyset_page`): "first", "previous" and "next" for a list that may
+  hold thousands of rows. Django's ``Paginator`` counts every row of the list (``COUNT(*)``) on
+  each request and reaches page *n* with ``OFFSET``, which reads and throws away every row
+  before it. On a list that grows with the county (a big clinic's 10,000 clients) both cost in
+  proportion to the list, not to the page. A keyset page instead starts from a row of the
+  previous page, the *anchor*: the rows that sort after it (or before it), as many as a page
+  holds. The database finds them in the list's index, so a page costs the same whether it is
+  the first or the four hundredth, and nothing is counted. What is lost is "page 7 of 400";
+  such lists offer the first page, the previous and the next, and a search for anything
+  further away.
 
-The queryset must be ordered by plain fields (joins allowed) that are never NULL and end with
-the primary key, so that the order is total.
+  The anchor travels in the address as the row's database id (``?after=<id>`` or
+  ``?before=<id>``), never as the values it sorts by: those are names, and names stay out of
+  addresses. The anchor is looked up in the same queryset, so an id outside the list (another
+  clinic's client, a deleted row, a tampered address) gives the first page. The queryset must
+  be ordered by plain fields (joins allowed) that are never NULL and end with the primary key,
+  so that the order is total.
+
+* **Counted pages** (:class:`CountedPaginator`): "Page 2 of 7", for lists that are short or
+  whose count comes free. Either the page's own query carries the count of the whole list
+  (``COUNT(*) OVER ()``: one query, not Django's two), or the caller passes a count it has
+  already read. Each page knows its links (``previous_url``, ``next_url``), which keep the rest
+  of the address.
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import ClassVar
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Count, Q, QuerySet, Window
 from django.http import QueryDict
 
 AFTER, BEFORE = "after", "before"
@@ -32,7 +43,11 @@ AFTER, BEFORE = "after", "before"
 
 @dataclass
 class KeysetPage:
-    """A page of rows, and what the previous and next links need."""
+    """A page of rows, and what the first, previous and next links need.
+
+    A subclass may carry its position differently in the address: other parameter names
+    (``previous_key``, ``next_key``) and another token for a row (:meth:`anchor`).
+    """
 
     object_list: list
     has_previous: bool
@@ -40,18 +55,27 @@ class KeysetPage:
     is_first: bool
     query: QueryDict = field(repr=False, default_factory=QueryDict)
 
+    numbered: ClassVar[bool] = False  # for the pager partial: no "Page n of m"
+    previous_key: ClassVar[str] = BEFORE
+    next_key: ClassVar[str] = AFTER
+
     def __iter__(self):
         return iter(self.object_list)
 
     def __len__(self) -> int:
         return len(self.object_list)
 
+    def anchor(self, row) -> str:
+        """The row's token in the address."""
+        return str(row.pk)
+
     def _url(self, key: str | None, row) -> str:
+        # The filters stay; the page's own parameters (and an old page number) do not.
         query = self.query.copy()
-        for name in (AFTER, BEFORE, "page"):
+        for name in (self.previous_key, self.next_key, "page"):
             query.pop(name, None)
         if key is not None:
-            query[key] = str(row.pk)
+            query[key] = self.anchor(row)
         return "?" + query.urlencode()
 
     @property
@@ -60,11 +84,11 @@ class KeysetPage:
 
     @property
     def previous_url(self) -> str:
-        return self._url(BEFORE, self.object_list[0]) if self.has_previous else ""
+        return self._url(self.previous_key, self.object_list[0]) if self.has_previous else ""
 
     @property
     def next_url(self) -> str:
-        return self._url(AFTER, self.object_list[-1]) if self.has_next else ""
+        return self._url(self.next_key, self.object_list[-1]) if self.has_next else ""
 
     @property
     def has_other_pages(self) -> bool:
@@ -158,3 +182,93 @@ def keyset_page(queryset: QuerySet, query: QueryDict, *, per_page: int) -> Keyse
         is_first=not has_previous,
         query=query,
     )
+
+
+# --- Counted pages ---------------------------------------------------------------------------
+
+
+class CountedPage(Page):
+    """A numbered page whose rows are a list (read once) and which knows its own links."""
+
+    numbered = True  # for the pager partial: "Page n of m"
+
+    @property
+    def previous_url(self) -> str:
+        return self.paginator.url(self.previous_page_number()) if self.has_previous() else ""
+
+    @property
+    def next_url(self) -> str:
+        return self.paginator.url(self.next_page_number()) if self.has_next() else ""
+
+
+class CountedPaginator(Paginator):
+    """Django's paginator, counting in the page's own query or told the count.
+
+    ``count=None``: the page's rows carry the count of the whole list (``COUNT(*) OVER ()``,
+    computed over every row before the ``LIMIT``), so the list's query runs once where Django's
+    runs it twice (count, then page). Only a page past the last (an old link, a typed number)
+    or below 1 costs Django's two queries and shows the last page, as ``Paginator.get_page``
+    does. ``count=n``: a count the caller has already read (an aggregate it runs anyway); the
+    page is then one query.
+
+    Links: ``?<query>&<param>=<n><fragment>``. ``query`` (the request's ``GET``, say) keeps
+    the other parameters of the address, such as a filter or another list's page; none by
+    default. ``param`` names the page number (``page``); ``fragment`` (``#gaps-heading``)
+    brings the reader back to the list.
+
+    No orphans (none of the lists uses them).
+    """
+
+    COUNT = "results_count"
+
+    def __init__(
+        self,
+        object_list,
+        per_page: int,
+        *,
+        count: int | None = None,
+        query: QueryDict | None = None,
+        param: str = "page",
+        fragment: str = "",
+    ):
+        super().__init__(object_list, per_page)
+        self.counted_by_window = count is None
+        if count is not None:
+            self.count = count  # instead of the cached COUNT(*) query
+        self.query = query if query is not None else QueryDict()
+        self.param = param
+        self.fragment = fragment
+
+    def url(self, number: int) -> str:
+        query = self.query.copy()
+        query[self.param] = str(number)
+        return "?" + query.urlencode() + self.fragment
+
+    def get_page(self, number) -> CountedPage:
+        if not self.counted_by_window:
+            return self._read(super().get_page(number))
+        try:
+            number = self._validate_number(number, float("inf"))
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:
+            return self._read(super().get_page(number))  # below 1
+        bottom = (number - 1) * self.per_page
+        counted = self.object_list.annotate(**{self.COUNT: Window(Count("*"))})
+        rows = list(counted[bottom : bottom + self.per_page])
+        if rows:
+            self.count = getattr(rows[0], self.COUNT)
+        elif number == 1 and self.allow_empty_first_page:
+            self.count = 0
+        else:
+            return self._read(super().get_page(number))  # past the last page
+        return self._get_page(rows, number, self)
+
+    def _get_page(self, *args, **kwargs) -> CountedPage:
+        return CountedPage(*args, **kwargs)
+
+    @staticmethod
+    def _read(page: CountedPage) -> CountedPage:
+        # One query, here: nothing reads the rows again later, row by row.
+        page.object_list = list(page.object_list)
+        return page

@@ -8,7 +8,7 @@ above ``Cursor``.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core import signing
@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from accounts.models import AccessEvent
+from core.pagination import KeysetPage
 
 SIGN_IN_ACTIONS = [
     AccessEvent.Action.SIGN_IN,
@@ -58,11 +59,14 @@ def clinic_access_events(clinic):
 # (occurred_at, id) of the last row shown, and asks for the rows just beyond it, so every page
 # costs what the first costs and nothing is counted (docs/SCALING.md, "The access log").
 #
-# The cursor carries the row's time and id, not its id alone (``core/pagination.py`` looks the
-# anchor row up by id): the time is what the indexes and, once the table is partitioned by
-# month, the partitions are searched by, and it saves the lookup. It is signed, so the page
-# only ever starts from a position it handed out itself: anything else (edited, cut short, from
-# another deployment's key) is refused with a 400 that says so, never a 500 nor a silent jump.
+# Why not ``core.pagination.keyset_page``, which looks the anchor row up by id: the cursor here
+# carries the row's time and id, because the time is what the indexes and, once the table is
+# partitioned by month, the partitions are searched by, and it saves the lookup (one query a
+# page, not two). It is signed, so the page only ever starts from a position it handed out
+# itself: anything else (edited, cut short, from another deployment's key) is refused with a 400
+# that says so, never a 500 nor a silent jump to the first page as ``keyset_page`` does. And an
+# "older" page past the end stays an empty page rather than turning into the newest. The page
+# itself is a ``core.pagination.KeysetPage``, so the shared pager partial renders its links.
 
 ACCESS_LOG_PAGE_SIZE = 50
 OLDER, NEWER = "older", "newer"
@@ -105,41 +109,43 @@ class Cursor:
 
 
 @dataclass
-class AccessEventPage:
-    """One page of the log and its links; no count of the whole (it would cost a scan)."""
+class AccessEventPage(KeysetPage):
+    """One page of the log and its links; no count of the whole (it would cost a scan).
 
-    object_list: list
-    has_newer: bool
-    has_older: bool
-    is_newest: bool
-    query: QueryDict = field(repr=False, default_factory=QueryDict)
+    A keyset page whose "previous" is newer and "next" older, and whose address carries the
+    signed cursor: so the one pager partial renders it (Newest, Newer, Older).
+    """
 
-    def __iter__(self):
-        return iter(self.object_list)
+    previous_key = NEWER
+    next_key = OLDER
 
-    def __len__(self) -> int:
-        return len(self.object_list)
+    def anchor(self, row: AccessEvent) -> str:
+        return Cursor.of(row).encode()
 
-    def _url(self, key: str | None = None, event: AccessEvent | None = None) -> str:
-        # The filters stay; the page's own parameters (and the old page number) do not.
-        query = self.query.copy()
-        for name in (OLDER, NEWER, "page"):
-            query.pop(name, None)
-        if key is not None:
-            query[key] = Cursor.of(event).encode()
-        return "?" + query.urlencode()
+    # The log's own words for the keyset page's positions.
+    @property
+    def has_newer(self) -> bool:
+        return self.has_previous
+
+    @property
+    def has_older(self) -> bool:
+        return self.has_next
+
+    @property
+    def is_newest(self) -> bool:
+        return self.is_first
 
     @property
     def newest_url(self) -> str:
-        return self._url()
+        return self.first_url
 
     @property
     def newer_url(self) -> str:
-        return self._url(NEWER, self.object_list[0]) if self.has_newer else ""
+        return self.previous_url
 
     @property
     def older_url(self) -> str:
-        return self._url(OLDER, self.object_list[-1]) if self.has_older else ""
+        return self.next_url
 
 
 def access_log_position(query: QueryDict) -> tuple[str, Cursor] | None:
@@ -186,9 +192,9 @@ def access_event_page(
         rows = list(events[: per_page + 1])
         return AccessEventPage(
             rows[:per_page],
-            has_newer=False,
-            has_older=len(rows) > per_page,
-            is_newest=True,
+            has_previous=False,
+            has_next=len(rows) > per_page,
+            is_first=True,
             query=query,
         )
     key, cursor = position
@@ -198,9 +204,9 @@ def access_event_page(
         # (an empty page has no row to start a Newer link from: it offers the newest).
         return AccessEventPage(
             rows[:per_page],
-            has_newer=bool(rows),
-            has_older=len(rows) > per_page,
-            is_newest=False,
+            has_previous=bool(rows),
+            has_next=len(rows) > per_page,
+            is_first=False,
             query=query,
         )
     # Newer: the rows just above the cursor, read upwards from it, shown newest first.
@@ -208,8 +214,8 @@ def access_event_page(
     has_newer = len(rows) > per_page
     return AccessEventPage(
         list(reversed(rows[:per_page])),
-        has_newer=has_newer,
-        has_older=bool(rows),  # the cursor's own row is older than this page
-        is_newest=not has_newer,
+        has_previous=has_newer,
+        has_next=bool(rows),  # the cursor's own row is older than this page
+        is_first=not has_newer,
         query=query,
     )
