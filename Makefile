@@ -89,7 +89,7 @@ fuzz: install-dev
 	$(TEST_ENV) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=$${FUZZ_RANDOM:-1} \
 		$(PY) -m pytest tests/security/test_fuzz_forms.py -p no:cacheprovider -q -rP $(PYTEST_ARGS)
 
-# The benchmark of issue 8 (scripts/bench.py): on PostgreSQL only. For each of SCALES (default
+# The benchmark (scripts/bench.py): on PostgreSQL only. For each of SCALES (default
 # "small county") a database <name>_bench_<scale> beside DATABASE_URL's (default
 # postgres://postgres@127.0.0.1:5432/selfhelp), generated once with SEED (default 2026;
 # BENCH_REGENERATE=1 makes it again); the pages measured in each (BENCH_ITERATIONS, default 40,

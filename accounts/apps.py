@@ -1,3 +1,5 @@
+"""The accounts app: clinics, staff and their roles, sign-in and the access log."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The authentication backend: Django's password check, the user loaded with their clinic."""
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 

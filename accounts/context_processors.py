@@ -1,3 +1,5 @@
+"""What every page's layout needs: the demo banner switch and the signed-in person's navigation."""
+
 from django.conf import settings
 
 

@@ -1,3 +1,5 @@
+"""The account forms: sign-in, the second-factor code, enrolling an app, the access-log filter."""
+
 from datetime import date, datetime, time, timedelta
 
 import django_filters

@@ -1,3 +1,5 @@
+"""The scale app: synthetic county data, the page benchmark and the load test's accounts."""
+
 from django.apps import AppConfig
 
 
