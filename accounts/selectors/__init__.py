@@ -1,1 +1,1 @@
-"""Reads of the accounts app: the access log, the staff, the partitioning catalogue."""
+"""Reads of the accounts app: the access log, the staff, the second factor, partitions."""
