@@ -22,7 +22,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.forms import BoundField
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
-from directory import search, selectors
 from directory.models import (
     Category,
     Contact,
@@ -34,6 +33,8 @@ from directory.models import (
     Need,
     ServiceArea,
 )
+from directory.selectors import browse as selectors
+from directory.selectors import search
 
 
 class CheckboxChoice(forms.CheckboxInput):

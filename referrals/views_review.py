@@ -37,7 +37,7 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import DocumentationSignOff
 from config import widgets
-from directory.exchange.resources import escape_formula
+from core.csv import escape_formula
 from referrals import review
 from referrals.review import ClinicianFigures, Period
 

@@ -45,10 +45,10 @@ from directory.models import (
     ServiceArea,
 )
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml"
 APPENDIX_FILE = DATA_DIR / "appendix-2008.yaml"
-FIXTURE_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "directory.json"
+FIXTURE_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "directory.json"
 
 PHONE_REGION = "US"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import AccessEvent
-from directory import search
 from directory.models import (
     Category,
     Contact,
@@ -37,7 +36,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from directory.selectors import CountingPaginator, listings
+from directory.selectors import search
+from directory.selectors.browse import CountingPaginator, listings
 
 ON_POSTGRES = connection.vendor == "postgresql"
 only_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="full-text search is PostgreSQL's")

@@ -6,7 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from directory.exchange import streaming
+from core import streaming
 
 # JSON values as the exports hold them: text (line breaks, quotes, non-ASCII), numbers,
 # booleans, None, and lists and objects of them.

@@ -29,8 +29,8 @@ from django.core.serializers.base import DeserializationError
 from django.db import DEFAULT_DB_ALIAS, transaction
 from simple_history.utils import bulk_create_with_history
 
-from directory import seed
 from directory.models import Criterion, CriterionConfirmation, Group, ReferralResource
+from directory.rules import seed
 
 # The history of a seeded row says where it came from (history_change_reason, 100 chars).
 SEED_REASON = "Seeded from policy 04.9's appendix (revised 2008-11-07)"
