@@ -47,28 +47,33 @@ FIRST_NAME_MESSAGE = (
 
 
 class ManageBoundField(BoundField):
-    """A field whose template renders the control and the "as loaded" input separately."""
+    """A field whose checkbox list also writes its "as loaded" input.
 
-    @property
-    def control(self):
-        return self.as_widget()
+    The templates render fields with crispy-forms, which writes every other control with
+    ``str(field)`` (the hidden ``initial-`` input included) but a checkbox list option by
+    option: for those, the template adds ``{{ field.loaded_input }}``.
+    """
 
     @property
     def loaded_input(self):
-        return self.as_hidden(only_initial=True) if self.field.show_hidden_initial else ""
+        if self.field.show_hidden_initial and isinstance(
+            self.field.widget, forms.CheckboxSelectMultiple
+        ):
+            return self.as_hidden(only_initial=True)
+        return ""
 
 
 def _style(form: forms.BaseForm) -> None:
-    """Bootstrap classes on the widgets; the templates render each field themselves."""
+    """Bootstrap classes on the widgets (crispy-forms writes checkbox lists' own)."""
     form.bound_field_class = ManageBoundField
     for form_field in form.fields.values():
         widget = form_field.widget
-        if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+        if isinstance(widget, forms.CheckboxSelectMultiple) or widget.is_hidden:
+            continue
+        if isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
             css = "form-select"
-        elif widget.is_hidden:
-            continue
         else:
             css = "form-control"
         widget.attrs.setdefault("class", css)
