@@ -16,12 +16,10 @@ time (``dual-recovery-anonymous-mon-1900``), with ``-2``, ``-3`` for meetings of
 at the same hour, ordered by their content. The same meetings give the same slugs on every
 export and after a round trip through another directory.
 
-Import: a file (an intergroup's published feed) is checked item by item, every problem
-reported with its item number, and nothing is written unless the whole file is sound and a
-site admin confirms the preview. A meeting belongs to the listing the admin chooses on the
-upload page, or else to the current listing whose name (or alias) is the item's ``group``.
-A meeting matching one the listing already has (same day, start, address and online link) is
-updated; otherwise it is added. Meetings the file does not mention are left as they are.
+Import: :func:`parse_feed` checks a file (an intergroup's published feed) item by item and
+reports every problem with its item number. Matching the meetings to listings is
+``directory.selectors.meeting_guide``; writing them, once a site admin confirms the preview of
+a sound file, is ``directory.services.meeting_guide``.
 """
 
 from __future__ import annotations
