@@ -6,11 +6,11 @@ Filters that look across a relation use EXISTS or ``IN`` (a subquery), so that n
 twice. The area and language filters, which look across two or three relations, use ``IN``:
 PostgreSQL answers both forms alike, but estimates three EXISTS joined by OR at many times their
 cost: at the county's 2,000 listings, enough for it to compile the search just in time (JIT),
-70 ms spent to save nothing on a query that runs in 12 (issue 8).
+70 ms spent to save nothing on a query that runs in 12.
 
 The page draws the controls itself (templates/directory/search.html, from :meth:`GroupFilter.
 select_menus`), not through the form library's widget templates: those render every option of
-every list through a template of its own, which was most of the page's time (issue 8).
+every list through a template of its own, which was most of the page's time.
 """
 
 from dataclasses import dataclass
@@ -22,7 +22,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.forms import BoundField
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
-from directory import search, selectors
 from directory.models import (
     Category,
     Contact,
@@ -34,6 +33,8 @@ from directory.models import (
     Need,
     ServiceArea,
 )
+from directory.selectors import browse as selectors
+from directory.selectors import search
 
 
 class CheckboxChoice(forms.CheckboxInput):

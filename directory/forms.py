@@ -1,4 +1,5 @@
-"""Forms for keeping the annotated referral list current (policy VII.D).
+"""Every form of the directory: keeping the annotated referral list current (policy VII.D),
+and the uploads and confirmations of its imports.
 
 Forms validate and normalise; they write nothing (``directory.services`` does). Every field of
 the listing, contact and meeting forms carries its value as loaded in a hidden ``initial-``
@@ -16,7 +17,7 @@ from django.forms.boundfield import BoundField
 from django.forms.models import BaseInlineFormSet, inlineformset_factory, model_to_dict
 from django.http import QueryDict
 
-from directory.meeting_types import MEETING_TYPES, UnknownTypeCodes, parse_type_codes
+from config import widgets as config_widgets
 from directory.models import (
     Contact,
     Criterion,
@@ -26,7 +27,7 @@ from directory.models import (
     ResourcePhone,
     ReviewFlag,
 )
-from directory.services import (
+from directory.rules.listings import (
     CONTACT_FIELDS,
     GROUP_FIELDS,
     GROUP_M2M,
@@ -35,6 +36,8 @@ from directory.services import (
     RESOURCE_PHONE_FIELDS,
     RowEdit,
 )
+from directory.rules.meeting_types import MEETING_TYPES, UnknownTypeCodes, parse_type_codes
+from directory.rules.uploads import MAX_BYTES, describe_size
 
 EXTENSION_MESSAGE = "Digits only, for example 223 (leave out “ext.”)."
 FIRST_NAME_MESSAGE = (
@@ -44,28 +47,33 @@ FIRST_NAME_MESSAGE = (
 
 
 class ManageBoundField(BoundField):
-    """A field whose template renders the control and the "as loaded" input separately."""
+    """A field whose checkbox list also writes its "as loaded" input.
 
-    @property
-    def control(self):
-        return self.as_widget()
+    The templates render fields with crispy-forms, which writes every other control with
+    ``str(field)`` (the hidden ``initial-`` input included) but a checkbox list option by
+    option: for those, the template adds ``{{ field.loaded_input }}``.
+    """
 
     @property
     def loaded_input(self):
-        return self.as_hidden(only_initial=True) if self.field.show_hidden_initial else ""
+        if self.field.show_hidden_initial and isinstance(
+            self.field.widget, forms.CheckboxSelectMultiple
+        ):
+            return self.as_hidden(only_initial=True)
+        return ""
 
 
 def _style(form: forms.BaseForm) -> None:
-    """Bootstrap classes on the widgets; the templates render each field themselves."""
+    """Bootstrap classes on the widgets (crispy-forms writes checkbox lists' own)."""
     form.bound_field_class = ManageBoundField
     for form_field in form.fields.values():
         widget = form_field.widget
-        if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+        if isinstance(widget, forms.CheckboxSelectMultiple) or widget.is_hidden:
+            continue
+        if isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
             css = "form-select"
-        elif widget.is_hidden:
-            continue
         else:
             css = "form-control"
         widget.attrs.setdefault("class", css)
@@ -675,3 +683,58 @@ ResourcePhoneFormSetFactory = inlineformset_factory(
 
 
 MEETING_TYPE_CHOICES = sorted(MEETING_TYPES.items())
+
+
+# --- The imports: an upload, then its confirmation ----------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            f"UTF-8 text (Excel: “CSV UTF-8”), at most {describe_size(MAX_BYTES)}, with the "
+            "export's columns."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {describe_size(upload.size)}; the limit is "
+                f"{describe_size(MAX_BYTES)}."
+            )
+        return upload
+
+
+class MeetingUploadForm(UploadForm):
+    # Every current listing (2,000 in the county): only the two columns the options show, and
+    # written out without a template per option (config/widgets.py).
+    listing = forms.ModelChoiceField(
+        queryset=Group.objects.current().order_by("name").only("pk", "name"),
+        widget=config_widgets.Select,
+        required=False,
+        label="Listing the meetings belong to",
+        empty_label="Each meeting's “group” names its listing",
+        help_text=(
+            "Choose a listing when the whole file is one group's schedule; otherwise each "
+            "meeting's group field must be the name of a current listing."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = "Meeting Guide JSON file"
+        self.fields["file"].help_text = (
+            f"A JSON array of meetings (code4recovery's Meeting Guide format), UTF-8, at most "
+            f"{describe_size(MAX_BYTES)}."
+        )
+        self.fields["file"].widget.attrs["accept"] = ".json,application/json"
+
+
+class ConfirmForm(forms.Form):
+    """All the confirmation carries: which kept upload, and the hash of its text."""
+
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)

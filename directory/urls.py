@@ -1,8 +1,47 @@
+"""Every page of the directory, under /directory/.
+
+Reading the list (clinicians and everyone with view_group), keeping it current (site admins),
+and exchanging it in open formats. A listing's own page, ``<slug>/``, is last, and its
+converter never takes another page's first word (``directory.converters``).
+"""
+
+from django.urls import path, register_converter
+
+from directory.converters import ListingSlugConverter
 from directory.views import browse, exchange, manage
 
 app_name = "directory"
 
-# Each module owns its pages: reading the list (clinicians and everyone with view_group),
-# keeping it current (site admins), and exchanging it in open formats.
-# Browse last: its /directory/<slug>/ would otherwise shadow the fixed paths of the others.
-urlpatterns = [*manage.urlpatterns, *exchange.urlpatterns, *browse.urlpatterns]
+register_converter(ListingSlugConverter, "listing_slug")
+
+urlpatterns = [
+    # Keeping the list current.
+    path("manage/", manage.worklist, name="worklist"),
+    path("new/", manage.group_create, name="group-create"),
+    path("resources/", manage.resource_list, name="resources"),
+    path("resources/<slug:key>/edit/", manage.resource_edit, name="resource-edit"),
+    path(
+        "resources/<slug:key>/flags/new/",
+        manage.resource_flag_create,
+        name="resource-flag-create",
+    ),
+    path("flags/<int:pk>/resolve/", manage.flag_resolve, name="flag-resolve"),
+    path("<slug:slug>/edit/", manage.group_edit, name="group-edit"),
+    path("<slug:slug>/archive/", manage.group_archive, name="group-archive"),
+    path("<slug:slug>/unarchive/", manage.group_unarchive, name="group-unarchive"),
+    path("<slug:slug>/verify/", manage.group_verify, name="group-verify"),
+    path("<slug:slug>/criteria/", manage.group_criteria, name="group-criteria"),
+    path("<slug:slug>/history/", manage.group_history, name="group-history"),
+    path("<slug:slug>/flags/new/", manage.flag_create, name="flag-create"),
+    # Exchanging it in open formats.
+    path("export.csv", exchange.export_csv, name="export-csv"),
+    path("export.xlsx", exchange.export_xlsx, name="export-xlsx"),
+    path("export/hsds.json", exchange.export_hsds, name="export-hsds"),
+    path("meetings.json", exchange.meeting_guide_feed, name="meeting-guide"),
+    path("import/", exchange.import_csv, name="import"),
+    path("meetings/import/", exchange.import_meetings, name="meeting-guide-import"),
+    # Reading it.
+    path("", browse.search, name="search"),
+    path("print/", browse.print_list, name="print"),
+    path("<listing_slug:slug>/", browse.group, name="group"),
+]

@@ -13,8 +13,8 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from clients.models import LANGUAGE_CHOICES, PeerContact
-from directory import places
 from directory.models import Group, Need, ServiceArea
+from directory.rules import places
 from referrals import clauses, eligibility
 from referrals.models import FollowUp, Referral
 

@@ -26,7 +26,7 @@ from django.utils.translation import get_language_info
 
 from clients.models import OTHER_LANGUAGE, Client, PeerContact
 from directory.models import Contact, Group, Meeting, ReferralResource, ResourcePhone
-from directory.selectors import areas_covering, contacts_for_area
+from directory.selectors.browse import areas_covering, contacts_for_area
 from referrals.models import ProcedureStep, Referral, ReferredGroup
 
 # The languages the sheet is written in; any other preferred language gets the English sheet

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from accounts.services.access_log import access_logged
-from directory import places
+from directory.rules import places
 from referrals import clauses, eligibility, matching, selectors, services, views_procedure
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening

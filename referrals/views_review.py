@@ -37,7 +37,7 @@ from accounts.permissions import permission_required
 from accounts.services.access_log import access_logged
 from clients.models import DocumentationSignOff
 from core import widgets
-from directory.exchange.resources import escape_formula
+from core.csv import escape_formula
 from referrals import review
 from referrals.review import ClinicianFigures, Period
 

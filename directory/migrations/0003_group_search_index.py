@@ -1,7 +1,7 @@
 """A GIN index for the directory's full-text search on PostgreSQL (policy VII.C–D).
 
 An expression index, not a stored column: the expression is the very one
-``directory.search.group_document()`` builds (name and aliases weighted A, description C, in the
+``directory.selectors.search.group_document()`` builds (name and aliases weighted A, description C, in the
 ``english`` configuration), so the planner uses the index for the query's ``@@`` and nothing
 has to keep a column in step with the row. ``aliases`` is a JSON list; ``jsonb::text`` keeps its
 strings and the parser drops the brackets and quotes, so the aliases are searchable words too.
@@ -20,7 +20,7 @@ from django.db import migrations
 
 INDEX_NAME = "directory_group_search"
 
-# Keep in step with directory.search.group_document(); the test above proves it.
+# Keep in step with directory.selectors.search.group_document(); the test above proves it.
 GROUP_DOCUMENT = (
     "(setweight(to_tsvector('english'::regconfig, COALESCE(name, '')), 'A')"
     " || setweight(to_tsvector('english'::regconfig, COALESCE((aliases)::text, '')), 'A'))"

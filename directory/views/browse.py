@@ -4,18 +4,14 @@ Everyone with ``directory.view_group`` reads the whole county's list (clinicians
 site admins, of any clinic). Pages only read: GET and HEAD, nothing written.
 """
 
-import functools
-
 from django.shortcuts import render
-from django.urls import path, register_converter
-from django.urls.converters import SlugConverter
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from accounts.permissions import permission_required
-from directory import selectors
 from directory.filters import GroupFilter
+from directory.selectors import browse as selectors
 
 PAGE_SIZE = 20
 
@@ -81,42 +77,3 @@ def print_list(request):
             "printed_at": timezone.localtime(),
         },
     )
-
-
-@functools.cache
-def _other_pages_first_words() -> frozenset[str]:
-    """The first word of every other directory page's address: "new", "manage", "import"..."""
-    from directory.urls import urlpatterns  # at first use: that module imports this one
-
-    words = set()
-    for pattern in urlpatterns:
-        route = str(pattern.pattern)
-        first, slash, _ = route.partition("/")
-        if slash and first and "<" not in first and pattern.name != "group":
-            words.add(first)
-    return frozenset(words)
-
-
-class ListingSlugConverter(SlugConverter):
-    """A listing's slug, but never the first word of another directory page's address.
-
-    The listing's page is ``/directory/<slug>/``; the site admins' and the exchange's pages
-    (``/directory/new/``, ``/directory/manage/``, ``/directory/import/``...) would be read as
-    slugs if this route came before theirs. Refusing those words (a ValueError here means "no
-    match, try the next route") keeps every page reachable whatever order the modules' routes
-    are listed in.
-    """
-
-    def to_python(self, value):
-        if value in _other_pages_first_words():
-            raise ValueError(value)
-        return value
-
-
-register_converter(ListingSlugConverter, "listing_slug")
-
-urlpatterns = [
-    path("", search, name="search"),
-    path("print/", print_list, name="print"),
-    path("<listing_slug:slug>/", group, name="group"),
-]

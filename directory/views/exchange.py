@@ -3,8 +3,9 @@
 Exports, for everyone who may read the list (``directory.view_group``): CSV, XLSX, Open
 Referral HSDS 3.0 and the Meeting Guide feed, none built whole in memory (see below). Imports,
 for site admins: listings from CSV and meetings from a Meeting Guide file, each shown as a
-preview first and written, all or nothing, only when confirmed. The formats themselves live
-in ``directory.exchange``.
+preview first and written, all or nothing, only when confirmed. The formats are pure
+(``directory.rules``), the catalogue's snapshot and the import plans read
+(``directory.selectors``), and the confirmed imports write (``directory.services``).
 """
 
 from django.conf import settings
@@ -12,22 +13,22 @@ from django.contrib import messages
 from django.db import DataError, IntegrityError
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import permission_required
-from directory.exchange import (
-    csv_import,
-    hsds,
-    meeting_guide,
-    resources,
-    snapshot,
-    streaming,
-    uploads,
-)
-from directory.exchange.forms import ConfirmForm, MeetingUploadForm, UploadForm
+from core import streaming
+from directory.forms import ConfirmForm, MeetingUploadForm, UploadForm
 from directory.models import Group
+from directory.rules import hsds, spreadsheet
+from directory.rules import meeting_guide as meeting_feed
+from directory.rules.uploads import FileRefused, decode_utf8
+from directory.selectors import csv_import as csv_plans
+from directory.selectors import meeting_guide as meeting_plans
+from directory.selectors import snapshot
+from directory.services import csv_import as csv_writes
+from directory.services import meeting_guide as meeting_writes
+from directory.views import uploads
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_TYPE = "application/json"  # what JsonResponse sent before these exports streamed
@@ -58,7 +59,7 @@ def _streamed(pieces, content_type: str, stem: str, extension: str):
 def export_csv(request):
     """Streamed: rows leave as the database yields them, a chunk of listings at a time."""
     return _streamed(
-        resources.csv_lines(snapshot.listings()),
+        spreadsheet.csv_lines(snapshot.listings()),
         "text/csv; charset=utf-8",
         "self-help-groups",
         "csv",
@@ -74,7 +75,7 @@ def export_xlsx(request):
     leave as it is written; the temporary file keeps memory bounded instead, and
     ``FileResponse`` sends it in blocks and deletes it when done.
     """
-    response = FileResponse(resources.xlsx_file(snapshot.listings()), content_type=XLSX_TYPE)
+    response = FileResponse(spreadsheet.xlsx_file(snapshot.listings()), content_type=XLSX_TYPE)
     return _attachment(response, "self-help-groups", "xlsx")
 
 
@@ -94,7 +95,7 @@ def export_hsds(request):
 @require_GET
 def meeting_guide_feed(request):
     """Streamed, a meeting at a time."""
-    items = meeting_guide.feed_items(
+    items = meeting_feed.feed_items(
         snapshot.listings(with_meetings=True), timezone=settings.TIME_ZONE
     )
     return _streamed(streaming.json_array(items), JSON_TYPE, "self-help-meetings", "json")
@@ -118,8 +119,8 @@ NOT_WRITTEN = (
 
 def _read_upload(form, kind: str) -> str | None:
     try:
-        return uploads.decode_utf8(form.cleaned_data["file"].read(), kind=kind)
-    except uploads.FileRefused as refused:
+        return decode_utf8(form.cleaned_data["file"].read(), kind=kind)
+    except FileRefused as refused:
         form.add_error("file", refused.message)
         return None
 
@@ -178,8 +179,8 @@ def import_csv(request):
         text = _read_upload(form, "CSV")
         if text is not None:
             try:
-                plan = csv_import.plan_import(text)
-            except uploads.FileRefused as refused:
+                plan = csv_plans.plan_import(text)
+            except FileRefused as refused:
                 form.add_error("file", refused.message)
             else:
                 return _csv_preview(request, plan, text)
@@ -187,7 +188,7 @@ def import_csv(request):
     return render(
         request,
         "directory/exchange/csv_upload.html",
-        {"form": form, "columns": resources.COLUMNS},
+        {"form": form, "columns": spreadsheet.COLUMNS},
         status=status,
     )
 
@@ -205,12 +206,12 @@ def _confirm_csv(request):
     if pending is None:
         return _upload_again(request, "directory/exchange/csv_upload.html", UploadForm(), EXPIRED)
     try:
-        outcome = csv_import.confirm_import(
+        outcome = csv_writes.confirm_import(
             text=pending.content, fingerprint=pending.fingerprint, by=request.user
         )
-    except csv_import.PreviewOutdated as outdated:
+    except csv_writes.PreviewOutdated as outdated:
         return _csv_preview(request, outdated.plan, pending.content, notice=OUTDATED, status=409)
-    except (uploads.FileRefused, IntegrityError, DataError) as error:
+    except (FileRefused, IntegrityError, DataError) as error:
         message = NOT_WRITTEN.format(error=getattr(error, "message", "a conflict in the data"))
         return _upload_again(
             request, "directory/exchange/csv_upload.html", UploadForm(), message, status=409
@@ -227,7 +228,7 @@ def _upload_again(request, template, form, message, *, status=400):
     return render(
         request,
         template,
-        {"form": form, "columns": resources.COLUMNS, "error": message},
+        {"form": form, "columns": spreadsheet.COLUMNS, "error": message},
         status=status,
     )
 
@@ -259,8 +260,8 @@ def import_meetings(request):
         if text is not None:
             listing = form.cleaned_data["listing"]
             try:
-                plan = meeting_guide.plan_import(text, listing=listing, timezone=settings.TIME_ZONE)
-            except uploads.FileRefused as refused:
+                plan = meeting_plans.plan_import(text, listing=listing, timezone=settings.TIME_ZONE)
+            except FileRefused as refused:
                 form.add_error("file", refused.message)
             else:
                 return _meetings_preview(request, plan, text, listing)
@@ -296,18 +297,18 @@ def _confirm_meetings(request):
                 status=409,
             )
     try:
-        outcome = meeting_guide.confirm_import(
+        outcome = meeting_writes.confirm_import(
             text=pending.content,
             listing=listing,
             timezone=settings.TIME_ZONE,
             fingerprint=pending.fingerprint,
             by=request.user,
         )
-    except meeting_guide.PreviewOutdated as outdated:
+    except meeting_writes.PreviewOutdated as outdated:
         return _meetings_preview(
             request, outdated.plan, pending.content, listing, notice=OUTDATED, status=409
         )
-    except (uploads.FileRefused, IntegrityError, DataError) as error:
+    except (FileRefused, IntegrityError, DataError) as error:
         message = NOT_WRITTEN.format(error=getattr(error, "message", "a conflict in the data"))
         return _upload_again(
             request,
@@ -322,13 +323,3 @@ def _confirm_meetings(request):
         f"{outcome.updated} updated, {outcome.unchanged} unchanged.",
     )
     return redirect("directory:meeting-guide-import")
-
-
-urlpatterns = [
-    path("export.csv", export_csv, name="export-csv"),
-    path("export.xlsx", export_xlsx, name="export-xlsx"),
-    path("export/hsds.json", export_hsds, name="export-hsds"),
-    path("meetings.json", meeting_guide_feed, name="meeting-guide"),
-    path("import/", import_csv, name="import"),
-    path("meetings/import/", import_meetings, name="meeting-guide-import"),
-]

@@ -12,14 +12,12 @@ from an older version of the listing is refused with 409 and nothing typed is lo
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import permission_required
-from directory import manage_selectors as selectors
-from directory import services
 from directory.forms import (
     MEETING_TYPE_CHOICES,
     ContactFormSetFactory,
@@ -38,6 +36,8 @@ from directory.forms import (
     row_edits,
 )
 from directory.models import Contact, Criterion, Group, Meeting, ReferralResource, ReviewFlag
+from directory.selectors import manage as selectors
+from directory.services import listings as services
 
 # Contacts and meetings are edited on the listing's page; the role needs all of these for it.
 ROW_PERMISSIONS = (
@@ -454,18 +454,3 @@ def resource_edit(request, key):
 
 
 # There is deliberately no page that deletes a listing: a listing is archived instead.
-urlpatterns = [
-    path("manage/", worklist, name="worklist"),
-    path("new/", group_create, name="group-create"),
-    path("resources/", resource_list, name="resources"),
-    path("resources/<slug:key>/edit/", resource_edit, name="resource-edit"),
-    path("resources/<slug:key>/flags/new/", resource_flag_create, name="resource-flag-create"),
-    path("flags/<int:pk>/resolve/", flag_resolve, name="flag-resolve"),
-    path("<slug:slug>/edit/", group_edit, name="group-edit"),
-    path("<slug:slug>/archive/", group_archive, name="group-archive"),
-    path("<slug:slug>/unarchive/", group_unarchive, name="group-unarchive"),
-    path("<slug:slug>/verify/", group_verify, name="group-verify"),
-    path("<slug:slug>/criteria/", group_criteria, name="group-criteria"),
-    path("<slug:slug>/history/", group_history, name="group-history"),
-    path("<slug:slug>/flags/new/", flag_create, name="flag-create"),
-]

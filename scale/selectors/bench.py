@@ -27,10 +27,10 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value,
 
 from accounts.models import AccessEvent, Role, User
 from clients.models import Attendance, Client, Feedback
-from directory import search as directory_search
-from directory import selectors as directory_selectors
 from directory.filters import GroupFilter
 from directory.models import Contact, Group, Language, Meeting, Need, ServiceArea
+from directory.selectors import browse as directory_selectors
+from directory.selectors import search as directory_search
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, Screening
 from scale.rules import bench as bench_rules
 

@@ -13,8 +13,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from directory import services
 from directory.models import Contact, Format, Group, Meeting, ReferralResource, ResourcePhone
+from directory.services import listings as services
 from tests.browser.conftest import path_is, sign_in_with_password
 from tests.directory_factories import CategoryFactory, NeedFactory
 

@@ -37,8 +37,8 @@ from playwright.sync_api import Page, expect
 
 from clients import feedback as feedback_services
 from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
-from directory import services as directory_services
 from directory.models import Language, Meeting, Need, ReviewFlag, ServiceArea
+from directory.services import listings as directory_services
 from referrals import attendance as attendance_services
 from referrals import services as referral_services
 from referrals.models import Referral, ReferredGroup

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import AccessEvent
-from directory import search
 from directory.models import (
     Category,
     Contact,
@@ -37,7 +36,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from directory.selectors import CountingPaginator, listings
+from directory.selectors import search
+from directory.selectors.browse import CountingPaginator, listings
 
 ON_POSTGRES = connection.vendor == "postgresql"
 only_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="full-text search is PostgreSQL's")
@@ -493,7 +493,7 @@ def test_without_a_search_every_current_listing_by_name(sign_in, clinician, cata
 def test_co_occurring_finds_dual_recovery_with_its_numbers_and_extensions(
     sign_in, clinician, catalogue
 ):
-    """The issue's "done when": co-occurring finds DRA, Los Angeles and Long Beach numbers."""
+    """Done when: co-occurring finds DRA, Los Angeles and Long Beach numbers."""
     response = sign_in(clinician).get(SEARCH, {"q": "co-occurring"})
     assert names(response) == ["Dual Recovery Anonymous"]
     html = response.content.decode()
@@ -503,7 +503,7 @@ def test_co_occurring_finds_dual_recovery_with_its_numbers_and_extensions(
 
 
 def test_done_when_co_occurring_finds_dual_recovery_on_the_seeded_list(sign_in, clinician, db):
-    """The issue's "done when", on the seeded 2008 list rather than this file's catalogue."""
+    """The same, on the seeded 2008 list rather than this file's catalogue."""
     call_command("seed_directory", stdout=StringIO())
     client = sign_in(clinician)
     assert client.get(SEARCH).context["page"].paginator.count == Group.objects.count()

@@ -1,5 +1,5 @@
-"""Exchange (issue 3, items 6–8): the exports carry every listing and every phone; the imports
-preview without writing, report problems by row or item, and write all or nothing.
+"""Exchange: the exports carry every listing and every phone; the imports preview without
+writing, report problems by row or item, and write all or nothing.
 
 Policy VII.D: "a current annotated referral list that is readily available at the clinical
 site or via a website": the list leaves and comes back in open formats (CSV, XLSX, Open
@@ -23,8 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from directory.exchange import csv_import, hsds, meeting_guide, resources, snapshot, streaming
+from core import streaming
 from directory.models import Contact, Group, Meeting
+from directory.rules import hsds, meeting_guide, records, spreadsheet
+from directory.selectors import snapshot
+from directory.services import csv_import
 from tests.directory_factories import (
     CategoryFactory,
     ContactFactory,
@@ -258,7 +261,7 @@ def test_csv_export_carries_every_current_listing_and_every_phone(sign_in, clini
     response = sign_in(clinician).get("/directory/export.csv")
     assert response.streaming  # rows leave as they are read
     rows = csv_rows(response)
-    assert list(rows[0]) == list(resources.COLUMNS)
+    assert list(rows[0]) == list(spreadsheet.COLUMNS)
     by_slug = {row["Slug"]: row for row in rows}
     assert set(by_slug) == {"dual-recovery-anonymous", "neuroticos-anonimos", "procovery-circles"}
 
@@ -311,7 +314,7 @@ def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
     from_csv = csv_rows(client.get("/directory/export.csv"))
     workbook = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx"))))
     values = [[cell or "" for cell in row] for row in workbook.active.iter_rows(values_only=True)]
-    assert tuple(values[0]) == resources.COLUMNS
+    assert tuple(values[0]) == spreadsheet.COLUMNS
     assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == from_csv
 
 
@@ -435,12 +438,12 @@ def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
     assert len(json.loads(body(client.get("/directory/meetings.json")))) == 500
 
 
-# --- Streaming: no export is ever whole in memory (issue 8, item 5) ---------------------------
+# --- Streaming: no export is ever whole in memory ------------------------------------------
 
 
 def tablib_xlsx(listings) -> bytes:
     """The workbook as the export built it, whole in memory, before it streamed (tablib)."""
-    resource = resources.ListingResource()
+    resource = spreadsheet.ListingResource()
     dataset = tablib.Dataset(headers=resource.get_export_headers(), title="Self-help groups")
     for listing in listings:
         dataset.append(resource.export_resource(listing))
@@ -469,12 +472,12 @@ def old_json(data) -> bytes:
     return json.dumps(data, cls=DjangoJSONEncoder, indent=1, ensure_ascii=False).encode()
 
 
-def orm_listing(group, *, with_meetings: bool) -> snapshot.Listing:
+def orm_listing(group, *, with_meetings: bool) -> records.Listing:
     """A listing's snapshot read through the ORM, relation by relation: slow (queries for
     each listing) and plainly right, which is what the exports' rows are checked against."""
     contacts = list(group.contacts.order_by("order", "id"))
     meetings = snapshot.meetings_queryset().filter(group=group).order_by("weekday", "start_time")
-    return snapshot.Listing(
+    return records.Listing(
         slug=group.slug,
         name=group.name,
         status=group.status,
@@ -486,14 +489,14 @@ def orm_listing(group, *, with_meetings: bool) -> snapshot.Listing:
         types=tuple((t.code, t.name) for t in group.types.all()),
         languages=tuple((lang.code, lang.name) for lang in group.languages.all()),
         service_areas=tuple(
-            snapshot.Area(slug=a.slug, name=a.name, kind=a.get_kind_display())
+            records.Area(slug=a.slug, name=a.name, kind=a.get_kind_display())
             for a in group.service_areas.all()
         ),
         medication_stance=group.medication_stance,
         fees_note=group.fees_note,
         last_verified_on=group.last_verified_on,
         phones=tuple(
-            snapshot.Phone(
+            records.Phone(
                 number=c.phone.as_e164,
                 extension=c.extension,
                 area=c.area_label,
@@ -506,7 +509,7 @@ def orm_listing(group, *, with_meetings: bool) -> snapshot.Listing:
         emails=tuple(c.email for c in contacts if c.kind == Contact.Kind.EMAIL and c.email),
         urls=tuple(c.url for c in contacts if c.kind == Contact.Kind.WEB and c.url),
         meetings=tuple(
-            snapshot.WeeklyMeeting(
+            records.WeeklyMeeting(
                 weekday=m.weekday,
                 start=m.start_time,
                 end=m.end_time,
@@ -586,7 +589,7 @@ def streamed_chunks(response) -> list[bytes]:
 @pytest.mark.parametrize(
     ("path", "old_body"),
     [
-        ("/directory/export.csv", lambda: "".join(resources.csv_lines(snapshot.listings()))),
+        ("/directory/export.csv", lambda: "".join(spreadsheet.csv_lines(snapshot.listings()))),
         (
             "/directory/export/hsds.json",
             lambda: old_json(hsds.document(snapshot.listings(with_meetings=True))),
@@ -676,7 +679,7 @@ def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, m
 IMPORT = "/directory/import/"
 
 
-def csv_file(rows, *, header=resources.COLUMNS, bom=True) -> bytes:
+def csv_file(rows, *, header=spreadsheet.COLUMNS, bom=True) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -978,7 +981,7 @@ BAD_FILES = {
     ),
     "NUL bytes": (csv_file([dra_row()]) + b"\x00", "The file holds NUL bytes"),
     "a cell too many": (
-        csv_file([[dra_row().get(column, "") for column in resources.COLUMNS] + ["extra"]]),
+        csv_file([[dra_row().get(column, "") for column in spreadsheet.COLUMNS] + ["extra"]]),
         "The row has 15 cells; the header has 14.",
     ),
 }

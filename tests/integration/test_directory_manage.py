@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
-from directory import services
 from directory.models import (
     Contact,
     CriterionConfirmation,
@@ -30,6 +29,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
+from directory.services import listings as services
 from tests.directory_factories import (
     CategoryFactory,
     ContactFactory,

@@ -486,7 +486,7 @@ def test_the_section_shows_each_feedback_and_its_flags_state(
         concern_kinds=[SAFETY],
         by=clinician,
     )
-    from directory.services import resolve_flag
+    from directory.services.listings import resolve_flag
 
     resolve_flag(flag=resolved.review_flag, note="Meeting moved to a staffed venue.", by=site_admin)
     section = _section(client_record, clinician)

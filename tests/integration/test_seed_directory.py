@@ -19,7 +19,6 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Q
 
-from directory import seed
 from directory.models import (
     Category,
     Contact,
@@ -29,6 +28,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
+from directory.rules import seed
 
 POLICY = Path(settings.BASE_DIR).parent / "shared/policy/dmh-04.9-referral-to-self-help-groups.txt"
 
@@ -711,7 +711,7 @@ def test_co_occurring_finds_dual_recovery_with_its_numbers(seeded):
 def test_directory_search_for_co_occurring_finds_dual_recovery(seeded):
     """Done when: searching "co-occurring" finds Dual Recovery Anonymous (the search page's
     own function, on whichever database the suite runs)."""
-    search = pytest.importorskip("directory.search")
+    search = pytest.importorskip("directory.selectors.search")
     found = search.search_groups(Group.objects.all(), "co-occurring")
     assert found.filter(name="Dual Recovery Anonymous").exists()
 

@@ -50,7 +50,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Role
 from clients import services as client_services
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback, PeerContact
-from directory import services as directory_services
 from directory.models import (
     Contact,
     CriterionConfirmation,
@@ -63,6 +62,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
+from directory.services import listings as directory_services
 from referrals import eligibility, matching
 from referrals import services as referral_services
 from referrals.models import (

@@ -1,4 +1,4 @@
-"""The directory seed's converter (directory/seed.py), without the database.
+"""The directory seed's converter (directory/rules/seed.py), without the database.
 
 The appendix (revised 2008-11-07) is turned into fixture records: phones normalised to E.164
 with their extension apart (VIII.D's 1-877-SHARE-49 included), the one certain correction
@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from directory import seed
-from directory.seed import SeedError, build_records, correct_url, normalise_phone
+from directory.rules import seed
+from directory.rules.seed import SeedError, build_records, correct_url, normalise_phone
 
 # ---- Phones --------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The streaming writers of the exports (issue 8, item 5): written a piece at a time, they give
+"""The streaming writers of the exports (core.streaming): written a piece at a time, they give
 exactly the text of the whole document written at once, and never hold more than a chunk."""
 
 import json
@@ -6,7 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from directory.exchange import streaming
+from core import streaming
 
 # JSON values as the exports hold them: text (line breaks, quotes, non-ASCII), numbers,
 # booleans, None, and lists and objects of them.

@@ -13,8 +13,8 @@ from datetime import date, time
 
 import pytest
 
-from directory.exchange import hsds
-from directory.exchange.snapshot import Area, Listing, Phone, WeeklyMeeting
+from directory.rules import hsds
+from directory.rules.records import Area, Listing, Phone, WeeklyMeeting
 
 STRING = {"type": "string"}
 UUID = {"type": "string", "format": "uuid"}

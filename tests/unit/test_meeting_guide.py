@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from directory.exchange import meeting_guide as mg
-from directory.exchange.snapshot import Listing, WeeklyMeeting
-from directory.exchange.uploads import FileRefused
+from directory.rules import meeting_guide as mg
+from directory.rules.records import Listing, WeeklyMeeting
+from directory.rules.uploads import FileRefused
 
 TZ = "America/Los_Angeles"
 

@@ -1,17 +1,16 @@
 """VIII.B: the client's most convenient location for group attendance, mapped to a SPA.
 
-directory/places.py reads directory/data/la-county-places.yaml (no database). These tests check
-known cities and ZIP codes from every part of the county, ZIP codes of other counties, the City
-of Los Angeles (which spans several SPAs), how typed text is normalised, malformed input, and the
-data file's own consistency.
-"""
+directory/rules/places.py reads directory/data/la-county-places.yaml (no database). These tests
+check known cities and ZIP codes from every part of the county, ZIP codes of other counties, the
+City of Los Angeles (which spans several SPAs), how typed text is normalised, malformed input,
+and the data file's own consistency."""
 
 import re
 
 import pytest
 
-from directory import places
-from directory.places import (
+from directory.rules import places
+from directory.rules.places import (
     AmbiguousPlace,
     OutsideCounty,
     Place,

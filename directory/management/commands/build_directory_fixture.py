@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from directory import seed
+from directory.rules import seed
 
 
 class Command(BaseCommand):

@@ -1,10 +1,11 @@
 """Writing an export a piece at a time, so that its size never sets the server's memory.
 
-The exports are streamed (``StreamingHttpResponse``): the listings come from the database a
-chunk at a time (``snapshot.listings``), each becomes a CSV line or a JSON record, and
+The exports are streamed (``StreamingHttpResponse``): the rows come from the database a chunk
+at a time (the directory's exports read its catalogue's snapshot), each becomes a CSV line or
+a JSON record, and
 :func:`buffered` gathers those pieces into chunks of about ``CHUNK_CHARS`` characters for the
 server to send. At any moment the process holds one chunk of listings and one chunk of text,
-never the whole file: 2,000 listings with 20,000 meetings (the county) cost what 200 do.
+never the whole file: 2,000 listings with 20,000 meetings cost what 200 do.
 
 The JSON helpers write exactly what ``json.dumps(..., indent=1, ensure_ascii=False)`` (what
 ``JsonResponse`` wrote before these exports streamed) writes for the whole document, one record

@@ -1,8 +1,8 @@
 """The listing as spreadsheet columns (a django-import-export ``Resource``), CSV and XLSX.
 
-One row per current listing (policy VII.D, the annotated list in an open format). The same
-columns are what ``csv_import`` reads back, so an exported file, edited and uploaded again,
-round-trips.
+One row per current listing (policy VII.D, the annotated list in an open format), every cell
+through the formula guard of ``core.csv``. The same columns are what the CSV import reads back
+(``directory.rules.csv_rows``), so an exported file, edited and uploaded again, round-trips.
 
 Cells that hold several values separate them with ``"; "``. A phone is written
 ``+13104368585 ext. 291 (Long Beach)``: E.164, then the extension, then the area as printed.
@@ -22,35 +22,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from directory.exchange.snapshot import Listing, Phone
+from core.csv import escape_formula
+from directory.rules.records import Listing, Phone
 
 SEPARATOR = "; "
-
-# Characters that make a spreadsheet treat a cell as a formula when it opens a CSV file
-# (OWASP "CSV injection"). Tab and carriage return are on OWASP's list too.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(value) -> str:
-    """The cell as text that no spreadsheet will run.
-
-    The export carries text an admin typed and text imported from intergroup files. Opened in
-    Excel or LibreOffice, a cell such as ``=HYPERLINK("http://evil.example", "Call")`` or
-    ``@SUM(...)`` would be evaluated: a formula can fetch URLs or, with DDE, start programs on
-    the clinician's computer. A leading apostrophe makes the spreadsheet show the text as text.
-    (Phones start with "+" and so carry the apostrophe too; the CSV import removes it again.)
-    """
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
-
-def unescape_formula(text: str) -> str:
-    """Undo :func:`escape_formula` when a file we exported comes back."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_TRIGGERS):
-        return text[1:]
-    return text
 
 
 def format_phone(phone: Phone) -> str:
@@ -67,7 +42,7 @@ def joined(values: Iterable[str]) -> str:
 
 
 class ListingResource(resources.Resource):
-    """The export's columns, over :class:`~directory.exchange.snapshot.Listing` rows.
+    """The export's columns, over :class:`~directory.rules.records.Listing` rows.
 
     A plain ``Resource`` rather than a ``ModelResource``: it reads the frozen snapshot, whose
     relations were fetched once for all rows, so a row never goes back to the database.

@@ -17,10 +17,8 @@ written and ``EditConflict`` is raised with the listing as it is now.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -37,66 +35,18 @@ from directory.models import (
     ResourcePhone,
     ReviewFlag,
 )
-
-# Verification dates are the county's local date, whatever the server's clock zone.
-COUNTY_TIME_ZONE = ZoneInfo("America/Los_Angeles")
-
-# What an admin edits on a listing (everything but slug, source text, verification, archive).
-GROUP_FIELDS = (
-    "name",
-    "aliases",
-    "description",
-    "format",
-    "is_twelve_step",
-    "status",
-    "medication_stance",  # VI.C
-    "etiquette_note",  # VIII.F
-    "evidence_note",  # I.F
-    "fees_note",  # II.G
+from directory.rules.listings import (
+    CONTACT_FIELDS,
+    CONTACT_M2M,
+    GROUP_FIELDS,
+    GROUP_M2M,
+    MEETING_FIELDS,
+    RESERVED_SLUGS,
+    RESOURCE_FIELDS,
+    RESOURCE_PHONE_FIELDS,
+    RowEdit,
 )
-GROUP_M2M = ("categories", "types", "needs", "languages", "service_areas")
-CONTACT_FIELDS = (
-    "kind",
-    "phone",
-    "extension",
-    "email",
-    "url",
-    "area_label",
-    "hours",
-    "person_first_name",  # VIII.C: first name only
-    "note",
-)
-CONTACT_M2M = ("service_areas",)
-MEETING_FIELDS = (
-    "name",
-    "weekday",
-    "start_time",
-    "end_time",
-    "location_name",
-    "address",
-    "online_url",
-    "dial_in",
-    "service_area",
-    "language",
-    "type_codes",
-    "notes",
-)
-RESOURCE_FIELDS = (
-    "name",
-    "description",
-    "url",
-    "hours",
-    "opens_at",
-    "closes_at",
-    "needs_confirmation",
-    "confirmation_note",
-)
-RESOURCE_PHONE_FIELDS = ("phone", "extension", "label", "source")
-
-# Single path segments under /directory/ that are pages, never a listing's slug.
-RESERVED_SLUGS = frozenset(
-    {"new", "manage", "resources", "flags", "export", "import", "print", "meetings", "search"}
-)
+from directory.selectors.manage import local_today
 
 
 class EditConflict(Exception):
@@ -117,23 +67,6 @@ class DuplicateListing(Exception):
     def __init__(self, existing: Group):
         self.existing = existing
         super().__init__(existing.name)
-
-
-@dataclass(frozen=True)
-class RowEdit:
-    """One change to a listing's contact or meeting (or a resource's phone).
-
-    ``pk`` is None for a new row. ``values`` holds the fields to set, many-to-many ones as
-    iterables of objects.
-    """
-
-    pk: int | None
-    values: Mapping[str, Any] = field(default_factory=dict)
-    delete: bool = False
-
-
-def local_today() -> date:
-    return timezone.localdate(timezone=COUNTY_TIME_ZONE)
 
 
 def _save(instance: models.Model, *, by, m2m: Mapping[str, Iterable] | None = None):

@@ -16,12 +16,10 @@ time (``dual-recovery-anonymous-mon-1900``), with ``-2``, ``-3`` for meetings of
 at the same hour, ordered by their content. The same meetings give the same slugs on every
 export and after a round trip through another directory.
 
-Import: a file (an intergroup's published feed) is checked item by item, every problem
-reported with its item number, and nothing is written unless the whole file is sound and a
-site admin confirms the preview. A meeting belongs to the listing the admin chooses on the
-upload page, or else to the current listing whose name (or alias) is the item's ``group``.
-A meeting matching one the listing already has (same day, start, address and online link) is
-updated; otherwise it is added. Meetings the file does not mention are left as they are.
+Import: :func:`parse_feed` checks a file (an intergroup's published feed) item by item and
+reports every problem with its item number. Matching the meetings to listings is
+``directory.selectors.meeting_guide``; writing them, once a site admin confirms the preview of
+a sound file, is ``directory.services.meeting_guide``.
 """
 
 from __future__ import annotations
@@ -36,13 +34,10 @@ from datetime import UTC, time
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
 
-from directory import services
-from directory.exchange.snapshot import MEETING_STATUSES, Listing, WeeklyMeeting
-from directory.exchange.uploads import FileRefused
-from directory.meeting_types import MEETING_TYPES
-from directory.models import Group, Language, Meeting, ServiceArea
+from directory.rules.meeting_types import MEETING_TYPES
+from directory.rules.records import MEETING_STATUSES, Listing, WeeklyMeeting
+from directory.rules.uploads import FileRefused
 
 MAX_MEETINGS = 5000
 SLUG_MAX = 64  # the spec: "64 characters max"
@@ -88,10 +83,11 @@ KNOWN_TYPES = {code.upper(): code for code in MEETING_TYPES}
 _DIAL = re.compile(r"^[0-9+,*#() .-]{3,100}$")
 
 NAME_MAX = 255  # the spec's limit; stored names longer than the model's are refused below
-MODEL_NAME_MAX = Meeting._meta.get_field("name").max_length
-LOCATION_MAX = Meeting._meta.get_field("location_name").max_length
-ADDRESS_MAX = Meeting._meta.get_field("address").max_length
-URL_MAX = Meeting._meta.get_field("online_url").max_length
+# The lengths of Meeting's fields (name, location_name, address, online_url).
+MODEL_NAME_MAX = 200
+LOCATION_MAX = 200
+ADDRESS_MAX = 300
+URL_MAX = 300
 NOTES_MAX = 5000
 
 
@@ -505,281 +501,3 @@ def parse_feed(text: str, *, timezone: str) -> ParsedFeed:
         parsed.meetings += meetings
         parsed.problems += problems
     return parsed
-
-
-# --- In: planning against the catalogue, and writing ----------------------------------------
-
-
-@dataclass
-class MeetingPlan:
-    meeting: FeedMeeting
-    listing: Group | None = None
-    action: str = "error"  # create, update, unchanged, error
-    existing: Meeting | None = None
-    values: dict = field(default_factory=dict)
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def day_name(self) -> str:
-        return DAY_NAMES[self.meeting.weekday]
-
-    @property
-    def action_label(self) -> str:
-        return {
-            "create": "New meeting",
-            "update": "Update",
-            "unchanged": "No change",
-            "error": "Not imported",
-        }[self.action]
-
-
-@dataclass
-class ImportPlan:
-    entries: list[MeetingPlan]
-    problems: list[Problem]
-    warnings: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """How many of each action, for the page: create, update, unchanged, error."""
-        return {action: self.count(action) for action in ("create", "update", "unchanged", "error")}
-
-    def count(self, action: str) -> int:
-        return sum(1 for entry in self.entries if entry.action == action)
-
-    @property
-    def fingerprint(self) -> str:
-        summary = [
-            [
-                entry.meeting.item,
-                entry.meeting.weekday,
-                entry.action,
-                entry.listing.pk if entry.listing else None,
-                entry.listing.version if entry.listing else None,
-                entry.existing.pk if entry.existing else None,
-                entry.changes,
-            ]
-            for entry in self.entries
-        ]
-        return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
-
-
-CHANGE_LABELS = {
-    "name": "name",
-    "end_time": "end",
-    "location_name": "location",
-    "dial_in": "conference phone",
-    "service_area": "region",
-    "language": "language",
-    "type_codes": "types",
-    "notes": "notes",
-}
-
-
-def _match_key(weekday, start, address, online_url) -> tuple:
-    return (weekday, start, address.casefold(), online_url)
-
-
-def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
-    """Match each meeting to its listing and to a meeting already there. Reads only."""
-    problems = list(parsed.problems)
-    warnings = list(parsed.warnings)
-    by_name: dict[str, list[Group]] = defaultdict(list)
-    if listing is None:
-        for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version"):
-            names = {group.name.casefold(), *(str(a).casefold() for a in group.aliases or [])}
-            for name in names:
-                by_name[name].append(group)
-    areas: dict[str, ServiceArea] = {}
-    for area in ServiceArea.objects.all():
-        areas.setdefault(area.name.casefold(), area)
-        areas.setdefault(area.slug.casefold(), area)
-    languages = {language.code.casefold(): language for language in Language.objects.all()}
-
-    entries: list[MeetingPlan] = []
-    for meeting in parsed.meetings:
-        entry = MeetingPlan(meeting=meeting)
-        if listing is not None:
-            entry.listing = listing
-        elif not meeting.group:
-            problems.append(
-                Problem(
-                    meeting.item,
-                    "group",
-                    "The meeting names no group: choose its listing on the upload page.",
-                )
-            )
-        else:
-            found = by_name.get(meeting.group.casefold(), [])
-            if len(found) == 1:
-                entry.listing = found[0]
-            elif found:
-                problems.append(
-                    Problem(
-                        meeting.item,
-                        "group",
-                        f"“{meeting.group}” is the name of {len(found)} listings; import their "
-                        "meetings one listing at a time, choosing it on the upload page.",
-                    )
-                )
-            else:
-                problems.append(
-                    Problem(
-                        meeting.item,
-                        "group",
-                        f"“{meeting.group}” is not the name of a current listing; add the "
-                        "listing first, or choose the listing on the upload page.",
-                    )
-                )
-        entries.append(entry)
-
-    existing: dict[tuple, list[Meeting]] = defaultdict(list)
-    targets = {entry.listing.pk for entry in entries if entry.listing is not None}
-    for meeting in Meeting.objects.filter(group_id__in=targets).select_related(
-        "service_area", "language"
-    ):
-        key = (
-            meeting.group_id,
-            *_match_key(meeting.weekday, meeting.start_time, meeting.address, meeting.online_url),
-        )
-        existing[key].append(meeting)
-
-    claimed: dict[tuple, int] = {}
-    for entry in entries:
-        if entry.listing is None:
-            continue
-        meeting = entry.meeting
-        area = None
-        if meeting.region:
-            area = areas.get(meeting.region.casefold())
-            if area is None:
-                warnings.append(
-                    Problem(
-                        meeting.item,
-                        "region",
-                        f"region “{meeting.region}” is not one of the directory's service "
-                        "areas; the meeting is imported without one.",
-                    )
-                )
-        # A language code among the types (S for Spanish) is the meeting's language when the
-        # directory knows that language; the code then need not be kept among the types.
-        language = None
-        type_codes = list(meeting.type_codes)
-        for code in meeting.type_codes:
-            known = languages.get(LANGUAGE_TYPES.get(code, "").casefold())
-            if known is not None and language is None:
-                language = known
-                type_codes.remove(code)
-        name = "" if meeting.name == entry.listing.name else meeting.name
-        entry.values = {
-            "name": name,
-            "end_time": meeting.end,
-            "location_name": meeting.location_name,
-            "dial_in": meeting.dial_in,
-            "service_area": area,
-            "language": language,
-            "type_codes": type_codes,
-            "notes": meeting.notes,
-        }
-        key = (
-            entry.listing.pk,
-            *_match_key(meeting.weekday, meeting.start, meeting.address, meeting.online_url),
-        )
-        if key in claimed:
-            problems.append(
-                Problem(
-                    meeting.item,
-                    "",
-                    f"Item {claimed[key]} is the same meeting ({DAY_NAMES[meeting.weekday]} "
-                    f"{meeting.start:%H:%M} at the same place) of the same listing.",
-                )
-            )
-            continue
-        claimed[key] = meeting.item
-        matches = existing.get(key, [])
-        if matches:
-            entry.existing = matches[0]
-            entry.changes = [
-                CHANGE_LABELS[attribute]
-                for attribute, value in entry.values.items()
-                if getattr(entry.existing, attribute) != value
-            ]
-            entry.action = "update" if entry.changes else "unchanged"
-        else:
-            entry.action = "create"
-
-    problems.sort(key=lambda p: p.item or 0)
-    # An item held on several days is several meetings: say each thing about it once.
-    return ImportPlan(
-        entries=entries,
-        problems=list(dict.fromkeys(problems)),
-        warnings=list(dict.fromkeys(warnings)),
-    )
-
-
-def plan_import(text: str, *, listing: Group | None, timezone: str) -> ImportPlan:
-    return plan_meetings(parse_feed(text, timezone=timezone), listing=listing)
-
-
-class PreviewOutdated(Exception):
-    def __init__(self, plan: ImportPlan):
-        super().__init__("The directory changed since the preview.")
-        self.plan = plan
-
-
-@dataclass(frozen=True)
-class Outcome:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def confirm_import(
-    *, text: str, listing: Group | None, timezone: str, fingerprint: str, by
-) -> Outcome:
-    """Write the previewed meetings, all or none, in one transaction, as ``by``.
-
-    The file is planned again inside the transaction and written only if the plan is the one
-    previewed. Each listing's meetings are written through ``services.update_group`` with the
-    listing's version as previewed: the listing's version moves on (an edit form opened
-    before the import is then refused rather than undoing it), its history records who
-    changed its meetings, and a listing saved by someone else meanwhile stops the import.
-    """
-    try:
-        with transaction.atomic():
-            plan = plan_import(text, listing=listing, timezone=timezone)
-            if not plan.ok or plan.fingerprint != fingerprint:
-                raise PreviewOutdated(plan)
-            edits: dict[int, list] = defaultdict(list)
-            listings: dict[int, Group] = {}
-            for entry in plan.entries:
-                if entry.action == "create":
-                    values = {
-                        "weekday": entry.meeting.weekday,
-                        "start_time": entry.meeting.start,
-                        "address": entry.meeting.address,
-                        "online_url": entry.meeting.online_url,
-                        **entry.values,
-                    }
-                    edit = services.RowEdit(pk=None, values=values)
-                elif entry.action == "update":
-                    edit = services.RowEdit(pk=entry.existing.pk, values=entry.values)
-                else:
-                    continue
-                edits[entry.listing.pk].append(edit)
-                listings[entry.listing.pk] = entry.listing
-            for pk, group in listings.items():
-                services.update_group(
-                    group=group, version=group.version, values={}, meetings=edits[pk], by=by
-                )
-    except services.EditConflict:
-        raise PreviewOutdated(plan_import(text, listing=listing, timezone=timezone)) from None
-    return Outcome(
-        created=plan.count("create"),
-        updated=plan.count("update"),
-        unchanged=plan.count("unchanged"),
-    )

@@ -18,7 +18,6 @@ from django.utils.formats import date_format, time_format
 from phonenumber_field.phonenumber import PhoneNumber
 from simple_history.utils import get_m2m_reverse_field_name
 
-from directory.meeting_types import type_label
 from directory.models import (
     Contact,
     Criterion,
@@ -30,7 +29,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from directory.services import GROUP_M2M, local_today
+from directory.rules.listings import COUNTY_TIME_ZONE, GROUP_M2M
+from directory.rules.meeting_types import type_label
 
 WORKLIST_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 25
@@ -55,6 +55,11 @@ FIELD_LABELS = {
     "type_codes": "Meeting types",
     "resolution_note": "Resolution note",
 }
+
+
+def local_today() -> date:
+    """Today in the county (verification dates), whatever the server's clock zone."""
+    return timezone.localdate(timezone=COUNTY_TIME_ZONE)
 
 
 def field_label(model: type[models.Model], name: str) -> str:

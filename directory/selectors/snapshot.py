@@ -3,21 +3,20 @@
 Exports never walk the ORM row by row: :func:`listings` runs one query for a chunk of
 listings and one per related table, reading plain rows (``values_list``: no model instance,
 no related manager per row, which made Django's ``prefetch_related`` take most of a second for
-the county's 2,000 listings), then turns each listing into a :class:`Listing`. The formats
-(``resources``, ``hsds``, ``meeting_guide``) are pure functions of these dataclasses, so their
-tests need no database.
+the county's 2,000 listings), then turns each listing into a :class:`Listing`. The records
+(``directory.rules.records``) are what the formats of ``directory.rules`` (``spreadsheet``,
+``hsds``, ``meeting_guide``) turn into files, without a database.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Window
 
 from directory.models import Contact, Format, Group, Meeting, ServiceArea
+from directory.rules.records import Area, Listing, Phone, WeeklyMeeting
 
 # Listings fetched per round of queries. Each round is one query for the listings and one per
 # related table, never a query per row. Large enough that the county's whole directory (2,000
@@ -27,78 +26,6 @@ from directory.models import Contact, Format, Group, Meeting, ServiceArea
 # 38 MiB for the CSV export and 86 MiB for HSDS with its 20,000 meetings; with rounds of
 # 1,000 it was 24 and 57 MiB but two rounds of queries.
 CHUNK_SIZE = 2500
-
-# Listings whose meetings are worth publishing: an inactive or defunct group meets nowhere.
-MEETING_STATUSES = (Group.Status.ACTIVE, Group.Status.TEMPORARILY_CLOSED)
-
-
-@dataclass(frozen=True)
-class Phone:
-    number: str  # E.164, e.g. "+13104368585"
-    extension: str = ""
-    area: str = ""  # the area as printed, e.g. "Long Beach"
-    hours: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Area:
-    slug: str
-    name: str
-    kind: str = ""  # the kind's label, e.g. "Service Planning Area"
-
-
-@dataclass(frozen=True)
-class WeeklyMeeting:
-    """One weekly meeting (Meeting Guide numbers days from Sunday = 0, as the model does)."""
-
-    weekday: int
-    start: time
-    end: time | None = None
-    name: str = ""
-    location_name: str = ""
-    address: str = ""
-    online_url: str = ""
-    dial_in: str = ""
-    region: str = ""  # the service area's name
-    language_code: str = ""
-    type_codes: tuple[str, ...] = ()
-    notes: str = ""
-    updated: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Listing:
-    slug: str
-    name: str
-    status: str = Group.Status.ACTIVE
-    format: str = ""
-    description: str = ""
-    aliases: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    needs: tuple[str, ...] = ()
-    types: tuple[tuple[str, str], ...] = ()  # (code, name)
-    languages: tuple[tuple[str, str], ...] = ()  # (code, name)
-    service_areas: tuple[Area, ...] = ()
-    medication_stance: str = Group.MedicationStance.NOT_KNOWN
-    fees_note: str = ""
-    last_verified_on: date | None = None
-    phones: tuple[Phone, ...] = ()
-    emails: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    meetings: tuple[WeeklyMeeting, ...] = field(default=())
-
-    @property
-    def status_label(self) -> str:
-        return Group.Status(self.status).label
-
-    @property
-    def format_label(self) -> str:
-        return Format(self.format).label if self.format else ""
-
-    @property
-    def medication_label(self) -> str:
-        return Group.MedicationStance(self.medication_stance).label
 
 
 def _meeting_updated() -> Subquery:
@@ -293,6 +220,9 @@ def _listing(row, related: _Related) -> Listing:
         emails=tuple(c[6] for c in contacts if c[0] == Contact.Kind.EMAIL and c[6]),
         urls=tuple(c[7] for c in contacts if c[0] == Contact.Kind.WEB and c[7]),
         meetings=tuple(_meeting(values) for values in related.meetings.get(pk, [])),
+        status_label=Group.Status(status).label,
+        format_label=Format(format_code).label if format_code else "",
+        medication_label=Group.MedicationStance(medication_stance).label,
     )
 
 

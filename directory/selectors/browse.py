@@ -21,7 +21,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from directory.meeting_types import type_label
 from directory.models import (
     Category,
     Contact,
@@ -36,6 +35,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
+from directory.rules.meeting_types import type_label
 
 # The areas whose listings also serve an area of each kind: a countywide line serves every
 # Service Planning Area, a national one everywhere.

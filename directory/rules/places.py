@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PLACES_FILE = DATA_DIR / "la-county-places.yaml"
 TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml"
 

@@ -1,23 +1,20 @@
-"""Importing listings from a CSV file: read, preview row by row, then write all or nothing.
+"""Planning a CSV import against the catalogue: the preview of what it would change. Reads only.
 
 Why our own reader rather than django-import-export's ``import_data(dry_run=True)``: its dry
 run *does* write (every row is saved and the transaction rolled back at the end), with history
 rows and contact rows written and undone along the way; its many-to-many widget silently drops
 names it does not know (a misspelt need would vanish rather than be reported); and a listing's
 phones, emails and web addresses are rows of another table, which a ``ModelResource`` does not
-import. Here the preview only reads: the file is parsed into plain values, matched against the
-catalogue in a fixed number of queries, and shown as a plan with every problem by row and
-column. Writing happens only on confirmation, in one ``transaction.atomic``, after the file has
-been planned again and found to give the very plan the admin saw; updates go through
-``services.update_group`` (its optimistic lock and history). The columns are the export's
-(``resources.COLUMNS``), so an exported file, edited in a spreadsheet, comes back.
+import. Here the file is parsed into plain values (``directory.rules.csv_rows``), matched
+against the catalogue in a fixed number of queries, and shown as a plan with every problem by
+row and column; ``directory.services.csv_import`` writes it once a site admin confirms.
 
 Matching: a row names its listing by **slug** (the export's first column: unique, stable, and
 what every export identifies a listing by). Without a slug, a row matches the one listing of
 exactly that name (case aside); a name shared by several listings is an error asking for the
 slug, because guessing would overwrite the wrong group. A row matching nothing creates a listing,
 with the slug it gives or one made from its name; never a second listing of a name already in
-use (as ``services.create_group``), nor one whose slug is a directory page's address.
+use (as ``create_group``), nor one whose slug is a directory page's address.
 
 An update makes the listing match the row: the lists in a row (headings, needs, phones, emails,
 web addresses, types, languages, service areas) replace the listing's. A phone, email or web
@@ -28,24 +25,17 @@ information and never imported: verifying a listing (who and when) is done on it
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator, validate_slug
-from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.text import slugify
 
-from directory import services
-from directory.exchange.resources import COLUMNS, OPTIONAL_COLUMNS, SEPARATOR, unescape_formula
-from directory.exchange.uploads import FileRefused
 from directory.models import (
     Category,
     Contact,
@@ -56,41 +46,19 @@ from directory.models import (
     Need,
     ServiceArea,
 )
+from directory.rules.csv_rows import PhoneValue, Problem, parse_phone, read_rows, split_cell
+from directory.rules.listings import RESERVED_SLUGS
+from directory.rules.spreadsheet import SEPARATOR
 
-MAX_ROWS = 5000
 RESERVED = "“{slug}” is the address of a directory page; give the listing another slug."
 
 NAME_MAX = Group._meta.get_field("name").max_length
 SLUG_MAX = Group._meta.get_field("slug").max_length
-AREA_MAX = Contact._meta.get_field("area_label").max_length
 URL_MAX = Contact._meta.get_field("url").max_length
 EMAIL_MAX = Contact._meta.get_field("email").max_length
 
-_AREA_AT_END = re.compile(r"\s*\(([^()]*[^\W\d_][^()]*)\)\s*$")
-_EXTENSION_AT_END = re.compile(r"\s*(?:ext\.?|extension|x)\s*(\d{1,10})\s*$", re.IGNORECASE)
 _FORMAT_CODE = re.compile(r"^(III\.[A-I])\b", re.IGNORECASE)
 _TYPE_CODE = re.compile(r"^([A-E])(?:\.|\s|$)")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with the file, where it is: the row (as a spreadsheet numbers it, the
-    header being row 1), the column, and what to do about it."""
-
-    row: int | None
-    column: str
-    message: str
-
-
-@dataclass(frozen=True)
-class PhoneValue:
-    number: str  # E.164
-    extension: str = ""
-    area: str = ""
-
-    def __str__(self):
-        text = self.number + (f" ext. {self.extension}" if self.extension else "")
-        return text + (f" ({self.area})" if self.area else "")
 
 
 @dataclass(frozen=True)
@@ -164,104 +132,6 @@ class ImportPlan:
             for row in self.rows
         ]
         return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
-
-
-# --- Reading the file ----------------------------------------------------------------------
-
-
-def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    """The data rows as ``(row number, {column: value})``; FileRefused if the file as a whole
-    cannot be used (not CSV, no header, wrong or missing columns, too many rows)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[list[str]] = []
-    try:
-        for record in reader:
-            records.append(record)
-            if len(records) > MAX_ROWS + 1:
-                raise FileRefused(
-                    f"The file has more than {MAX_ROWS} rows; split it into smaller files."
-                )
-    except csv.Error as error:
-        raise FileRefused(
-            f"The file cannot be read as CSV at line {reader.line_num}: {error}."
-        ) from None
-    while records and not any(cell.strip() for cell in records[0]):
-        records.pop(0)
-    if not records:
-        raise FileRefused("The file is empty: it has no header row and no listings.")
-    header = [cell.strip() for cell in records[0]]
-    check_columns(header)
-    canonical = {column.casefold(): column for column in COLUMNS}
-    names = [canonical[cell.casefold()] for cell in header]
-    rows = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        values = {
-            name: unescape_formula(cell.strip()) for name, cell in zip(names, record, strict=False)
-        }
-        if len(record) > len(names):
-            values["__extra__"] = str(len(record))
-        rows.append((number, values))
-    if not rows:
-        raise FileRefused("The file has a header row but no listings under it.")
-    return rows
-
-
-def check_columns(header: list[str]) -> None:
-    known = {column.casefold() for column in COLUMNS}
-    seen: set[str] = set()
-    repeated, unexpected = [], []
-    for cell in header:
-        key = cell.casefold()
-        if key in seen:
-            repeated.append(cell or "(blank)")
-        elif key not in known:
-            unexpected.append(cell or "(blank)")
-        seen.add(key)
-    missing = [c for c in COLUMNS if c.casefold() not in seen and c not in OPTIONAL_COLUMNS]
-    if not (missing or unexpected or repeated):
-        return
-    parts = ["The columns do not match the directory's export."]
-    if missing:
-        parts.append("Missing: " + ", ".join(missing) + ".")
-    if unexpected:
-        parts.append("Not expected: " + ", ".join(unexpected) + ".")
-    if repeated:
-        parts.append("Repeated: " + ", ".join(repeated) + ".")
-    parts.append(
-        "The first row must name these columns: "
-        + ", ".join(COLUMNS)
-        + " (Slug and Last verified may be left out)."
-    )
-    raise FileRefused(" ".join(parts))
-
-
-def split_cell(value: str) -> list[str]:
-    return [part.strip() for part in value.split(";") if part.strip()]
-
-
-def parse_phone(text: str) -> PhoneValue:
-    """``+13104368585 ext. 291 (Long Beach)``, or ``(562) 436-8585 x291``; ValueError if bad."""
-    rest = text.strip()
-    area = ""
-    match = _AREA_AT_END.search(rest)
-    if match and re.search(r"\d", rest[: match.start()]):
-        area, rest = match.group(1).strip(), rest[: match.start()]
-    extension = ""
-    match = _EXTENSION_AT_END.search(rest)
-    if match:
-        extension, rest = match.group(1), rest[: match.start()]
-    try:
-        number = phonenumbers.parse(rest.strip(), "US")
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"“{text}” is not a phone number.") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"“{text}” is not a valid phone number.")
-    if len(area) > AREA_MAX:
-        raise ValueError(f"The area of “{text}” is longer than {AREA_MAX} characters.")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return PhoneValue(e164, extension, area)
 
 
 # --- Matching names against the catalogue ---------------------------------------------------
@@ -373,7 +243,7 @@ def parse_row(number: int, values: dict[str, str], lookups: Lookups) -> RowPlan:
             )
         if len(row.slug) > SLUG_MAX:
             row.problems.append(Problem(number, "Slug", f"Longer than {SLUG_MAX} characters."))
-        if row.slug in services.RESERVED_SLUGS:
+        if row.slug in RESERVED_SLUGS:
             row.problems.append(Problem(number, "Slug", RESERVED.format(slug=row.slug)))
 
     parsed: dict = {"name": row.name}
@@ -659,7 +529,7 @@ def _find_listing(row: RowPlan, lookups: Lookups) -> Group | None:
             Problem(row.row, "Slug", "No slug can be made from this name; give one.")
         )
         return None
-    if row.slug in services.RESERVED_SLUGS:
+    if row.slug in RESERVED_SLUGS:
         row.problems.append(Problem(row.row, "Slug", RESERVED.format(slug=row.slug)))
         return None
     taken = lookups.by_slug.get(row.slug)
@@ -678,114 +548,3 @@ def _find_listing(row: RowPlan, lookups: Lookups) -> Group | None:
 def plan_import(text: str) -> ImportPlan:
     """Read the file and plan it against the catalogue. Reads only; FileRefused if unreadable."""
     return plan_rows(read_rows(text), Lookups.load())
-
-
-# --- Writing --------------------------------------------------------------------------------
-
-
-class PreviewOutdated(Exception):
-    """The catalogue changed between the preview and the confirmation: nothing was written."""
-
-    def __init__(self, plan: ImportPlan):
-        super().__init__("The directory changed since the preview.")
-        self.plan = plan
-
-
-@dataclass(frozen=True)
-class Outcome:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def confirm_import(*, text: str, fingerprint: str, by) -> Outcome:
-    """Write the previewed import: all rows or none, in one transaction, as ``by``.
-
-    The file is planned again inside the transaction; unless that plan is exactly the one
-    previewed (same rows, same listings at the same versions, same changes), nothing is
-    written and PreviewOutdated carries the new plan. Updates go through
-    ``services.update_group``, whose conditional UPDATE of the version is the optimistic lock
-    (design notes, section 5): a listing saved by someone else meanwhile stops the whole import.
-    """
-    try:
-        with transaction.atomic():
-            plan = plan_import(text)
-            if not plan.ok or plan.fingerprint != fingerprint:
-                raise PreviewOutdated(plan)
-            for row in plan.rows:
-                if row.action in ("create", "update"):
-                    _write_row(row, by=by)
-    except services.EditConflict:
-        raise PreviewOutdated(plan_import(text)) from None
-    return Outcome(
-        created=plan.count("create"),
-        updated=plan.count("update"),
-        unchanged=plan.count("unchanged"),
-    )
-
-
-def _write_row(row: RowPlan, *, by) -> None:
-    if row.group is None:
-        _create_listing(row, by=by)
-    else:
-        _update_listing(row, by=by)
-
-
-def _group_values(row: RowPlan) -> dict:
-    return {attribute: row.values[attribute] for attribute, _ in (*FIELD_COLUMNS, *MANY_COLUMNS)}
-
-
-def _update_listing(row: RowPlan, *, by) -> None:
-    edits = [services.RowEdit(pk=contact.pk, delete=True) for contact in row.remove]
-    edits += [
-        services.RowEdit(pk=contact.pk, values={"area_label": area})
-        for contact, area in row.relabel
-    ]
-    edits += _new_contacts(row)
-    services.update_group(
-        group=row.group, version=row.version, values=_group_values(row), contacts=edits, by=by
-    )
-
-
-def _new_contacts(row: RowPlan) -> list:
-    new = [
-        {
-            "kind": Contact.Kind.PHONE,
-            "phone": phone.number,
-            "extension": phone.extension,
-            "area_label": phone.area,
-        }
-        for phone in row.add_phones
-    ]
-    new += [{"kind": Contact.Kind.EMAIL, "email": email} for email in row.add_emails]
-    new += [{"kind": Contact.Kind.WEB, "url": url} for url in row.add_urls]
-    return [services.RowEdit(pk=None, values=values) for values in new]
-
-
-def _create_listing(row: RowPlan, *, by) -> None:
-    """A new listing with the slug the row gives (so ids made from slugs survive a round trip
-    into another directory), one history record with its lists, and its contacts."""
-    values = row.values
-    group = Group(
-        slug=row.slug,
-        # A new listing is twelve-step when its format is (III.A, III.F); an existing
-        # listing keeps the flag it has, which the file does not carry.
-        is_twelve_step=values["format"] in (Format.TWELVE_STEP_MH, Format.TWELVE_STEP_OTHER),
-    )
-    for attribute, _column in FIELD_COLUMNS:
-        setattr(group, attribute, values[attribute])
-    group._history_user = by
-    # As services does: no history record per list set, one record once all are set.
-    group.skip_history_when_saving = True
-    try:
-        group.save()
-        for attribute, _column in MANY_COLUMNS:
-            getattr(group, attribute).set(values[attribute])
-    finally:
-        del group.skip_history_when_saving
-    group.save()
-    Group.history.filter(id=group.pk).update(history_type="+")  # its only record: a creation
-    for order, edit in enumerate(_new_contacts(row)):
-        contact = Contact(group=group, order=order, **edit.values)
-        contact._history_user = by
-        contact.save()

@@ -103,7 +103,7 @@ def _groups_matching(term: str) -> QuerySet:
     """The ids of listings whose text or needs match one word (an indexed UNION)."""
     query = prefix_query([term])
     # The ``@@`` lookups are filtered on directly, not through an annotation: the same SQL,
-    # built with half the work (issue 8 measured the search's Python time).
+    # built with half the work (measured on the search's Python time).
     by_text = Group.objects.filter(SearchVectorExact(group_document(), query)).values("pk")
     by_need = GroupNeed.objects.filter(
         SearchVectorExact(SearchVector("need__name", config=CONFIG), query)

@@ -28,19 +28,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import time
 
-from directory.exchange import streaming
-from directory.exchange.meeting_guide import meeting_keys
-from directory.exchange.snapshot import Listing, Phone, WeeklyMeeting
-from directory.models import Group
+from core import streaming
+from directory.rules.meeting_guide import meeting_keys
+from directory.rules.records import Listing, Phone, WeeklyMeeting
 
 # A fixed namespace for this directory's ids (uuid5 of the project's name in the URL namespace).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://dmh.lacounty.gov/self-help-referral/")
 
+# HSDS service status by Group.Status value.
 STATUS = {
-    Group.Status.ACTIVE: "active",
-    Group.Status.TEMPORARILY_CLOSED: "temporarily closed",
-    Group.Status.INACTIVE: "inactive",
-    Group.Status.DEFUNCT: "defunct",
+    "active": "active",
+    "temporarily-closed": "temporarily closed",
+    "inactive": "inactive",
+    "defunct": "defunct",
 }
 
 # RFC 5545 day codes by Meeting Guide day number (0 = Sunday, as Meeting.weekday).

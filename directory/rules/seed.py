@@ -31,24 +31,10 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
-from directory.models import (
-    Category,
-    Contact,
-    Format,
-    Group,
-    GroupType,
-    Language,
-    Need,
-    ReferralResource,
-    ResourcePhone,
-    ReviewFlag,
-    ServiceArea,
-)
-
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TAXONOMY_FILE = DATA_DIR / "taxonomy.yaml"
 APPENDIX_FILE = DATA_DIR / "appendix-2008.yaml"
-FIXTURE_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "directory.json"
+FIXTURE_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "directory.json"
 
 PHONE_REGION = "US"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -56,6 +42,33 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CLAUSE_RE = re.compile(r"^(?:I|II|III|IV|V|VI|VII|VIII|IX)\.[A-K]$|^Appendix$")
 DOUBLED_SCHEME_RE = re.compile(r"^(https?://)(?:https?://)+", re.IGNORECASE)
 _url_validator = URLValidator(schemes=["http", "https"])
+
+# What the fixture must fit: the models' choice values and the lengths of the text they keep.
+# The seed imports no model; tests/unit/test_directory_rules.py keeps these in step with them.
+SERVICE_AREA_KINDS = ("spa", "out-of-county", "countywide", "national")  # ServiceArea.Kind
+SPA = "spa"
+FORMATS = tuple(f"III.{letter}" for letter in "ABCDEFGHI")  # Format, section III
+MEDICATION_STANCES = ("affirming", "not-known", "discourages")  # Group.MedicationStance
+ACTIVE = "active"  # Group.Status
+SEED_SOURCE = "seed"  # ReviewFlag.Source
+MAX_LENGTHS = {
+    "category": {"name": 200},
+    "grouptype": {"name": 100},
+    "need": {"name": 100},
+    "language": {"code": 12, "name": 60},
+    "servicearea": {"name": 100},
+    "contact": {
+        "area_label": 120,
+        "hours": 200,
+        "person_first_name": 60,
+        "note": 300,
+        "as_printed": 300,
+    },
+    "reviewflag": {"summary": 300},
+    "group": {"name": 200},
+    "referralresource": {"name": 200, "hours": 120},
+    "resourcephone": {"label": 120, "source": 60},
+}
 
 
 class SeedError(ValueError):
@@ -143,8 +156,8 @@ def _mapping(value, where: str, *, required: set[str], optional: set[str] = froz
     return value
 
 
-def _max_length(model, field_name: str) -> int | None:
-    return model._meta.get_field(field_name).max_length
+def _max_length(model: str, field_name: str) -> int:
+    return MAX_LENGTHS[model][field_name]
 
 
 def _text(
@@ -153,7 +166,7 @@ def _text(
     where: str,
     *,
     required: bool = True,
-    model=None,
+    model: str | None = None,
     model_field: str | None = None,
     field_label: str | None = None,
 ) -> str:
@@ -268,7 +281,7 @@ def _taxonomy(taxonomy: dict) -> tuple[dict[str, dict], list[dict]]:
                 "model": "directory.category",
                 "fields": {
                     "slug": _slug(item["slug"], where, "slug"),
-                    "name": _text(item, "name", where, model=Category),
+                    "name": _text(item, "name", where, model="category"),
                     "description": _text(item, "description", where),
                     "order": i + 1,
                 },
@@ -285,7 +298,7 @@ def _taxonomy(taxonomy: dict) -> tuple[dict[str, dict], list[dict]]:
                 "model": "directory.grouptype",
                 "fields": {
                     "code": code,
-                    "name": _text(item, "name", where, model=GroupType),
+                    "name": _text(item, "name", where, model="grouptype"),
                     "description": _text(item, "description", where),
                 },
             }
@@ -296,18 +309,18 @@ def _taxonomy(taxonomy: dict) -> tuple[dict[str, dict], list[dict]]:
                 "model": "directory.need",
                 "fields": {
                     "slug": _slug(item["slug"], where, "slug"),
-                    "name": _text(item, "name", where, model=Need),
+                    "name": _text(item, "name", where, model="need"),
                 },
             }
         )
     for _i, where, item in entries("languages", "code", {"code": True, "name": True}):
-        code = _text(item, "code", where, model=Language)
+        code = _text(item, "code", where, model="language")
         if not re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", code):
             _fail(where, "code", f"{code!r} is not a BCP 47 language code")
         records.append(
             {
                 "model": "directory.language",
-                "fields": {"code": code, "name": _text(item, "name", where, model=Language)},
+                "fields": {"code": code, "name": _text(item, "name", where, model="language")},
             }
         )
     spa_numbers: set[int] = set()
@@ -317,10 +330,10 @@ def _taxonomy(taxonomy: dict) -> tuple[dict[str, dict], list[dict]]:
         {"slug": True, "name": True, "kind": True, "spa_number": False},
     ):
         kind = item["kind"]
-        if kind not in ServiceArea.Kind.values:
-            _fail(where, "kind", f"{kind!r} is not one of {', '.join(ServiceArea.Kind.values)}")
+        if kind not in SERVICE_AREA_KINDS:
+            _fail(where, "kind", f"{kind!r} is not one of {', '.join(SERVICE_AREA_KINDS)}")
         spa = item.get("spa_number")
-        if kind == ServiceArea.Kind.SPA:
+        if kind == SPA:
             if not isinstance(spa, int) or not 1 <= spa <= 8 or spa in spa_numbers:
                 _fail(where, "spa_number", f"{spa!r} is not a free SPA number 1-8")
             spa_numbers.add(spa)
@@ -331,7 +344,7 @@ def _taxonomy(taxonomy: dict) -> tuple[dict[str, dict], list[dict]]:
                 "model": "directory.servicearea",
                 "fields": {
                     "slug": _slug(item["slug"], where, "slug"),
-                    "name": _text(item, "name", where, model=ServiceArea),
+                    "name": _text(item, "name", where, model="servicearea"),
                     "kind": kind,
                     "spa_number": spa,
                     "order": i + 1,
@@ -516,7 +529,7 @@ def _contact(raw, index: int, where: str, printed: str, ctx: _Context) -> tuple[
         ("note", "note"),
         ("as_printed", "printed"),
     ):
-        limit = _max_length(Contact, name)
+        limit = _max_length("contact", name)
         if len(fields[name]) > limit:
             _fail(where, f"{field}.{label}", f"is longer than {limit} characters")
     return fields, phone
@@ -532,12 +545,12 @@ def _flags(entry: dict, where: str, parent: dict) -> list[dict]:
                 "model": "directory.reviewflag",
                 "fields": {
                     **parent,
-                    "source": ReviewFlag.Source.SEED,
+                    "source": SEED_SOURCE,
                     "summary": _text(
                         raw,
                         "summary",
                         where,
-                        model=ReviewFlag,
+                        model="reviewflag",
                         field_label=f"{field}.summary",
                     ),
                     "detail": _text(
@@ -566,7 +579,7 @@ def _listing(entry, index: int, ctx: _Context) -> tuple[list[dict], dict[str, Ph
         _fail(where, "printed", "no block is `under` an appendix heading")
     printed = normalise_printed("\n".join(text for _, _, text in blocks))
 
-    name = _text(entry, "name", where, model=Group)
+    name = _text(entry, "name", where, model="group")
     aliases = _list(entry, "aliases", where)
     for i, alias in enumerate(aliases):
         if not isinstance(alias, str) or not alias.strip():
@@ -574,11 +587,11 @@ def _listing(entry, index: int, ctx: _Context) -> tuple[list[dict], dict[str, Ph
     if len(set(aliases)) != len(aliases) or name in aliases:
         _fail(where, "aliases", "repeats a name")
     fmt = entry["format"]
-    if fmt not in Format.values:
+    if fmt not in FORMATS:
         _fail(where, "format", f"{fmt!r} is not one of section III's formats III.A-III.I")
     is_twelve_step = _bool(entry, "is_twelve_step", where)
     stance = entry.get("medication_stance", ctx.defaults["medication_stance"])
-    if stance not in Group.MedicationStance.values:
+    if stance not in MEDICATION_STANCES:
         _fail(where, "medication_stance", f"{stance!r} is not one of the VI.C stances")
     needs = _refs(_list(entry, "needs", where), known["needs"], where, "needs")
     if not needs:
@@ -619,7 +632,7 @@ def _listing(entry, index: int, ctx: _Context) -> tuple[list[dict], dict[str, Ph
             "description": _text(entry, "description", where),
             "format": fmt,
             "is_twelve_step": is_twelve_step,
-            "status": Group.Status.ACTIVE,
+            "status": ACTIVE,
             "medication_stance": stance,
             "etiquette_note": etiquette,
             "evidence_note": _text(entry, "evidence_note", where, required=False),
@@ -687,10 +700,10 @@ def _resource(entry, index: int, ctx: _Context) -> list[dict]:
         "model": "directory.referralresource",
         "fields": {
             "key": key,
-            "name": _text(entry, "name", where, model=ReferralResource),
+            "name": _text(entry, "name", where, model="referralresource"),
             "description": _text(entry, "description", where),
             "url": url,
-            "hours": _text(entry, "hours", where, required=False, model=ReferralResource),
+            "hours": _text(entry, "hours", where, required=False, model="referralresource"),
             "opens_at": opens.isoformat() if opens else None,
             "closes_at": closes.isoformat() if closes else None,
             "needs_confirmation": needs_confirmation,
@@ -709,7 +722,7 @@ def _resource(entry, index: int, ctx: _Context) -> list[dict]:
             _fail(where, f"{field}.phone", str(exc))
         as_printed = raw["phone"].strip()
         _check_printed(as_printed, printed, where, f"{field}.phone")
-        source = _text(raw, "source", where, model=ResourcePhone, field_label=f"{field}.source")
+        source = _text(raw, "source", where, model="resourcephone", field_label=f"{field}.source")
         for clause in (part.strip() for part in source.split(",")):
             if not CLAUSE_RE.match(clause):
                 _fail(where, f"{field}.source", f"{clause!r} is not a clause such as VIII.E")
@@ -725,7 +738,7 @@ def _resource(entry, index: int, ctx: _Context) -> list[dict]:
                         "label",
                         where,
                         required=False,
-                        model=ResourcePhone,
+                        model="resourcephone",
                         field_label=f"{field}.label",
                     ),
                     "as_printed": as_printed,

@@ -1,0 +1,1 @@
+"""Pure rules of the directory: formats, parsing and vocabularies, no database."""

@@ -1,0 +1,1 @@
+"""Reads of the annotated referral list: querysets and plans, never a write."""

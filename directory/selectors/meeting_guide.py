@@ -1,0 +1,240 @@
+"""Planning a Meeting Guide import against the catalogue: what the feed would change. Reads only.
+
+Each meeting of the parsed feed (``directory.rules.meeting_guide``) belongs to the listing the
+admin chose on the upload page, or else to the current listing whose name (or alias) is the
+item's ``group``. A meeting matching one the listing already has (same day, start, address and
+online link) is an update; otherwise it is new. Meetings the file does not mention are left as
+they are. The plan's fingerprint is what the confirmation checks before writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from directory.models import Group, Language, Meeting, ServiceArea
+from directory.rules.meeting_guide import (
+    DAY_NAMES,
+    LANGUAGE_TYPES,
+    FeedMeeting,
+    ParsedFeed,
+    Problem,
+    parse_feed,
+)
+
+
+@dataclass
+class MeetingPlan:
+    meeting: FeedMeeting
+    listing: Group | None = None
+    action: str = "error"  # create, update, unchanged, error
+    existing: Meeting | None = None
+    values: dict = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def day_name(self) -> str:
+        return DAY_NAMES[self.meeting.weekday]
+
+    @property
+    def action_label(self) -> str:
+        return {
+            "create": "New meeting",
+            "update": "Update",
+            "unchanged": "No change",
+            "error": "Not imported",
+        }[self.action]
+
+
+@dataclass
+class ImportPlan:
+    entries: list[MeetingPlan]
+    problems: list[Problem]
+    warnings: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many of each action, for the page: create, update, unchanged, error."""
+        return {action: self.count(action) for action in ("create", "update", "unchanged", "error")}
+
+    def count(self, action: str) -> int:
+        return sum(1 for entry in self.entries if entry.action == action)
+
+    @property
+    def fingerprint(self) -> str:
+        summary = [
+            [
+                entry.meeting.item,
+                entry.meeting.weekday,
+                entry.action,
+                entry.listing.pk if entry.listing else None,
+                entry.listing.version if entry.listing else None,
+                entry.existing.pk if entry.existing else None,
+                entry.changes,
+            ]
+            for entry in self.entries
+        ]
+        return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
+CHANGE_LABELS = {
+    "name": "name",
+    "end_time": "end",
+    "location_name": "location",
+    "dial_in": "conference phone",
+    "service_area": "region",
+    "language": "language",
+    "type_codes": "types",
+    "notes": "notes",
+}
+
+
+def _match_key(weekday, start, address, online_url) -> tuple:
+    return (weekday, start, address.casefold(), online_url)
+
+
+def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
+    """Match each meeting to its listing and to a meeting already there. Reads only."""
+    problems = list(parsed.problems)
+    warnings = list(parsed.warnings)
+    by_name: dict[str, list[Group]] = defaultdict(list)
+    if listing is None:
+        for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version"):
+            names = {group.name.casefold(), *(str(a).casefold() for a in group.aliases or [])}
+            for name in names:
+                by_name[name].append(group)
+    areas: dict[str, ServiceArea] = {}
+    for area in ServiceArea.objects.all():
+        areas.setdefault(area.name.casefold(), area)
+        areas.setdefault(area.slug.casefold(), area)
+    languages = {language.code.casefold(): language for language in Language.objects.all()}
+
+    entries: list[MeetingPlan] = []
+    for meeting in parsed.meetings:
+        entry = MeetingPlan(meeting=meeting)
+        if listing is not None:
+            entry.listing = listing
+        elif not meeting.group:
+            problems.append(
+                Problem(
+                    meeting.item,
+                    "group",
+                    "The meeting names no group: choose its listing on the upload page.",
+                )
+            )
+        else:
+            found = by_name.get(meeting.group.casefold(), [])
+            if len(found) == 1:
+                entry.listing = found[0]
+            elif found:
+                problems.append(
+                    Problem(
+                        meeting.item,
+                        "group",
+                        f"“{meeting.group}” is the name of {len(found)} listings; import their "
+                        "meetings one listing at a time, choosing it on the upload page.",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        meeting.item,
+                        "group",
+                        f"“{meeting.group}” is not the name of a current listing; add the "
+                        "listing first, or choose the listing on the upload page.",
+                    )
+                )
+        entries.append(entry)
+
+    existing: dict[tuple, list[Meeting]] = defaultdict(list)
+    targets = {entry.listing.pk for entry in entries if entry.listing is not None}
+    for meeting in Meeting.objects.filter(group_id__in=targets).select_related(
+        "service_area", "language"
+    ):
+        key = (
+            meeting.group_id,
+            *_match_key(meeting.weekday, meeting.start_time, meeting.address, meeting.online_url),
+        )
+        existing[key].append(meeting)
+
+    claimed: dict[tuple, int] = {}
+    for entry in entries:
+        if entry.listing is None:
+            continue
+        meeting = entry.meeting
+        area = None
+        if meeting.region:
+            area = areas.get(meeting.region.casefold())
+            if area is None:
+                warnings.append(
+                    Problem(
+                        meeting.item,
+                        "region",
+                        f"region “{meeting.region}” is not one of the directory's service "
+                        "areas; the meeting is imported without one.",
+                    )
+                )
+        # A language code among the types (S for Spanish) is the meeting's language when the
+        # directory knows that language; the code then need not be kept among the types.
+        language = None
+        type_codes = list(meeting.type_codes)
+        for code in meeting.type_codes:
+            known = languages.get(LANGUAGE_TYPES.get(code, "").casefold())
+            if known is not None and language is None:
+                language = known
+                type_codes.remove(code)
+        name = "" if meeting.name == entry.listing.name else meeting.name
+        entry.values = {
+            "name": name,
+            "end_time": meeting.end,
+            "location_name": meeting.location_name,
+            "dial_in": meeting.dial_in,
+            "service_area": area,
+            "language": language,
+            "type_codes": type_codes,
+            "notes": meeting.notes,
+        }
+        key = (
+            entry.listing.pk,
+            *_match_key(meeting.weekday, meeting.start, meeting.address, meeting.online_url),
+        )
+        if key in claimed:
+            problems.append(
+                Problem(
+                    meeting.item,
+                    "",
+                    f"Item {claimed[key]} is the same meeting ({DAY_NAMES[meeting.weekday]} "
+                    f"{meeting.start:%H:%M} at the same place) of the same listing.",
+                )
+            )
+            continue
+        claimed[key] = meeting.item
+        matches = existing.get(key, [])
+        if matches:
+            entry.existing = matches[0]
+            entry.changes = [
+                CHANGE_LABELS[attribute]
+                for attribute, value in entry.values.items()
+                if getattr(entry.existing, attribute) != value
+            ]
+            entry.action = "update" if entry.changes else "unchanged"
+        else:
+            entry.action = "create"
+
+    problems.sort(key=lambda p: p.item or 0)
+    # An item held on several days is several meetings: say each thing about it once.
+    return ImportPlan(
+        entries=entries,
+        problems=list(dict.fromkeys(problems)),
+        warnings=list(dict.fromkeys(warnings)),
+    )
+
+
+def plan_import(text: str, *, listing: Group | None, timezone: str) -> ImportPlan:
+    return plan_meetings(parse_feed(text, timezone=timezone), listing=listing)
