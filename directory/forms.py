@@ -17,7 +17,7 @@ from django.forms.boundfield import BoundField
 from django.forms.models import BaseInlineFormSet, inlineformset_factory, model_to_dict
 from django.http import QueryDict
 
-from config import widgets as config_widgets
+from core import widgets as core_widgets
 from directory.models import (
     Contact,
     Criterion,
@@ -710,10 +710,10 @@ class UploadForm(forms.Form):
 
 class MeetingUploadForm(UploadForm):
     # Every current listing (2,000 in the county): only the two columns the options show, and
-    # written out without a template per option (config/widgets.py).
+    # written out without a template per option (core/widgets.py).
     listing = forms.ModelChoiceField(
         queryset=Group.objects.current().order_by("name").only("pk", "name"),
-        widget=config_widgets.Select,
+        widget=core_widgets.Select,
         required=False,
         label="Listing the meetings belong to",
         empty_label="Each meeting's “group” names its listing",
