@@ -15,8 +15,8 @@ from phonenumber_field.formfields import PhoneNumberField
 from clients.models import LANGUAGE_CHOICES, PeerContact
 from directory import places
 from directory.models import Group, Need, ServiceArea
-from referrals import clauses, eligibility
 from referrals.models import FollowUp, Referral
+from referrals.rules import clauses, eligibility
 
 ANSWER_CHOICES = [
     (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),

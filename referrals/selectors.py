@@ -40,7 +40,7 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import attendance, eligibility, matching, procedure, schedule
+from referrals import attendance
 from referrals.models import (
     FollowUp,
     ProcedureStep,
@@ -49,6 +49,7 @@ from referrals.models import (
     Screening,
     ScreeningReason,
 )
+from referrals.rules import eligibility, matching, procedure, schedule
 
 
 def client_for(user, pk: int) -> Client:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clients import peer_contacts
 from clients.models import Attendance, Client, PeerContact
-from referrals import eligibility, matching, procedure, selectors
+from referrals import selectors
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -27,6 +27,7 @@ from referrals.models import (
     Screening,
     ScreeningReason,
 )
+from referrals.rules import eligibility, matching, procedure
 
 CLIENT_INPUT_TEXT_FIELDS = (
     "goals",

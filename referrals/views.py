@@ -21,9 +21,10 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from directory import places
-from referrals import clauses, eligibility, matching, selectors, services, views_procedure
+from referrals import selectors, services, views_procedure
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening
+from referrals.rules import clauses, eligibility, matching
 
 
 def _policy_texts() -> dict:

@@ -19,7 +19,7 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
 from directory.models import Group
-from referrals import procedure, selectors, services
+from referrals import selectors, services
 from referrals.forms import (
     AdvocateForm,
     CloseReferralForm,
@@ -31,6 +31,7 @@ from referrals.forms import (
     StepDoneForm,
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
+from referrals.rules import procedure
 
 LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
 # Steps done by their own page, not by the checklist's "done" button.

@@ -32,8 +32,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from clients.models import Attendance
-from referrals import procedure
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
+from referrals.rules import procedure
 
 PAGE_SIZE = 20
 # "Upcoming this week": due after today and at most this many days ahead (a rolling week, so

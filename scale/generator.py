@@ -58,7 +58,6 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import clauses, eligibility
 from referrals.models import (
     FollowUp,
     ProcedureStep,
@@ -67,7 +66,8 @@ from referrals.models import (
     Screening,
     ScreeningReason,
 )
-from referrals.procedure import D_NOT_NEEDED_REASON
+from referrals.rules import clauses, eligibility
+from referrals.rules.procedure import D_NOT_NEEDED_REASON
 
 from .loader import TableLoader
 

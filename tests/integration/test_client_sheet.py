@@ -20,8 +20,9 @@ from directory.models import (
     ResourcePhone,
     ServiceArea,
 )
-from referrals import clauses, eligibility, services
+from referrals import services
 from referrals.models import ProcedureStep, Referral, ReferredGroup
+from referrals.rules import clauses, eligibility
 from tests.client_factories import ClientFactory, ReferralFactory
 from tests.directory_factories import ContactFactory, GroupFactory, MeetingFactory
 

@@ -28,7 +28,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import matching, selectors
+from referrals import selectors
+from referrals.rules import matching
 
 TODAY = date(2026, 11, 15)
 NEEDS = ["depression", "anxiety", "bipolar", "alcohol", "ocd", "bereavement"]

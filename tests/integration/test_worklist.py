@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from clients.models import Attendance
-from referrals import procedure, selectors, services, worklist
+from referrals import selectors, services, worklist
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -21,6 +21,7 @@ from referrals.models import (
     Referral,
     ReferredGroup,
 )
+from referrals.rules import procedure
 from referrals.views_worklist import parse_weeks
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory

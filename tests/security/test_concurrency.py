@@ -63,7 +63,6 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import eligibility, matching
 from referrals import services as referral_services
 from referrals.models import (
     FollowUp,
@@ -73,6 +72,7 @@ from referrals.models import (
     ReferredGroup,
     Screening,
 )
+from referrals.rules import eligibility, matching
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
 from tests.factories import UserFactory

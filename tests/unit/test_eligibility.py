@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from referrals import clauses
-from referrals.eligibility import (
+from referrals.rules import clauses
+from referrals.rules.eligibility import (
     RULES,
     Answer,
     Criterion,

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from referrals import matching as m
-from referrals.matching import (
+from referrals.rules import matching as m
+from referrals.rules.matching import (
     Area,
     ClientProfile,
     Listing,

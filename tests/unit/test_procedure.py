@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from referrals.procedure import (
+from referrals.rules.procedure import (
     ADVOCATE_SESSIONS,
     D_NOT_NEEDED_REASON,
     STEPS,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from referrals import clauses
+from referrals.rules import clauses
 
 
 class Answer(StrEnum):
