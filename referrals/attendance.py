@@ -38,8 +38,8 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from clients import attendance_rules
 from clients.models import Attendance, Client
+from clients.rules import attendance as attendance_rules
 from directory.models import Group, Meeting
 from referrals import services
 from referrals.models import Referral, ReferredGroup

@@ -33,8 +33,8 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from clients.attendance_rules import Meeting, Run, run_of
 from clients.models import Attendance, Client, Feedback
+from clients.rules.attendance import Meeting, Run, run_of
 from directory.models import Group
 from referrals.models import Referral, ReferredGroup
 

@@ -26,8 +26,8 @@ from django.db.models.functions import Cast, RowNumber
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from clients import attendance_rules
 from clients.models import Attendance, Client, PeerContact
+from clients.rules import attendance as attendance_rules
 from directory.models import (
     Contact,
     Group,

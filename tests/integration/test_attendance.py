@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import attendance_rules
 from clients.models import Attendance
+from clients.rules import attendance as attendance_rules
 from directory.models import Meeting
 from referrals import attendance
 from referrals.models import Referral, ReferredGroup

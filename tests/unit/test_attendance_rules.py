@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from clients.attendance_rules import (
+from clients.rules.attendance import (
     PLAIN_RULE,
     SIX,
     Basis,

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from clients.attendance_rules import Run
+from clients.rules.attendance import Run
 from referrals import record_note as notes
 from referrals.record_note import (
     AttendedDate,
