@@ -49,7 +49,7 @@ MAX_DATES = 60
 # Dates further back than this are a typing mistake more often than a meeting.
 OLDEST_YEARS = 10
 # The run of meetings in a row is counted from at most this many of the latest documented
-# meetings of a client at a group (see the module docstring of clients/attendance_rules.py).
+# meetings of a client at a group (see the module docstring of clients/rules/attendance.py).
 RUN_WINDOW = 200
 # The client's page lists this many of the latest dates per group, and this many groups.
 LATEST_SHOWN = 10

@@ -210,7 +210,7 @@ class ProcedureStep(models.Model):
     """One step of the referral procedure, VIII.A to VIII.K, on one referral.
 
     The procedure is data: every referral gets the eleven rows when it starts, and each moves
-    from pending to done, or to not applicable with a reason. ``referrals/procedure.py`` says
+    from pending to done, or to not applicable with a reason. ``referrals/rules/procedure.py`` says
     which step may be completed when; ``details`` holds what a step records beyond who and
     when (the peer introduced for C, the resources given for D, the sessions accompanied for H,
     the client's answer for K).

@@ -40,12 +40,12 @@ from referrals.models import Referral, ReferredGroup
 
 # --- what makes a note carry the 42 CFR Part 2 notice ------------------------------------------
 
-# A "substance-use group", for the notice: a listing whose needs (directory.Need slugs) include
-# any of these. They are the needs IV.D's details suggest in referrals/clauses.py (co-occurring
-# use, addiction, alcohol, narcotics, marijuana, nicotine) plus secular sobriety, the one other
-# need in the directory that is only about substance use. A group that also helps with, say,
-# depression is still a substance-use group: naming it in a record says what it is for.
-# Gambling, eating and sex-and-love addiction are not substance use and are left out.
+# A "substance-use group", for the notice: a listing whose needs (directory.Need slugs) include any
+# of these. They are the needs IV.D's details suggest in referrals/rules/clauses.py (co-occurring
+# use, addiction, alcohol, narcotics, marijuana, nicotine) plus secular sobriety, the one other need
+# in the directory that is only about substance use. A group that also helps with, say, depression
+# is still a substance-use group: naming it in a record says what it is for. Gambling, eating and
+# sex-and-love addiction are not substance use and are left out.
 SUBSTANCE_USE_NEEDS = frozenset(
     {
         "co-occurring-substance-use",

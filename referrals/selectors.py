@@ -1,6 +1,6 @@
 """Reads for the screening and referral pages, each in a fixed number of queries.
 
-Matching (``referrals/matching.py``) works on plain facts; ``matching_inputs`` builds them in
+Matching (``referrals/rules/matching.py``) works on plain facts; ``matching_inputs`` builds them in
 three queries at any size of the directory: the vocabulary, the listings that can appear for the
 client (narrowed in SQL by the rule matching itself applies), and those listings' distinct
 needs, types, languages and areas, as ``values_list`` rows rather than model instances.
@@ -399,7 +399,7 @@ def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
 def attendance_runs_for(
     client_id: int, group_ids, *, schedules=None
 ) -> dict[int, attendance_rules.Run]:
-    """VIII.G: six in a row per group, by the group's schedule (``clients/attendance_rules``)."""
+    """VIII.G: six in a row per group, by the group's schedule (``clients/rules/attendance.py``)."""
     return attendance.runs_for(client_id, group_ids, schedules=schedules)
 
 

@@ -1,7 +1,8 @@
 """The referral procedure VIII.A–K as a checklist on the referral's page, and its follow-ups.
 
 Each button posts here; a form checks the input, one ``services`` function applies the policy's
-order (``referrals/procedure.py``) and writes, and the page is shown again (Post/Redirect/Get).
+order (``referrals/rules/procedure.py``) and writes, and the page is shown again
+(Post/Redirect/Get).
 A step the order does not allow yet answers 409 with the reason; bad input answers 400; both
 re-show the referral page with the message beside the step and nothing written.
 """

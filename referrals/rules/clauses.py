@@ -1,8 +1,8 @@
 """The screening questions of policy 04.9, sections IV, V and VI, in the policy's words.
 
-Pure data, no ORM: the eligibility rules (``referrals/eligibility.py``), the screening form and
-its page, and matching (``referrals/matching.py``) all read from here, so that a clause's code,
-its wording and the detail it asks for are written once.
+Pure data, no ORM: the eligibility rules (``referrals/rules/eligibility.py``), the screening
+form and its page, and matching (``referrals/rules/matching.py``) all read from here, so that a
+clause's code, its wording and the detail it asks for are written once.
 
 Each indication (IV.A–H) may carry a detail the policy names: which diagnosis for IV.H, which
 life crisis for IV.G, and so on. A detail suggests the needs (``directory.Need`` slugs) that

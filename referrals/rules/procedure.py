@@ -1,7 +1,7 @@
 """The referral procedure of policy 04.9, VIII.A–K, and the referral's status, as pure rules.
 
-Nothing here touches the ORM or a request (compare ``referrals/eligibility.py``): services read
-a referral, its steps, its chosen groups, its attendance and its peer contacts into a
+Nothing here touches the ORM or a request (compare ``referrals/rules/eligibility.py``): services
+read a referral, its steps, its chosen groups, its attendance and its peer contacts into a
 ``ReferralFacts``, ask these functions what may happen, and store the result. Values are plain
 strings equal to the model choices (``ProcedureStep.Code``/``Status``, ``Referral.Status``/
 ``CloseReason``/``Approval``).

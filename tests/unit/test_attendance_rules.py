@@ -1,5 +1,5 @@
 """Six scheduled meetings in a row (policy VIII.G) and the federal holidays it skips: pure
-rules, no database, table-driven (``clients/attendance_rules.py``)."""
+rules, no database, table-driven (``clients/rules/attendance.py``)."""
 
 from __future__ import annotations
 
