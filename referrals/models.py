@@ -14,14 +14,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
 from clients.models import LANGUAGE_CHOICES, Client
+from core.querysets import ClinicScopedQuerySet
 from directory.models import Group, Need, ServiceArea
-
-
-class ClinicScopedQuerySet(models.QuerySet):
-    def for_clinic(self, clinic_id: int | None):
-        if clinic_id is None:
-            return self.none()
-        return self.filter(clinic_id=clinic_id)
 
 
 class Screening(models.Model):
