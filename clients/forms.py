@@ -20,7 +20,7 @@ from clients.models import (
     normalise_record_number,
     validate_record_number,
 )
-from clients.services import CLIENT_FIELDS
+from clients.services.clients import CLIENT_FIELDS
 
 MEDICATION_HELP = (
     "Policy 04.9, VI.C: for a client taking appropriately prescribed psychiatric medication, "

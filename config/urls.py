@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from config import system_views
-from referrals import views_worklist as referral_views_worklist
+from referrals.views import worklist as referral_views_worklist
 
 admin.site.site_header = "Self-help referral: administration"
 admin.site.site_title = "Self-help referral administration"
@@ -16,7 +16,7 @@ urlpatterns = [
     path("access-log/", account_views.access_log_list, name="access-log"),
     path("account/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
-    path("clients/", include("clients.urls")),
+    path("", include("clients.urls")),
     path("referrals/", include("referrals.urls")),
     path("healthz", system_views.healthz, name="healthz"),
     # The admin signs in through the product's own sign-in, with its two-factor step.

@@ -41,8 +41,8 @@ from simple_history.utils import bulk_create_with_history
 from clients.models import Attendance, Client
 from clients.rules import attendance as attendance_rules
 from directory.models import Group, Meeting
-from referrals import services
 from referrals.models import Referral, ReferredGroup
+from referrals.services import referral as services
 
 # At most this many dates in one submission (a year of weekly meetings, and some).
 MAX_DATES = 60

@@ -1,1 +1,1 @@
-"""The client pages: register, peer contacts, and the IX documentation (attendance, feedback, review, note)."""
+"""The client pages: the register, peer contacts and the IX documentation."""

@@ -30,9 +30,10 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
+from clients.selectors import attendance
 from config import widgets
 from directory.models import Group
-from referrals import attendance, selectors
+from referrals.selectors import referral as selectors
 
 YES, NO = "yes", "no"
 
@@ -199,7 +200,7 @@ def _client(request, client_id: int):
 def _page(request, client, form, *, status=200):
     return render(
         request,
-        "referrals/attendance_form.html",
+        "clients/attendance_form.html",
         {"client": client, "form": form, "today": timezone.localdate()},
         status=status,
     )

@@ -36,9 +36,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients import selectors, services
-from clients.feedback import feedback_summary
 from clients.forms import DUPLICATE_MESSAGE, ClientEditForm, ClientForm, FindClientForm
+from clients.selectors import clients as selectors
+from clients.services import clients as services
+from clients.services.feedback import feedback_summary
 from config.keyset import keyset_page
 
 MINE, ALL = "mine", "all"

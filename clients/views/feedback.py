@@ -27,9 +27,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients import feedback as services
 from clients.models import Feedback
-from clients.selectors import clinic_clients
+from clients.selectors.clients import clinic_clients
+from clients.services import feedback as services
 from config import widgets
 
 CHOOSE_GROUP_MESSAGE = "Choose the group the feedback is about."

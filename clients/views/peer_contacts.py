@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients import peer_contacts
+from clients.selectors import peer_contacts
 
 
 @permission_required("clients.view_peercontact")

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from referrals import record_note as notes
+from clients.selectors import record_note as notes
 
-TEMPLATE = "referrals/record_note.html"
+TEMPLATE = "clients/record_note.html"
 
 
 def _client(request, client_id: int):
@@ -57,7 +57,7 @@ def record_note(request, client_id: int):
         context["end_value"] = request.GET.get("end", "")[:20]
         return render(request, TEMPLATE, context, status=400)
     query = urlencode({"start": start.isoformat(), "end": end.isoformat()})
-    download = reverse("referrals:record-note-text", kwargs={"client_id": client.pk})
+    download = reverse("clients:record-note-text", kwargs={"client_id": client.pk})
     context.update(
         note=note,
         start_value=start.isoformat(),

@@ -36,10 +36,10 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import DocumentationSignOff
+from clients.selectors import review
+from clients.selectors.review import ClinicianFigures, Period
 from config import widgets
 from directory.exchange.resources import escape_formula
-from referrals import review
-from referrals.review import ClinicianFigures, Period
 
 LOG_TYPE = "supervisor-review"
 
@@ -168,7 +168,7 @@ def _render(request, *, query_form, sign_off_form=None, status=200):
         }
     else:
         request.access_log.attempted(LOG_TYPE, "")
-    return render(request, "referrals/review.html", context, status=status)
+    return render(request, "clients/review.html", context, status=status)
 
 
 @permission_required("accounts.use_supervisor_home")
@@ -221,7 +221,7 @@ def sign_off(request):
     )
     query = QueryDict(mutable=True)
     query.update(period.as_query())
-    return redirect(f"{reverse('referrals:review')}?{query.urlencode()}")
+    return redirect(f"{reverse('clients:review')}?{query.urlencode()}")
 
 
 @access_logged(AccessEvent.Action.VIEW)

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from clients.models import Attendance, Client, PeerContact
 from clients.rules import attendance as attendance_rules
+from clients.selectors import attendance
 from directory.models import (
     Contact,
     Group,
@@ -40,7 +41,6 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import attendance
 from referrals.models import (
     FollowUp,
     ProcedureStep,

@@ -15,9 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clients import peer_contacts
 from clients.models import Attendance, Client, PeerContact
-from referrals import selectors
+from clients.selectors import peer_contacts
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -28,6 +27,7 @@ from referrals.models import (
     ScreeningReason,
 )
 from referrals.rules import eligibility, matching, procedure
+from referrals.selectors import referral as selectors
 
 CLIENT_INPUT_TEXT_FIELDS = (
     "goals",

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from referrals import attendance
+from clients.selectors import attendance
 
 register = template.Library()
 

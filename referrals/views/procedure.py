@@ -20,7 +20,6 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
 from directory.models import Group
-from referrals import selectors, services
 from referrals.forms import (
     AdvocateForm,
     CloseReferralForm,
@@ -33,6 +32,8 @@ from referrals.forms import (
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
+from referrals.selectors import referral as selectors
+from referrals.services import referral as services
 
 LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
 # Steps done by their own page, not by the checklist's "done" button.

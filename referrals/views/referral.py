@@ -21,10 +21,12 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from directory import places
-from referrals import selectors, services, views_procedure
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening
 from referrals.rules import clauses, eligibility, matching
+from referrals.selectors import referral as selectors
+from referrals.services import referral as services
+from referrals.views import procedure as views_procedure
 
 
 def _policy_texts() -> dict:

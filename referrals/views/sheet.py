@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from referrals import sheet
+from referrals.selectors import sheet
 
 
 @permission_required("referrals.view_referral")

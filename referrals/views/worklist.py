@@ -21,8 +21,9 @@ from accounts import selectors as account_selectors
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from referrals import services, worklist
 from referrals.models import FollowUpSchedule
+from referrals.selectors import worklist
+from referrals.services import referral as services
 
 MAX_WEEK = 52
 MAX_ENTRIES = 8

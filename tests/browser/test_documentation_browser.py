@@ -35,13 +35,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from clients import feedback as feedback_services
 from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
+from clients.selectors import attendance as attendance_services
+from clients.services import feedback as feedback_services
 from directory import services as directory_services
 from directory.models import Language, Meeting, Need, ReviewFlag, ServiceArea
-from referrals import attendance as attendance_services
-from referrals import services as referral_services
 from referrals.models import Referral, ReferredGroup
+from referrals.services import referral as referral_services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import Scans, Tally
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory

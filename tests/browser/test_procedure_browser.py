@@ -28,9 +28,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from clients.models import Client, PeerContact
 from directory.models import Meeting, ReferralResource, ResourcePhone
-from referrals import selectors, services
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import eligibility, matching
+from referrals.selectors import referral as selectors
+from referrals.services import referral as services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import (  # issue 4's journey: data, counting, axe
     IV_H,

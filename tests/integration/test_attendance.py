@@ -21,8 +21,8 @@ from django.utils import timezone
 from accounts.models import AccessEvent
 from clients.models import Attendance
 from clients.rules import attendance as attendance_rules
+from clients.selectors import attendance
 from directory.models import Meeting
-from referrals import attendance
 from referrals.models import Referral, ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, MeetingFactory

@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import feedback as services
 from clients.models import Feedback
+from clients.services import feedback as services
 from directory.models import Group, ReviewFlag
 from referrals.models import ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import peer_contacts
 from clients.models import PeerContact
+from clients.selectors import peer_contacts
 from referrals.models import ProcedureStep, Referral, ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory

@@ -22,9 +22,10 @@ from django.utils import timezone
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, PeerContact
 from directory.models import Language, Meeting, Need, ReferralResource, ServiceArea
-from referrals import selectors, services
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import matching, procedure
+from referrals.selectors import referral as selectors
+from referrals.services import referral as services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, MeetingFactory
 from tests.factories import UserFactory

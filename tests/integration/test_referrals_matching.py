@@ -28,8 +28,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import selectors
 from referrals.rules import matching
+from referrals.selectors import referral as selectors
 
 TODAY = date(2026, 11, 15)
 NEEDS = ["depression", "anxiety", "bipolar", "alcohol", "ocd", "bereavement"]

@@ -29,16 +29,16 @@ from django.db.models.functions import TruncWeek
 
 from accounts.models import Role
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback
-from referrals import review
-from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from referrals.review import (
+from clients.selectors import review
+from clients.selectors.review import (
     NOT_REFERRED_CLAUSES,
     SIX_IN_A_ROW,
     STILL_TO_DOCUMENT,
     ClinicianFigures,
     Period,
 )
-from referrals.views_review import SignOffForm, csv_lines
+from clients.views.review import SignOffForm, csv_lines
+from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts.models import Role
 from clients.models import Attendance
-from referrals import selectors, services, worklist
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -22,7 +21,10 @@ from referrals.models import (
     ReferredGroup,
 )
 from referrals.rules import procedure
-from referrals.views_worklist import parse_weeks
+from referrals.selectors import referral as selectors
+from referrals.selectors import worklist
+from referrals.services import referral as services
+from referrals.views.worklist import parse_weeks
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory

@@ -48,8 +48,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
-from clients import services as client_services
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback, PeerContact
+from clients.services import clients as client_services
 from directory import services as directory_services
 from directory.models import (
     Contact,
@@ -63,7 +63,6 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import services as referral_services
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -73,6 +72,7 @@ from referrals.models import (
     Screening,
 )
 from referrals.rules import eligibility, matching
+from referrals.services import referral as referral_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
 from tests.factories import UserFactory

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 
 from clients.rules.attendance import Run
-from referrals import record_note as notes
-from referrals.record_note import (
+from clients.selectors import record_note as notes
+from clients.selectors.record_note import (
     AttendedDate,
     BadPeriod,
     GroupAttendance,

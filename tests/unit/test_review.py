@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from referrals import review
-from referrals.review import ClinicianFigures, Period, ReviewQueryForm
-from referrals.views_review import CSV_HEADER, csv_lines
+from clients.selectors import review
+from clients.selectors.review import ClinicianFigures, Period, ReviewQueryForm
+from clients.views.review import CSV_HEADER, csv_lines
 
 TODAY = date(2026, 5, 6)  # a Wednesday
 LA = ZoneInfo("America/Los_Angeles")
