@@ -45,8 +45,9 @@ stored status (engaged) already records it.
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -288,3 +289,183 @@ def runs_by_group(
         meetings[group_id].append(Meeting(on_date, attended))
     ids = list(dict.fromkeys([*group_ids, *meetings]))
     return {gid: run_of(meetings[gid], schedules.get(gid, ()), today=today) for gid in ids}
+
+
+# --- documenting attendance (IX.A): parsing and checking the dates typed -----------------------
+
+# At most this many dates in one submission (a year of weekly meetings, and some).
+MAX_DATES = 60
+# Dates further back than this are a typing mistake more often than a meeting.
+OLDEST_YEARS = 10
+# The directory's weekdays, Sunday = 0 (Meeting Guide's numbering, ``directory.Meeting``).
+WEEKDAY_NAMES = dict(
+    enumerate(("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"))
+)
+ALREADY_DOCUMENTED = "Already documented for this client and group"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a submission was refused: the form field it belongs to, a code, plain words."""
+
+    field: str
+    code: str
+    message: str
+
+
+class AttendanceRefused(Exception):
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__(" ".join(p.message for p in self.problems))
+
+
+def spoken(day: date) -> str:
+    """June 2, 2026 → "Tuesday, June 2, 2026" (no locale-dependent padding)."""
+    return f"{day:%A}, {day:%B} {day.day}, {day.year}"
+
+
+def _listed(days: Iterable[date]) -> str:
+    return "; ".join(spoken(d) for d in sorted(days))
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_US_SHORT_YEAR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2})$")
+
+
+def parse_dates(text: str) -> tuple[list[date], list[Problem]]:
+    """The dates typed (one a line, or separated by commas), each as 2026-06-02 or 6/2/2026.
+
+    Returns the dates in the order typed (repeats kept, for ``entry_problems`` to name) and
+    one problem per entry that is not a real date, so that every bad one is listed at once.
+    """
+    tokens = [t for t in re.split(r"[\s,;]+", text or "") if t]
+    dates: list[date] = []
+    problems: list[Problem] = []
+    for token in tokens:
+        shown = token[:20]
+        if _US_SHORT_YEAR.match(token):
+            problems.append(
+                Problem("dates", "short-year", f"“{shown}”: write the year in full (6/2/2026).")
+            )
+            continue
+        if match := _ISO.match(token):
+            year, month, day = (int(g) for g in match.groups())
+        elif match := _US.match(token):
+            month, day, year = (int(g) for g in match.groups())
+        else:
+            problems.append(
+                Problem(
+                    "dates",
+                    "not-a-date",
+                    f"“{shown}” is not a date: write dates as 2026-06-02 or 6/2/2026.",
+                )
+            )
+            continue
+        try:
+            dates.append(date(year, month, day))
+        except ValueError:
+            problems.append(Problem("dates", "impossible", f"“{shown}” is not a real date."))
+    if not tokens:
+        problems.append(Problem("dates", "required", "Enter at least one date."))
+    elif len(tokens) > MAX_DATES:
+        problems.append(
+            Problem(
+                "dates",
+                "too-many",
+                f"Enter at most {MAX_DATES} dates at a time; there are {len(tokens)}.",
+            )
+        )
+    return dates, problems
+
+
+def oldest_accepted(today: date) -> date:
+    """The earliest date a meeting may be documented for (the first of the month, ten years
+    back): older is almost always a mistyped year."""
+    return date(today.year - OLDEST_YEARS, today.month, 1)
+
+
+def entry_problems(
+    *,
+    dates: Sequence[date],
+    today: date,
+    referred_on: date | None,
+    reason: str,
+    already: Mapping[date, str],
+    meeting_weekday: int | None = None,
+) -> list[Problem]:
+    """Every reason to refuse these dates for one client and group (IX.A), all at once.
+
+    ``already``: the dates documented before for this client and group, with their status.
+    ``meeting_weekday``: the weekday (Sunday = 0) of the meeting named, if one was.
+    """
+    problems: list[Problem] = []
+    if not dates:
+        problems.append(Problem("dates", "required", "Enter at least one date."))
+    future = sorted({d for d in dates if d > today})
+    if future:
+        problems.append(
+            Problem(
+                "dates",
+                "future",
+                "Document meetings that have happened; in the future: " + _listed(future) + ".",
+            )
+        )
+    oldest = oldest_accepted(today)
+    too_old = sorted({d for d in dates if d < oldest})
+    if too_old:
+        problems.append(
+            Problem(
+                "dates",
+                "too-old",
+                f"More than {OLDEST_YEARS} years ago (check the year): " + _listed(too_old) + ".",
+            )
+        )
+    seen: set[date] = set()
+    repeated = sorted({d for d in dates if d in seen or seen.add(d)})
+    if repeated:
+        problems.append(
+            Problem(
+                "dates",
+                "repeated",
+                "Each date once, please; given twice: " + _listed(repeated) + ".",
+            )
+        )
+    recorded = sorted(set(dates) & set(already))
+    if recorded:
+        problems.append(
+            Problem(
+                "dates",
+                "already-documented",
+                f"{ALREADY_DOCUMENTED}: "
+                + "; ".join(f"{spoken(d)} ({already[d]})" for d in recorded)
+                + ". Each meeting is documented once; remove these dates.",
+            )
+        )
+    if meeting_weekday is not None:
+        weekday = python_weekday(meeting_weekday)
+        elsewhere = sorted({d for d in dates if d.weekday() != weekday})
+        if elsewhere:
+            problems.append(
+                Problem(
+                    "meeting",
+                    "other-weekday",
+                    f"The meeting chosen is on {WEEKDAY_NAMES[meeting_weekday]}s, and these "
+                    "dates are not: " + _listed(elsewhere) + ". Choose “Not known” or that "
+                    "day's meeting, or document those dates separately.",
+                )
+            )
+    if referred_on is not None and not reason.strip():
+        before = sorted({d for d in dates if d < referred_on})
+        if before:
+            problems.append(
+                Problem(
+                    "before_referral_reason",
+                    "before-referral",
+                    f"Before the client was referred to this group ({spoken(referred_on)}): "
+                    + _listed(before)
+                    + ". Give a reason (for example, the client was already going) or "
+                    "correct the dates.",
+                )
+            )
+    return problems

@@ -1,7 +1,7 @@
-"""Peer contacts (policy VIII.K, VIII.C): reads and the one write, withdrawal.
+"""Peer contacts (policy VIII.K, VIII.C): what the clinic's list reads.
 
-VIII.K: "Clinicians should ask suitable clients if they would like to be a contact person for
-the group they attend." A yes is recorded on the referral's step K (``referrals.services``),
+VIII.K: "Clinicians should ask suitable clients if they would like to be a contact person for the
+group they attend." A yes is recorded on the referral's step K (``referrals.services.procedure``),
 with the first name and the phone the client chose to share and the date they consented.
 
 What each person sees:
@@ -9,7 +9,7 @@ What each person sees:
   phone the client chose to share, the consent date, and whether the consent still stands.
 - Clinicians of other clinics, county-wide: only what the introduction of VIII.C needs, the
   first name and the group ("introduce the individuals by first name only"). That is
-  ``referrals.selectors.peers_for`` on the referral's page; nothing here serves them.
+  ``referrals.selectors.referral.peers_for`` on the referral's page; nothing here serves them.
 
 Withdrawal takes effect at once: the row is ``withdrawn`` with the date in the same UPDATE, and
 ``peers_for`` and the introduction's own check read only ``active`` rows, so no introduction
@@ -18,11 +18,7 @@ offered from then on names them and a form sent from a page loaded before is ref
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.db import transaction
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from clients.models import PeerContact
 
@@ -65,24 +61,3 @@ def withdrawn_by(contacts) -> dict[int, object]:
     for record in records:
         who.setdefault(record.id, record.history_user)  # the first withdrawn record
     return who
-
-
-def withdraw_peer_contact(*, contact: PeerContact, by, today: date | None = None) -> PeerContact:
-    """VIII.K: the client no longer wants to be a contact person. Takes effect at once.
-
-    Locks the row, so that two withdrawals (or a withdrawal and an introduction) wait for each
-    other; withdrawing an already withdrawn contact changes nothing (a double-clicked button).
-    One history record says who withdrew it.
-    """
-    if getattr(by, "clinic_id", None) != contact.clinic_id:
-        # The page reaches contacts only through the user's clinic; this guards other callers.
-        raise ValueError("A peer contact is withdrawn by staff of their own clinic.")
-    with transaction.atomic():
-        current = PeerContact.objects.select_for_update().get(pk=contact.pk)
-        if current.status == PeerContact.Status.ACTIVE:
-            current.status = PeerContact.Status.WITHDRAWN
-            current.withdrawn_on = today or timezone.localdate()
-            current._history_user = by
-            current._change_reason = "Withdrew as a contact person (VIII.K)"
-            current.save(update_fields=["status", "withdrawn_on"])
-    return current

@@ -1,14 +1,14 @@
 """Document attendance (IX.A) from the client's page: one group, one or several dates at once.
 
 ``/referrals/attendance/<client_id>/new/``: the clinician chooses the group (those chosen for
-the client's referrals first, then any current listing), types the dates, attended or missed,
-the meeting when known, whether a peer advocate went along (VIII.H) and how it became known.
-The form reads the input (real dates, a current listing, a meeting of that group) and checks
-the dates it could read against the record with ``attendance.problems_for`` (the future,
-duplicates, before the referral without a reason, the meeting's weekday), so that every
-problem is listed at once; ``attendance.record_attendance`` checks again (it is the authority)
-and saves all the dates or none. Refusals answer 400 with every problem listed beside its
-field and the input kept; nothing is saved.
+the client's referrals first, then any current listing), types the dates, attended or missed, the
+meeting when known, whether a peer advocate went along (VIII.H) and how it became known. The form
+reads the input (real dates, a current listing, a meeting of that group) and checks the dates it
+could read against the record with ``attendance.problems_for`` (the future, duplicates, before the
+referral without a reason, the meeting's weekday), so that every problem is listed at once;
+``attendance_services.record_attendance`` checks again (it is the authority) and saves all the dates
+or none. Refusals answer 400 with every problem listed beside its field and the input kept; nothing
+is saved.
 
 Roles and tenancy: clinicians only (``clients.add_attendance``; supervisors may view the
 client's page but not record). A client of another clinic answers 404, like one that does not
@@ -30,7 +30,9 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
+from clients.rules import attendance as attendance_rules
 from clients.selectors import attendance
+from clients.services import attendance as attendance_services
 from config import widgets
 from directory.models import Group
 from referrals.selectors import referral as selectors
@@ -67,7 +69,7 @@ class AttendanceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2026-06-02\n6/9/2026"}),
         help_text=(
             "One date a line (or separated by commas), as 2026-06-02 or 6/2/2026. "
-            f"Up to {attendance.MAX_DATES} at a time; each must have happened already."
+            f"Up to {attendance_rules.MAX_DATES} at a time; each must have happened already."
         ),
         error_messages={"required": "Enter at least one date."},
     )
@@ -133,7 +135,7 @@ class AttendanceForm(forms.Form):
     def clean_dates(self):
         # The dates that could be read are kept for ``clean``, which checks them against the
         # record too: every problem is listed at once, not the unreadable ones first.
-        self._parsed, problems = attendance.parse_dates(self.cleaned_data["dates"])
+        self._parsed, problems = attendance_rules.parse_dates(self.cleaned_data["dates"])
         if problems:
             raise forms.ValidationError([p.message for p in problems])
         return self._parsed
@@ -229,7 +231,7 @@ def _save(request, client_id: int):
         return _page(request, client, form, status=400)
     data = form.cleaned_data
     try:
-        rows = attendance.record_attendance(
+        rows = attendance_services.record_attendance(
             client=client,
             group=data["group"],
             dates=data["dates"],
@@ -241,7 +243,7 @@ def _save(request, client_id: int):
             by=request.user,
             today=today,
         )
-    except attendance.AttendanceRefused as refused:
+    except attendance_rules.AttendanceRefused as refused:
         for problem in refused.problems:
             form.add_error(problem.field if problem.field in form.fields else None, problem.message)
         return _page(request, client, form, status=400)

@@ -25,6 +25,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.selectors import peer_contacts
+from clients.services import peer_contacts as peer_contact_services
 
 
 @permission_required("clients.view_peercontact")
@@ -52,7 +53,7 @@ def peer_contact_withdraw(request, pk):
     request.access_log.attempted("peercontact", pk)
     contact = peer_contacts.peer_contact_for(request.user, pk)
     request.access_log.subject(contact)
-    peer_contacts.withdraw_peer_contact(contact=contact, by=request.user)
+    peer_contact_services.withdraw_peer_contact(contact=contact, by=request.user)
     # No name in the message: messages may travel in a cookie.
     messages.success(
         request, "The consent was withdrawn: no introduction offers this contact from now on."

@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from clients.models import Attendance, Client, PeerContact
 from clients.rules import attendance as attendance_rules
-from clients.selectors import attendance
 from directory.models import (
     Contact,
     Group,
@@ -50,6 +49,7 @@ from referrals.models import (
     ScreeningReason,
 )
 from referrals.rules import eligibility, matching, procedure, schedule
+from referrals.selectors import procedure as procedure_selectors
 
 
 def client_for(user, pk: int) -> Client:
@@ -400,7 +400,7 @@ def attendance_runs_for(
     client_id: int, group_ids, *, schedules=None
 ) -> dict[int, attendance_rules.Run]:
     """VIII.G: six in a row per group, by the group's schedule (``clients/rules/attendance.py``)."""
-    return attendance.runs_for(client_id, group_ids, schedules=schedules)
+    return procedure_selectors.runs_for(client_id, group_ids, schedules=schedules)
 
 
 def peers_for(referral: Referral):

@@ -33,7 +33,8 @@ from referrals.forms import (
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
 from referrals.selectors import referral as selectors
-from referrals.services import referral as services
+from referrals.services import followups as followup_services
+from referrals.services import procedure as procedure_services
 
 LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
 # Steps done by their own page, not by the checklist's "done" button.
@@ -140,14 +141,14 @@ def step_done(request, pk: int, letter: str):
     if code == ProcedureStep.Code.E:
         details = {"given": ["client-coalition"]}
     try:
-        services.complete_step(
+        procedure_services.complete_step(
             referral=referral,
             code=code,
             by=request.user,
             note=form.cleaned_data["note"],
             details=details,
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
@@ -164,10 +165,10 @@ def step_not_applicable(request, pk: int, letter: str):
     if not form.is_valid():
         return _again(request, referral, 400, code=code, errors=_messages(form))
     try:
-        services.mark_not_applicable(
+        procedure_services.mark_not_applicable(
             referral=referral, code=code, reason=form.cleaned_data["reason"], by=request.user
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
@@ -187,7 +188,7 @@ def introduction(request, pk: int):
         )
     peer = form.cleaned_data["peer_contact"]
     try:
-        services.complete_step(
+        procedure_services.complete_step(
             referral=referral,
             code=ProcedureStep.Code.C,
             by=request.user,
@@ -195,7 +196,7 @@ def introduction(request, pk: int):
             details={"peer_first_name": peer.first_name, "group_id": peer.group_id},
             peer_contact=peer,
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code="VIII.C", errors=[p.message for p in refused.problems]
         )
@@ -214,13 +215,13 @@ def advocate(request, pk: int):
             request, referral, 400, code="VIII.H", errors=_messages(form), advocate_form=form
         )
     try:
-        services.record_advocate_sessions(
+        procedure_services.record_advocate_sessions(
             referral=referral,
             first_name=form.cleaned_data["first_name"],
             sessions=form.cleaned_data["sessions"],
             by=request.user,
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request,
             referral,
@@ -244,7 +245,7 @@ def contact_answer(request, pk: int):
             request, referral, 400, code="VIII.K", errors=_messages(form), contact_form=form
         )
     try:
-        services.record_contact_answer(
+        procedure_services.record_contact_answer(
             referral=referral,
             answer=form.cleaned_data["answer"],
             group=form.cleaned_data.get("group"),
@@ -252,7 +253,7 @@ def contact_answer(request, pk: int):
             phone=form.cleaned_data.get("phone"),
             by=request.user,
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request,
             referral,
@@ -275,10 +276,10 @@ def followup_add(request, pk: int):
             request, referral, 400, code="VIII.J", errors=_messages(form), followup_add_form=form
         )
     try:
-        services.add_followup(
+        followup_services.add_followup(
             referral=referral, due_on=form.cleaned_data["due_on"], by=request.user
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request,
             referral,
@@ -300,7 +301,7 @@ def followup_done(request, pk: int, followup_id: int):
     form = FollowUpDoneForm(request.POST)
     if not form.is_valid():
         return _again(request, referral, 400, code="VIII.J", errors=_messages(form))
-    services.complete_followup(
+    followup_services.complete_followup(
         followup=followup,
         outcome=form.cleaned_data["outcome"],
         note=form.cleaned_data["note"],
@@ -321,13 +322,13 @@ def close(request, pk: int):
     if not form.is_valid():
         return _again(request, referral, 400, errors=_messages(form), close_form=form)
     try:
-        services.close_referral(
+        procedure_services.close_referral(
             referral=referral,
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
             by=request.user,
         )
-    except services.StepRefused as refused:
+    except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, errors=[p.message for p in refused.problems], close_form=form
         )

@@ -25,7 +25,8 @@ from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening
 from referrals.rules import clauses, eligibility, matching
 from referrals.selectors import referral as selectors
-from referrals.services import referral as services
+from referrals.services import referral as referral_services
+from referrals.services import screening as screening_services
 from referrals.views import procedure as views_procedure
 
 
@@ -52,7 +53,7 @@ def screen(request, client_id: int):
     if request.method == "POST":
         form = ScreeningForm(request.POST)
         if form.is_valid():
-            screening = services.record_screening(
+            screening = screening_services.record_screening(
                 client=client,
                 answers=form.cleaned_data["answers"],
                 by=request.user,
@@ -154,8 +155,8 @@ def start_referral(request, pk: int):
     request.access_log.attempted("screening", pk)
     screening = selectors.screening_for(request.user, pk)
     try:
-        referral = services.start_referral(screening=screening, by=request.user)
-    except services.ReferralConflict as problem:
+        referral = referral_services.start_referral(screening=screening, by=request.user)
+    except referral_services.ReferralConflict as problem:
         request.access_log.subject(screening)
         messages.error(request, str(problem))
         return redirect("referrals:screening", pk=screening.pk)
@@ -197,13 +198,13 @@ def client_input(request, pk: int):
         )
         if form.is_valid():
             try:
-                services.record_client_input(
+                referral_services.record_client_input(
                     referral=referral,
                     data=form.cleaned_data,
                     version=form.cleaned_data["version"],
                     by=request.user,
                 )
-            except services.ReferralConflict as problem:
+            except referral_services.ReferralConflict as problem:
                 current = Referral.objects.get(pk=referral.pk)
                 if _input_saved_already(current, form.cleaned_data, request.user):
                     # A double-clicked "Save": the first click saved exactly this.
@@ -257,7 +258,7 @@ def _input_saved_already(current: Referral, values: dict, user) -> bool:
         and current.preferred_area_id == getattr(values.get("preferred_area"), "pk", None)
         and all(
             getattr(current, name) == (values.get(name) or "")
-            for name in services.CLIENT_INPUT_TEXT_FIELDS
+            for name in referral_services.CLIENT_INPUT_TEXT_FIELDS
         )
         and {need.pk for need in current.goal_needs.all()}
         == {need.pk for need in values.get("goal_needs") or ()}
@@ -286,13 +287,13 @@ def choose_groups(request, pk: int):
         form = ChooseGroupsForm(request.POST, suggestions=result.suggestions)
         if form.is_valid():
             try:
-                services.choose_groups(
+                referral_services.choose_groups(
                     referral=referral,
                     suggestions=result.suggestions,
                     chosen_ids=form.cleaned_data["groups"],
                     by=request.user,
                 )
-            except services.ReferralConflict as problem:
+            except referral_services.ReferralConflict as problem:
                 messages.warning(request, str(problem))
             return redirect("referrals:detail", pk=referral.pk)
         status = 400

@@ -23,7 +23,7 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from referrals.models import FollowUpSchedule
 from referrals.selectors import worklist
-from referrals.services import referral as services
+from referrals.services import followups as followup_services
 
 MAX_WEEK = 52
 MAX_ENTRIES = 8
@@ -110,7 +110,7 @@ def _render(request, form, *, status=200):
         "referrals/followup_schedule.html",
         {
             "form": form,
-            "current": services.schedule_weeks(clinic_id) if clinic_id else [],
+            "current": followup_services.schedule_weeks(clinic_id) if clinic_id else [],
             "default": list(FollowUpSchedule.DEFAULT_WEEKS),
             "history": history,
             "clinic": request.user.clinic,
@@ -124,7 +124,9 @@ def _render(request, form, *, status=200):
 def followup_schedule(request):
     if request.method == "POST":
         return _save(request)
-    current = services.schedule_weeks(request.user.clinic_id) if request.user.clinic_id else []
+    current = (
+        followup_services.schedule_weeks(request.user.clinic_id) if request.user.clinic_id else []
+    )
     form = FollowUpScheduleForm(initial={"weeks": ", ".join(str(w) for w in current)})
     return _render(request, form)
 

@@ -36,12 +36,12 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
-from clients.selectors import attendance as attendance_services
+from clients.services import attendance as attendance_services
 from clients.services import feedback as feedback_services
 from directory import services as directory_services
 from directory.models import Language, Meeting, Need, ReviewFlag, ServiceArea
 from referrals.models import Referral, ReferredGroup
-from referrals.services import referral as referral_services
+from referrals.services import procedure as procedure_services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import Scans, Tally
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
@@ -627,7 +627,7 @@ def test_peer_contacts_and_the_note_have_no_serious_accessibility_violations(
         first_name="Luis", phone="+13235550102", consented_on=today - dt.timedelta(days=60),
         recorded_by=clinician,
     )  # fmt: skip
-    referral_services.withdraw_peer_contact(contact=withdrawn, by=clinician)
+    procedure_services.withdraw_peer_contact(contact=withdrawn, by=clinician)
     thursday = today - dt.timedelta(days=(today.weekday() - 3) % 7)
     attendance_services.record_attendance(
         client=other_client, group=listings["other"], dates=[thursday], status="attended",

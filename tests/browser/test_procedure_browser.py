@@ -31,7 +31,9 @@ from directory.models import Meeting, ReferralResource, ResourcePhone
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import eligibility, matching
 from referrals.selectors import referral as selectors
-from referrals.services import referral as services
+from referrals.services import procedure as procedure_services
+from referrals.services import referral as referral_services
+from referrals.services import screening as screening_services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import (  # issue 4's journey: data, counting, axe
     IV_H,
@@ -151,15 +153,15 @@ def new_client(clinician, *, language="es", first="Rosa", last="Alvarez") -> Cli
 def refer(clinician, client: Client, data: dict, *, approve=True, choose=True) -> Referral:
     """A referral made through the services the pages use: screening (refer), VIII.B with the
     client's approval, then the Spanish group chosen (VIII.C), which schedules the follow-ups."""
-    screening = services.record_screening(
+    screening = screening_services.record_screening(
         client=client,
         answers=eligibility.ScreeningAnswers.from_dict(REFER_SCREENING),
         by=clinician,
     )
-    referral = services.start_referral(screening=screening, by=clinician)
+    referral = referral_services.start_referral(screening=screening, by=clinician)
     if not approve:
         return referral
-    referral = services.record_client_input(
+    referral = referral_services.record_client_input(
         referral=referral,
         data={
             "goals": GOALS,
@@ -178,7 +180,7 @@ def refer(clinician, client: Client, data: dict, *, approve=True, choose=True) -
             vocabulary=selectors.vocabulary(),
             today=timezone.localdate(),
         )
-        services.choose_groups(
+        referral_services.choose_groups(
             referral=referral,
             suggestions=result.suggestions,
             chosen_ids=[data["group"].pk],
@@ -807,7 +809,7 @@ def test_the_procedure_order_holds_in_the_browser(page, settings, clinician, pro
     # The peer withdraws while the page is open: the introduction is refused, with the reason.
     page.goto(url)
     step(page, "c").get_by_role("radio", name=re.compile(PEER_FIRST_NAME)).check()
-    services.withdraw_peer_contact(contact=procedure_data["peer"], by=clinician)
+    procedure_services.withdraw_peer_contact(contact=procedure_data["peer"], by=clinician)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         step(page, "c").get_by_role("button", name="The phone introduction took place").click()
     assert answer.value.status == 400

@@ -22,7 +22,7 @@ from directory.models import (
 )
 from referrals.models import ProcedureStep, Referral, ReferredGroup
 from referrals.rules import clauses, eligibility
-from referrals.services import referral as services
+from referrals.services import screening as screening_services
 from tests.client_factories import ClientFactory, ReferralFactory
 from tests.directory_factories import ContactFactory, GroupFactory, MeetingFactory
 
@@ -161,7 +161,7 @@ def _referral(
         **client,
     )
     # A real screening through the service, so the reasons are the rules' own sentences.
-    screening = services.record_screening(
+    screening = screening_services.record_screening(
         client=record, answers=eligibility.ScreeningAnswers.from_dict(SCREENING), by=clinician
     )
     referral = ReferralFactory(

@@ -25,13 +25,14 @@ from directory.models import Language, Meeting, Need, ReferralResource, ServiceA
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import matching, procedure
 from referrals.selectors import referral as selectors
-from referrals.services import referral as services
+from referrals.services import procedure as procedure_services
+from referrals.services import referral as referral_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, MeetingFactory
 from tests.factories import UserFactory
 
 # A screening that refers, with the benefits explained (so VIII.A is done when the referral
-# starts, as services.create_steps records it).
+# starts, as procedure_services.create_steps records it).
 REFER_SCREENING = {
     "indications": [{"code": "IV.H", "detail": "depression"}],
     "no_indication_found": False,
@@ -196,7 +197,7 @@ def _choose(referral, groups, by):
         )
         for rank, g in enumerate(groups, start=1)
     ]
-    services.choose_groups(
+    referral_services.choose_groups(
         referral=referral, suggestions=suggestions, chosen_ids=[g.pk for g in groups], by=by
     )
     referral.refresh_from_db()
@@ -215,7 +216,7 @@ def ready(referred, clinician, group, peer):
     """A referral on which every POST of the checklist can succeed: a peer to introduce, an
     attendance documented (VIII.K needs one), follow-ups scheduled."""
     _attend(referred, group, [timezone.localdate() - timedelta(days=1)], by=clinician)
-    services.sync_status(referral=referred, by=clinician)
+    procedure_services.sync_status(referral=referred, by=clinician)
     referred.refresh_from_db()
     return {
         "referral": referred,
@@ -424,7 +425,7 @@ def test_a_complete_referral_through_the_page(
     assert _badge(page, "k") == "Pending"
     first_meeting = planned[0]
     _attend(referral, group, [first_meeting], by=clinician)
-    services.sync_status(referral=referral, by=clinician)
+    procedure_services.sync_status(referral=referral, by=clinician)
     referral.refresh_from_db()
     assert referral.status == "attending"
     _assert_consistent(referral)
@@ -443,7 +444,7 @@ def test_a_complete_referral_through_the_page(
 
     # Six scheduled meetings in a row (VIII.G): engaged, then closed as completed.
     _attend(referral, group, planned[1:6], by=clinician)
-    assert services.sync_status(referral=referral, by=clinician) == "engaged"
+    assert procedure_services.sync_status(referral=referral, by=clinician) == "engaged"
     referral.refresh_from_db()
     assert referral.status == "engaged"
     _assert_consistent(referral)
@@ -582,7 +583,7 @@ def test_steps_that_need_b_wait_for_it(sign_in, clinician, preparing, group, pee
 )
 def test_nothing_is_recorded_on_a_closed_referral(sign_in, clinician, ready, rest, data):
     referral = ready["referral"]
-    services.close_referral(referral=referral, reason="lost-contact", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="lost-contact", by=clinician)
     before = _snapshot(referral)
     if data == "PEER":
         data = {"peer_contact": ready["peer"].pk}
@@ -592,7 +593,7 @@ def test_nothing_is_recorded_on_a_closed_referral(sign_in, clinician, ready, res
 
 def test_no_follow_up_is_added_to_a_closed_referral(sign_in, clinician, ready):
     referral = ready["referral"]
-    services.close_referral(referral=referral, reason="declined", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="declined", by=clinician)
     before = _snapshot(referral)
     response = sign_in(clinician).post(
         _url(referral, "follow-ups/"), {"due_on": timezone.localdate().isoformat()}
@@ -615,7 +616,7 @@ def test_no_advocate_session_is_added_to_a_closed_referral(sign_in, clinician, r
     client = sign_in(clinician)
     url = _url(referral, "steps/h/advocate/")
     assert client.post(url, {"first_name": "Luz", "sessions": ["1"]}).status_code == 302
-    services.close_referral(referral=referral, reason="lost-contact", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="lost-contact", by=clinician)
     before = _snapshot(referral)
     response = client.post(url, {"first_name": "Luz", "sessions": ["2"]})
     _refused(response, "This referral is closed", before, referral)
@@ -730,7 +731,7 @@ def test_a_session_is_recorded_once(sign_in, clinician, referred):
 def test_a_withdrawn_peer_is_not_offered_and_cannot_be_introduced(
     sign_in, clinician, referred, peer, outsider
 ):
-    services.withdraw_peer_contact(contact=peer, by=outsider)
+    procedure_services.withdraw_peer_contact(contact=peer, by=outsider)
     client = sign_in(clinician)
     page = _text(client.get(_url(referred)))
     assert _radio(peer) not in page and "Marisol" not in page
@@ -748,7 +749,7 @@ def test_withdrawal_between_page_and_post_is_refused(sign_in, clinician, referre
     """The page offered the peer; they withdrew before the clinician pressed the button."""
     client = sign_in(clinician)
     assert _radio(peer) in _text(client.get(_url(referred)))
-    services.withdraw_peer_contact(contact=peer, by=outsider)
+    procedure_services.withdraw_peer_contact(contact=peer, by=outsider)
     response = client.post(_url(referred, "steps/c/introduction/"), {"peer_contact": peer.pk})
     assert response.status_code == 400
     assert _step(referred, "c").status == "pending"
@@ -1390,8 +1391,10 @@ def _busy_referral(referral, groups, meetings_each, followups, *, by, peer_clien
     )
     _attend(referral, groups[0], [timezone.localdate() - timedelta(days=1)], by=by)
     for letter in "efg":
-        services.complete_step(referral=referral, code=f"VIII.{letter.upper()}", by=by)
-    services.record_advocate_sessions(referral=referral, first_name="Luz", sessions=[1], by=by)
+        procedure_services.complete_step(referral=referral, code=f"VIII.{letter.upper()}", by=by)
+    procedure_services.record_advocate_sessions(
+        referral=referral, first_name="Luz", sessions=[1], by=by
+    )
     return referral
 
 

@@ -23,7 +23,7 @@ from referrals.models import (
 from referrals.rules import procedure
 from referrals.selectors import referral as selectors
 from referrals.selectors import worklist
-from referrals.services import referral as services
+from referrals.services import followups as followup_services
 from referrals.views.worklist import parse_weeks
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
@@ -518,7 +518,7 @@ class TestSchedule:
         self, sign_in, supervisor, clinician, clinic, outsider, frozen
     ):
         before = settled(clinician)
-        services.schedule_followups(referral=before, start=TODAY, by=clinician)
+        followup_services.schedule_followups(referral=before, start=TODAY, by=clinician)
         client = sign_in(supervisor)
 
         response = client.post(SCHEDULE, {"weeks": " 2, 4,8 "})
@@ -538,12 +538,12 @@ class TestSchedule:
         ]
         # A new referral follows the new schedule; another clinic keeps the default.
         after = settled(clinician)
-        services.schedule_followups(referral=after, start=TODAY, by=clinician)
+        followup_services.schedule_followups(referral=after, start=TODAY, by=clinician)
         assert sorted(f.due_on for f in after.followups.all()) == [
             TODAY + timedelta(weeks=w) for w in (2, 4, 8)
         ]
         theirs = settled(outsider)
-        services.schedule_followups(referral=theirs, start=TODAY, by=outsider)
+        followup_services.schedule_followups(referral=theirs, start=TODAY, by=outsider)
         assert sorted(f.due_on for f in theirs.followups.all()) == [
             TODAY + timedelta(weeks=w) for w in (1, 3, 6)
         ]
