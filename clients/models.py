@@ -56,6 +56,19 @@ def validate_record_number(value: str) -> None:
         )
 
 
+# The fields of a client staff enter and edit (the form and the service write these only).
+CLIENT_FIELDS = (
+    "record_number",
+    "first_name",
+    "last_name",
+    "preferred_language",
+    "preferred_language_other",
+    "needs_interpreter",
+    "on_prescribed_medication",  # VI.C
+    "primary_clinician",
+)
+
+
 class Client(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="clients")
     record_number = models.CharField(

@@ -16,7 +16,7 @@ from clients.models import LANGUAGE_CHOICES, PeerContact
 from directory import places
 from directory.models import Group, Need, ServiceArea
 from referrals.models import FollowUp, Referral
-from referrals.rules import clauses, eligibility
+from referrals.rules import clauses, eligibility, schedule
 
 ANSWER_CHOICES = [
     (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),
@@ -407,3 +407,21 @@ class CloseReferralForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(required=False, max_length=100)
+
+
+class FollowUpScheduleForm(forms.Form):
+    weeks = forms.CharField(
+        label="Follow up after these weeks",
+        max_length=100,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+        help_text=(
+            "Whole weeks after the referral, separated by commas, in increasing order: from 1 "
+            f"to {schedule.MAX_WEEK}, at most {schedule.MAX_ENTRIES}. For example “1, 3, 6”."
+        ),
+    )
+
+    def clean_weeks(self) -> list[int]:
+        try:
+            return schedule.parse_weeks(self.cleaned_data["weeks"])
+        except schedule.BadWeeks as bad:
+            raise forms.ValidationError(bad.problems) from None

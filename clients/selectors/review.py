@@ -46,10 +46,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.paginator import Page, Paginator
@@ -69,11 +68,9 @@ from django.db.models import (
 from django.utils import timezone
 
 from clients.models import Attendance, DocumentationSignOff, Feedback
+from core.periods import Period, monday
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 
-DEFAULT_DAYS = 90  # the last 90 days, today included
-MAX_DAYS = 731  # two years: beyond that the weekly chart has too many bars to read
-EARLIEST = date(2000, 1, 1)
 DEFAULT_GAP_WEEKS = 4
 MIN_GAP_WEEKS, MAX_GAP_WEEKS = 1, 26
 GAPS_PAGE_SIZE = 25
@@ -112,142 +109,6 @@ SIX_IN_A_ROW = Q(status=Referral.Status.ENGAGED) | Q(
 STILL_TO_DOCUMENT = ~Q(status=Referral.Status.CLOSED) | Q(
     close_reason=Referral.CloseReason.COMPLETED
 )
-
-
-# --- the period ------------------------------------------------------------------------------
-
-
-def _midnight(day: date) -> datetime:
-    """Local midnight starting ``day`` (Los Angeles), as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def monday(day: date) -> date:
-    """The Monday of ``day``'s ISO week (what ``TruncWeek`` gives)."""
-    return day - timedelta(days=day.weekday())
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days from ``start`` to ``end``, both included, in local time."""
-
-    start: date
-    end: date
-
-    @classmethod
-    def default(cls, today: date) -> Period:
-        return cls(today - timedelta(days=DEFAULT_DAYS - 1), today)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def moments(self, field_name: str) -> Q:
-        """A datetime field within the period: from local midnight of the first day to local
-        midnight after the last (stored in UTC; compared as moments)."""
-        return Q(
-            **{
-                f"{field_name}__gte": _midnight(self.start),
-                f"{field_name}__lt": _midnight(self.end + timedelta(days=1)),
-            }
-        )
-
-    def dates(self, field_name: str) -> Q:
-        """A date field within the period."""
-        return Q(**{f"{field_name}__range": (self.start, self.end)})
-
-    def weeks(self) -> list[date]:
-        """The Mondays of every ISO week the period touches, in order."""
-        first, last = monday(self.start), monday(self.end)
-        return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
-
-    @property
-    def log_id(self) -> str:
-        """The period as the access log's object id: dates, never anything about a client."""
-        return f"{self.start.isoformat()}/{self.end.isoformat()}"
-
-    def as_query(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
-
-
-DATE_MESSAGES = {"invalid": "Enter a date as YYYY-MM-DD, for example 2026-03-31."}
-
-
-def date_input():
-    return forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
-
-
-def period_problems(start: date, end: date, today: date) -> dict[str, str]:
-    """What is wrong with a period, by field ("start", "end"); empty when it is fine."""
-    problems = {}
-    if end > today:
-        problems["end"] = f"The period cannot end after today ({today:%b %-d, %Y})."
-    elif end < EARLIEST:
-        problems["end"] = f"Choose an end from {EARLIEST:%B %-d, %Y} onwards."
-        return problems
-    if start < EARLIEST:
-        problems["start"] = f"Choose a start from {EARLIEST:%B %-d, %Y} onwards."
-    elif start > end:
-        problems["start"] = (
-            f"The period starts ({start:%b %-d, %Y}) after it ends ({end:%b %-d, %Y}): "
-            "choose a start on or before the end."
-        )
-    elif (end - start).days + 1 > MAX_DAYS:
-        problems["start"] = (
-            f"Choose a period of at most {MAX_DAYS} days (two years); this one has "
-            f"{(end - start).days + 1}."
-        )
-    return problems
-
-
-class ReviewQueryForm(forms.Form):
-    """The page's GET parameters: the period (default the last 90 days) and the gap weeks."""
-
-    start = forms.DateField(
-        label="From", required=False, widget=date_input(), error_messages=DATE_MESSAGES
-    )
-    end = forms.DateField(
-        label="To", required=False, widget=date_input(), error_messages=DATE_MESSAGES
-    )
-    weeks = forms.IntegerField(
-        label="Gap after (weeks)",
-        required=False,
-        min_value=MIN_GAP_WEEKS,
-        max_value=MAX_GAP_WEEKS,
-        widget=forms.NumberInput(attrs={"class": "form-control", "min": 1, "max": 26}),
-        error_messages={
-            "invalid": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
-            "min_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
-            "max_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
-        },
-        help_text=(
-            "A referral with no attendance documented this many weeks after it was made is a "
-            f"documentation gap ({MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}; default "
-            f"{DEFAULT_GAP_WEEKS})."
-        ),
-    )
-
-    def __init__(self, *args, today: date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        end = data.get("end") or self.today
-        # Without a start, the 90 days up to the end (never before the earliest date, so that
-        # an end in year 1 is refused with a message rather than overflowing).
-        start = data.get("start") or (
-            end - timedelta(days=DEFAULT_DAYS - 1)
-            if end >= EARLIEST + timedelta(days=DEFAULT_DAYS - 1)
-            else EARLIEST
-        )
-        for name, message in period_problems(start, end, self.today).items():
-            self.add_error(name, message)
-        data["period"] = Period(start, end)
-        data["weeks"] = data.get("weeks") or DEFAULT_GAP_WEEKS
-        return data
 
 
 # --- who counts as a clinician of the clinic -------------------------------------------------

@@ -19,19 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Clinic
-from clients.models import Client, normalise_record_number
+from clients.models import CLIENT_FIELDS, Client, normalise_record_number
 
 # What a clinician sets; never the clinic, the creator or the version.
-CLIENT_FIELDS = (
-    "record_number",
-    "first_name",
-    "last_name",
-    "preferred_language",
-    "preferred_language_other",
-    "needs_interpreter",
-    "on_prescribed_medication",  # VI.C
-    "primary_clinician",
-)
 
 
 class EditConflict(Exception):

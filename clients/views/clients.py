@@ -37,9 +37,10 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.forms import DUPLICATE_MESSAGE, ClientEditForm, ClientForm, FindClientForm
+from clients.models import CLIENT_FIELDS
 from clients.selectors import clients as selectors
+from clients.selectors.feedback import feedback_summary
 from clients.services import clients as services
-from clients.services.feedback import feedback_summary
 from config.keyset import keyset_page
 
 MINE, ALL = "mine", "all"
@@ -260,7 +261,7 @@ def _display(client_or_values, name):
 def _differences(current, values) -> list[dict]:
     """The fields where the saved client and this editor's values differ, for the page."""
     rows = []
-    for name in services.CLIENT_FIELDS:
+    for name in CLIENT_FIELDS:
         if getattr(current, name) != values.get(name):
             rows.append(
                 {

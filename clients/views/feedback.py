@@ -17,7 +17,6 @@ record" without a join.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,107 +26,10 @@ from django.views.decorators.http import require_http_methods
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients.models import Feedback
+from clients.forms import FeedbackForm
+from clients.selectors import feedback as feedback_selectors
 from clients.selectors.clients import clinic_clients
-from clients.services import feedback as services
-from config import widgets
-
-CHOOSE_GROUP_MESSAGE = "Choose the group the feedback is about."
-UNKNOWN_GROUP_MESSAGE = "That group is not on the referral list: choose one from the list."
-
-
-class FeedbackForm(forms.Form):
-    """IX.B's feedback. Validates only; ``clients.feedback.record_feedback`` writes."""
-
-    group = forms.TypedChoiceField(
-        label="Group",
-        coerce=int,
-        # Every current listing (2,000 in the county): written out without a template each.
-        widget=widgets.Select,
-        help_text="The groups this client was referred to are listed first.",
-        error_messages={"required": CHOOSE_GROUP_MESSAGE, "invalid_choice": UNKNOWN_GROUP_MESSAGE},
-    )
-    given_on = forms.DateField(
-        label="Date the client gave the feedback",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Give the date.", "invalid": "Give a date (year-month-day)."},
-    )
-    frequency = forms.ChoiceField(
-        label="How often the client goes",
-        choices=Feedback.Frequency.choices,
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": "Say how often the client goes to the group.",
-            "invalid_choice": "Choose how often the client goes from the list.",
-        },
-    )
-    observations = forms.CharField(
-        label="What the client observed",
-        required=False,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="In the client's words where possible: what helped, what the meetings are like.",
-    )
-    concerns = forms.CharField(
-        label="Concerns the client raised",
-        required=False,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Stays in the client's record: it is never copied to a review flag.",
-    )
-    concern_kinds = forms.MultipleChoiceField(
-        label="Kinds of concern",
-        required=False,
-        choices=Feedback.Concern.choices,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=(
-            "A medication concern (the first two, policy VI.C) or a safety concern opens a "
-            "review flag for the site admins at once; it says what kind of concern, never who "
-            "raised it. Until a site admin resolves a medication concern, the group is not "
-            "suggested to clients on prescribed medication."
-        ),
-        error_messages={"invalid_choice": "“%(value)s” is not a kind of concern on the list."},
-    )
-
-    def __init__(self, *args, referred, others, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.groups = {g.pk: g for g in (*referred, *others)}
-        choices: list = [("", "Choose a group")]
-        if referred:
-            choices.append(
-                (
-                    "Groups this client was referred to",
-                    [(g.pk, _referred_label(g)) for g in referred],
-                )
-            )
-        choices.append(
-            ("Other listings" if referred else "Listings", [(g.pk, g.name) for g in others])
-        )
-        self.fields["group"].choices = choices
-
-    def clean_group(self):
-        return self.groups[self.cleaned_data["group"]]
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned  # a field already refused: its message is the one to fix first
-        try:
-            services.check_feedback(
-                given_on=cleaned["given_on"],
-                frequency=cleaned["frequency"],
-                observations=cleaned.get("observations", ""),
-                concerns=cleaned.get("concerns", ""),
-                concern_kinds=cleaned.get("concern_kinds", []),
-            )
-        except ValidationError as error:
-            self.add_error(None, error)
-        return cleaned
-
-
-def _referred_label(group) -> str:
-    # A listing archived since the referral stays choosable: the client may still go there.
-    return f"{group.name} (no longer listed)" if group.archived_at else group.name
+from clients.services import feedback as feedback_services
 
 
 def _client(request, pk):
@@ -138,8 +40,8 @@ def _client(request, pk):
 
 
 def _form(client, data=None):
-    referred, others = services.groups_for_feedback(client)
-    initial = {"given_on": services.county_today()}
+    referred, others = feedback_selectors.groups_for_feedback(client)
+    initial = {"given_on": feedback_selectors.county_today()}
     if len(referred) == 1:
         initial["group"] = referred[0].pk
     return FeedbackForm(data, referred=referred, others=others, initial=initial)
@@ -172,7 +74,7 @@ def _create(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            entry = services.record_feedback(
+            entry = feedback_services.record_feedback(
                 client=client,
                 group=data["group"],
                 given_on=data["given_on"],

@@ -23,9 +23,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
-from django import forms
 from django.contrib import messages
-from django.db import IntegrityError, transaction
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,10 +33,11 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients.models import DocumentationSignOff
+from clients.forms import ReviewQueryForm, SignOffForm
 from clients.selectors import review
-from clients.selectors.review import ClinicianFigures, Period
-from config import widgets
+from clients.selectors.review import ClinicianFigures
+from clients.services import review as review_services
+from core.periods import Period
 from directory.exchange.resources import escape_formula
 
 LOG_TYPE = "supervisor-review"
@@ -47,88 +46,11 @@ LOG_TYPE = "supervisor-review"
 # --- the sign-off form -----------------------------------------------------------------------
 
 
-def _staff_name(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-class SignOffForm(forms.Form):
-    """IX: a supervisor's sign-off of one clinician's documentation for a period."""
-
-    clinician = forms.ModelChoiceField(
-        queryset=None,
-        empty_label="Choose a clinician",
-        # One template for all the options, not one per option: the largest clinic lists about
-        # a hundred people (config/widgets.py). Same markup.
-        widget=widgets.Select(attrs={"class": "form-select"}),
-        error_messages={
-            "required": "Choose the clinician whose documentation you reviewed.",
-            "invalid_choice": "Choose a clinician of your clinic.",
-        },
-    )
-    period_start = forms.DateField(
-        label="Period from",
-        widget=review.date_input(),
-        error_messages={**review.DATE_MESSAGES, "required": "Enter the first day of the period."},
-    )
-    period_end = forms.DateField(
-        label="Period to",
-        widget=review.date_input(),
-        error_messages={**review.DATE_MESSAGES, "required": "Enter the last day of the period."},
-    )
-    note = forms.CharField(
-        label="Note",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}),
-        help_text="What you reviewed, and anything the clinician should follow up.",
-    )
-
-    def __init__(self, *args, clinic_id: int | None, today, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-        self.fields["clinician"].queryset = review.clinicians_for_sign_off(clinic_id)
-        self.fields["clinician"].label_from_instance = _staff_name
-
-    def offer(self, clinicians) -> None:
-        """List ``clinicians`` (``review.clinic_staff``: the same people, in the same order, as
-        the queryset) as the choices, so that showing the form reads no one again; the options
-        are the ones the queryset would give. A sent form still validates its choice against
-        the queryset."""
-        field = self.fields["clinician"]
-        field.choices = [("", field.empty_label), *((u.pk, _staff_name(u)) for u in clinicians)]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("period_start"), data.get("period_end")
-        if start and end:
-            problems = review.period_problems(start, end, self.today)
-            for name, message in problems.items():
-                self.add_error(f"period_{name}", message)
-        return data
-
-
-def record_sign_off(*, clinic_id: int, clinician, start, end, note: str, by):
-    """Write the sign-off; None when this clinician's period is already signed off (the
-    database's unique constraint decides, so two supervisors at once still write one)."""
-    try:
-        with transaction.atomic():
-            return DocumentationSignOff.objects.create(
-                clinic_id=clinic_id,
-                clinician=clinician,
-                period_start=start,
-                period_end=end,
-                note=note,
-                signed_by=by,
-            )
-    except IntegrityError:
-        return None
-
-
 # --- the page --------------------------------------------------------------------------------
 
 
-def _query_form(data, today) -> review.ReviewQueryForm:
-    return review.ReviewQueryForm(data, today=today)
+def _query_form(data, today) -> ReviewQueryForm:
+    return ReviewQueryForm(data, today=today)
 
 
 def _render(request, *, query_form, sign_off_form=None, status=200):
@@ -140,7 +62,7 @@ def _render(request, *, query_form, sign_off_form=None, status=200):
         period = query_form.cleaned_data["period"]
         weeks = query_form.cleaned_data["weeks"]
         # The form shows the period in effect, defaults included.
-        context["query_form"] = review.ReviewQueryForm(
+        context["query_form"] = ReviewQueryForm(
             today=today, initial={"start": period.start, "end": period.end, "weeks": weeks}
         )
         request.access_log.attempted(LOG_TYPE, period.log_id)
@@ -197,7 +119,7 @@ def sign_off(request):
     if not form.is_valid():
         return _refused(request, form, status=400)
     data = form.cleaned_data
-    signed = record_sign_off(
+    signed = review_services.record_sign_off(
         clinic_id=clinic_id,
         clinician=data["clinician"],
         start=data["period_start"],

@@ -88,3 +88,20 @@ def complete_followup(*, followup: FollowUp, outcome: str, note: str, by) -> Fol
             followup.save(update_fields=["note"])
             sync_status(referral=followup.referral, by=by)
     return followup
+
+
+def save_schedule(*, clinic_id: int, weeks: list[int], by) -> bool:
+    """Store the clinic's weeks, with who set them (history). False when nothing changed."""
+    with transaction.atomic():
+        schedule = FollowUpSchedule.objects.select_for_update().filter(clinic_id=clinic_id).first()
+        if schedule is None:
+            if weeks == list(FollowUpSchedule.DEFAULT_WEEKS):
+                return False
+            schedule = FollowUpSchedule(clinic_id=clinic_id)
+        elif list(schedule.weeks) == weeks:
+            return False
+        schedule.weeks = weeks
+        schedule.updated_by = by
+        schedule._history_user = by
+        schedule.save()
+    return True

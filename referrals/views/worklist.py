@@ -1,18 +1,16 @@
-"""The clinic's follow-up schedule (VIII.J: "At regular intervals"; a clinic may change it).
+"""The clinician's worklist (their home page) and the clinic's follow-up schedule (VIII.J).
 
 A supervisor sets the weeks after referral at which their clinic's clinicians follow up
-(default 1, 3 and 6). The schedule is read when groups are chosen (``services.
-schedule_followups``), so a change applies to new referrals only; follow-ups already on a
-worklist keep their dates. Every change is kept in the schedule's history, with who made it.
+(default 1, 3 and 6: "at regular intervals"). The schedule is read when groups are chosen
+(``referrals/services/followups.py``), so a change applies to new referrals only; follow-ups
+already on a worklist keep their dates. Every change is kept in the schedule's history, with
+who made it.
 """
 
 from __future__ import annotations
 
-import re
-
-from django import forms
 from django.contrib import messages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
@@ -21,79 +19,12 @@ from accounts import selectors as account_selectors
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from referrals.forms import FollowUpScheduleForm
 from referrals.models import FollowUpSchedule
 from referrals.selectors import worklist
 from referrals.services import followups as followup_services
 
-MAX_WEEK = 52
-MAX_ENTRIES = 8
 HISTORY_SHOWN = 20
-
-
-def parse_weeks(text: str) -> list[int]:
-    """ "1, 3, 6" → [1, 3, 6]: whole weeks from 1 to 52, increasing, at most eight.
-
-    Raises ``forms.ValidationError`` with every problem found, in plain words.
-    """
-    parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
-    if not parts:
-        raise forms.ValidationError("Enter at least one week, for example “1, 3, 6”.")
-    errors = []
-    weeks = []
-    for part in parts:
-        if not part.isdecimal():
-            errors.append(f"“{part[:20]}” is not a whole number of weeks.")
-        else:
-            weeks.append(int(part))
-    if len(parts) > MAX_ENTRIES:
-        errors.append(f"Give at most {MAX_ENTRIES} follow-ups; you gave {len(parts)}.")
-    out_of_range = [w for w in weeks if not 1 <= w <= MAX_WEEK]
-    if out_of_range:
-        errors.append(
-            f"Weeks run from 1 to {MAX_WEEK} after the referral: "
-            + ", ".join(str(w) for w in out_of_range)
-            + (" is" if len(out_of_range) == 1 else " are")
-            + " outside that."
-        )
-    if not errors and any(b <= a for a, b in zip(weeks, weeks[1:], strict=False)):
-        errors.append(
-            "List the weeks in increasing order, each once (for example “1, 3, 6”, not “3, 1”)."
-        )
-    if errors:
-        raise forms.ValidationError(errors)
-    return weeks
-
-
-class FollowUpScheduleForm(forms.Form):
-    weeks = forms.CharField(
-        label="Follow up after these weeks",
-        max_length=100,
-        widget=forms.TextInput(attrs={"class": "form-control"}),
-        help_text=(
-            "Whole weeks after the referral, separated by commas, in increasing order: from 1 "
-            f"to {MAX_WEEK}, at most {MAX_ENTRIES}. For example “1, 3, 6”."
-        ),
-    )
-
-    def clean_weeks(self) -> list[int]:
-        return parse_weeks(self.cleaned_data["weeks"])
-
-
-def save_schedule(*, clinic_id: int, weeks: list[int], by) -> bool:
-    """Store the clinic's weeks, with who set them (history). False when nothing changed."""
-    with transaction.atomic():
-        schedule = FollowUpSchedule.objects.select_for_update().filter(clinic_id=clinic_id).first()
-        if schedule is None:
-            if weeks == list(FollowUpSchedule.DEFAULT_WEEKS):
-                return False
-            schedule = FollowUpSchedule(clinic_id=clinic_id)
-        elif list(schedule.weeks) == weeks:
-            return False
-        schedule.weeks = weeks
-        schedule.updated_by = by
-        schedule._history_user = by
-        schedule.save()
-    return True
 
 
 def _render(request, form, *, status=200):
@@ -141,7 +72,7 @@ def _save(request):
     if not form.is_valid():
         return _render(request, form, status=400)
     try:
-        changed = save_schedule(
+        changed = followup_services.save_schedule(
             clinic_id=request.user.clinic_id, weeks=form.cleaned_data["weeks"], by=request.user
         )
     except IntegrityError:

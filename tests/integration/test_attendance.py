@@ -343,7 +343,9 @@ def test_a_race_lost_to_the_unique_constraint_is_the_duplicate_message(
         )
         return insert(rows, model, **kwargs)
 
-    monkeypatch.setattr(attendance, "bulk_create_with_history", the_other_request_saves_first)
+    monkeypatch.setattr(
+        attendance_services, "bulk_create_with_history", the_other_request_saves_first
+    )
     response = sign_in(clinician).post(url(ana), form_data(group, [first, second]))
     assert response.status_code == 400
     assert "Already documented for this client and group" in text(response)

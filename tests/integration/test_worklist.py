@@ -21,10 +21,10 @@ from referrals.models import (
     ReferredGroup,
 )
 from referrals.rules import procedure
+from referrals.rules.schedule import parse_weeks
 from referrals.selectors import referral as selectors
 from referrals.selectors import worklist
 from referrals.services import followups as followup_services
-from referrals.views.worklist import parse_weeks
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory
