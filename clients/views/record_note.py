@@ -22,7 +22,9 @@ from django.views.decorators.http import require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from clients.selectors import record_note as notes
+from clients.rules import record_note as notes
+from clients.selectors import record_note as note_selectors
+from core import periods
 
 TEMPLATE = "clients/record_note.html"
 
@@ -30,7 +32,7 @@ TEMPLATE = "clients/record_note.html"
 def _client(request, client_id: int):
     """The client, of the user's clinic, or 404 (logged with the id asked for)."""
     request.access_log.attempted("client", client_id)
-    client = notes.client_for_note(request.user, client_id)
+    client = note_selectors.client_for_note(request.user, client_id)
     request.access_log.subject(client)
     return client
 
@@ -38,7 +40,9 @@ def _client(request, client_id: int):
 def _note(request, client, today):
     """The period from the address (or ``BadPeriod``) and the note for it."""
     start, end = notes.parse_period(request.GET, today=today)
-    data = notes.gather(client, start=start, end=end, prepared_by=request.user, today=today)
+    data = note_selectors.gather(
+        client, start=start, end=end, prepared_by=request.user, today=today
+    )
     return start, end, notes.build(data)
 
 
@@ -51,7 +55,7 @@ def record_note(request, client_id: int):
     context = {"client": client, "today": today, **_limits()}
     try:
         start, end, note = _note(request, client, today)
-    except notes.BadPeriod as bad:
+    except periods.BadPeriod as bad:
         context["problems"] = bad.problems
         context["start_value"] = request.GET.get("start", "")[:20]
         context["end_value"] = request.GET.get("end", "")[:20]
@@ -76,7 +80,7 @@ def record_note_text(request, client_id: int):
     client = _client(request, client_id)
     try:
         _, end, note = _note(request, client, timezone.localdate())
-    except notes.BadPeriod as bad:
+    except periods.BadPeriod as bad:
         return HttpResponse(
             "\n".join(bad.problems) + "\n", content_type="text/plain; charset=utf-8", status=400
         )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent
 from clients.models import Attendance, Feedback
-from clients.selectors import record_note as notes
+from clients.rules import record_note as notes
 from directory.models import ReviewFlag
 from referrals.models import Referral, ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory

@@ -23,8 +23,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback
 from clients.selectors import review
-from clients.selectors.review import Period
 from clients.views.review import CSV_HEADER
+from core.periods import Period
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory

@@ -28,6 +28,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 
 from accounts.models import Role
+from clients.forms import SignOffForm
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback
 from clients.selectors import review
 from clients.selectors.review import (
@@ -35,9 +36,9 @@ from clients.selectors.review import (
     SIX_IN_A_ROW,
     STILL_TO_DOCUMENT,
     ClinicianFigures,
-    Period,
 )
-from clients.views.review import SignOffForm, csv_lines
+from clients.views.review import csv_lines
+from core.periods import Period
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory
