@@ -157,6 +157,7 @@ class PeerContact(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = ClinicScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["first_name", "id"]

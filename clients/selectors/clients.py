@@ -6,25 +6,13 @@ and a superuser (who has no clinic), reach no client here, so a page asking for 
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
+from django.db.models import Q
 
 from clients.models import Client
-
-# The client's page also shows what the referrals app hangs on a client. Dependencies point one
-# way (referrals → clients → directory, design notes section 3), so those models are reached
-# through the reverse relations Django adds to Client, never imported here.
-Screening = Client.screenings.rel.related_model
-Referral = Client.referrals.rel.related_model
-ReferredGroup = Referral.groups.rel.related_model
 
 LIST_PAGE_SIZE = 25
 # A search shows at most this many; more means the search should be narrower.
 FIND_LIMIT = 50
-# A client's page shows this many of the latest screenings and referrals, and says how many
-# there are in all, so that the page stays short and its queries fixed.
-SECTION_LIMIT = 25
 
 
 def clinic_clients(user):
@@ -56,61 +44,9 @@ def find_clients(user, *, record_number: str | None = None, name_terms=()):
     return found[:FIND_LIMIT], len(found) > FIND_LIMIT
 
 
-def _count_of(model) -> Coalesce:
-    """How many rows of ``model`` the client has, as a subquery (no join to multiply rows)."""
-    counted = (
-        model.objects.filter(client=OuterRef("pk"))
-        .order_by()
-        .values("client")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def client_page(user, pk: int) -> Client:
-    """The client with their latest screenings and referrals (the chosen groups with them).
-
-    Four queries whatever their number: the client (with the counts), the screenings with who
-    screened, the referrals with the clinician, and the chosen groups with their listings.
-    The related rows are filtered by clinic too: a second fence, should a row ever disagree
-    with its client.
-    """
-    clinic_id = getattr(user, "clinic_id", None)
-    screenings = (
-        Screening.objects.filter(clinic_id=clinic_id)
-        .select_related("screened_by")
-        .order_by("-screened_at", "-id")
-    )
-    chosen = ReferredGroup.objects.select_related("group").order_by("suggested_rank", "id")
-    referrals = (
-        Referral.objects.filter(clinic_id=clinic_id)
-        .select_related("clinician")
-        .prefetch_related(Prefetch("groups", queryset=chosen, to_attr="chosen_groups"))
-        .order_by("-created_at", "-id")
-    )
-    clients = (
-        clinic_clients(user)
-        .select_related("primary_clinician", "created_by")
-        .annotate(screening_count=_count_of(Screening), referral_count=_count_of(Referral))
-        .prefetch_related(
-            Prefetch(
-                "screenings",
-                queryset=screenings[:SECTION_LIMIT],
-                to_attr="recent_screenings",
-            ),
-            Prefetch(
-                "referrals",
-                queryset=referrals[:SECTION_LIMIT],
-                to_attr="recent_referrals",
-            ),
-        )
-    )
-    return get_object_or_404(clients, pk=pk)
-
-
-def client_for_edit(user, pk: int) -> Client:
-    return get_object_or_404(clinic_clients(user).select_related("primary_clinician"), pk=pk)
+def client_rows():
+    """Clients with their primary clinician; ``core.access.fetch`` scopes them to the clinic."""
+    return Client.objects.select_related("primary_clinician")
 
 
 def last_change(client: Client):

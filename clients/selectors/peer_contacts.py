@@ -18,7 +18,7 @@ offered from then on names them and a form sent from a page loaded before is ref
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from django.db.models import F
 
 from clients.models import PeerContact
 
@@ -42,9 +42,15 @@ def clinic_peer_contacts(user):
     )
 
 
-def peer_contact_for(user, pk: int) -> PeerContact:
-    """A contact of the user's clinic, or 404 (another clinic's contact is not found)."""
-    return get_object_or_404(clinic_peer_contacts(user), pk=pk)
+def peer_contacts():
+    """Contacts with their group and client, ordered as the clinic's list shows them; scoped to
+    a clinic by ``for_clinic`` (``core.access.fetch``), and to clients of that same clinic, a
+    second fence should the two disagree."""
+    return (
+        PeerContact.objects.filter(client__clinic_id=F("clinic_id"))
+        .select_related("group", "client")
+        .order_by("status", "group__name", "first_name", "id")  # "active" < "withdrawn"
+    )
 
 
 def withdrawn_by(contacts) -> dict[int, object]:

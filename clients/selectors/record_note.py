@@ -1,8 +1,8 @@
 """The reads behind the note for the clinical record (IX.A–B): the client and ``gather``.
 
-A fixed number of queries however many attendance rows the client has (the period bounds the
-rows read; counts are SQL aggregates). The note itself, from the data gathered here, is
-``clients/rules/record_note.py``.
+``note_clients`` and ``gather``: a fixed number of queries however many attendance rows the
+client has (the period bounds the rows read; counts are SQL aggregates). The note itself, from
+the data gathered here, is ``clients/rules/record_note.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from clients.models import Attendance, Client, Feedback
@@ -31,12 +30,9 @@ from directory.models import Group
 from referrals.models import Referral, ReferredGroup
 
 
-def client_for_note(user, client_id: int) -> Client:
-    """A client of the user's clinic with the clinic's name, or 404 (one query)."""
-    return get_object_or_404(
-        Client.objects.for_clinic(getattr(user, "clinic_id", None)).select_related("clinic"),
-        pk=client_id,
-    )
+def note_clients():
+    """Clients with their clinic's name, for the note's heading (one query for one client)."""
+    return Client.objects.select_related("clinic")
 
 
 def gather(client: Client, *, start: date, end: date, prepared_by, today: date) -> NoteData:

@@ -31,8 +31,9 @@ from accounts.permissions import permission_required
 from clients.forms import AttendanceForm
 from clients.rules import attendance as attendance_rules
 from clients.selectors import attendance
+from clients.selectors import clients as client_selectors
 from clients.services import attendance as attendance_services
-from referrals.selectors import referral as selectors
+from core.access import fetch
 
 
 def _form(client, data=None, *, today) -> AttendanceForm:
@@ -52,10 +53,7 @@ def _form(client, data=None, *, today) -> AttendanceForm:
 
 
 def _client(request, client_id: int):
-    request.access_log.attempted("client", client_id)
-    client = selectors.client_for(request.user, client_id)  # 404 for another clinic's
-    request.access_log.subject(client)
-    return client
+    return fetch(request, client_selectors.client_rows(), client_id)  # 404 for another clinic's
 
 
 def _page(request, client, form, *, status=200):

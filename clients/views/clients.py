@@ -42,6 +42,8 @@ from clients.selectors import clients as selectors
 from clients.selectors.feedback import feedback_summary
 from clients.services import clients as services
 from config.keyset import keyset_page
+from core.access import fetch
+from referrals.selectors import referral as referral_selectors
 
 MINE, ALL = "mine", "all"
 
@@ -118,9 +120,7 @@ def _find(request):
 @access_logged(AccessEvent.Action.VIEW)
 def client_detail(request, pk):
     """The client's details, their latest screenings and referrals (and, later, attendance)."""
-    request.access_log.attempted("client", pk)
-    client = selectors.client_page(request.user, pk)
-    request.access_log.subject(client)
+    client = fetch(request, referral_selectors.client_history(request.user.clinic_id), pk)
     # IX.B: feedback and the state of any review flag it opened (two queries).
     feedback = feedback_summary(client) if request.user.has_perm("clients.view_feedback") else None
     return render(request, "clients/detail.html", {"client": client, "feedback": feedback})
@@ -188,18 +188,14 @@ def client_edit(request, pk):
 
 @access_logged(AccessEvent.Action.VIEW)
 def _edit_form(request, pk):
-    request.access_log.attempted("client", pk)
-    client = selectors.client_for_edit(request.user, pk)
-    request.access_log.subject(client)
+    client = fetch(request, selectors.client_rows(), pk)
     form = ClientEditForm(instance=client, clinic_id=client.clinic_id)
     return _render_form(request, form, client=client)
 
 
 @access_logged(AccessEvent.Action.EDIT)
 def _save_edit(request, pk):
-    request.access_log.attempted("client", pk)
-    client = selectors.client_for_edit(request.user, pk)
-    request.access_log.subject(client)
+    client = fetch(request, selectors.client_rows(), pk)
     # The form writes what was typed into its instance: a copy, so the page's heading and links
     # keep the client as saved.
     form = ClientEditForm(request.POST, instance=copy.copy(client), clinic_id=client.clinic_id)

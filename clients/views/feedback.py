@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -27,16 +27,14 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.forms import FeedbackForm
+from clients.selectors import clients as client_selectors
 from clients.selectors import feedback as feedback_selectors
-from clients.selectors.clients import clinic_clients
 from clients.services import feedback as feedback_services
+from core.access import fetch
 
 
 def _client(request, pk):
-    request.access_log.attempted("client", pk)
-    client = get_object_or_404(clinic_clients(request.user), pk=pk)
-    request.access_log.subject(client)
-    return client
+    return fetch(request, client_selectors.client_rows(), pk)
 
 
 def _form(client, data=None):

@@ -26,6 +26,7 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.selectors import peer_contacts
 from clients.services import peer_contacts as peer_contact_services
+from core.access import fetch
 
 
 @permission_required("clients.view_peercontact")
@@ -50,9 +51,7 @@ def peer_contact_list(request):
 @require_POST
 @access_logged(AccessEvent.Action.EDIT)
 def peer_contact_withdraw(request, pk):
-    request.access_log.attempted("peercontact", pk)
-    contact = peer_contacts.peer_contact_for(request.user, pk)
-    request.access_log.subject(contact)
+    contact = fetch(request, peer_contacts.peer_contacts(), pk)
     peer_contact_services.withdraw_peer_contact(contact=contact, by=request.user)
     # No name in the message: messages may travel in a cookie.
     messages.success(

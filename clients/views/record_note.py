@@ -25,16 +25,14 @@ from accounts.permissions import permission_required
 from clients.rules import record_note as notes
 from clients.selectors import record_note as note_selectors
 from core import periods
+from core.access import fetch
 
 TEMPLATE = "clients/record_note.html"
 
 
 def _client(request, client_id: int):
     """The client, of the user's clinic, or 404 (logged with the id asked for)."""
-    request.access_log.attempted("client", client_id)
-    client = note_selectors.client_for_note(request.user, client_id)
-    request.access_log.subject(client)
-    return client
+    return fetch(request, note_selectors.note_clients(), client_id)
 
 
 def _note(request, client, today):

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import (
     CharField,
+    Count,
     Exists,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
+    Subquery,
     Value,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber
-from django.shortcuts import get_object_or_404
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
 
 from clients.models import Attendance, Client, PeerContact
@@ -52,36 +53,79 @@ from referrals.rules import eligibility, matching, procedure, schedule
 from referrals.selectors import procedure as procedure_selectors
 
 
-def client_for(user, pk: int) -> Client:
-    """A client of the user's clinic, or 404 (another clinic's client is not found)."""
-    return get_object_or_404(
-        Client.objects.for_clinic(user.clinic_id).select_related("primary_clinician"), pk=pk
+def screenings():
+    """Screenings with who screened and the reasons in order (``core.access.fetch`` scopes
+    them to the clinic)."""
+    return Screening.objects.select_related("client", "screened_by").prefetch_related(
+        Prefetch("reasons", queryset=ScreeningReason.objects.order_by("order", "id"))
     )
 
 
-def screening_for(user, pk: int) -> Screening:
-    return get_object_or_404(
-        Screening.objects.for_clinic(user.clinic_id)
-        .select_related("client", "screened_by")
+def referrals():
+    """Referrals with what the referral's page shows (``core.access.fetch`` scopes them)."""
+    return Referral.objects.select_related(
+        "client", "clinician", "screening", "preferred_area", "approval_recorded_by"
+    ).prefetch_related(
+        "goal_needs",
+        Prefetch("groups", queryset=ReferredGroup.objects.select_related("group")),
+        Prefetch("screening__reasons", queryset=ScreeningReason.objects.order_by("order")),
+    )
+
+
+# --- the client's page: the screenings and referrals hung on a client --------------------------
+
+# A client's page shows this many of the latest screenings and referrals, and says how many
+# there are in all, so that the page stays short and its queries fixed.
+SECTION_LIMIT = 25
+
+
+def _count_of(model) -> Coalesce:
+    """How many rows of ``model`` the client has, as a subquery (no join to multiply rows)."""
+    counted = (
+        model.objects.filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def client_history(clinic_id: int | None):
+    """Clients with their latest screenings and referrals, for the client's page.
+
+    Four queries whatever their number: the client (with the counts), the screenings with who
+    screened, the referrals with the clinician, and the chosen groups with their listings.
+    The related rows are filtered by clinic too: a second fence, should a row ever disagree
+    with its client.
+    """
+    screenings = (
+        Screening.objects.filter(clinic_id=clinic_id)
+        .select_related("screened_by")
+        .order_by("-screened_at", "-id")
+    )
+    chosen = ReferredGroup.objects.select_related("group").order_by("suggested_rank", "id")
+    referrals = (
+        Referral.objects.filter(clinic_id=clinic_id)
+        .select_related("clinician")
+        .prefetch_related(Prefetch("groups", queryset=chosen, to_attr="chosen_groups"))
+        .order_by("-created_at", "-id")
+    )
+    return (
+        Client.objects.select_related("primary_clinician", "created_by")
+        .annotate(screening_count=_count_of(Screening), referral_count=_count_of(Referral))
         .prefetch_related(
-            Prefetch("reasons", queryset=ScreeningReason.objects.order_by("order", "id"))
-        ),
-        pk=pk,
-    )
-
-
-def referral_for(user, pk: int) -> Referral:
-    return get_object_or_404(
-        Referral.objects.for_clinic(user.clinic_id)
-        .select_related(
-            "client", "clinician", "screening", "preferred_area", "approval_recorded_by"
+            Prefetch(
+                "screenings",
+                queryset=screenings[:SECTION_LIMIT],
+                to_attr="recent_screenings",
+            ),
+            Prefetch(
+                "referrals",
+                queryset=referrals[:SECTION_LIMIT],
+                to_attr="recent_referrals",
+            ),
         )
-        .prefetch_related(
-            "goal_needs",
-            Prefetch("groups", queryset=ReferredGroup.objects.select_related("group")),
-            Prefetch("screening__reasons", queryset=ScreeningReason.objects.order_by("order")),
-        ),
-        pk=pk,
     )
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
-from django.shortcuts import get_object_or_404
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import get_language_info
 
@@ -70,14 +69,9 @@ class Sheet:
     translation_requested_in: str | None
 
 
-def referral_for_sheet(user, pk: int) -> Referral:
-    """A referral of the user's clinic with what the sheet's header needs, or 404 (one query)."""
-    return get_object_or_404(
-        Referral.objects.for_clinic(user.clinic_id).select_related(
-            "client", "clinician", "clinic", "preferred_area"
-        ),
-        pk=pk,
-    )
+def sheet_referrals():
+    """Referrals with what the sheet's header needs (one query for one referral)."""
+    return Referral.objects.select_related("client", "clinician", "clinic", "preferred_area")
 
 
 def sheet_language(client: Client) -> tuple[str, str | None]:
@@ -91,7 +85,7 @@ def sheet_language(client: Client) -> tuple[str, str | None]:
 
 
 def build(referral: Referral, *, today: date) -> Sheet:
-    """The sheet's content for a referral loaded by ``referral_for_sheet``.
+    """The sheet's content for a referral loaded from ``sheet_referrals``.
 
     Raises ``SheetNotReady`` for a referral still preparing (VIII.B not finished) or one with no
     group chosen (VIII.C): there is nothing to hand the client yet.

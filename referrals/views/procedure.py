@@ -19,6 +19,7 @@ from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from clients.models import Attendance
+from core.access import fetch
 from directory.models import Group
 from referrals.forms import (
     AdvocateForm,
@@ -94,10 +95,7 @@ def _again(request, referral, status: int, *, code: str = "", errors=(), **forms
 
 
 def _referral(request, pk: int) -> Referral:
-    request.access_log.attempted("referral", pk)
-    referral = selectors.referral_for(request.user, pk)
-    request.access_log.subject(referral)
-    return referral
+    return fetch(request, selectors.referrals(), pk)
 
 
 def _code(letter: str) -> str:

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from clients.selectors import clients as client_selectors
+from core.access import fetch
 from directory import places
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening
@@ -46,9 +48,7 @@ def _policy_texts() -> dict:
 @require_http_methods(["GET", "POST"])
 def screen(request, client_id: int):
     """IV–VI: the screening questions beside their clauses; saving records a new screening."""
-    request.access_log.attempted("client", client_id)
-    client = selectors.client_for(request.user, client_id)
-    request.access_log.subject(client)
+    client = fetch(request, client_selectors.client_rows(), client_id)
     status = 200
     if request.method == "POST":
         form = ScreeningForm(request.POST)
@@ -81,9 +81,7 @@ def screen_decision(request, client_id: int):
     Answers the rules cannot accept (a contradiction, an unknown clause) come back as a 422
     partial saying what is wrong; htmx is configured to swap it in.
     """
-    request.access_log.attempted("client", client_id)
-    client = selectors.client_for(request.user, client_id)
-    request.access_log.subject(client)
+    fetch(request, client_selectors.client_rows(), client_id)
     form = ScreeningForm(request.POST)
     valid = form.is_valid()
     return render(
@@ -103,9 +101,7 @@ def _outcome(form: ScreeningForm) -> eligibility.Outcome | None:
 @require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def screening_detail(request, pk: int):
-    request.access_log.attempted("screening", pk)
-    screening = selectors.screening_for(request.user, pk)
-    request.access_log.subject(screening)
+    screening = fetch(request, selectors.screenings(), pk)
     referral = Referral.objects.filter(screening=screening).only("id", "status").first()
     return render(
         request,
@@ -152,12 +148,10 @@ def _answer_rows(screening: Screening) -> list[tuple[str, str]]:
 @require_POST
 def start_referral(request, pk: int):
     """From a screening that says "refer" to the client's input (VIII.B)."""
-    request.access_log.attempted("screening", pk)
-    screening = selectors.screening_for(request.user, pk)
+    screening = fetch(request, selectors.screenings(), pk)
     try:
         referral = referral_services.start_referral(screening=screening, by=request.user)
     except referral_services.ReferralConflict as problem:
-        request.access_log.subject(screening)
         messages.error(request, str(problem))
         return redirect("referrals:screening", pk=screening.pk)
     request.access_log.subject(referral)
@@ -168,9 +162,7 @@ def start_referral(request, pk: int):
 @require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def referral_detail(request, pk: int):
-    request.access_log.attempted("referral", pk)
-    referral = selectors.referral_for(request.user, pk)
-    request.access_log.subject(referral)
+    referral = fetch(request, selectors.referrals(), pk)
     return render(
         request, "referrals/referral.html", views_procedure.referral_context(request, referral)
     )
@@ -181,9 +173,7 @@ def referral_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def client_input(request, pk: int):
     """VIII.B: with the client's input and approval, their goals, location and language."""
-    request.access_log.attempted("referral", pk)
-    referral = selectors.referral_for(request.user, pk)
-    request.access_log.subject(referral)
+    referral = fetch(request, selectors.referrals(), pk)
     if referral.status != Referral.Status.PREPARING:
         messages.info(request, "Groups have been chosen; the client's input is shown below.")
         return redirect("referrals:detail", pk=referral.pk)
@@ -270,9 +260,7 @@ def _input_saved_already(current: Referral, values: dict, user) -> bool:
 @require_http_methods(["GET", "POST"])
 def choose_groups(request, pk: int):
     """VIII.C–D: suggested groups with their reasons; VI.C exclusions apart; SHARE! if none."""
-    request.access_log.attempted("referral", pk)
-    referral = selectors.referral_for(request.user, pk)
-    request.access_log.subject(referral)
+    referral = fetch(request, selectors.referrals(), pk)
     if referral.status != Referral.Status.PREPARING:
         return redirect("referrals:detail", pk=referral.pk)
     if referral.approval != Referral.Approval.APPROVED:

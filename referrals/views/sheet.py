@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from accounts.access_log import access_logged
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
+from core.access import fetch
 from referrals.selectors import sheet
 
 
@@ -22,9 +23,7 @@ from referrals.selectors import sheet
 @access_logged(AccessEvent.Action.PRINT)
 @require_safe
 def client_sheet(request, pk: int):
-    request.access_log.attempted("referral", pk)
-    referral = sheet.referral_for_sheet(request.user, pk)
-    request.access_log.subject(referral)
+    referral = fetch(request, sheet.sheet_referrals(), pk)
     try:
         content = sheet.build(referral, today=timezone.localdate())
     except sheet.SheetNotReady as problem:

@@ -1449,7 +1449,7 @@ def test_the_referral_pages_queries_do_not_grow(
 # The referral page, whatever the number of groups, meetings, follow-ups and peers:
 #   1 session, 2 user, 3 OTP device, 4 user permissions, 5 group permissions;
 #   6 the referral (with client, clinician, screening, area), 7 its goal needs, 8 the chosen
-#     groups with their groups, 9 the screening's reasons (selectors.referral_for);
+#     groups with their groups, 9 the screening's reasons (selectors.referrals());
 #   selectors.referral_page: 10 the steps (with who and the peer), 11 the chosen groups'
 #     meetings, 12 their attendance (the runs), 13 SHARE!/Friendship Line/Client Coalition,
 #     14 their phones; procedure_facts: 15 the chosen group ids, 16 attendance runs, 17 the
