@@ -1,4 +1,7 @@
-"""VIII.G for the procedure: a client's run of meetings in a row at each group, from the record.
+"""Reads for the procedure VIII.A–K: the facts its rules need, and six in a row (VIII.G).
+
+``procedure_facts`` reads what the pure rules (``referrals/rules/procedure.py``) ask about a
+referral. ``runs_for`` gives a client's run of meetings in a row at each group, from the record.
 
 Reads the attendance documented in ``clients`` (its model and its pure rules, never its
 documentation modules) and the groups' weekdays from the directory. At most the latest
@@ -16,9 +19,11 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from clients.models import Attendance
+from clients.models import Attendance, PeerContact
 from clients.rules import attendance as attendance_rules
 from directory.models import Meeting
+from referrals.models import ProcedureStep, Referral
+from referrals.rules import procedure
 
 # The run of meetings in a row is counted from at most this many of the latest documented
 # meetings of a client at a group (see the module docstring of clients/rules/attendance.py).
@@ -69,4 +74,41 @@ def runs_for(
         schedules = schedules_for(ids)
     return attendance_rules.runs_by_group(
         rows, schedules, group_ids=ids, today=today or timezone.localdate()
+    )
+
+
+# A popular group gathers contact persons from clinics across the county, hundreds in time;
+# the clinician needs one to call. The page lists at most this many per group.
+PEERS_OFFERED_PER_GROUP = 10
+
+
+def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
+    """What the procedure's rules need to know about a referral: six small queries."""
+    group_ids = list(referral.groups.values_list("group_id", flat=True))
+    runs = runs_for(referral.client_id, group_ids)
+    attended = Attendance.objects.filter(
+        client_id=referral.client_id, group_id__in=group_ids, status=Attendance.Status.ATTENDED
+    ).count()
+    # The rules ask only whether there is one (VIII.C waits on a peer): counted up to
+    # PEERS_OFFERED_PER_GROUP, not through a popular group's hundreds.
+    peers = (
+        PeerContact.objects.filter(group_id__in=group_ids, status=PeerContact.Status.ACTIVE)
+        .exclude(client_id=referral.client_id)
+        .order_by()[:PEERS_OFFERED_PER_GROUP]
+        .count()
+    )
+    return procedure.ReferralFacts(
+        status=procedure.Status(referral.status),
+        close_reason=referral.close_reason,
+        approval=referral.approval,
+        groups_chosen=len(group_ids),
+        attended=attended,
+        six_in_a_row=any(run.reached_six for run in runs.values()),
+        steps={
+            code: procedure.StepStatus(status)
+            for code, status in ProcedureStep.objects.filter(referral=referral).values_list(
+                "code", "status"
+            )
+        },
+        active_peer_contacts=peers,
     )

@@ -20,7 +20,7 @@ from referrals.models import (
     Screening,
 )
 from referrals.rules import procedure
-from referrals.selectors import referral as selectors
+from referrals.selectors import procedure as procedure_selectors
 
 
 class StepRefused(Exception):
@@ -59,7 +59,7 @@ def _locked(referral: Referral) -> Referral:
 
 def sync_status(*, referral: Referral, by) -> str:
     """Store the status the steps and the attendance imply, if it changed (never contradict)."""
-    facts = selectors.procedure_facts(referral)
+    facts = procedure_selectors.procedure_facts(referral)
     status = procedure.derive_status(facts).value
     if status != referral.status:
         referral.status = status
@@ -87,7 +87,7 @@ def complete_step(
         step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
         if step.status == ProcedureStep.Status.DONE:
             return step
-        facts = selectors.procedure_facts(referral)
+        facts = procedure_selectors.procedure_facts(referral)
         problems = procedure.completion_problems(procedure.Step(code), facts)
         if code == ProcedureStep.Code.C:
             problems += _introduction_problems(referral, peer_contact)
@@ -135,7 +135,7 @@ def mark_not_applicable(*, referral: Referral, code: str, reason: str, by) -> Pr
         step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
         if step.status == ProcedureStep.Status.NOT_APPLICABLE:
             return step
-        facts = selectors.procedure_facts(referral)
+        facts = procedure_selectors.procedure_facts(referral)
         problems = procedure.not_applicable_problems(procedure.Step(code), facts, reason)
         if problems:
             raise StepRefused(problems)
@@ -160,7 +160,7 @@ def record_advocate_sessions(
             referral=referral, code=ProcedureStep.Code.H
         )
         already = list(step.details.get("sessions", []))
-        facts = selectors.procedure_facts(referral)
+        facts = procedure_selectors.procedure_facts(referral)
         problems = []
         if step.status != ProcedureStep.Status.DONE:
             problems += procedure.completion_problems(procedure.Step.H, facts)
@@ -209,7 +209,7 @@ def record_contact_answer(
         if step.status == ProcedureStep.Status.DONE:
             return step
         problems = procedure.completion_problems(
-            procedure.Step.K, selectors.procedure_facts(referral)
+            procedure.Step.K, procedure_selectors.procedure_facts(referral)
         )
         if problems:
             raise StepRefused(problems)
@@ -267,7 +267,7 @@ def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Re
     with transaction.atomic():
         referral = _locked(referral)
         problems = procedure.close_problems(
-            procedure.CloseReason(reason), selectors.procedure_facts(referral)
+            procedure.CloseReason(reason), procedure_selectors.procedure_facts(referral)
         )
         if problems:
             raise StepRefused(problems)

@@ -33,6 +33,7 @@ from referrals.forms import (
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
+from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import followups as followup_services
 from referrals.services import procedure as procedure_services
@@ -108,7 +109,7 @@ def _code(letter: str) -> str:
 def _done(request, referral):
     """Back to the checklist, at the next step waiting, so the clinician need not scroll."""
     referral.refresh_from_db(fields=["status", "close_reason"])
-    waiting = procedure.waiting_steps(selectors.procedure_facts(referral))
+    waiting = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
     anchor = f"step-{waiting[0].value[-1].lower()}" if waiting else "procedure"
     return redirect(f"/referrals/{referral.pk}/#{anchor}")
 

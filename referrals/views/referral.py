@@ -26,6 +26,7 @@ from directory import places
 from referrals.forms import ChooseGroupsForm, ClientInputForm, ScreeningForm
 from referrals.models import ProcedureStep, Referral, Screening
 from referrals.rules import clauses, eligibility, matching
+from referrals.selectors import matching as matching_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import referral as referral_services
 from referrals.services import screening as screening_services
@@ -266,9 +267,9 @@ def choose_groups(request, pk: int):
     if referral.approval != Referral.Approval.APPROVED:
         messages.warning(request, "Record the client's input and approval (VIII.B) first.")
         return redirect("referrals:client-input", pk=referral.pk)
-    profile = selectors.client_profile(referral)
+    profile = matching_selectors.client_profile(referral)
     # Only the listings that can appear for this client: the same result, less to read.
-    listings, vocabulary = selectors.matching_inputs(profile)
+    listings, vocabulary = matching_selectors.matching_inputs(profile)
     result = matching.match(listings, profile, vocabulary=vocabulary, today=timezone.localdate())
     status = 200
     if request.method == "POST":
@@ -296,7 +297,7 @@ def choose_groups(request, pk: int):
             "profile": profile,
             "result": result,
             "form": form,
-            "share": selectors.share_resources() if result.share_fallback else [],
+            "share": matching_selectors.share_resources() if result.share_fallback else [],
         },
         status=status,
     )

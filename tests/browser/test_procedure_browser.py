@@ -30,7 +30,7 @@ from clients.models import Client, PeerContact
 from directory.models import Meeting, ReferralResource, ResourcePhone
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import eligibility, matching
-from referrals.selectors import referral as selectors
+from referrals.selectors import matching as matching_selectors
 from referrals.services import procedure as procedure_services
 from referrals.services import referral as referral_services
 from referrals.services import screening as screening_services
@@ -175,9 +175,9 @@ def refer(clinician, client: Client, data: dict, *, approve=True, choose=True) -
     )
     if choose:
         result = matching.match(
-            selectors.matching_listings(),
-            selectors.client_profile(referral),
-            vocabulary=selectors.vocabulary(),
+            matching_selectors.matching_listings(),
+            matching_selectors.client_profile(referral),
+            vocabulary=matching_selectors.vocabulary(),
             today=timezone.localdate(),
         )
         referral_services.choose_groups(

@@ -24,7 +24,7 @@ from clients.models import Attendance, PeerContact
 from directory.models import Language, Meeting, Need, ReferralResource, ServiceArea
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from referrals.rules import matching, procedure
-from referrals.selectors import referral as selectors
+from referrals.selectors import procedure as procedure_selectors
 from referrals.services import procedure as procedure_services
 from referrals.services import referral as referral_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
@@ -276,7 +276,10 @@ def _badge(page: str, letter: str) -> str:
 def _assert_consistent(referral):
     """Issue 5 item 2: the stored status never contradicts the steps and the attendance."""
     referral.refresh_from_db()
-    assert referral.status == procedure.derive_status(selectors.procedure_facts(referral)).value
+    assert (
+        referral.status
+        == procedure.derive_status(procedure_selectors.procedure_facts(referral)).value
+    )
 
 
 def _snapshot(referral):

@@ -22,7 +22,7 @@ from referrals.models import (
 )
 from referrals.rules import procedure
 from referrals.rules.schedule import parse_weeks
-from referrals.selectors import referral as selectors
+from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import worklist
 from referrals.services import followups as followup_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
@@ -263,7 +263,7 @@ class TestWaiting:
         work = home(sign_in(clinician))
         shown = {r.pk: [s.step for s in r.waiting_steps] for r in work.waiting.rows}
         for referral in referrals.values():
-            expected = procedure.waiting_steps(selectors.procedure_facts(referral))
+            expected = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
             assert shown.get(referral.pk, []) == expected, referral
 
     def test_the_page_names_the_steps(self, sign_in, clinician, referrals, frozen):
