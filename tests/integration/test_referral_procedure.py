@@ -274,7 +274,7 @@ def _badge(page: str, letter: str) -> str:
 
 
 def _assert_consistent(referral):
-    """Issue 5 item 2: the stored status never contradicts the steps and the attendance."""
+    """The stored status never contradicts the steps and the attendance."""
     referral.refresh_from_db()
     assert (
         referral.status

@@ -1,10 +1,10 @@
 """The matching reads (referrals/selectors/matching.py) on a generated directory, against the way
 they were first written: every listing read row by row, every meeting included, all ranked.
 
-``matching_selectors.matching_inputs`` narrows the listings in SQL to those that can appear for
-the client and reads each listing's distinct facts in one UNION; these tests prove that this changes nothing
-a clinician sees (the same suggestions, order, scores, reasons and VI.C exclusions, and SHARE!
-exactly when nothing fits), for clients of every kind, and that it takes three queries at any
+``matching_selectors.matching_inputs`` narrows the listings in SQL to those that can appear for the
+client and reads each listing's distinct facts in one UNION; these tests prove that this changes
+nothing a clinician sees (the same suggestions, order, scores, reasons and VI.C exclusions, and
+SHARE! exactly when nothing fits), for clients of every kind, and that it takes three queries at any
 size of the directory.
 """
 
