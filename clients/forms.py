@@ -1,8 +1,8 @@
-"""Forms for client records: they validate and normalise, and write nothing.
+"""Every form of clients: client records, attendance (IX.A), feedback (IX.B), the review.
 
-The clinic is never a field: it is the signed-in user's clinic, passed in by the view, so a
+They validate and normalise, and write nothing: ``clients.services`` does the writing. The
+clinic is never a field: it is the signed-in user's clinic, passed in by the view, so a
 tampered form cannot file a client under another clinic or pick another clinic's clinician.
-``clients.services`` does the writing.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ touches the ORM or a request: callers pass the documented meetings of one client
 (``Meeting``: a date, attended or missed), the weekdays the group meets on (Sunday = 0, as
 ``directory.Meeting.weekday`` and the Meeting Guide number them) and ``today`` (only to plan
 the next dates: what is documented is counted as documented; the form refuses dates in the
-future, see ``referrals/attendance.py``).
+future, see ``entry_problems`` below).
 
 The rule, per client and per group (two groups are counted separately):
 
@@ -38,8 +38,13 @@ the latest documented meeting, ``Run.longest`` the best so far, ``Run.progress``
 capped at six for the page (x of 6).
 
 Bounded input: pages pass at most the latest 200 documented meetings of a client at a group
-(``referrals/attendance.py``). A run older than those is not seen; by then the referral's
-stored status (engaged) already records it.
+(``referrals/selectors/procedure.py``, ``RUN_WINDOW``). A run older than those is not seen; by then
+the referral's stored status (engaged) already records it.
+
+Documenting attendance (IX.A) is checked here too, as pure functions: ``parse_dates`` reads
+the dates typed (2026-06-02 or 6/2/2026), ``entry_problems`` lists every reason to refuse them
+at once (in the future, more than ten years ago, given twice, already documented, before the
+referral without a reason, another weekday than the meeting named).
 """
 
 from __future__ import annotations

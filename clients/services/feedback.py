@@ -10,7 +10,7 @@ physician advice, or where mental health consumers are not treated as full membe
 group because of their prescribed medication use". A client's report of either is the
 directory's only way to learn it, so a medication concern opens a ``directory.ReviewFlag`` on
 the listing at once, in the same transaction as the feedback: from that moment matching
-(``referrals.selectors.matching_listings``, which reads open flags with
+(``referrals.selectors.matching.matching_listings``, which reads open flags with
 ``concerns_medication``) keeps the listing from every medicated client, until a site admin
 resolves the flag on their worklist. The resolution (note, who, when) is read back through
 ``Feedback.review_flag`` and shown with the feedback on the client's page, so the clinician

@@ -1,9 +1,9 @@
-"""Client records (issue 4, item 1): list, find, create, a client's page, and edit.
+"""Client records: list, find, create, a client's page, and edit.
 
-Tenancy: every page reaches clients only through ``clients.selectors`` (that is,
-``Client.objects.for_clinic(request.user.clinic_id)``). A client of another clinic answers
+Tenancy: every page reaches clients only through ``Client.objects.for_clinic(request.user.
+clinic_id)``, a client's page through ``core.access.fetch``. A client of another clinic answers
 404, exactly as one that does not exist, and the access log records the id that was asked for
-(``request.access_log.attempted`` runs before the lookup). A superuser has no clinic and so
+(the attempt is logged before the lookup). A superuser has no clinic and so
 reaches no client.
 
 The access log (design notes, section 5: every view of a client's record is logged). Each

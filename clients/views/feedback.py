@@ -3,7 +3,7 @@
 ``/clients/<pk>/feedback/new/``: the group (the client's referred groups first, then every
 current listing), the date the client gave it, how often they go, their observations and
 concerns, and the kinds of concern. A medication concern opens a review flag for the site
-admins at once (VI.C; ``clients.feedback``). The feedback, and what became of its flag, is
+admins at once (VI.C; ``clients.services.feedback``). The feedback, and what became of its flag, is
 shown on the client's page (``templates/clients/_feedback_section.html``).
 
 Tenancy and the access log as on every client page: the client is reached only through the

@@ -3,7 +3,7 @@
 ``/clients/peer-contacts/``: the clients of the user's clinic who agreed to be a contact
 person for a group they attend: the group, the first name and the phone they chose to share,
 the date they consented, and whether the consent stands. Clinicians of the clinic withdraw a
-consent here (POST); it takes effect at once (``clients.peer_contacts``).
+consent here (POST); it takes effect at once (``clients.services.peer_contacts``).
 
 Only the clinic's own staff see this list and its phones. Clinicians of other clinics meet a
 contact only as an introduction offered on a referral (VIII.C), by first name and group.

@@ -4,7 +4,7 @@ Three addresses, all for supervisors (``accounts.use_supervisor_home``: clinicia
 admins are refused with 403), each reaching only the supervisor's own clinic:
 
 * ``review/`` (GET): per clinician, for a period (``start`` and ``end``, default the last 90
-  days) the figures of ``referrals.review``, the documentation gaps (``weeks``, 1 to 26,
+  days) the figures of ``clients.selectors.review``, the documentation gaps (``weeks``, 1 to 26,
   default 4), three charts each with a table of the same numbers, and the sign-offs. The gaps
   name clients, so every request writes one ``view`` row to the access log (object
   ``supervisor-review``, the period as its id: never a client's name).

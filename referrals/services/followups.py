@@ -11,7 +11,7 @@ from referrals.models import (
     Referral,
 )
 from referrals.rules import procedure
-from referrals.services.procedure import StepRefused, _locked, sync_status
+from referrals.services.procedure import StepRefused, locked, sync_status
 
 
 def schedule_weeks(clinic_id: int) -> list[int]:
@@ -57,7 +57,7 @@ def add_followup(*, referral: Referral, due_on: date, by, today: date | None = N
             ]
         )
     with transaction.atomic():
-        _locked(referral)
+        locked(referral)
         # A double-clicked "Add" finds the first one and adds nothing.
         existing = FollowUp.objects.filter(
             referral=referral, due_on=due_on, done_at__isnull=True

@@ -52,7 +52,7 @@ def create_steps(*, referral: Referral, screening: Screening) -> None:
     )
 
 
-def _locked(referral: Referral) -> Referral:
+def locked(referral: Referral) -> Referral:
     """The referral's row, locked until the transaction ends, so two steps never race."""
     return Referral.objects.select_for_update().get(pk=referral.pk)
 
@@ -83,7 +83,7 @@ def complete_step(
     it is and returned (a double-clicked button records one step)."""
     now = now or timezone.now()
     with transaction.atomic():
-        referral = _locked(referral)
+        referral = locked(referral)
         step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
         if step.status == ProcedureStep.Status.DONE:
             return step
@@ -131,7 +131,7 @@ def _introduction_problems(referral: Referral, peer_contact: PeerContact | None)
 
 def mark_not_applicable(*, referral: Referral, code: str, reason: str, by) -> ProcedureStep:
     with transaction.atomic():
-        referral = _locked(referral)
+        referral = locked(referral)
         step = ProcedureStep.objects.select_for_update().get(referral=referral, code=code)
         if step.status == ProcedureStep.Status.NOT_APPLICABLE:
             return step
@@ -155,7 +155,7 @@ def record_advocate_sessions(
     """VIII.H: the peer advocate (first name only) and which of the first three sessions they
     went to with the client. Sessions add up over several visits; a fourth is refused."""
     with transaction.atomic():
-        referral = _locked(referral)
+        referral = locked(referral)
         step = ProcedureStep.objects.select_for_update().get(
             referral=referral, code=ProcedureStep.Code.H
         )
@@ -202,7 +202,7 @@ def record_contact_answer(
     records their consent, the first name and the phone they chose to share."""
     today = today or timezone.localdate()
     with transaction.atomic():
-        referral = _locked(referral)
+        referral = locked(referral)
         step = ProcedureStep.objects.select_for_update().get(
             referral=referral, code=ProcedureStep.Code.K
         )
@@ -265,7 +265,7 @@ def withdraw_peer_contact(*, contact: PeerContact, by, today: date | None = None
 
 def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Referral:
     with transaction.atomic():
-        referral = _locked(referral)
+        referral = locked(referral)
         problems = procedure.close_problems(
             procedure.CloseReason(reason), procedure_selectors.procedure_facts(referral)
         )
