@@ -346,7 +346,7 @@ def test_the_same_records_without_a_schedule_count_weeks():
 
 
 def test_run_keeps_its_old_callers_working():
-    """``referrals/selectors.py`` calls ``run_of(meetings)``; ``Run(current, longest)`` stays."""
+    """The record note calls ``run_of(meetings)``; ``Run(current, longest)`` stays."""
     run = run_of([Meeting(date(2026, 1, 6), True)])
     assert run == Run(current=1, longest=1, basis=Basis.WEEKS, last_documented=date(2026, 1, 6))
     assert Run(current=6, longest=6).reached_six and not Run(current=5, longest=5).reached_six
