@@ -1,14 +1,14 @@
 from django.urls import path
 
-from referrals.views import procedure, referral, sheet, worklist
+from referrals.views import procedure, referral, screening, sheet, worklist
 
 app_name = "referrals"
 
 urlpatterns = [
-    path("screen/<int:client_id>/", referral.screen, name="screen"),
-    path("screen/<int:client_id>/decision/", referral.screen_decision, name="screen-decision"),
-    path("screenings/<int:pk>/", referral.screening_detail, name="screening"),
-    path("screenings/<int:pk>/refer/", referral.start_referral, name="start"),
+    path("screen/<int:client_id>/", screening.screen, name="screen"),
+    path("screen/<int:client_id>/decision/", screening.screen_decision, name="screen-decision"),
+    path("screenings/<int:pk>/", screening.screening_detail, name="screening"),
+    path("screenings/<int:pk>/refer/", screening.start_referral, name="start"),
     path("<int:pk>/", referral.referral_detail, name="detail"),
     path("<int:pk>/client-input/", referral.client_input, name="client-input"),
     path("<int:pk>/groups/", referral.choose_groups, name="groups"),
