@@ -46,7 +46,7 @@ def county_today() -> date:
     return timezone.localdate()
 
 
-def _clean_kinds(kinds: Iterable[str]) -> list[str]:
+def clean_kinds(kinds: Iterable[str]) -> list[str]:
     """The concern kinds in the order the form lists them, each once; unknown ones refused."""
     wanted = list(kinds)
     known = set(Feedback.Concern.values)

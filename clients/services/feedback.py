@@ -42,7 +42,7 @@ from datetime import date
 from django.db import transaction
 
 from clients.models import Client, Feedback
-from clients.selectors.feedback import FLAGGED_CONCERNS, _clean_kinds, check_feedback, flag_text
+from clients.selectors.feedback import FLAGGED_CONCERNS, check_feedback, clean_kinds, flag_text
 from directory.models import Group, ReviewFlag
 
 
@@ -85,7 +85,7 @@ def record_feedback(
     if by.clinic_id != client.clinic_id:
         # Pages reach clients only through the user's clinic; this guards other callers.
         raise ValueError("Feedback is documented by staff of the client's clinic.")
-    kinds = _clean_kinds(concern_kinds)
+    kinds = clean_kinds(concern_kinds)
     observations, concerns = observations.strip(), concerns.strip()
     check_feedback(
         given_on=given_on,
