@@ -81,10 +81,10 @@ FOLLOWUPS_TABLE = "Follow-ups (VIII.I–J)"
 
 @pytest.fixture
 def procedure_data(directory_data, clinician):  # noqa: F811
-    """The referral journey's directory, with what the procedure and the sheet need for the Spanish group:
-    a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note, SHARE!, the
-    Friendship Line with its hours, the Client Coalition, and a consenting peer contact who
-    attends the group (another client of the clinic)."""
+    """The referral journey's directory, with what the procedure and the sheet need for the Spanish
+    group: a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note, SHARE!, the
+    Friendship Line with its hours, the Client Coalition, and a consenting peer contact who attends
+    the group (another client of the clinic)."""
     group = directory_data["groups"]["spanish"]
     metro = directory_data["areas"][4]
     group.etiquette_note = ETIQUETTE
