@@ -1,4 +1,7 @@
-"""Forms for screening (IV–VI), the client's input and approval (VIII.B) and choosing groups.
+"""Every referral form: screening, client input, groups, the procedure and the follow-ups.
+
+Screening (IV–VI), the client's input and approval (VIII.B), choosing groups (VIII.C), the
+procedure's steps and follow-ups (VIII.A–K) and the clinic's follow-up schedule (VIII.J).
 
 Forms validate and normalise; they never write. The screening form turns what was posted into
 ``eligibility.ScreeningAnswers`` and lets the rules' own ``validate`` find contradictions, so
