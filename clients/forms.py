@@ -1,11 +1,13 @@
-"""Forms for client records: they validate and normalise, and write nothing.
+"""Every form of clients: client records, attendance (IX.A), feedback (IX.B), the review.
 
-The clinic is never a field: it is the signed-in user's clinic, passed in by the view, so a
+They validate and normalise, and write nothing: ``clients.services`` does the writing. The
+clinic is never a field: it is the signed-in user's clinic, passed in by the view, so a
 tampered form cannot file a client under another clinic or pick another clinic's clinician.
-``clients.services`` does the writing.
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -14,13 +16,22 @@ from django.db.models import Q
 
 from accounts.models import Role
 from clients.models import (
+    CLIENT_FIELDS,
     OTHER_LANGUAGE,
     RECORD_NUMBER_RE,
+    Attendance,
     Client,
+    Feedback,
     normalise_record_number,
     validate_record_number,
 )
-from clients.services import CLIENT_FIELDS
+from clients.rules import attendance as attendance_rules
+from clients.selectors import attendance, review
+from clients.selectors import feedback as feedback_selectors
+from clients.selectors.review import DEFAULT_GAP_WEEKS, MAX_GAP_WEEKS, MIN_GAP_WEEKS
+from core import widgets
+from core.periods import DATE_MESSAGES, DEFAULT_DAYS, EARLIEST, Period, date_input, period_problems
+from directory.models import Group
 
 MEDICATION_HELP = (
     "Policy 04.9, VI.C: for a client taking appropriately prescribed psychiatric medication, "
@@ -190,3 +201,357 @@ class FindClientForm(forms.Form):
     @property
     def name_terms(self) -> list[str]:
         return self.cleaned_data["q"].split()
+
+
+# --- IX.A: attendance --------------------------------------------------------------------------
+
+YES, NO = "yes", "no"
+
+
+def _meeting_label(meeting) -> str:
+    start = meeting.start_time
+    noon = "a.m." if start.hour < 12 else "p.m."
+    when = f"{meeting.get_weekday_display()} {start.hour % 12 or 12}:{start:%M} {noon}"
+    where = meeting.name or meeting.location_name or ("Online" if meeting.online_url else "")
+    return f"{when}, {where}" if where else when
+
+
+class AttendanceForm(forms.Form):
+    """IX.A: one group, several dates. Validation only; ``record_attendance`` saves."""
+
+    group = forms.TypedChoiceField(
+        label="Group",
+        coerce=int,
+        # Every current listing (2,000 in the county): written out without a template each.
+        widget=widgets.Select,
+        error_messages={
+            "required": "Choose the group.",
+            "invalid_choice": (
+                "That listing does not exist or has been archived. Choose a group from the list."
+            ),
+        },
+    )
+    dates = forms.CharField(
+        label="Dates of the meetings",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2026-06-02\n6/9/2026"}),
+        help_text=(
+            "One date a line (or separated by commas), as 2026-06-02 or 6/2/2026. "
+            f"Up to {attendance_rules.MAX_DATES} at a time; each must have happened already."
+        ),
+        error_messages={"required": "Enter at least one date."},
+    )
+    status = forms.ChoiceField(
+        label="The client",
+        choices=Attendance.Status.choices,
+        initial=Attendance.Status.ATTENDED,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether the client attended or missed."},
+    )
+    meeting = forms.TypedChoiceField(
+        label="Which meeting",
+        coerce=int,
+        required=False,
+        widget=widgets.Select,  # up to 200 meetings (attendance.form_meetings)
+        empty_value=None,
+        help_text="When known. The directory's meetings of the client's groups.",
+        error_messages={"invalid_choice": "Choose one of the group's meetings, or “Not known”."},
+    )
+    accompanied = forms.TypedChoiceField(
+        label="A peer advocate went with the client (VIII.H)",
+        choices=[(NO, "No"), (YES, "Yes")],
+        coerce=lambda value: value == YES,
+        initial=NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether a peer advocate went with the client."},
+    )
+    source = forms.ChoiceField(
+        label="How it became known",
+        choices=Attendance.Source.choices,
+        initial=Attendance.Source.CLIENT,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say how the attendance became known."},
+    )
+    before_referral_reason = forms.CharField(
+        label="Reason for dates before the referral",
+        max_length=200,
+        required=False,
+        help_text=(
+            "Only for dates before the client was referred to this group: for example, "
+            "“the client was already going”."
+        ),
+    )
+
+    def __init__(self, *args, client, today, referred, others, meetings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client, self.today = client, today
+        self._parsed: list = []
+        group_choices: list = [("", "Choose a group")]
+        if referred:
+            group_choices.append(("Chosen for this client's referrals", referred))
+        if others:
+            group_choices.append(("Other listings in the directory", others))
+        self.fields["group"].choices = group_choices
+        by_group: dict[str, list] = {}
+        for meeting in meetings:
+            by_group.setdefault(meeting.group.name, []).append(
+                (meeting.pk, _meeting_label(meeting))
+            )
+        self.fields["meeting"].choices = [("", "Not known"), *by_group.items()]
+        self._meetings = {m.pk: m for m in meetings}
+
+    def clean_dates(self):
+        # The dates that could be read are kept for ``clean``, which checks them against the
+        # record too: every problem is listed at once, not the unreadable ones first.
+        self._parsed, problems = attendance_rules.parse_dates(self.cleaned_data["dates"])
+        if problems:
+            raise forms.ValidationError([p.message for p in problems])
+        return self._parsed
+
+    def clean_group(self):
+        # The choice was listed as current when the page was made; it may have been archived
+        # since (or the id was edited): look again.
+        group = Group.objects.current().filter(pk=self.cleaned_data["group"]).first()
+        if group is None:
+            raise forms.ValidationError(self.fields["group"].error_messages["invalid_choice"])
+        return group
+
+    def clean_meeting(self):
+        pk = self.cleaned_data["meeting"]
+        return None if pk is None else self._meetings[pk]
+
+    def clean(self):
+        data = super().clean()
+        group, meeting = data.get("group"), data.get("meeting")
+        if group is not None and meeting is not None and meeting.group_id != group.pk:
+            self.add_error(
+                "meeting", "That meeting is another group's. Choose one of this group's."
+            )
+            meeting = None
+        if self._parsed:
+            problems, _ = attendance.problems_for(
+                client=self.client,
+                group=group,
+                dates=self._parsed,
+                today=self.today,
+                meeting=meeting,
+                reason=data.get("before_referral_reason") or "",
+            )
+            for problem in problems:
+                field = problem.field if problem.field in self.fields else None
+                if problem.message not in self.errors.get(field or "__all__", []):
+                    self.add_error(field, problem.message)
+        return data
+
+
+# --- IX.B: feedback ----------------------------------------------------------------------------
+
+CHOOSE_GROUP_MESSAGE = "Choose the group the feedback is about."
+UNKNOWN_GROUP_MESSAGE = "That group is not on the referral list: choose one from the list."
+
+
+def _referred_label(group) -> str:
+    # A listing archived since the referral stays choosable: the client may still go there.
+    return f"{group.name} (no longer listed)" if group.archived_at else group.name
+
+
+class FeedbackForm(forms.Form):
+    """IX.B's feedback. Validates only; ``clients.feedback.record_feedback`` writes."""
+
+    group = forms.TypedChoiceField(
+        label="Group",
+        coerce=int,
+        # Every current listing (2,000 in the county): written out without a template each.
+        widget=widgets.Select,
+        help_text="The groups this client was referred to are listed first.",
+        error_messages={"required": CHOOSE_GROUP_MESSAGE, "invalid_choice": UNKNOWN_GROUP_MESSAGE},
+    )
+    given_on = forms.DateField(
+        label="Date the client gave the feedback",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the date.", "invalid": "Give a date (year-month-day)."},
+    )
+    frequency = forms.ChoiceField(
+        label="How often the client goes",
+        choices=Feedback.Frequency.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Say how often the client goes to the group.",
+            "invalid_choice": "Choose how often the client goes from the list.",
+        },
+    )
+    observations = forms.CharField(
+        label="What the client observed",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="In the client's words where possible: what helped, what the meetings are like.",
+    )
+    concerns = forms.CharField(
+        label="Concerns the client raised",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Stays in the client's record: it is never copied to a review flag.",
+    )
+    concern_kinds = forms.MultipleChoiceField(
+        label="Kinds of concern",
+        required=False,
+        choices=Feedback.Concern.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "A medication concern (the first two, policy VI.C) or a safety concern opens a "
+            "review flag for the site admins at once; it says what kind of concern, never who "
+            "raised it. Until a site admin resolves a medication concern, the group is not "
+            "suggested to clients on prescribed medication."
+        ),
+        error_messages={"invalid_choice": "“%(value)s” is not a kind of concern on the list."},
+    )
+
+    def __init__(self, *args, referred, others, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups = {g.pk: g for g in (*referred, *others)}
+        choices: list = [("", "Choose a group")]
+        if referred:
+            choices.append(
+                (
+                    "Groups this client was referred to",
+                    [(g.pk, _referred_label(g)) for g in referred],
+                )
+            )
+        choices.append(
+            ("Other listings" if referred else "Listings", [(g.pk, g.name) for g in others])
+        )
+        self.fields["group"].choices = choices
+
+    def clean_group(self):
+        return self.groups[self.cleaned_data["group"]]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # a field already refused: its message is the one to fix first
+        try:
+            feedback_selectors.check_feedback(
+                given_on=cleaned["given_on"],
+                frequency=cleaned["frequency"],
+                observations=cleaned.get("observations", ""),
+                concerns=cleaned.get("concerns", ""),
+                concern_kinds=cleaned.get("concern_kinds", []),
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
+# --- the supervisor's review and sign-off ------------------------------------------------------
+
+
+class ReviewQueryForm(forms.Form):
+    """The page's GET parameters: the period (default the last 90 days) and the gap weeks."""
+
+    start = forms.DateField(
+        label="From", required=False, widget=date_input(), error_messages=DATE_MESSAGES
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=date_input(), error_messages=DATE_MESSAGES
+    )
+    weeks = forms.IntegerField(
+        label="Gap after (weeks)",
+        required=False,
+        min_value=MIN_GAP_WEEKS,
+        max_value=MAX_GAP_WEEKS,
+        widget=forms.NumberInput(attrs={"class": "form-control", "min": 1, "max": 26}),
+        error_messages={
+            "invalid": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+            "min_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+            "max_value": f"Weeks are a whole number from {MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}.",
+        },
+        help_text=(
+            "A referral with no attendance documented this many weeks after it was made is a "
+            f"documentation gap ({MIN_GAP_WEEKS} to {MAX_GAP_WEEKS}; default "
+            f"{DEFAULT_GAP_WEEKS})."
+        ),
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        end = data.get("end") or self.today
+        # Without a start, the 90 days up to the end (never before the earliest date, so that
+        # an end in year 1 is refused with a message rather than overflowing).
+        start = data.get("start") or (
+            end - timedelta(days=DEFAULT_DAYS - 1)
+            if end >= EARLIEST + timedelta(days=DEFAULT_DAYS - 1)
+            else EARLIEST
+        )
+        for name, message in period_problems(start, end, self.today).items():
+            self.add_error(name, message)
+        data["period"] = Period(start, end)
+        data["weeks"] = data.get("weeks") or DEFAULT_GAP_WEEKS
+        return data
+
+
+def _staff_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class SignOffForm(forms.Form):
+    """IX: a supervisor's sign-off of one clinician's documentation for a period."""
+
+    clinician = forms.ModelChoiceField(
+        queryset=None,
+        empty_label="Choose a clinician",
+        # One template for all the options, not one per option: the largest clinic lists about
+        # a hundred people (config/widgets.py). Same markup.
+        widget=widgets.Select(attrs={"class": "form-select"}),
+        error_messages={
+            "required": "Choose the clinician whose documentation you reviewed.",
+            "invalid_choice": "Choose a clinician of your clinic.",
+        },
+    )
+    period_start = forms.DateField(
+        label="Period from",
+        widget=date_input(),
+        error_messages={**DATE_MESSAGES, "required": "Enter the first day of the period."},
+    )
+    period_end = forms.DateField(
+        label="Period to",
+        widget=date_input(),
+        error_messages={**DATE_MESSAGES, "required": "Enter the last day of the period."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}),
+        help_text="What you reviewed, and anything the clinician should follow up.",
+    )
+
+    def __init__(self, *args, clinic_id: int | None, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["clinician"].queryset = review.clinicians_for_sign_off(clinic_id)
+        self.fields["clinician"].label_from_instance = _staff_name
+
+    def offer(self, clinicians) -> None:
+        """List ``clinicians`` (``review.clinic_staff``: the same people, in the same order, as
+        the queryset) as the choices, so that showing the form reads no one again; the options
+        are the ones the queryset would give. A sent form still validates its choice against
+        the queryset."""
+        field = self.fields["clinician"]
+        field.choices = [("", field.empty_label), *((u.pk, _staff_name(u)) for u in clinicians)]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end:
+            problems = period_problems(start, end, self.today)
+            for name, message in problems.items():
+                self.add_error(f"period_{name}", message)
+        return data

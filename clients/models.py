@@ -16,6 +16,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
+from core.querysets import ClinicScopedQuerySet
 
 # Los Angeles County DMH's threshold languages (the languages in which the county must offer
 # services), plus "other". Codes are BCP 47 and match ``directory.Language.code``, so matching
@@ -55,12 +56,17 @@ def validate_record_number(value: str) -> None:
         )
 
 
-class ClientQuerySet(models.QuerySet):
-    def for_clinic(self, clinic_id: int | None):
-        """The only way pages reach clients: those of one clinic (none without a clinic)."""
-        if clinic_id is None:
-            return self.none()
-        return self.filter(clinic_id=clinic_id)
+# The fields of a client staff enter and edit (the form and the service write these only).
+CLIENT_FIELDS = (
+    "record_number",
+    "first_name",
+    "last_name",
+    "preferred_language",
+    "preferred_language_other",
+    "needs_interpreter",
+    "on_prescribed_medication",  # VI.C
+    "primary_clinician",
+)
 
 
 class Client(models.Model):
@@ -98,7 +104,7 @@ class Client(models.Model):
     version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
-    objects = ClientQuerySet.as_manager()
+    objects = ClinicScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -151,6 +157,7 @@ class PeerContact(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = ClinicScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["first_name", "id"]

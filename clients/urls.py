@@ -1,21 +1,40 @@
+"""Every route of clients: the register under /clients/, the IX documentation under /referrals/.
+
+The documentation pages kept the addresses they had when they lived with the referrals, so this
+module is included at the site's root and spells out both prefixes.
+"""
+
 from django.urls import path
 
-from clients import views, views_feedback, views_peer_contacts
+from clients.views import attendance, clients, feedback, peer_contacts, record_note, review
 
 app_name = "clients"
 
 # Clients are addressed by database id only: no names or record numbers in any address.
 urlpatterns = [
-    path("", views.client_list, name="list"),
-    path("find/", views.client_find, name="find"),
-    path("new/", views.client_create, name="new"),
-    path("<int:pk>/", views.client_detail, name="detail"),
-    path("<int:pk>/edit/", views.client_edit, name="edit"),
-    path("<int:pk>/feedback/new/", views_feedback.feedback_create, name="feedback-new"),
-    path("peer-contacts/", views_peer_contacts.peer_contact_list, name="peer-contacts"),
+    path("clients/", clients.client_list, name="list"),
+    path("clients/find/", clients.client_find, name="find"),
+    path("clients/new/", clients.client_create, name="new"),
+    path("clients/<int:pk>/", clients.client_detail, name="detail"),
+    path("clients/<int:pk>/edit/", clients.client_edit, name="edit"),
+    path("clients/<int:pk>/feedback/new/", feedback.feedback_create, name="feedback-new"),
+    path("clients/peer-contacts/", peer_contacts.peer_contact_list, name="peer-contacts"),
     path(
-        "peer-contacts/<int:pk>/withdraw/",
-        views_peer_contacts.peer_contact_withdraw,
+        "clients/peer-contacts/<int:pk>/withdraw/",
+        peer_contacts.peer_contact_withdraw,
         name="peer-contact-withdraw",
     ),
+    # IX.A–B: the note for the clinical record, for a period (?start=&end=, ISO dates).
+    path("referrals/record-note/<int:client_id>/", record_note.record_note, name="record-note"),
+    path(
+        "referrals/record-note/<int:client_id>/note.txt",
+        record_note.record_note_text,
+        name="record-note-text",
+    ),
+    # IX.A–B: the supervisor's review of their clinic's documentation, sign-off and CSV.
+    path("referrals/review/", review.review_page, name="review"),
+    path("referrals/review/export.csv", review.review_export, name="review-export"),
+    path("referrals/review/sign-off/", review.sign_off, name="review-sign-off"),
+    # IX.A: document attendance (one group, several dates) from the client's page.
+    path("referrals/attendance/<int:client_id>/new/", attendance.record, name="attendance-new"),
 ]

@@ -7,7 +7,7 @@ from django.urls import include, path
 from accounts.views import access_log as access_log_views
 from accounts.views import home as home_views
 from core import views as system_views
-from referrals import views_worklist as referral_views_worklist
+from referrals.views import worklist as referral_views_worklist
 
 admin.site.site_header = "Self-help referral: administration"
 admin.site.site_title = "Self-help referral administration"
@@ -20,7 +20,7 @@ urlpatterns = [
     path("access-log/", access_log_views.access_log_list, name="access-log"),
     path("account/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
-    path("clients/", include("clients.urls")),
+    path("", include("clients.urls")),
     path("referrals/", include("referrals.urls")),
     path("healthz", system_views.healthz, name="healthz"),
     # The admin signs in through the product's own sign-in, with its two-factor step.

@@ -50,7 +50,7 @@ class RejectNulCharactersMiddleware:
     slug lookup, a search). Django's form fields refuse NULs, but not every value goes through
     a form field first, so this is the one central place that refuses them (tests/security/
     test_fuzz_forms.py). Uploaded files are not inspected here: their contents are the
-    importers' to refuse (``directory.exchange.uploads``).
+    importers' to refuse (``directory.views.uploads``).
 
     It sits after the session, authentication and header middleware (so the 400 page carries
     the same security headers as every page) and before the views.

@@ -1,4 +1,7 @@
-"""Forms for screening (IV–VI), the client's input and approval (VIII.B) and choosing groups.
+"""Every referral form: screening, client input, groups, the procedure and the follow-ups.
+
+Screening (IV–VI), the client's input and approval (VIII.B), choosing groups (VIII.C), the
+procedure's steps and follow-ups (VIII.A–K) and the clinic's follow-up schedule (VIII.J).
 
 Forms validate and normalise; they never write. The screening form turns what was posted into
 ``eligibility.ScreeningAnswers`` and lets the rules' own ``validate`` find contradictions, so
@@ -15,8 +18,8 @@ from phonenumber_field.formfields import PhoneNumberField
 from clients.models import LANGUAGE_CHOICES, PeerContact
 from directory.models import Group, Need, ServiceArea
 from directory.rules import places
-from referrals import clauses, eligibility
 from referrals.models import FollowUp, Referral
+from referrals.rules import clauses, eligibility, schedule
 
 ANSWER_CHOICES = [
     (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),
@@ -407,3 +410,21 @@ class CloseReferralForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(required=False, max_length=100)
+
+
+class FollowUpScheduleForm(forms.Form):
+    weeks = forms.CharField(
+        label="Follow up after these weeks",
+        max_length=100,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+        help_text=(
+            "Whole weeks after the referral, separated by commas, in increasing order: from 1 "
+            f"to {schedule.MAX_WEEK}, at most {schedule.MAX_ENTRIES}. For example “1, 3, 6”."
+        ),
+    )
+
+    def clean_weeks(self) -> list[int]:
+        try:
+            return schedule.parse_weeks(self.cleaned_data["weeks"])
+        except schedule.BadWeeks as bad:
+            raise forms.ValidationError(bad.problems) from None

@@ -14,14 +14,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Clinic
 from clients.models import LANGUAGE_CHOICES, Client
+from core.querysets import ClinicScopedQuerySet
 from directory.models import Group, Need, ServiceArea
-
-
-class ClinicScopedQuerySet(models.QuerySet):
-    def for_clinic(self, clinic_id: int | None):
-        if clinic_id is None:
-            return self.none()
-        return self.filter(clinic_id=clinic_id)
 
 
 class Screening(models.Model):
@@ -210,7 +204,7 @@ class ProcedureStep(models.Model):
     """One step of the referral procedure, VIII.A to VIII.K, on one referral.
 
     The procedure is data: every referral gets the eleven rows when it starts, and each moves
-    from pending to done, or to not applicable with a reason. ``referrals/procedure.py`` says
+    from pending to done, or to not applicable with a reason. ``referrals/rules/procedure.py`` says
     which step may be completed when; ``details`` holds what a step records beyond who and
     when (the peer introduced for C, the resources given for D, the sessions accompanied for H,
     the client's answer for K).

@@ -48,6 +48,6 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     def steps(self, create, extracted, **kwargs):
         """Every referral has its eleven procedure steps, as services.start_referral makes."""
         if create:
-            from referrals.services import create_steps
+            from referrals.services.procedure import create_steps
 
             create_steps(referral=self, screening=self.screening)

@@ -1,7 +1,6 @@
-from django import template
-from django.utils import timezone
+"""Template filters of the referral pages."""
 
-from referrals import attendance
+from django import template
 
 register = template.Library()
 
@@ -12,14 +11,3 @@ def get_item(mapping, key):
     if mapping is None:
         return None
     return mapping.get(key)
-
-
-@register.inclusion_tag("clients/_attendance_section.html", takes_context=True)
-def attendance_section(context, client):
-    """IX.A on the client's page: attendance per group and six in a row (VIII.G), four
-    queries. A tag, because the clients app may not import referrals."""
-    return {
-        "client": client,
-        "perms": context["perms"],
-        "attendance": attendance.attendance_summary(client, today=timezone.localdate()),
-    }

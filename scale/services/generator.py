@@ -58,7 +58,6 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import clauses, eligibility
 from referrals.models import (
     FollowUp,
     ProcedureStep,
@@ -67,8 +66,10 @@ from referrals.models import (
     Screening,
     ScreeningReason,
 )
-from referrals.procedure import D_NOT_NEEDED_REASON
-from scale.services.loader import TableLoader
+from referrals.rules import clauses, eligibility
+from referrals.rules.procedure import D_NOT_NEEDED_REASON
+
+from .loader import TableLoader
 
 # The password of every generated staff member, for the benchmark and the load test. The data
 # is synthetic and the databases it goes into are the benchmark's own.

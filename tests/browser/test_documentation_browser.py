@@ -1,4 +1,4 @@
-"""Issue 6 in a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
+"""In a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
 loop, the note for the clinical record, peer contacts (VIII.K) and the supervisor's review.
 
 1. The issue's "Done when", as one journey in Chromium under the strict Content-Security-Policy:
@@ -35,13 +35,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from clients import feedback as feedback_services
 from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
+from clients.services import attendance as attendance_services
+from clients.services import feedback as feedback_services
 from directory.models import Language, Meeting, Need, ReviewFlag, ServiceArea
 from directory.services import listings as directory_services
-from referrals import attendance as attendance_services
-from referrals import services as referral_services
 from referrals.models import Referral, ReferredGroup
+from referrals.services import procedure as procedure_services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import Scans, Tally
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
@@ -214,7 +214,7 @@ def test_six_meetings_and_a_medication_concern_reach_the_admin_and_the_superviso
     page, new_context, settings, clinician, site_admin, supervisor, ximena, listings, referred,
     preparing, capsys,
 ):  # fmt: skip
-    """Issue 6 "Done when", tried as a new user would, each role in its own browser, under the
+    """The documentation journey, tried as a new user would, each role in its own browser, under the
     strict CSP. IX.A: six meetings documented at once; VIII.G: six in a row reached; IX.B and
     VI.C: the medication concern opens a flag at once and X is no longer suggested to this
     medicated client; the site admin's worklist shows the flag; IX: the supervisor sees the
@@ -386,7 +386,7 @@ def test_six_meetings_and_a_medication_concern_reach_the_admin_and_the_superviso
         a = [n - m for n, m in zip(attendance_screens, start, strict=True)]
         f = [n - m for n, m in zip(feedback_done, attendance_screens, strict=True)]
         print(
-            f"\nJourney (issue 6): six meetings documented from the client list in {a[0]} "
+            f"\nJourney (documentation): six meetings documented from the client list in {a[0]} "
             f"screens, {a[1]} clicks, {a[2]} keystrokes; the feedback in {f[0]} screens, "
             f"{f[1]} clicks, {f[2]} keystrokes"
         )
@@ -627,7 +627,7 @@ def test_peer_contacts_and_the_note_have_no_serious_accessibility_violations(
         first_name="Luis", phone="+13235550102", consented_on=today - dt.timedelta(days=60),
         recorded_by=clinician,
     )  # fmt: skip
-    referral_services.withdraw_peer_contact(contact=withdrawn, by=clinician)
+    procedure_services.withdraw_peer_contact(contact=withdrawn, by=clinician)
     thursday = today - dt.timedelta(days=(today.weekday() - 3) % 7)
     attendance_services.record_attendance(
         client=other_client, group=listings["other"], dates=[thursday], status="attended",

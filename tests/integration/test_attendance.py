@@ -19,11 +19,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import attendance_rules
 from clients.models import Attendance
+from clients.rules import attendance as attendance_rules
+from clients.selectors import attendance
+from clients.services import attendance as attendance_services
 from directory.models import Meeting
-from referrals import attendance
 from referrals.models import Referral, ReferredGroup
+from referrals.selectors import procedure as procedure_selectors
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, MeetingFactory
 
@@ -222,7 +224,7 @@ def test_six_in_a_row_makes_the_referral_engaged(sign_in, clinician, ana, referr
     assert client.post(url(ana), form_data(group, days[5:])).status_code == 302
     referral.refresh_from_db()
     assert referral.status == "engaged"
-    run = attendance.runs_for(ana.pk, [group.pk])[group.pk]
+    run = procedure_selectors.runs_for(ana.pk, [group.pk])[group.pk]
     assert (run.current, run.longest, run.basis) == (6, 6, attendance_rules.Basis.SCHEDULE)
 
 
@@ -236,7 +238,7 @@ def test_a_missed_meeting_in_the_middle_is_not_six_in_a_row(
     assert Attendance.objects.count() == 7
     referral.refresh_from_db()
     assert referral.status == "attending"
-    run = attendance.runs_for(ana.pk, [group.pk])[group.pk]
+    run = procedure_selectors.runs_for(ana.pk, [group.pk])[group.pk]
     assert (run.current, run.longest) == (3, 3)
 
 
@@ -276,7 +278,7 @@ def test_dates_in_the_future_are_refused(sign_in, clinician, ana, referral, grou
     page = refused(
         sign_in(clinician).post(url(ana), form_data(group, [tuesdays(1)[0], tomorrow, later])),
         "Document meetings that have happened; in the future: "
-        f"{attendance.spoken(tomorrow)}; {attendance.spoken(later)}.",
+        f"{attendance_rules.spoken(tomorrow)}; {attendance_rules.spoken(later)}.",
     )
     assert "Today is" in page
     referral.refresh_from_db()
@@ -292,7 +294,7 @@ def test_a_date_given_twice_is_refused(sign_in, clinician, ana, referral, group)
     day = tuesdays(1)[0]
     refused(
         sign_in(clinician).post(url(ana), form_data(group, [day.isoformat(), us(day)])),
-        f"Each date once, please; given twice: {attendance.spoken(day)}.",
+        f"Each date once, please; given twice: {attendance_rules.spoken(day)}.",
     )
 
 
@@ -304,7 +306,7 @@ def test_a_date_already_documented_is_refused(sign_in, clinician, ana, referral,
     assert response.status_code == 400
     page = text(response)
     assert (
-        f"Already documented for this client and group: {attendance.spoken(first)} (attended)"
+        f"Already documented for this client and group: {attendance_rules.spoken(first)} (attended)"
         in page
     )
     # Neither date of the second submission was saved.
@@ -333,7 +335,7 @@ def test_a_race_lost_to_the_unique_constraint_is_the_duplicate_message(
     """Two submits at once both pass the check; the database refuses the second insert
     (IntegrityError), which is shown as the duplicate message with nothing more saved."""
     first, second = tuesdays(2)
-    insert = attendance.bulk_create_with_history
+    insert = attendance_services.bulk_create_with_history
 
     def the_other_request_saves_first(rows, model, **kwargs):
         Attendance.objects.create(
@@ -341,7 +343,9 @@ def test_a_race_lost_to_the_unique_constraint_is_the_duplicate_message(
         )
         return insert(rows, model, **kwargs)
 
-    monkeypatch.setattr(attendance, "bulk_create_with_history", the_other_request_saves_first)
+    monkeypatch.setattr(
+        attendance_services, "bulk_create_with_history", the_other_request_saves_first
+    )
     response = sign_in(clinician).post(url(ana), form_data(group, [first, second]))
     assert response.status_code == 400
     assert "Already documented for this client and group" in text(response)
@@ -365,8 +369,8 @@ def test_a_date_before_the_referral_needs_a_reason(sign_in, clinician, ana, grou
     assert response.status_code == 400
     page = text(response)
     assert (
-        f"Before the client was referred to this group ({attendance.spoken(referred)}): "
-        f"{attendance.spoken(before[0])}; {attendance.spoken(before[1])}." in page
+        f"Before the client was referred to this group ({attendance_rules.spoken(referred)}): "
+        f"{attendance_rules.spoken(before[0])}; {attendance_rules.spoken(before[1])}." in page
     )
     assert not Attendance.objects.exists()
     reason = "The client was already going before we met."
@@ -391,8 +395,8 @@ def test_every_problem_is_listed_at_once(sign_in, clinician, ana, group):
     page = text(response)
     for message in (
         "“2026-02-30” is not a real date.",
-        f"in the future: {attendance.spoken(tomorrow)}.",
-        f"Already documented for this client and group: {attendance.spoken(documented)}",
+        f"in the future: {attendance_rules.spoken(tomorrow)}.",
+        f"Already documented for this client and group: {attendance_rules.spoken(documented)}",
         "Before the client was referred to this group (",
     ):
         assert message in page, message
@@ -497,7 +501,7 @@ def test_dates_on_another_weekday_than_the_meeting_are_refused(
             url(ana), form_data(group, [tuesday, wednesday], meeting=str(meeting.pk))
         ),
         "The meeting chosen is on Tuesdays, and these dates are not: "
-        f"{attendance.spoken(wednesday)}.",
+        f"{attendance_rules.spoken(wednesday)}.",
     )
 
 
@@ -736,18 +740,18 @@ def test_runs_for_reads_two_queries_and_at_most_200_records_a_group(
             )
             for n in range(300)
         )
-    count, runs = _queries(lambda: attendance.runs_for(ana.pk, [group.pk, other_group.pk]))
+    count, runs = _queries(lambda: procedure_selectors.runs_for(ana.pk, [group.pk, other_group.pk]))
     assert count == 2
     # The Thursday group's Tuesdays are off its schedule but each fills its week (rule 4).
     assert {gid: (r.current, r.longest) for gid, r in runs.items()} == {
         group.pk: (200, 200),
         other_group.pk: (200, 200),
     }
-    few_count, _ = _queries(lambda: attendance.runs_for(ana.pk, [group.pk]))
+    few_count, _ = _queries(lambda: procedure_selectors.runs_for(ana.pk, [group.pk]))
     assert few_count == 2
     # With the schedules known already (the referral page has the meetings): one query.
     known, runs = _queries(
-        lambda: attendance.runs_for(ana.pk, [group.pk, other_group.pk], schedules={})
+        lambda: procedure_selectors.runs_for(ana.pk, [group.pk, other_group.pk], schedules={})
     )
     assert known == 1
     assert all(r.basis == attendance_rules.Basis.WEEKS for r in runs.values())
@@ -770,8 +774,8 @@ def test_recording_in_a_fixed_number_of_queries(sign_in, clinician, ana, referra
 
 def test_the_service_refuses_no_dates(clinician, ana, group):
     """The service is the authority, whatever a caller passes: no dates, nothing saved."""
-    with pytest.raises(attendance.AttendanceRefused) as refusal:
-        attendance.record_attendance(
+    with pytest.raises(attendance_rules.AttendanceRefused) as refusal:
+        attendance_services.record_attendance(
             client=ana,
             group=group,
             dates=[],

@@ -20,8 +20,9 @@ from directory.models import (
     ResourcePhone,
     ServiceArea,
 )
-from referrals import clauses, eligibility, services
 from referrals.models import ProcedureStep, Referral, ReferredGroup
+from referrals.rules import clauses, eligibility
+from referrals.services import screening as screening_services
 from tests.client_factories import ClientFactory, ReferralFactory
 from tests.directory_factories import ContactFactory, GroupFactory, MeetingFactory
 
@@ -160,7 +161,7 @@ def _referral(
         **client,
     )
     # A real screening through the service, so the reasons are the rules' own sentences.
-    screening = services.record_screening(
+    screening = screening_services.record_screening(
         client=record, answers=eligibility.ScreeningAnswers.from_dict(SCREENING), by=clinician
     )
     referral = ReferralFactory(
@@ -424,7 +425,7 @@ def test_withdrawn_peer_is_not_on_the_sheet(sign_in, clinician, referral, groups
 def test_a_group_with_many_meetings_shows_the_nearest_and_counts_the_rest(
     sign_in, clinician, clinic, areas, groups, resources
 ):
-    from referrals.sheet import MEETINGS_SHOWN
+    from referrals.selectors.sheet import MEETINGS_SHOWN
 
     for n in range(MEETINGS_SHOWN + 3):
         MeetingFactory(

@@ -1,4 +1,4 @@
-"""Client records (issue 4, item 1): list, find, create, a client's page, edit.
+"""Client records: list, find, create, a client's page, edit.
 
 Who may use each page; tenancy (another clinic's client answers 404 and the attempt is
 logged); creating with the record number validated and normalised; the VI.C medication flag;
@@ -19,9 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
-from clients import services
 from clients.forms import DUPLICATE_MESSAGE, OTHER_LANGUAGE_MESSAGE, SEARCH_BLANK_MESSAGE
 from clients.models import Client
+from clients.services import clients as services
 from referrals.models import ReferredGroup, Screening
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory

@@ -19,8 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import feedback as services
 from clients.models import Feedback
+from clients.selectors import feedback as feedback_selectors
+from clients.services import feedback as feedback_services
 from directory.models import Group, ReviewFlag
 from referrals.models import ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory
@@ -230,8 +231,8 @@ def test_feedback_about_an_earlier_day_is_accepted(sign_in, clinician, client_re
     ("changes", "message"),
     [
         # Empty: frequency alone is not feedback (IX.B asks for observations or concerns).
-        ({"observations": "", "concerns": ""}, services.EMPTY_MESSAGE),
-        ({"observations": "   ", "concerns": "\n"}, services.EMPTY_MESSAGE),
+        ({"observations": "", "concerns": ""}, feedback_selectors.EMPTY_MESSAGE),
+        ({"observations": "   ", "concerns": "\n"}, feedback_selectors.EMPTY_MESSAGE),
         ({"frequency": None}, "Say how often the client goes to the group."),
         ({"frequency": "daily"}, "Choose how often the client goes from the list."),
         ({"group": None}, "Choose the group the feedback is about."),
@@ -240,11 +241,11 @@ def test_feedback_about_an_earlier_day_is_accepted(sign_in, clinician, client_re
         ({"given_on": None}, "Give the date."),
         ({"given_on": "2026-02-30"}, "Give a date (year-month-day)."),
         ({"given_on": "next tuesday"}, "Give a date (year-month-day)."),
-        ({"given_on": "future"}, services.FUTURE_MESSAGE),
-        ({"given_on": "1999-12-31"}, services.TOO_EARLY_MESSAGE),
+        ({"given_on": "future"}, feedback_selectors.FUTURE_MESSAGE),
+        ({"given_on": "1999-12-31"}, feedback_selectors.TOO_EARLY_MESSAGE),
         ({"concern_kinds": ["stop-meds"]}, "“stop-meds” is not a kind of concern on the list."),
         ({"concern_kinds": [STOP, "<script>"]}, "is not a kind of concern on the list."),
-        ({"concern_kinds": [OTHER], "concerns": ""}, services.OTHER_NEEDS_TEXT_MESSAGE),
+        ({"concern_kinds": [OTHER], "concerns": ""}, feedback_selectors.OTHER_NEEDS_TEXT_MESSAGE),
     ],
 )
 def test_bad_feedback_gets_a_clear_message_and_nothing_is_saved(
@@ -332,7 +333,7 @@ def test_the_flag_names_the_concern_never_the_client(sign_in, clinician, client_
         assert identifying not in text
     assert f"/clients/{client_record.pk}/" not in text
     # The text is made from the kinds and the date alone: nothing else can have reached it.
-    assert (flag.summary, flag.detail) == services.flag_text(
+    assert (flag.summary, flag.detail) == feedback_selectors.flag_text(
         entry.concern_kinds, given_on=entry.given_on
     )
     assert flag.summary == (
@@ -382,7 +383,7 @@ def test_feedback_and_flag_are_saved_together_or_not_at_all(
 
     monkeypatch.setattr(Feedback, "save", broken_save)
     with pytest.raises(IntegrityError):
-        services.record_feedback(
+        feedback_services.record_feedback(
             client=client_record,
             group=groups["other"],
             given_on=timezone.localdate(),
@@ -402,11 +403,11 @@ def test_the_service_refuses_what_the_form_would(clinician, outsider, client_rec
         "observations": "Fine.",
     }
     with pytest.raises(ValidationError):
-        services.record_feedback(**record, concern_kinds=["made-up"], by=clinician)
+        feedback_services.record_feedback(**record, concern_kinds=["made-up"], by=clinician)
     with pytest.raises(ValidationError):
-        services.record_feedback(**{**record, "observations": ""}, by=clinician)
+        feedback_services.record_feedback(**{**record, "observations": ""}, by=clinician)
     with pytest.raises(ValueError, match="staff of the client's clinic"):
-        services.record_feedback(**record, by=outsider)
+        feedback_services.record_feedback(**record, by=outsider)
     assert not Feedback.objects.exists()
 
 
@@ -438,7 +439,7 @@ def test_the_flag_is_on_the_site_admins_worklist_and_resolved_there(
     assert not flag.is_open and flag.resolved_by == site_admin
     assert "Client feedback" not in _text(admin.get("/directory/manage/"))
     # The clinician who documented the concern sees the resolution with the feedback.
-    summary = services.feedback_summary(client_record)
+    summary = feedback_selectors.feedback_summary(client_record)
     assert summary.entries[0].review_flag.resolution_note.startswith("Called the group's")
     assert summary.open_flags == 0
 
@@ -450,7 +451,10 @@ def _section(client_record, user) -> str:
     return html.unescape(
         render_to_string(
             "clients/_feedback_section.html",
-            {"client": client_record, "feedback": services.feedback_summary(client_record)},
+            {
+                "client": client_record,
+                "feedback": feedback_selectors.feedback_summary(client_record),
+            },
             request=request,
         )
     )
@@ -460,7 +464,7 @@ def test_the_section_shows_each_feedback_and_its_flags_state(
     clinician, site_admin, supervisor, client_record, groups
 ):
     today = timezone.localdate()
-    plain = services.record_feedback(
+    plain = feedback_services.record_feedback(
         client=client_record,
         group=groups["referred"],
         given_on=today - timedelta(days=7),
@@ -468,7 +472,7 @@ def test_the_section_shows_each_feedback_and_its_flags_state(
         observations="Made a friend there.",
         by=clinician,
     )
-    open_one = services.record_feedback(
+    open_one = feedback_services.record_feedback(
         client=client_record,
         group=groups["other"],
         given_on=today - timedelta(days=1),
@@ -477,7 +481,7 @@ def test_the_section_shows_each_feedback_and_its_flags_state(
         concern_kinds=[NOT_FULL],
         by=clinician,
     )
-    resolved = services.record_feedback(
+    resolved = feedback_services.record_feedback(
         client=client_record,
         group=groups["other"],
         given_on=today,
@@ -517,7 +521,7 @@ def test_the_section_says_when_nothing_is_documented(clinician, client_record):
 def test_the_summary_takes_two_queries_whatever_the_number(clinician, client_record, groups):
     today = timezone.localdate()
     for n in range(30):
-        services.record_feedback(
+        feedback_services.record_feedback(
             client=client_record,
             group=groups["other"],
             given_on=today - timedelta(days=n),
@@ -527,7 +531,7 @@ def test_the_summary_takes_two_queries_whatever_the_number(clinician, client_rec
             by=clinician,
         )
     with CaptureQueriesContext(connection) as queries:
-        summary = services.feedback_summary(client_record)
+        summary = feedback_selectors.feedback_summary(client_record)
     assert len(queries) == 2  # the latest entries with their groups and flags; the count
     clinician.has_perm("clients.add_feedback")  # the permissions, cached as a page has them
     request = RequestFactory().get("/")
@@ -539,14 +543,14 @@ def test_the_summary_takes_two_queries_whatever_the_number(clinician, client_rec
             request=request,
         )
     assert len(queries) == 0  # rendering asks for nothing more
-    assert summary.count == 30 and len(summary.entries) == services.SUMMARY_LIMIT
+    assert summary.count == 30 and len(summary.entries) == feedback_selectors.SUMMARY_LIMIT
     assert summary.more and "The latest 25 of 30 entries" in rendered
     assert summary.entries[0].given_on == today  # newest first
 
 
 def test_another_clinics_feedback_row_never_shows(clinician, outsider, client_record, groups):
     """A second fence: a row whose clinic disagrees with its client is not shown."""
-    entry = services.record_feedback(
+    entry = feedback_services.record_feedback(
         client=client_record,
         group=groups["other"],
         given_on=timezone.localdate(),
@@ -555,7 +559,7 @@ def test_another_clinics_feedback_row_never_shows(clinician, outsider, client_re
         by=clinician,
     )
     Feedback.objects.filter(pk=entry.pk).update(clinic=outsider.clinic)
-    assert services.feedback_summary(client_record).count == 0
+    assert feedback_selectors.feedback_summary(client_record).count == 0
 
 
 # --- the access log ----------------------------------------------------------------------------
@@ -596,7 +600,7 @@ def test_the_form_page_runs_a_fixed_number_of_queries(
 def test_dates_are_the_countys(clinician, client_record, groups):
     """A date later than the county's today is in the future, whatever the server's clock."""
     with pytest.raises(ValidationError):
-        services.record_feedback(
+        feedback_services.record_feedback(
             client=client_record,
             group=groups["other"],
             given_on=date(2026, 5, 2),

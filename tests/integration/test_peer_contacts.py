@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from clients import peer_contacts
 from clients.models import PeerContact
+from clients.services import peer_contacts as peer_contact_services
 from referrals.models import ProcedureStep, Referral, ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
@@ -166,7 +166,9 @@ def test_withdrawn_contacts_stay_on_the_list_with_the_date_and_who(
 ):
     other = GroupFactory(name="Another Group", slug="another-group")
     _contact(contact_client, other, "Xiomara", by=clinician)
-    peer_contacts.withdraw_peer_contact(contact=contact, by=clinician, today=date(2026, 3, 9))
+    peer_contact_services.withdraw_peer_contact(
+        contact=contact, by=clinician, today=date(2026, 3, 9)
+    )
     page = _text(sign_in(clinician).get(LIST))
     row = page[page.index(f'id="contact-{contact.pk}"') :]
     row = row[: row.index("</tr>")]
@@ -260,7 +262,7 @@ def test_withdrawing_twice_changes_nothing(sign_in, clinician, contact):
 
 def test_a_client_may_consent_again_after_withdrawing(clinician, contact, contact_client, group):
     """One active consent per client and group; a withdrawn one does not block a new one."""
-    peer_contacts.withdraw_peer_contact(contact=contact, by=clinician)
+    peer_contact_services.withdraw_peer_contact(contact=contact, by=clinician)
     again = _contact(contact_client, group, by=clinician)
     assert again.status == PeerContact.Status.ACTIVE
 
@@ -304,7 +306,7 @@ def test_withdrawal_is_a_post(sign_in, clinician, contact):
 
 def test_the_service_refuses_staff_of_another_clinic(outsider, contact):
     with pytest.raises(ValueError, match="own clinic"):
-        peer_contacts.withdraw_peer_contact(contact=contact, by=outsider)
+        peer_contact_services.withdraw_peer_contact(contact=contact, by=outsider)
     contact.refresh_from_db()
     assert contact.status == PeerContact.Status.ACTIVE
 
@@ -330,7 +332,7 @@ def test_each_request_writes_one_access_log_row(sign_in, clinician, contact):
 def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, contact, group):
     client = sign_in(clinician)
     gone = _contact(ClientFactory(clinic=clinic, created_by=clinician), group, by=clinician)
-    peer_contacts.withdraw_peer_contact(contact=gone, by=clinician)
+    peer_contact_services.withdraw_peer_contact(contact=gone, by=clinician)
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -342,7 +344,7 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, con
         owner = ClientFactory(clinic=clinic, created_by=clinician)
         made = _contact(owner, GroupFactory(), f"Peer{n}", by=clinician)
         if n % 3 == 0:
-            peer_contacts.withdraw_peer_contact(contact=made, by=clinician)
+            peer_contact_services.withdraw_peer_contact(contact=made, by=clinician)
     # session, user, OTP device, permissions (2); the paginator's count; the page of contacts
     # with their groups and clients; who withdrew them (one query); the access-log row.
     assert count() == few == 9

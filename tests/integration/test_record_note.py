@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent
 from clients.models import Attendance, Feedback
+from clients.rules import record_note as notes
 from directory.models import ReviewFlag
-from referrals import record_note as notes
 from referrals.models import Referral, ReferredGroup
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, NeedFactory

@@ -22,14 +22,17 @@ from django.utils import timezone
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, PeerContact
 from directory.models import Language, Meeting, Need, ReferralResource, ServiceArea
-from referrals import matching, procedure, selectors, services
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
+from referrals.rules import matching, procedure
+from referrals.selectors import procedure as procedure_selectors
+from referrals.services import procedure as procedure_services
+from referrals.services import referral as referral_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory, MeetingFactory
 from tests.factories import UserFactory
 
 # A screening that refers, with the benefits explained (so VIII.A is done when the referral
-# starts, as services.create_steps records it).
+# starts, as procedure_services.create_steps records it).
 REFER_SCREENING = {
     "indications": [{"code": "IV.H", "detail": "depression"}],
     "no_indication_found": False,
@@ -194,7 +197,7 @@ def _choose(referral, groups, by):
         )
         for rank, g in enumerate(groups, start=1)
     ]
-    services.choose_groups(
+    referral_services.choose_groups(
         referral=referral, suggestions=suggestions, chosen_ids=[g.pk for g in groups], by=by
     )
     referral.refresh_from_db()
@@ -213,7 +216,7 @@ def ready(referred, clinician, group, peer):
     """A referral on which every POST of the checklist can succeed: a peer to introduce, an
     attendance documented (VIII.K needs one), follow-ups scheduled."""
     _attend(referred, group, [timezone.localdate() - timedelta(days=1)], by=clinician)
-    services.sync_status(referral=referred, by=clinician)
+    procedure_services.sync_status(referral=referred, by=clinician)
     referred.refresh_from_db()
     return {
         "referral": referred,
@@ -271,9 +274,12 @@ def _badge(page: str, letter: str) -> str:
 
 
 def _assert_consistent(referral):
-    """Issue 5 item 2: the stored status never contradicts the steps and the attendance."""
+    """The stored status never contradicts the steps and the attendance."""
     referral.refresh_from_db()
-    assert referral.status == procedure.derive_status(selectors.procedure_facts(referral)).value
+    assert (
+        referral.status
+        == procedure.derive_status(procedure_selectors.procedure_facts(referral)).value
+    )
 
 
 def _snapshot(referral):
@@ -422,7 +428,7 @@ def test_a_complete_referral_through_the_page(
     assert _badge(page, "k") == "Pending"
     first_meeting = planned[0]
     _attend(referral, group, [first_meeting], by=clinician)
-    services.sync_status(referral=referral, by=clinician)
+    procedure_services.sync_status(referral=referral, by=clinician)
     referral.refresh_from_db()
     assert referral.status == "attending"
     _assert_consistent(referral)
@@ -441,7 +447,7 @@ def test_a_complete_referral_through_the_page(
 
     # Six scheduled meetings in a row (VIII.G): engaged, then closed as completed.
     _attend(referral, group, planned[1:6], by=clinician)
-    assert services.sync_status(referral=referral, by=clinician) == "engaged"
+    assert procedure_services.sync_status(referral=referral, by=clinician) == "engaged"
     referral.refresh_from_db()
     assert referral.status == "engaged"
     _assert_consistent(referral)
@@ -460,7 +466,7 @@ def test_a_complete_referral_through_the_page(
 
 
 def test_a_step_post_moves_the_status_on_after_an_attendance(sign_in, clinician, referred, group):
-    """Issue 5 item 2: a step posted after an attendance was documented stores "attending"."""
+    """A step posted after an attendance was documented stores "attending"."""
     _attend(referred, group, [timezone.localdate()], by=clinician)
     response = sign_in(clinician).post(_url(referred, "steps/e/done/"), {"note": ""})
     assert response.status_code == 302
@@ -580,7 +586,7 @@ def test_steps_that_need_b_wait_for_it(sign_in, clinician, preparing, group, pee
 )
 def test_nothing_is_recorded_on_a_closed_referral(sign_in, clinician, ready, rest, data):
     referral = ready["referral"]
-    services.close_referral(referral=referral, reason="lost-contact", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="lost-contact", by=clinician)
     before = _snapshot(referral)
     if data == "PEER":
         data = {"peer_contact": ready["peer"].pk}
@@ -590,7 +596,7 @@ def test_nothing_is_recorded_on_a_closed_referral(sign_in, clinician, ready, res
 
 def test_no_follow_up_is_added_to_a_closed_referral(sign_in, clinician, ready):
     referral = ready["referral"]
-    services.close_referral(referral=referral, reason="declined", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="declined", by=clinician)
     before = _snapshot(referral)
     response = sign_in(clinician).post(
         _url(referral, "follow-ups/"), {"due_on": timezone.localdate().isoformat()}
@@ -613,7 +619,7 @@ def test_no_advocate_session_is_added_to_a_closed_referral(sign_in, clinician, r
     client = sign_in(clinician)
     url = _url(referral, "steps/h/advocate/")
     assert client.post(url, {"first_name": "Luz", "sessions": ["1"]}).status_code == 302
-    services.close_referral(referral=referral, reason="lost-contact", by=clinician)
+    procedure_services.close_referral(referral=referral, reason="lost-contact", by=clinician)
     before = _snapshot(referral)
     response = client.post(url, {"first_name": "Luz", "sessions": ["2"]})
     _refused(response, "This referral is closed", before, referral)
@@ -728,7 +734,7 @@ def test_a_session_is_recorded_once(sign_in, clinician, referred):
 def test_a_withdrawn_peer_is_not_offered_and_cannot_be_introduced(
     sign_in, clinician, referred, peer, outsider
 ):
-    services.withdraw_peer_contact(contact=peer, by=outsider)
+    procedure_services.withdraw_peer_contact(contact=peer, by=outsider)
     client = sign_in(clinician)
     page = _text(client.get(_url(referred)))
     assert _radio(peer) not in page and "Marisol" not in page
@@ -746,7 +752,7 @@ def test_withdrawal_between_page_and_post_is_refused(sign_in, clinician, referre
     """The page offered the peer; they withdrew before the clinician pressed the button."""
     client = sign_in(clinician)
     assert _radio(peer) in _text(client.get(_url(referred)))
-    services.withdraw_peer_contact(contact=peer, by=outsider)
+    procedure_services.withdraw_peer_contact(contact=peer, by=outsider)
     response = client.post(_url(referred, "steps/c/introduction/"), {"peer_contact": peer.pk})
     assert response.status_code == 400
     assert _step(referred, "c").status == "pending"
@@ -1065,7 +1071,7 @@ def _k_yes(client, referral, group):
 def test_every_action_leaves_the_status_as_the_facts_say(
     sign_in, clinician, referred, group, action
 ):
-    """Issue 5 item 2: after any checklist POST, the stored status is the derived one. An
+    """After any checklist POST, the stored status is the derived one. An
     attendance is documented without a status change (no page records attendance yet), so the
     stored status is "referred" while the facts say "attending" until an action syncs it."""
     referral = referred
@@ -1388,8 +1394,10 @@ def _busy_referral(referral, groups, meetings_each, followups, *, by, peer_clien
     )
     _attend(referral, groups[0], [timezone.localdate() - timedelta(days=1)], by=by)
     for letter in "efg":
-        services.complete_step(referral=referral, code=f"VIII.{letter.upper()}", by=by)
-    services.record_advocate_sessions(referral=referral, first_name="Luz", sessions=[1], by=by)
+        procedure_services.complete_step(referral=referral, code=f"VIII.{letter.upper()}", by=by)
+    procedure_services.record_advocate_sessions(
+        referral=referral, first_name="Luz", sessions=[1], by=by
+    )
     return referral
 
 
@@ -1444,7 +1452,7 @@ def test_the_referral_pages_queries_do_not_grow(
 # The referral page, whatever the number of groups, meetings, follow-ups and peers:
 #   1 session, 2 user, 3 OTP device, 4 user permissions, 5 group permissions;
 #   6 the referral (with client, clinician, screening, area), 7 its goal needs, 8 the chosen
-#     groups with their groups, 9 the screening's reasons (selectors.referral_for);
+#     groups with their groups, 9 the screening's reasons (selectors.referrals());
 #   selectors.referral_page: 10 the steps (with who and the peer), 11 the chosen groups'
 #     meetings, 12 their attendance (the runs), 13 SHARE!/Friendship Line/Client Coalition,
 #     14 their phones; procedure_facts: 15 the chosen group ids, 16 attendance runs, 17 the

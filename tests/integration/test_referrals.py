@@ -599,8 +599,8 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     many = _count(client, url)
     assert Group.objects.count() == 2000 and Meeting.objects.count() == 20_000
     # Session, user, OTP device, permissions (2), the referral and its prefetches (3: goal needs,
-    # chosen groups, the screening's reasons); matching (referrals/selectors.py): the vocabulary,
-    # the listings that can appear, their facts; the access-log write.
+    # chosen groups, the screening's reasons); matching (referrals/selectors/matching.py): the
+    # vocabulary, the listings that can appear, their facts; the access-log write.
     assert few == many == 13
 
 

@@ -1,10 +1,10 @@
-"""The matching reads (referrals/selectors.py) on a generated directory, against the way they were
-first written: every listing read row by row, every meeting included, all of them ranked.
+"""The matching reads (referrals/selectors/matching.py) on a generated directory, against the way
+they were first written: every listing read row by row, every meeting included, all ranked.
 
-``selectors.matching_inputs`` narrows the listings in SQL to those that can appear for the client
-and reads each listing's distinct facts in one UNION; these tests prove that this changes nothing
-a clinician sees (the same suggestions, order, scores, reasons and VI.C exclusions, and SHARE!
-exactly when nothing fits), for clients of every kind, and that it takes three queries at any
+``matching_selectors.matching_inputs`` narrows the listings in SQL to those that can appear for the
+client and reads each listing's distinct facts in one UNION; these tests prove that this changes
+nothing a clinician sees (the same suggestions, order, scores, reasons and VI.C exclusions, and
+SHARE! exactly when nothing fits), for clients of every kind, and that it takes three queries at any
 size of the directory.
 """
 
@@ -28,7 +28,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from referrals import matching, selectors
+from referrals.rules import matching
+from referrals.selectors import matching as matching_selectors
 
 TODAY = date(2026, 11, 15)
 NEEDS = ["depression", "anxiety", "bipolar", "alcohol", "ocd", "bereavement"]
@@ -192,8 +193,8 @@ def test_the_listings_and_vocabulary_are_those_read_row_by_row(db):
     build_directory(300, seed=1)
     every, vocabulary = read_row_by_row()
     available = {one.id: one for one in every if one.available}
-    assert {one.id: one for one in selectors.matching_listings()} == available
-    assert selectors.vocabulary() == vocabulary
+    assert {one.id: one for one in matching_selectors.matching_listings()} == available
+    assert matching_selectors.vocabulary() == vocabulary
 
 
 @pytest.mark.parametrize("seed", [2, 3])
@@ -204,7 +205,7 @@ def test_matching_gives_what_ranking_every_listing_gave(db, seed):
     every, vocabulary = read_row_by_row()
     compared = 0
     for profile in profiles(seed, 40):
-        listings, read_vocabulary = selectors.matching_inputs(profile)
+        listings, read_vocabulary = matching_selectors.matching_inputs(profile)
         assert read_vocabulary == vocabulary
         # Nothing that can appear is left out, and nothing unavailable is read.
         can_appear = {
@@ -226,7 +227,7 @@ def test_a_client_nothing_fits_still_gets_share(db):
     build_directory(50, seed=4)
     Group.needs.through.objects.filter(need__slug="alcohol").delete()
     profile = matching.ClientProfile(need_slugs=frozenset({"alcohol"}))
-    listings, vocabulary = selectors.matching_inputs(profile)
+    listings, vocabulary = matching_selectors.matching_inputs(profile)
     assert listings == []
     result = matching.match(listings, profile, vocabulary=vocabulary, today=TODAY)
     assert result.share_fallback and not result.suggestions and not result.not_suitable
@@ -234,7 +235,7 @@ def test_a_client_nothing_fits_still_gets_share(db):
 
 def _queries(profile) -> int:
     with CaptureQueriesContext(connection) as queries:
-        selectors.matching_inputs(profile)
+        matching_selectors.matching_inputs(profile)
     return len(queries)
 
 

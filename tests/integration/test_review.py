@@ -22,10 +22,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback
-from referrals import review
+from clients.selectors import review
+from clients.views.review import CSV_HEADER
+from core.periods import Period
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from referrals.review import Period
-from referrals.views_review import CSV_HEADER
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory

@@ -1,4 +1,4 @@
-"""The supervisor review's figures, computed the way they were before issue 8 (one ``EXISTS``
+"""The supervisor review's figures, computed the way they were first written (one ``EXISTS``
 chain per figure) and the way they are now (the funnel folded into the screening query, the
 BLOCKS reasons counted apart, attendance asked group by group, one query for the clinic's
 staff), must be the same on a clinic with many rows and every edge the figures have: every
@@ -28,17 +28,18 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 
 from accounts.models import Role
+from clients.forms import SignOffForm
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback
-from referrals import review
-from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from referrals.review import (
+from clients.selectors import review
+from clients.selectors.review import (
     NOT_REFERRED_CLAUSES,
     SIX_IN_A_ROW,
     STILL_TO_DOCUMENT,
     ClinicianFigures,
-    Period,
 )
-from referrals.views_review import SignOffForm, csv_lines
+from clients.views.review import csv_lines
+from core.periods import Period
+from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory
 

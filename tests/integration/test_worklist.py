@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from accounts.models import Role
 from clients.models import Attendance
-from referrals import procedure, selectors, services, worklist
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -21,7 +20,11 @@ from referrals.models import (
     Referral,
     ReferredGroup,
 )
-from referrals.views_worklist import parse_weeks
+from referrals.rules import procedure
+from referrals.rules.schedule import parse_weeks
+from referrals.selectors import procedure as procedure_selectors
+from referrals.selectors import worklist
+from referrals.services import followups as followup_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import GroupFactory
 from tests.factories import UserFactory
@@ -260,7 +263,7 @@ class TestWaiting:
         work = home(sign_in(clinician))
         shown = {r.pk: [s.step for s in r.waiting_steps] for r in work.waiting.rows}
         for referral in referrals.values():
-            expected = procedure.waiting_steps(selectors.procedure_facts(referral))
+            expected = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
             assert shown.get(referral.pk, []) == expected, referral
 
     def test_the_page_names_the_steps(self, sign_in, clinician, referrals, frozen):
@@ -515,7 +518,7 @@ class TestSchedule:
         self, sign_in, supervisor, clinician, clinic, outsider, frozen
     ):
         before = settled(clinician)
-        services.schedule_followups(referral=before, start=TODAY, by=clinician)
+        followup_services.schedule_followups(referral=before, start=TODAY, by=clinician)
         client = sign_in(supervisor)
 
         response = client.post(SCHEDULE, {"weeks": " 2, 4,8 "})
@@ -535,12 +538,12 @@ class TestSchedule:
         ]
         # A new referral follows the new schedule; another clinic keeps the default.
         after = settled(clinician)
-        services.schedule_followups(referral=after, start=TODAY, by=clinician)
+        followup_services.schedule_followups(referral=after, start=TODAY, by=clinician)
         assert sorted(f.due_on for f in after.followups.all()) == [
             TODAY + timedelta(weeks=w) for w in (2, 4, 8)
         ]
         theirs = settled(outsider)
-        services.schedule_followups(referral=theirs, start=TODAY, by=outsider)
+        followup_services.schedule_followups(referral=theirs, start=TODAY, by=outsider)
         assert sorted(f.due_on for f in theirs.followups.all()) == [
             TODAY + timedelta(weeks=w) for w in (1, 3, 6)
         ]

@@ -48,8 +48,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
-from clients import services as client_services
 from clients.models import Attendance, Client, DocumentationSignOff, Feedback, PeerContact
+from clients.services import clients as client_services
 from directory.models import (
     Contact,
     CriterionConfirmation,
@@ -63,8 +63,6 @@ from directory.models import (
     ServiceArea,
 )
 from directory.services import listings as directory_services
-from referrals import eligibility, matching
-from referrals import services as referral_services
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
@@ -73,6 +71,10 @@ from referrals.models import (
     ReferredGroup,
     Screening,
 )
+from referrals.rules import eligibility, matching
+from referrals.services import procedure as procedure_services
+from referrals.services import referral as referral_services
+from referrals.services import screening as screening_services
 from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
 from tests.directory_factories import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
 from tests.factories import UserFactory
@@ -895,7 +897,7 @@ def _contact_answer(world):
         status=Attendance.Status.ATTENDED,
         recorded_by=clinician,
     )
-    referral_services.sync_status(referral=referral, by=clinician)
+    procedure_services.sync_status(referral=referral, by=clinician)
     return DoubleSubmit(
         user=clinician,
         url=f"/referrals/{referral.pk}/steps/k/answer/",
@@ -1189,7 +1191,7 @@ def test_a_client_input_save_never_undoes_a_close_made_since_the_page_loaded(wor
     contact); the save from the page is refused and the referral stays closed."""
     referral = new_preparing(world)
     loaded = Referral.objects.get(pk=referral.pk)  # what the client-input page holds
-    referral_services.close_referral(
+    procedure_services.close_referral(
         referral=referral, reason=Referral.CloseReason.LOST_CONTACT, by=world["supervisor"]
     )
     with pytest.raises(referral_services.ReferralConflict, match="closed or moved on"):
@@ -1253,7 +1255,7 @@ def test_a_vi_c_finding_moves_the_version_on_from_the_client_as_saved_now(world)
     answers = eligibility.ScreeningAnswers.from_dict(
         {**REFER_SCREENING, "on_prescribed_medication": "yes"}
     )
-    referral_services.record_screening(client=loaded, answers=answers, by=world["clinician"])
+    screening_services.record_screening(client=loaded, answers=answers, by=world["clinician"])
     record.refresh_from_db()
     assert (record.first_name, record.on_prescribed_medication) == ("Anabel", True)
     assert record.version == 3

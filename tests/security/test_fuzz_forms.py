@@ -359,8 +359,8 @@ def host_urls(name: str, w: FuzzWorld) -> list[str]:
         "clients:peer-contact-withdraw": [w.url("clients:peer-contacts")],
         "clients:find": [w.url("clients:list")],
         "referrals:groups": [w.url("referrals:groups", {"pk": w.extra["approved"].pk})],
-        "referrals:review-sign-off": [
-            w.url("referrals:review")
+        "clients:review-sign-off": [
+            w.url("clients:review")
             + "?"
             + "&".join(f"{k}={v}" for k, v in w.base.values["review_period"].items())
         ],
@@ -877,8 +877,8 @@ GET_FORM_PAGES = {
     # URL name: who uses it
     "directory:search": "clinician",
     "access-log": "supervisor",
-    "referrals:review": "supervisor",
-    "referrals:record-note": "clinician",
+    "clients:review": "supervisor",
+    "clients:record-note": "clinician",
     "directory:worklist": "site_admin",
     "clients:list": "clinician",
     "clients:peer-contacts": "clinician",

@@ -106,9 +106,9 @@ def test_the_tenancy_urls_are_the_client_record_urls():
         "referrals:followup-add",
         "referrals:followup-done",
         "referrals:close",
-        "referrals:record-note",
-        "referrals:record-note-text",
-        "referrals:attendance-new",
+        "clients:record-note",
+        "clients:record-note-text",
+        "clients:attendance-new",
     }
     assert {name for name, _ in tenancy_probes()} == names
 

@@ -375,21 +375,21 @@ MATRIX: dict[str, Route] = {
     # VIII.J: the clinic's schedule. The superuser (no clinic) is told so: 400, past the gate.
     "referrals:followup-schedule": Route(get=SUPERVISOR, post=SUPERVISOR),
     # --- referrals: documentation (IX) ------------------------------------------------------
-    "referrals:record-note": Route(
+    "clients:record-note": Route(
         get=RECORD_PAGE,
         post=RECORD_PAGE_NO_METHOD,
         kwargs=CLIENT_ID,
         client_related=True,
         log={"GET": Log("print", "client", "client")},
     ),
-    "referrals:record-note-text": Route(
+    "clients:record-note-text": Route(
         get=RECORD_PAGE,
         post=RECORD_PAGE_NO_METHOD,
         kwargs=CLIENT_ID,
         client_related=True,
         log={"GET": Log("export", "client", "client")},
     ),
-    "referrals:attendance-new": Route(
+    "clients:attendance-new": Route(
         get=RECORD_CHANGE,
         post=RECORD_CHANGE,
         kwargs=CLIENT_ID,
@@ -397,14 +397,14 @@ MATRIX: dict[str, Route] = {
         log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
     ),
     # The supervisor's review names clients in its gaps; its row names the period.
-    "referrals:review": Route(
+    "clients:review": Route(
         get=SUPERVISOR,
         post=SUPERVISOR_NO_METHOD,
         client_related=True,
         query="review_period",
         log={"GET": Log("view", "supervisor-review", "review_period")},
     ),
-    "referrals:review-export": Route(
+    "clients:review-export": Route(
         get=SUPERVISOR,
         post=SUPERVISOR_NO_METHOD,
         client_related=True,
@@ -412,7 +412,7 @@ MATRIX: dict[str, Route] = {
         log={"GET": Log("export", "supervisor-review", "review_period")},
     ),
     # A refused sign-off (the matrix's empty one) shows the review again: a view of it.
-    "referrals:review-sign-off": Route(
+    "clients:review-sign-off": Route(
         get=SUPERVISOR_NO_METHOD,
         post=SUPERVISOR,
         client_related=True,

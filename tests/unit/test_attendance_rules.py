@@ -1,5 +1,5 @@
 """Six scheduled meetings in a row (policy VIII.G) and the federal holidays it skips: pure
-rules, no database, table-driven (``clients/attendance_rules.py``)."""
+rules, no database, table-driven (``clients/rules/attendance.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from clients.attendance_rules import (
+from clients.rules.attendance import (
     PLAIN_RULE,
     SIX,
     Basis,
@@ -346,7 +346,7 @@ def test_the_same_records_without_a_schedule_count_weeks():
 
 
 def test_run_keeps_its_old_callers_working():
-    """``referrals/selectors.py`` calls ``run_of(meetings)``; ``Run(current, longest)`` stays."""
+    """The record note calls ``run_of(meetings)``; ``Run(current, longest)`` stays."""
     run = run_of([Meeting(date(2026, 1, 6), True)])
     assert run == Run(current=1, longest=1, basis=Basis.WEEKS, last_documented=date(2026, 1, 6))
     assert Run(current=6, longest=6).reached_six and not Run(current=5, longest=5).reached_six

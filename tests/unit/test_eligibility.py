@@ -1,4 +1,4 @@
-"""The screening rules of policy 04.9 (referrals/eligibility.py), without a database.
+"""The screening rules of policy 04.9 (referrals/rules/eligibility.py), without a database.
 
 IV   indications for referral, any one of which suffices (IV.A–H);
 V    the selection criterion: able to be with a group for 20 minutes without being disruptive;
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from referrals import clauses
-from referrals.eligibility import (
+from referrals.rules import clauses
+from referrals.rules.eligibility import (
     RULES,
     Answer,
     Criterion,
@@ -821,7 +821,7 @@ def test_every_group_type_named_in_clauses_is_a_to_e(taxonomy):
 def test_the_rules_need_no_django():
     """The rules run without Django: no ORM, no request, nothing configured."""
     script = (
-        "import sys, referrals.eligibility; "
+        "import sys, referrals.rules.eligibility; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'django'); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )

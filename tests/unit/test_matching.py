@@ -1,9 +1,9 @@
 """Matching a client to self-help listings (policy 04.9 VIII.B–D, VI.C), without a database.
 
-``referrals/matching.py`` is pure: these tests build ``Listing`` and ``ClientProfile`` values by
-hand. The VI.C property (a medicated client is never offered a group that discourages medication
-or carries an open medication concern) is checked with hypothesis against the policy's rule
-written out again here, independently of the module.
+``referrals/rules/matching.py`` is pure: these tests build ``Listing`` and ``ClientProfile`` values
+by hand. The VI.C property (a medicated client is never offered a group that discourages medication
+or carries an open medication concern) is checked with hypothesis against the policy's rule written
+out again here, independently of the module.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from referrals import matching as m
-from referrals.matching import (
+from referrals.rules import matching as m
+from referrals.rules.matching import (
     Area,
     ClientProfile,
     Listing,

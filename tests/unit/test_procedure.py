@@ -1,5 +1,5 @@
 """The referral procedure of policy 04.9, VIII.A–K, and the referral's status
-(referrals/procedure.py), without a database.
+(referrals/rules/procedure.py), without a database.
 
 VIII.A counsel on benefits; VIII.B goals, location, cultural/linguistic needs "with client input
 and approval"; VIII.C refer to a specific group and, "When possible", introduce the client by
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from referrals.procedure import (
+from referrals.rules.procedure import (
     ADVOCATE_SESSIONS,
     D_NOT_NEEDED_REASON,
     STEPS,
@@ -604,7 +604,7 @@ def test_titles_match_the_model_choices():
 def test_the_rules_need_no_django():
     """The rules run without Django: no ORM, no request, nothing configured."""
     script = (
-        "import sys, referrals.procedure; "
+        "import sys, referrals.rules.procedure; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'django'); "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )

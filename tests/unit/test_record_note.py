@@ -5,11 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from clients.attendance_rules import Run
-from referrals import record_note as notes
-from referrals.record_note import (
+from clients.rules import record_note as notes
+from clients.rules.attendance import Run
+from clients.rules.record_note import (
     AttendedDate,
-    BadPeriod,
     GroupAttendance,
     NoteData,
     NoteFeedback,
@@ -18,6 +17,7 @@ from referrals.record_note import (
     build,
     parse_period,
 )
+from core.periods import BadPeriod
 
 # The directory's own slugs, written out here rather than read from the constant, so that a
 # change to the definition of a substance-use group has to change this test too.

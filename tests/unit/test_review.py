@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from referrals import review
-from referrals.review import ClinicianFigures, Period, ReviewQueryForm
-from referrals.views_review import CSV_HEADER, csv_lines
+from clients.forms import ReviewQueryForm
+from clients.selectors import review
+from clients.selectors.review import ClinicianFigures
+from clients.views.review import CSV_HEADER, csv_lines
+from core import periods
+from core.periods import Period
 
 TODAY = date(2026, 5, 6)  # a Wednesday
 LA = ZoneInfo("America/Los_Angeles")
@@ -41,7 +44,7 @@ def test_the_default_period_is_the_last_90_days_today_included():
     ],
 )
 def test_monday_is_the_start_of_the_iso_week(day, expected):
-    assert review.monday(day) == expected
+    assert periods.monday(day) == expected
 
 
 def test_the_weeks_cover_every_week_the_period_touches():
@@ -94,7 +97,7 @@ def test_a_start_alone_runs_to_today():
 
 
 def test_the_longest_period_is_accepted_and_one_day_more_is_not():
-    longest = TODAY - timedelta(days=review.MAX_DAYS - 1)
+    longest = TODAY - timedelta(days=periods.MAX_DAYS - 1)
     assert _form(start=longest.isoformat()).is_valid()
     form = _form(start=(longest - timedelta(days=1)).isoformat())
     assert not form.is_valid()
@@ -122,8 +125,8 @@ def test_bad_parameters_are_refused_with_a_message(data, field, message):
 
 
 def test_period_problems_are_empty_for_a_good_period():
-    assert review.period_problems(date(2026, 1, 1), TODAY, TODAY) == {}
-    assert review.period_problems(TODAY, TODAY, TODAY) == {}
+    assert periods.period_problems(date(2026, 1, 1), TODAY, TODAY) == {}
+    assert periods.period_problems(TODAY, TODAY, TODAY) == {}
 
 
 # --- totals and the CSV ----------------------------------------------------------------------

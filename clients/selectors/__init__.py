@@ -1,0 +1,1 @@
+"""Reads for clients: the register, peer contacts and the IX documentation."""

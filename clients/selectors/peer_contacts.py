@@ -1,0 +1,69 @@
+"""Peer contacts (policy VIII.K, VIII.C): what the clinic's list reads.
+
+VIII.K: "Clinicians should ask suitable clients if they would like to be a contact person for the
+group they attend." A yes is recorded on the referral's step K (``referrals.services.procedure``),
+with the first name and the phone the client chose to share and the date they consented.
+
+What each person sees:
+- Staff of the contact's own clinic (``/clients/peer-contacts/``): the clinic's list, with the
+  phone the client chose to share, the consent date, and whether the consent still stands.
+- Clinicians of other clinics, county-wide: only what the introduction of VIII.C needs, the
+  first name and the group ("introduce the individuals by first name only"). That is
+  ``referrals.selectors.referral.peers_for`` on the referral's page; nothing here serves them.
+
+Withdrawal takes effect at once: the row is ``withdrawn`` with the date in the same UPDATE, and
+``peers_for`` and the introduction's own check read only ``active`` rows, so no introduction
+offered from then on names them and a form sent from a page loaded before is refused.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+
+from clients.models import PeerContact
+
+# A clinic's list, a page at a time.
+PAGE_SIZE = 50
+
+
+def clinic_peer_contacts(user):
+    """The contacts of the user's clinic (none without one), the active ones first.
+
+    One query for a page (plus the paginator's count): the group and the client come with
+    each row. Filtered by the client's clinic too, a second fence should the two disagree.
+    """
+    clinic_id = getattr(user, "clinic_id", None)
+    if clinic_id is None:
+        return PeerContact.objects.none()
+    return (
+        PeerContact.objects.filter(clinic_id=clinic_id, client__clinic_id=clinic_id)
+        .select_related("group", "client")
+        .order_by("status", "group__name", "first_name", "id")  # "active" < "withdrawn"
+    )
+
+
+def peer_contacts():
+    """Contacts with their group and client, ordered as the clinic's list shows them; scoped to
+    a clinic by ``for_clinic`` (``core.access.fetch``), and to clients of that same clinic, a
+    second fence should the two disagree."""
+    return (
+        PeerContact.objects.filter(client__clinic_id=F("clinic_id"))
+        .select_related("group", "client")
+        .order_by("status", "group__name", "first_name", "id")  # "active" < "withdrawn"
+    )
+
+
+def withdrawn_by(contacts) -> dict[int, object]:
+    """Who withdrew each withdrawn contact, from their history: one query for a page."""
+    ids = [c.pk for c in contacts if c.status == PeerContact.Status.WITHDRAWN]
+    if not ids:
+        return {}
+    who: dict[int, object] = {}
+    records = (
+        PeerContact.history.filter(id__in=ids, status=PeerContact.Status.WITHDRAWN)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    for record in records:
+        who.setdefault(record.id, record.history_user)  # the first withdrawn record
+    return who

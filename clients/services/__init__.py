@@ -1,0 +1,1 @@
+"""Writes for clients: the register, peer contacts and the IX documentation."""

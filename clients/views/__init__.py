@@ -1,0 +1,1 @@
+"""The client pages: the register, peer contacts and the IX documentation."""

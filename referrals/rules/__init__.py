@@ -1,0 +1,1 @@
+"""Pure referral rules: clauses, screening, matching, the procedure, the schedule."""

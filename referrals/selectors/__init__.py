@@ -1,0 +1,1 @@
+"""Reads for referrals: querysets with their joins, and the facts the rules work on."""

@@ -1,0 +1,316 @@
+"""Reads for matching (VIII.B–D, VI.C): the directory's listings as the pure rules want them.
+
+Matching (``referrals/rules/matching.py``) works on plain facts; ``matching_inputs`` builds them
+in three queries at any size of the directory: the vocabulary, the listings that can appear for
+the client (narrowed in SQL by the rule matching itself applies), and those listings' distinct
+needs, types, languages and areas, as ``values_list`` rows rather than model instances.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Value,
+)
+from django.db.models.functions import Cast
+
+from directory.models import (
+    Contact,
+    Group,
+    GroupType,
+    Language,
+    Meeting,
+    Need,
+    ReferralResource,
+    ResourcePhone,
+    ReviewFlag,
+    ServiceArea,
+)
+from referrals.models import (
+    Referral,
+)
+from referrals.rules import eligibility, matching
+
+# --- matching (VIII.B–D, VI.C) ---------------------------------------------------------------
+#
+# Three queries, whatever the size of the directory: the vocabulary (with ids), the listings
+# that can appear for the client, and those listings' facts. What is shipped to Python grows with
+# the listings that can appear, never with the meetings: a listing's ten meetings in one area
+# and language come back as one row.
+
+# What a row of the facts query is about (its second column): a need, a type, a language or an
+# area of the listing (the third column holds the id), or one of its meetings' distinct
+# (language, area) pairs (the third and fourth columns, either may be NULL).
+_NEED, _TYPE, _LANGUAGE, _AREA, _MEETING = 1, 2, 3, 4, 5
+_TABLE_OF = {_NEED: "need", _TYPE: "type", _LANGUAGE: "language", _AREA: "area"}
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """The vocabulary matching words its reasons with, and each table's slugs or codes by id
+    (the facts query reads ids, so that none of its parts joins a vocabulary table)."""
+
+    vocabulary: matching.Vocabulary
+    keys: dict[str, dict[int, str]]
+
+    def ids(self, table: str, wanted) -> list[int]:
+        wanted = set(wanted)
+        return sorted(pk for pk, key in self.keys[table].items() if key in wanted)
+
+
+def _catalogue() -> _Catalogue:
+    """The four small vocabulary tables in one query (a UNION)."""
+
+    def rows(model, table, key, area_kind=None, spa_number=None):
+        # Every column an annotation, in the same order in each part of the UNION (a model
+        # field named in values_list would be selected before the annotations).
+        return (
+            model.objects.annotate(
+                vocabulary_table=Value(table, output_field=CharField()),
+                vocabulary_id=F("pk"),
+                vocabulary_key=F(key),
+                vocabulary_name=F("name"),
+                area_kind=area_kind or Value("", output_field=CharField()),
+                # A typed NULL: PostgreSQL reads a bare NULL in a UNION as text.
+                spa=spa_number or Cast(Value(None), IntegerField()),
+            )
+            .order_by()
+            .values_list(
+                "vocabulary_table",
+                "vocabulary_id",
+                "vocabulary_key",
+                "vocabulary_name",
+                "area_kind",
+                "spa",
+            )
+        )
+
+    names: dict[str, dict[str, str]] = {"need": {}, "language": {}, "type": {}}
+    areas: dict[str, matching.Area] = {}
+    keys: dict[str, dict[int, str]] = {"need": {}, "language": {}, "type": {}, "area": {}}
+    query = rows(Need, "need", "slug").union(
+        rows(Language, "language", "code"),
+        rows(GroupType, "type", "code"),
+        rows(ServiceArea, "area", "slug", F("kind"), F("spa_number")),
+        all=True,
+    )
+    for table, pk, key, name, kind, spa in query.order_by():
+        keys[table][pk] = key
+        if table == "area":
+            areas[key] = matching.Area(slug=key, name=name, kind=kind, spa_number=spa)
+        else:
+            names[table][key] = name
+    vocabulary = matching.Vocabulary(
+        needs=names["need"],
+        languages=names["language"],
+        group_types=names["type"],
+        areas=areas,
+    )
+    return _Catalogue(vocabulary=vocabulary, keys=keys)
+
+
+def vocabulary() -> matching.Vocabulary:
+    """Names for the reasons matching gives: one query."""
+    return _catalogue().vocabulary
+
+
+def _open_medication_concern():
+    return Exists(
+        ReviewFlag.objects.filter(
+            group=OuterRef("pk"), concerns_medication=True, resolved_at__isnull=True
+        )
+    )
+
+
+def _can_appear(profile: matching.ClientProfile | None, catalogue: _Catalogue):
+    """The available listings (active, not archived) that ``matching.match`` can show this
+    client, suggested or listed as not suitable: those that share a need or a group type with
+    the client (``matching.is_relevant``), or every one for a client who named neither.
+
+    Exact, not a guess: a listing left out here is one ``match`` would skip, so ranking these
+    gives the same result as ranking the whole directory. A need or type the directory does not
+    have cannot be shared, and is dropped.
+    """
+    available = Group.objects.current().filter(status=Group.Status.ACTIVE).order_by()
+    if profile is None or not (profile.need_slugs or profile.group_type_codes):
+        return available
+    sharing = [
+        through.objects.filter(**{f"{field}__in": ids}).values("group_id")
+        for through, field, ids in (
+            (Group.needs.through, "need_id", catalogue.ids("need", profile.need_slugs)),
+            (Group.types.through, "grouptype_id", catalogue.ids("type", profile.group_type_codes)),
+        )
+        if ids
+    ]
+    if not sharing:
+        return available.none()
+    # One list of ids (a UNION), not OR-ed EXISTS, which PostgreSQL costs per listing: an
+    # estimate that grows with the directory, and past 100,000 starts its JIT compiler (measured:
+    # a third of a second added to a 5 ms query).
+    return available.filter(pk__in=sharing[0].union(*sharing[1:]))
+
+
+def _facts(listing_ids: list[int]) -> list[tuple[int, int, int | None, int | None]]:
+    """(listing id, kind, id, area id) rows for the listings: their needs, types, own languages
+    and areas, their contacts' areas, and their meetings' distinct (language, area) pairs, which
+    a listing's languages and areas include (design notes, section 3). One query, reading the
+    meetings once: ten meetings in one area and language are one row.
+
+    The ids go in as one parameter: an array on PostgreSQL, whose planner then reads just these
+    listings' rows by index (measured at county scale: 1 ms for the 106 listings of a client with
+    one need, where joining the listings' query read all 20,000 meetings in 12 ms), and JSON on
+    SQLite, which has no arrays. Written as SQL because the ORM would turn 2,000 ids into 2,000
+    parameters in each of the six parts, and compiling that costs more than the query.
+    """
+    if not listing_ids:
+        return []
+    # Every name in this SQL comes from the models' own metadata and every value is a
+    # parameter: nothing from a request is written into it (hence the noqa: S608).
+    qn = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        # The array as its text form, which the driver passes as one string (as a list it would
+        # quote each of 2,000 numbers in each of the six parts: 7 ms).
+        one_of = "= ANY(%s::bigint[])"
+        ids = "{" + ",".join(str(int(pk)) for pk in listing_ids) + "}"
+    else:
+        one_of, ids = "IN (SELECT value FROM json_each(%s))", json.dumps(list(listing_ids))
+
+    def table(model) -> str:
+        return qn(model._meta.db_table)
+
+    def column(model, field) -> str:
+        return qn(model._meta.get_field(field).column)
+
+    def own(kind: int, model, value: str) -> str:
+        listing, value = column(model, "group"), column(model, value)
+        return (
+            f"SELECT {listing}, {kind}, {value}, NULL FROM {table(model)}"  # noqa: S608
+            f" WHERE {listing} {one_of}"
+        )
+
+    through = Contact.service_areas.through
+    contact_group = column(Contact, "group")
+    meeting_group = column(Meeting, "group")
+    parts = [
+        # First, so that its fourth column gives the UNION its type (a bare NULL would not).
+        f"SELECT DISTINCT {meeting_group}, {_MEETING}, {column(Meeting, 'language')},"  # noqa: S608
+        f" {column(Meeting, 'service_area')} FROM {table(Meeting)}"
+        f" WHERE {meeting_group} {one_of}",
+        own(_NEED, Group.needs.through, "need"),
+        own(_TYPE, Group.types.through, "grouptype"),
+        own(_LANGUAGE, Group.languages.through, "language"),
+        own(_AREA, Group.service_areas.through, "servicearea"),
+        f"SELECT c.{contact_group}, {_AREA}, a.{column(through, 'servicearea')}, NULL"  # noqa: S608
+        f" FROM {table(through)} a JOIN {table(Contact)} c"
+        f" ON c.{qn(Contact._meta.pk.column)} = a.{column(through, 'contact')}"
+        f" WHERE c.{contact_group} {one_of}",
+    ]
+    # UNION ALL: the parts other than the meetings' hold no duplicates worth a database's sort
+    # (a listing's two contacts in one area give two rows; Python keeps sets).
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), [ids] * len(parts))
+        return cursor.fetchall()
+
+
+def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
+    groups = list(
+        _can_appear(profile, catalogue)
+        .annotate(open_medication_concern=_open_medication_concern())
+        .values_list(
+            "id",
+            "name",
+            "slug",
+            "is_twelve_step",
+            "medication_stance",
+            "open_medication_concern",
+            "last_verified_on",
+        )
+    )
+    keys = {kind: catalogue.keys[table] for kind, table in _TABLE_OF.items()}
+    languages, areas = keys[_LANGUAGE], keys[_AREA]
+    # Per listing: its need slugs, type codes, language codes and area slugs.
+    facts: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
+    for listing_id, kind, value_id, area_id in _facts([row[0] for row in groups]):
+        sets = facts.get(listing_id)
+        if sets is None:
+            sets = facts[listing_id] = (set(), set(), set(), set())
+        if kind == _MEETING:
+            if value_id is not None:
+                sets[_LANGUAGE - 1].add(languages[value_id])
+            if area_id is not None:
+                sets[_AREA - 1].add(areas[area_id])
+        else:
+            sets[kind - 1].add(keys[kind][value_id])
+    none = (frozenset(),) * 4
+    listed = []
+    for pk, name, slug, twelve_step, stance, concern, verified in groups:
+        needs, types, language_codes, area_slugs = facts.get(pk, none)
+        listed.append(
+            matching.Listing(
+                id=pk,
+                name=name,
+                slug=slug,
+                need_slugs=frozenset(needs),
+                group_type_codes=frozenset(types),
+                language_codes=frozenset(language_codes),
+                areas=frozenset(area_slugs),
+                is_twelve_step=twelve_step,
+                medication_stance=matching.Stance(stance),
+                open_medication_concern=concern,
+                last_verified_on=verified,
+            )
+        )
+    return listed
+
+
+def matching_inputs(
+    profile: matching.ClientProfile,
+) -> tuple[list[matching.Listing], matching.Vocabulary]:
+    """What ``matching.match`` needs for this client, in three queries at any size of the
+    directory: the listings that can appear for them (``_can_appear``) and the vocabulary."""
+    catalogue = _catalogue()
+    return _listings(profile, catalogue), catalogue.vocabulary
+
+
+def matching_listings(profile: matching.ClientProfile | None = None) -> list[matching.Listing]:
+    """Every available listing as facts for matching, or, with ``profile``, those that can
+    appear for that client (the same result from ``matching.match``)."""
+    return _listings(profile, _catalogue())
+
+
+def client_profile(referral: Referral) -> matching.ClientProfile:
+    """What matching needs to know about the client, from the screening and VIII.B."""
+    answers = eligibility.ScreeningAnswers.from_dict(referral.screening.answers)
+    outcome = eligibility.evaluate(answers)
+    goal_needs = {need.slug for need in referral.goal_needs.all()}
+    return matching.ClientProfile(
+        need_slugs=frozenset(outcome.needs() | goal_needs),
+        group_type_codes=frozenset(outcome.group_types()),
+        language_code=referral.language or referral.client.preferred_language,
+        area_slug=referral.preferred_area.slug if referral.preferred_area_id else None,
+        # VI.C: either the screening or the client's current record saying so is enough.
+        on_prescribed_medication=(
+            referral.screening.on_prescribed_medication or referral.client.on_prescribed_medication
+        ),
+        twelve_step=matching.TwelveStep(referral.twelve_step),
+    )
+
+
+def share_resources() -> list[ReferralResource]:
+    """SHARE! and the Friendship Line (VIII.D), shown when nothing fits."""
+    return list(
+        ReferralResource.objects.filter(key__in=["share", "friendship-line"])
+        .order_by("name")
+        .prefetch_related(
+            Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
+        )
+    )

@@ -1,0 +1,220 @@
+"""Reads for the screening and referral pages, each in a fixed number of queries.
+
+``screenings()`` and ``referrals()`` are the querysets the pages look a record up in (through
+``core.access.fetch``, which scopes them to the clinic); ``client_history`` is what the client's
+page shows of their screenings and referrals; ``referral_page`` gathers the referral's page.
+"""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from clients.models import Client, PeerContact
+from directory.models import (
+    Meeting,
+    ReferralResource,
+    ResourcePhone,
+)
+from referrals.models import (
+    FollowUp,
+    ProcedureStep,
+    Referral,
+    ReferredGroup,
+    Screening,
+    ScreeningReason,
+)
+from referrals.rules import procedure, schedule
+from referrals.selectors import procedure as procedure_selectors
+from referrals.selectors.procedure import PEERS_OFFERED_PER_GROUP, procedure_facts
+
+
+def screenings():
+    """Screenings with who screened and the reasons in order (``core.access.fetch`` scopes
+    them to the clinic)."""
+    return Screening.objects.select_related("client", "screened_by").prefetch_related(
+        Prefetch("reasons", queryset=ScreeningReason.objects.order_by("order", "id"))
+    )
+
+
+def referrals():
+    """Referrals with what the referral's page shows (``core.access.fetch`` scopes them)."""
+    return Referral.objects.select_related(
+        "client", "clinician", "screening", "preferred_area", "approval_recorded_by"
+    ).prefetch_related(
+        "goal_needs",
+        Prefetch("groups", queryset=ReferredGroup.objects.select_related("group")),
+        Prefetch("screening__reasons", queryset=ScreeningReason.objects.order_by("order")),
+    )
+
+
+# --- the client's page: the screenings and referrals hung on a client --------------------------
+
+# A client's page shows this many of the latest screenings and referrals, and says how many
+# there are in all, so that the page stays short and its queries fixed.
+SECTION_LIMIT = 25
+
+
+def _count_of(model) -> Coalesce:
+    """How many rows of ``model`` the client has, as a subquery (no join to multiply rows)."""
+    counted = (
+        model.objects.filter(client=OuterRef("pk"))
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def client_history(clinic_id: int | None):
+    """Clients with their latest screenings and referrals, for the client's page.
+
+    Four queries whatever their number: the client (with the counts), the screenings with who
+    screened, the referrals with the clinician, and the chosen groups with their listings.
+    The related rows are filtered by clinic too: a second fence, should a row ever disagree
+    with its client.
+    """
+    screenings = (
+        Screening.objects.filter(clinic_id=clinic_id)
+        .select_related("screened_by")
+        .order_by("-screened_at", "-id")
+    )
+    chosen = ReferredGroup.objects.select_related("group").order_by("suggested_rank", "id")
+    referrals = (
+        Referral.objects.filter(clinic_id=clinic_id)
+        .select_related("clinician")
+        .prefetch_related(Prefetch("groups", queryset=chosen, to_attr="chosen_groups"))
+        .order_by("-created_at", "-id")
+    )
+    return (
+        Client.objects.select_related("primary_clinician", "created_by")
+        .annotate(screening_count=_count_of(Screening), referral_count=_count_of(Referral))
+        .prefetch_related(
+            Prefetch(
+                "screenings",
+                queryset=screenings[:SECTION_LIMIT],
+                to_attr="recent_screenings",
+            ),
+            Prefetch(
+                "referrals",
+                queryset=referrals[:SECTION_LIMIT],
+                to_attr="recent_referrals",
+            ),
+        )
+    )
+
+
+# --- the procedure: peers to introduce, the referral's page -----------------------------------
+
+
+def peers_for(referral: Referral):
+    """VIII.C: consenting peer contacts for the groups chosen, never the client themself.
+    Withdrawn contacts are never offered (VIII.K: withdrawal takes effect at once).
+
+    Every one of them: what the introduction form accepts. The page offers
+    ``peers_offered``, a few per group."""
+    return (
+        PeerContact.objects.filter(
+            group_id__in=referral.groups.values("group_id"), status=PeerContact.Status.ACTIVE
+        )
+        .exclude(client_id=referral.client_id)
+        .select_related("group")
+        .order_by("group__name", "first_name", "id")
+    )
+
+
+def peers_offered(referral: Referral):
+    """``peers_for``, at most ``PEERS_OFFERED_PER_GROUP`` a group: those who agreed most
+    recently (the likeliest to be attending still). One query, whatever the number."""
+    latest_first = Window(
+        RowNumber(),
+        partition_by=F("group_id"),
+        order_by=(F("consented_on").desc(), F("id").desc()),
+    )
+    return (
+        peers_for(referral)
+        .annotate(rank_in_group=latest_first)
+        .filter(rank_in_group__lte=PEERS_OFFERED_PER_GROUP)
+    )
+
+
+def referral_page(referral: Referral, *, today) -> dict:
+    """Everything the referral's checklist shows, in a fixed number of queries."""
+    steps = {
+        step.code: step
+        for step in ProcedureStep.objects.filter(referral=referral).select_related(
+            "completed_by", "peer_contact"
+        )
+    }
+    chosen = list(referral.groups.all())
+    group_ids = [c.group_id for c in chosen]
+    meetings = list(
+        Meeting.objects.filter(group_id__in=group_ids).only("group_id", "weekday", "start_time")
+    )
+    planned = {
+        c.group_id: schedule.next_meetings(
+            [
+                schedule.WeeklyMeeting(m.weekday, m.start_time)
+                for m in meetings
+                if m.group_id == c.group_id
+            ],
+            after=(timezone.localdate(referral.referred_at) if referral.referred_at else today),
+        )
+        for c in chosen
+    }
+    runs = procedure_selectors.runs_for(
+        referral.client_id,
+        group_ids,
+        schedules={gid: [m.weekday for m in meetings if m.group_id == gid] for gid in group_ids},
+    )
+    resources = {
+        r.key: r
+        for r in ReferralResource.objects.filter(
+            key__in=["share", "friendship-line", "client-coalition"]
+        ).prefetch_related(
+            Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
+        )
+    }
+    facts = procedure_facts(referral)
+    waiting = set(procedure.waiting_steps(facts))
+    rows = []
+    for definition in procedure.STEPS:
+        code = definition.step.value
+        rows.append(
+            {
+                "definition": definition,
+                "letter": code[-1].lower(),
+                "step": steps.get(code),
+                "effective": procedure.effective_status(definition.step, facts).value,
+                "waiting": definition.step in waiting,
+            }
+        )
+    done, total = procedure.progress(facts)
+    return {
+        "steps": rows,
+        "facts": facts,
+        "progress_done": done,
+        "progress_total": total,
+        "chosen": chosen,
+        "planned": planned,
+        "runs": runs,
+        "six_progress": max((run.progress for run in runs.values()), default=0),
+        "peers": list(peers_offered(referral)),
+        "resources": resources,
+        "followups": list(
+            FollowUp.objects.filter(referral=referral)
+            .select_related("done_by")
+            .order_by("due_on", "id")
+        ),
+    }

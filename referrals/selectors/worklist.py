@@ -1,0 +1,354 @@
+"""The clinician's worklist, on their home page: what is theirs to do today (VIII.I–J).
+
+Three lists, each paginated on its own (``fpage``, ``wpage``, ``rpage``):
+
+* **Follow-ups** (VIII.J, "at regular intervals"): overdue (due before today, not done), due
+  today, then due in the next ``UPCOMING_DAYS`` days.
+* **Referrals waiting on a step** (VIII.A–K): referrals with a step the clinician can do now.
+* **Clients due to report back** (VIII.I): active referrals the clinician has heard nothing
+  about for ``REPORT_BACK_DAYS`` days.
+
+Only the signed-in clinician's own referrals at their own clinic: a referral of another clinic
+never appears, even one that names them (a clinician who moved clinics).
+
+The whole worklist costs a fixed number of queries, whatever the number of referrals: two
+counts (follow-ups; waiting and report-back together), one query per page of rows, one for the
+page rows' groups and one for the waiting rows' steps. Nothing is read per row. That is why
+"waiting on a step" is decided in SQL rather than with ``selectors.procedure_facts`` (six
+queries per referral); see ``_waiting`` for the rule and how it matches
+``procedure.waiting_steps``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.http import QueryDict
+from django.utils import timezone
+
+from clients.models import Attendance
+from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
+from referrals.rules import procedure
+
+PAGE_SIZE = 20
+# "Upcoming this week": due after today and at most this many days ahead (a rolling week, so
+# that on a Friday the next Monday's follow-ups still show).
+UPCOMING_DAYS = 7
+# VIII.I: a client is due to report back when nothing has been heard from or about them for
+# this many days (see ``_due_to_report_back``).
+REPORT_BACK_DAYS = 14
+
+ACTIVE = (Referral.Status.REFERRED, Referral.Status.ATTENDING, Referral.Status.ENGAGED)
+# Statuses that imply a documented attendance: the stored status never contradicts the
+# attendance (services.sync_status), so it stands in for an attendance query (VIII.K).
+ATTENDED = (Referral.Status.ATTENDING, Referral.Status.ENGAGED)
+
+Code = ProcedureStep.Code
+StepStatus = ProcedureStep.Status
+# On an active referral (groups chosen, so VIII.B settled), a pending step among these is one
+# the clinician can do now, as procedure.waiting_steps decides; D and K have conditions of
+# their own (see ``_waiting``).
+WAITING_WHEN_PENDING = (
+    Code.A,
+    Code.B,
+    Code.C,
+    Code.E,
+    Code.F,
+    Code.G,
+    Code.H,
+    Code.I,
+    Code.J,
+)
+
+
+# --- the rules, as SQL ---------------------------------------------------------------------
+
+
+def _own(user):
+    """The user's referrals at their clinic (none without a clinic)."""
+    if user.clinic_id is None:
+        return Referral.objects.none()
+    return Referral.objects.filter(clinic_id=user.clinic_id, clinician=user)
+
+
+def _waiting() -> Q:
+    """Referrals with a step the clinician can do now (procedure.waiting_steps, in SQL).
+
+    * Preparing: always. Groups are not chosen yet, so VIII.A (counsel), VIII.B (the client's
+      input and approval) or VIII.C (choose a group with them) is the next thing to do.
+    * Active (referred, attending, engaged): a pending step among A–C and E–J; D when it is
+      pending and C was marked not applicable (SHARE! is for when no peer is available); K when
+      it is pending and an attendance is documented, which the status says (attending or
+      engaged: "the group they attend").
+
+    Simplifications, each on the side of the stored data being consistent: an active referral
+    is taken to have its groups chosen and VIII.B settled (choose_groups requires both), and
+    the status stands in for the attendance (sync_status keeps them in step). Closed referrals
+    never wait. The steps shown on each row come from procedure.waiting_steps itself.
+    """
+    steps = ProcedureStep.objects.filter(referral=OuterRef("pk"))
+    pending = steps.filter(status=StepStatus.PENDING)
+    active_and_waiting = (
+        Q(Exists(pending.filter(code__in=WAITING_WHEN_PENDING)))
+        | (
+            Q(Exists(pending.filter(code=Code.D)))
+            & Q(Exists(steps.filter(code=Code.C, status=StepStatus.NOT_APPLICABLE)))
+        )
+        | (Q(status__in=ATTENDED) & Q(Exists(pending.filter(code=Code.K))))
+    )
+    return Q(status=Referral.Status.PREPARING) | (Q(status__in=ACTIVE) & active_and_waiting)
+
+
+def report_back_since(today: date) -> datetime:
+    """The start of the window in which hearing from a client counts (VIII.I): midnight, local
+    time, ``REPORT_BACK_DAYS`` days before today."""
+    day = today - timedelta(days=REPORT_BACK_DAYS)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _heard_followups(since: datetime | None = None):
+    """Follow-ups done (since ``since``) in which the client was reached: "could not reach the
+    client" is not hearing back."""
+    done = FollowUp.objects.filter(referral=OuterRef("pk"), done_at__isnull=False).exclude(
+        outcome=FollowUp.Outcome.NOT_REACHED
+    )
+    return done.filter(done_at__gte=since) if since else done
+
+
+def _documented_attendance(since: datetime | None = None):
+    """Attendance (attended or missed) documented (since ``since``) at one of the referral's
+    chosen groups: the client, or their peer advocate, reported on the group (VIII.I, IX.A).
+    A referral finds its attendance by the client and the groups it chose."""
+    chosen = ReferredGroup.objects.filter(referral_id=OuterRef(OuterRef("pk"))).values("group_id")
+    documented = Attendance.objects.filter(client_id=OuterRef("client_id"), group_id__in=chosen)
+    return documented.filter(recorded_at__gte=since) if since else documented
+
+
+def _due_to_report_back(today: date) -> Q:
+    """VIII.I "report on their experience ... during their regular clinical appointments":
+
+    an active referral (referred, attending, engaged), referred before the window began, with
+    no attendance documented and no follow-up done with the client reached since then (the
+    last ``REPORT_BACK_DAYS`` days and today). A referral newly made is not yet due: the client
+    has had no time to go.
+    """
+    since = report_back_since(today)
+    return (
+        Q(status__in=ACTIVE)
+        & (Q(referred_at__isnull=True) | Q(referred_at__lt=since))
+        & ~Q(Exists(_heard_followups(since)))
+        & ~Q(Exists(_documented_attendance(since)))
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count, which the worklist has already read in one aggregate."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+@dataclass
+class Section:
+    """One list of the worklist: its page of rows, its count, and links to its other pages
+    that keep the other lists where they were."""
+
+    param: str
+    page: Page
+    count: int
+    query: QueryDict = field(repr=False)
+
+    def _url(self, number: int) -> str:
+        query = self.query.copy()
+        query[self.param] = str(number)
+        return "?" + query.urlencode()
+
+    @property
+    def rows(self) -> list:
+        return self.page.object_list
+
+    @property
+    def previous_url(self) -> str:
+        return self._url(self.page.previous_page_number()) if self.page.has_previous() else ""
+
+    @property
+    def next_url(self) -> str:
+        return self._url(self.page.next_page_number()) if self.page.has_next() else ""
+
+
+@dataclass
+class Worklist:
+    today: date
+    upcoming_until: date
+    report_back_since: date
+    report_back_days: int
+    followups: Section
+    overdue_count: int
+    due_today_count: int
+    upcoming_count: int
+    waiting: Section
+    report_back: Section
+
+
+# Numbered pages, counted by the aggregates the worklist runs anyway: each list is one
+# clinician's own referrals and follow-ups (tens, or a few hundred over years), through the
+# clinician's indexes, never the clinic's or the county's.
+def _page(queryset, query: QueryDict, param: str, count: int) -> Section:
+    page = _CountedPaginator(queryset, PAGE_SIZE, count=count).get_page(query.get(param))
+    page.object_list = list(page.object_list)  # one query; nothing read later, per row
+    return Section(param=param, page=page, count=count, query=query)
+
+
+def followups_due(user, today: date):
+    """The user's open follow-ups at their clinic, up to ``UPCOMING_DAYS`` ahead."""
+    if user.clinic_id is None:
+        return FollowUp.objects.none()
+    # The follow-up's own clinician (copied from the referral's when it was scheduled), which
+    # the worklist index and the reminder emails use too.
+    return FollowUp.objects.filter(
+        clinician=user,
+        clinic_id=user.clinic_id,
+        done_at__isnull=True,
+        due_on__lte=today + timedelta(days=UPCOMING_DAYS),
+    ).exclude(referral__status=Referral.Status.CLOSED)
+
+
+def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> Worklist:
+    """Everything the worklist shows, in a fixed number of queries (see the module's note)."""
+    query = query if query is not None else QueryDict()
+    followups = followups_due(user, today)
+    counts = followups.aggregate(
+        overdue=Count("pk", filter=Q(due_on__lt=today)),
+        due_today=Count("pk", filter=Q(due_on=today)),
+        upcoming=Count("pk", filter=Q(due_on__gt=today)),
+    )
+    referral_counts = _own(user).aggregate(
+        waiting=Count("pk", filter=_waiting()),
+        report_back=Count("pk", filter=_due_to_report_back(today)),
+    )
+
+    followup_section = _page(
+        followups.select_related("referral__client").order_by("due_on", "id"),
+        query,
+        "fpage",
+        counts["overdue"] + counts["due_today"] + counts["upcoming"],
+    )
+    waiting_section = _page(
+        _own(user).filter(_waiting()).select_related("client").order_by("created_at", "id"),
+        query,
+        "wpage",
+        referral_counts["waiting"],
+    )
+    report_section = _page(
+        _own(user)
+        .filter(_due_to_report_back(today))
+        .select_related("client")
+        .annotate(
+            # When the clinician last heard, before the window (shown on the row).
+            last_followup_at=Subquery(
+                _heard_followups().order_by("-done_at").values("done_at")[:1]
+            ),
+            last_attendance_at=Subquery(
+                _documented_attendance().order_by("-recorded_at").values("recorded_at")[:1]
+            ),
+        )
+        .order_by("referred_at", "id"),
+        query,
+        "rpage",
+        referral_counts["report_back"],
+    )
+
+    referral_ids = {f.referral_id for f in followup_section.rows}
+    referral_ids |= {r.pk for r in waiting_section.rows}
+    referral_ids |= {r.pk for r in report_section.rows}
+    groups = _group_names(referral_ids)
+    steps = _steps([r.pk for r in waiting_section.rows])
+
+    for followup in followup_section.rows:
+        followup.group_names = groups.get(followup.referral_id, [])
+        followup.days_overdue = (today - followup.due_on).days
+        followup.when = (
+            "overdue"
+            if followup.due_on < today
+            else "today"
+            if followup.due_on == today
+            else "upcoming"
+        )
+    for referral in waiting_section.rows:
+        referral.group_names = groups.get(referral.pk, [])
+        referral.waiting_steps = [
+            procedure.STEPS_BY_CODE[step.value]
+            for step in procedure.waiting_steps(
+                row_facts(referral, steps.get(referral.pk, {}), len(referral.group_names))
+            )
+        ]
+    for referral in report_section.rows:
+        referral.group_names = groups.get(referral.pk, [])
+
+    return Worklist(
+        today=today,
+        upcoming_until=today + timedelta(days=UPCOMING_DAYS),
+        report_back_since=today - timedelta(days=REPORT_BACK_DAYS),
+        report_back_days=REPORT_BACK_DAYS,
+        followups=followup_section,
+        overdue_count=counts["overdue"],
+        due_today_count=counts["due_today"],
+        upcoming_count=counts["upcoming"],
+        waiting=waiting_section,
+        report_back=report_section,
+    )
+
+
+def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.ReferralFacts:
+    """The facts procedure.waiting_steps needs, from what the worklist already read. The
+    attendance is the status's word for it (``ATTENDED``); peer contacts do not change whether
+    a step waits (no peer available is VIII.C's own work)."""
+    return procedure.ReferralFacts(
+        status=procedure.Status(referral.status),
+        close_reason=referral.close_reason,
+        approval=referral.approval,
+        groups_chosen=groups_chosen,
+        attended=1 if referral.status in ATTENDED else 0,
+        steps={code: procedure.StepStatus(status) for code, status in steps.items()},
+    )
+
+
+def _group_names(referral_ids) -> dict[int, list[str]]:
+    """The chosen groups' names for the rows on the pages: one query for all three lists."""
+    names: defaultdict[int, list[str]] = defaultdict(list)
+    if not referral_ids:
+        return names
+    for referral_id, name in (
+        ReferredGroup.objects.filter(referral_id__in=referral_ids)
+        .order_by("referral_id", "suggested_rank", "id")
+        .values_list("referral_id", "group__name")
+    ):
+        names[referral_id].append(name)
+    return names
+
+
+def _steps(referral_ids) -> dict[int, dict[str, str]]:
+    """Each waiting row's step statuses: one query for the page."""
+    statuses: defaultdict[int, dict[str, str]] = defaultdict(dict)
+    if not referral_ids:
+        return statuses
+    for referral_id, code, status in (
+        ProcedureStep.objects.filter(referral_id__in=referral_ids)
+        .order_by()  # no join for the model's default ordering
+        .values_list("referral_id", "code", "status")
+    ):
+        statuses[referral_id][code] = status
+    return statuses

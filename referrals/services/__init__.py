@@ -1,0 +1,1 @@
+"""Writes for referrals: screening, the referral, the procedure and its follow-ups."""

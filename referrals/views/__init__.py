@@ -1,0 +1,1 @@
+"""The referral pages: screening, client input, groups, the procedure, sheet and worklist."""

@@ -1,0 +1,343 @@
+"""The referral procedure VIII.A–K as a checklist on the referral's page, and its follow-ups.
+
+Each button posts here; a form checks the input, one ``services`` function applies the policy's
+order (``referrals/rules/procedure.py``) and writes, and the page is shown again
+(Post/Redirect/Get).
+A step the order does not allow yet answers 409 with the reason; bad input answers 400; both
+re-show the referral page with the message beside the step and nothing written.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import AccessEvent
+from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
+from clients.models import Attendance
+from core.access import fetch
+from directory.models import Group
+from referrals.forms import (
+    AdvocateForm,
+    CloseReferralForm,
+    ContactAnswerForm,
+    FollowUpAddForm,
+    FollowUpDoneForm,
+    IntroductionForm,
+    NotApplicableForm,
+    StepDoneForm,
+)
+from referrals.models import FollowUp, ProcedureStep, Referral
+from referrals.rules import procedure
+from referrals.selectors import procedure as procedure_selectors
+from referrals.selectors import referral as selectors
+from referrals.services import followups as followup_services
+from referrals.services import procedure as procedure_services
+
+LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
+# Steps done by their own page, not by the checklist's "done" button.
+DONE_ELSEWHERE = {
+    "VIII.B": "The client's input and approval page records this step.",
+    "VIII.C": "Record the introduction with the peer contact chosen.",
+    "VIII.H": "Record the advocate and the sessions they went to.",
+    "VIII.J": "Follow-ups are scheduled when groups are chosen.",
+    "VIII.K": "Record the client's answer.",
+}
+
+
+def referral_context(request, referral: Referral, **extra) -> dict:
+    page = selectors.referral_page(referral, today=timezone.localdate())
+    peers = page["peers"]
+    return {
+        "referral": referral,
+        "client": referral.client,
+        "groups": page["chosen"],
+        "intro_form": IntroductionForm(peers=selectors.peers_for(referral)),
+        "advocate_form": AdvocateForm(),
+        # The form accepts any chosen group so that the service, which knows the policy's
+        # order, can say why (409); the page offers only the groups attended.
+        "contact_form": ContactAnswerForm(groups=_chosen_groups(referral)),
+        "attended_groups": list(_attended_groups(referral)),
+        "followup_add_form": FollowUpAddForm(),
+        "close_form": CloseReferralForm(),
+        "step_errors": {},
+        "referral_open": referral.status != Referral.Status.CLOSED,
+        **page,
+        "peers": peers,
+        **extra,
+    }
+
+
+def _chosen_groups(referral: Referral):
+    return Group.objects.filter(pk__in=referral.groups.values("group_id")).order_by("name")
+
+
+def _attended_groups(referral: Referral):
+    """VIII.K: a contact person for a group the client attends: chosen and attended."""
+    return _chosen_groups(referral).filter(
+        pk__in=Attendance.objects.filter(
+            client_id=referral.client_id, status=Attendance.Status.ATTENDED
+        ).values("group_id")
+    )
+
+
+def _again(request, referral, status: int, *, code: str = "", errors=(), **forms):
+    """The referral page again, with what went wrong beside the step and the input kept."""
+    context = referral_context(request, referral, **forms)
+    context["step_errors"] = {code or "page": list(errors)}
+    for row in context["steps"]:
+        if row["definition"].step.value == code:
+            row["errors"] = list(errors)
+    return render(request, "referrals/referral.html", context, status=status)
+
+
+def _referral(request, pk: int) -> Referral:
+    return fetch(request, selectors.referrals(), pk)
+
+
+def _code(letter: str) -> str:
+    code = LETTERS.get(letter)
+    if code is None:
+        raise Http404("No such step")
+    return code
+
+
+def _done(request, referral):
+    """Back to the checklist, at the next step waiting, so the clinician need not scroll."""
+    referral.refresh_from_db(fields=["status", "close_reason"])
+    waiting = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
+    anchor = f"step-{waiting[0].value[-1].lower()}" if waiting else "procedure"
+    return redirect(f"/referrals/{referral.pk}/#{anchor}")
+
+
+@permission_required("referrals.change_procedurestep")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def step_done(request, pk: int, letter: str):
+    """A, D, E, F, G, I: the clinician did it; a note may say how."""
+    referral = _referral(request, pk)
+    code = _code(letter)
+    if code in DONE_ELSEWHERE:
+        return _again(request, referral, 400, code=code, errors=[DONE_ELSEWHERE[code]])
+    form = StepDoneForm(request.POST)
+    if not form.is_valid():
+        return _again(request, referral, 400, code=code, errors=_messages(form))
+    details = {}
+    if code == ProcedureStep.Code.G:
+        page = selectors.referral_page(referral, today=timezone.localdate())
+        details = {
+            "planned": {
+                str(group_id): [m.on_date.isoformat() for m in planned]
+                for group_id, planned in page["planned"].items()
+            }
+        }
+    if code == ProcedureStep.Code.D:
+        details = {"given": ["share", "friendship-line"]}
+    if code == ProcedureStep.Code.E:
+        details = {"given": ["client-coalition"]}
+    try:
+        procedure_services.complete_step(
+            referral=referral,
+            code=code,
+            by=request.user,
+            note=form.cleaned_data["note"],
+            details=details,
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request, referral, 409, code=code, errors=[p.message for p in refused.problems]
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_procedurestep")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def step_not_applicable(request, pk: int, letter: str):
+    referral = _referral(request, pk)
+    code = _code(letter)
+    form = NotApplicableForm(request.POST)
+    if not form.is_valid():
+        return _again(request, referral, 400, code=code, errors=_messages(form))
+    try:
+        procedure_services.mark_not_applicable(
+            referral=referral, code=code, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request, referral, 409, code=code, errors=[p.message for p in refused.problems]
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_procedurestep")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def introduction(request, pk: int):
+    """VIII.C: the phone introduction to a consenting peer, first names only."""
+    referral = _referral(request, pk)
+    form = IntroductionForm(request.POST, peers=selectors.peers_for(referral))
+    if not form.is_valid():
+        return _again(
+            request, referral, 400, code="VIII.C", errors=_messages(form), intro_form=form
+        )
+    peer = form.cleaned_data["peer_contact"]
+    try:
+        procedure_services.complete_step(
+            referral=referral,
+            code=ProcedureStep.Code.C,
+            by=request.user,
+            note=form.cleaned_data["note"],
+            details={"peer_first_name": peer.first_name, "group_id": peer.group_id},
+            peer_contact=peer,
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request, referral, 409, code="VIII.C", errors=[p.message for p in refused.problems]
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_procedurestep")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def advocate(request, pk: int):
+    """VIII.H: the peer advocate and which of the first three sessions they went to."""
+    referral = _referral(request, pk)
+    form = AdvocateForm(request.POST)
+    if not form.is_valid():
+        return _again(
+            request, referral, 400, code="VIII.H", errors=_messages(form), advocate_form=form
+        )
+    try:
+        procedure_services.record_advocate_sessions(
+            referral=referral,
+            first_name=form.cleaned_data["first_name"],
+            sessions=form.cleaned_data["sessions"],
+            by=request.user,
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request,
+            referral,
+            409,
+            code="VIII.H",
+            errors=[p.message for p in refused.problems],
+            advocate_form=form,
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_procedurestep")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def contact_answer(request, pk: int):
+    """VIII.K: asked to be a contact person; a yes records consent, first name and phone."""
+    referral = _referral(request, pk)
+    form = ContactAnswerForm(request.POST, groups=_chosen_groups(referral))
+    if not form.is_valid():
+        return _again(
+            request, referral, 400, code="VIII.K", errors=_messages(form), contact_form=form
+        )
+    try:
+        procedure_services.record_contact_answer(
+            referral=referral,
+            answer=form.cleaned_data["answer"],
+            group=form.cleaned_data.get("group"),
+            first_name=form.cleaned_data.get("first_name", ""),
+            phone=form.cleaned_data.get("phone"),
+            by=request.user,
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request,
+            referral,
+            409,
+            code="VIII.K",
+            errors=[p.message for p in refused.problems],
+            contact_form=form,
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.add_followup")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def followup_add(request, pk: int):
+    referral = _referral(request, pk)
+    form = FollowUpAddForm(request.POST)
+    if not form.is_valid():
+        return _again(
+            request, referral, 400, code="VIII.J", errors=_messages(form), followup_add_form=form
+        )
+    try:
+        followup_services.add_followup(
+            referral=referral, due_on=form.cleaned_data["due_on"], by=request.user
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request,
+            referral,
+            400,
+            code="VIII.J",
+            errors=[p.message for p in refused.problems],
+            followup_add_form=form,
+        )
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_followup")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def followup_done(request, pk: int, followup_id: int):
+    """VIII.I–J: the check-in happened: the client reported back, or was reminded."""
+    referral = _referral(request, pk)
+    followup = get_object_or_404(FollowUp, pk=followup_id, referral=referral)
+    form = FollowUpDoneForm(request.POST)
+    if not form.is_valid():
+        return _again(request, referral, 400, code="VIII.J", errors=_messages(form))
+    followup_services.complete_followup(
+        followup=followup,
+        outcome=form.cleaned_data["outcome"],
+        note=form.cleaned_data["note"],
+        by=request.user,
+    )
+    if request.POST.get("next") == "worklist":
+        messages.success(request, "Follow-up recorded.")
+        return redirect("clinician-home")
+    return _done(request, referral)
+
+
+@permission_required("referrals.change_referral")
+@access_logged(AccessEvent.Action.EDIT)
+@require_POST
+def close(request, pk: int):
+    referral = _referral(request, pk)
+    form = CloseReferralForm(request.POST)
+    if not form.is_valid():
+        return _again(request, referral, 400, errors=_messages(form), close_form=form)
+    try:
+        procedure_services.close_referral(
+            referral=referral,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            by=request.user,
+        )
+    except procedure_services.StepRefused as refused:
+        return _again(
+            request, referral, 409, errors=[p.message for p in refused.problems], close_form=form
+        )
+    messages.success(request, "The referral is closed.")
+    return _done(request, referral)
+
+
+def _messages(form) -> list[str]:
+    return [
+        f"{form.fields[field].label or field}: {error}" if field != "__all__" else error
+        for field, errors in form.errors.items()
+        for error in errors
+    ]

@@ -1,0 +1,175 @@
+"""A referral: its page, the client's input and approval (VIII.B) and choosing groups (VIII.C).
+
+Every page here shows or changes a client's record, so each request writes one access-log row
+(``@access_logged``) and each lookup goes through the user's clinic (``core.access.fetch``):
+another clinic's referral is "not found", and the attempt is logged with the id asked for.
+
+Bad input re-shows the page with the message and status 400; a referral changed by someone
+else since the page was loaded answers 409 and keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts.models import AccessEvent
+from accounts.permissions import permission_required
+from accounts.services.access_log import access_logged
+from core.access import fetch
+from directory.rules import places
+from referrals.forms import ChooseGroupsForm, ClientInputForm
+from referrals.models import ProcedureStep, Referral
+from referrals.rules import matching
+from referrals.selectors import matching as matching_selectors
+from referrals.selectors import referral as selectors
+from referrals.services import referral as referral_services
+from referrals.views import procedure as views_procedure
+
+
+@permission_required("referrals.view_referral")
+@require_safe
+@access_logged(AccessEvent.Action.VIEW)
+def referral_detail(request, pk: int):
+    referral = fetch(request, selectors.referrals(), pk)
+    return render(
+        request, "referrals/referral.html", views_procedure.referral_context(request, referral)
+    )
+
+
+@permission_required("referrals.change_referral")
+@access_logged(AccessEvent.Action.EDIT, on_read=AccessEvent.Action.VIEW)
+@require_http_methods(["GET", "POST"])
+def client_input(request, pk: int):
+    """VIII.B: with the client's input and approval, their goals, location and language."""
+    referral = fetch(request, selectors.referrals(), pk)
+    if referral.status != Referral.Status.PREPARING:
+        messages.info(request, "Groups have been chosen; the client's input is shown below.")
+        return redirect("referrals:detail", pk=referral.pk)
+    counselling_needed = not referral.steps.filter(
+        code=ProcedureStep.Code.A, status=ProcedureStep.Status.DONE
+    ).exists()
+    status = 200
+    if request.method == "POST":
+        # The form writes what it cleaned onto its instance; a copy keeps the page's own intact.
+        form = ClientInputForm(
+            request.POST, instance=copy.copy(referral), counselling_needed=counselling_needed
+        )
+        if form.is_valid():
+            try:
+                referral_services.record_client_input(
+                    referral=referral,
+                    data=form.cleaned_data,
+                    version=form.cleaned_data["version"],
+                    by=request.user,
+                )
+            except referral_services.ReferralConflict as problem:
+                current = Referral.objects.get(pk=referral.pk)
+                if _input_saved_already(current, form.cleaned_data, request.user):
+                    # A double-clicked "Save": the first click saved exactly this.
+                    return _after_input(request, current)
+                # 409, keeping what was typed but carrying the version saved now, so that
+                # saving again applies it knowingly (with the old one it would be refused
+                # again and again).
+                data = request.POST.copy()
+                data["version"] = str(current.version)
+                form = ClientInputForm(
+                    data, instance=copy.copy(current), counselling_needed=counselling_needed
+                )
+                form.is_valid()
+                form.add_error(None, str(problem))
+                status = 409
+            else:
+                return _after_input(request, referral)
+        else:
+            status = 400
+    else:
+        form = ClientInputForm(instance=referral, counselling_needed=counselling_needed)
+    return render(
+        request,
+        "referrals/client_input.html",
+        {
+            "referral": referral,
+            "client": referral.client,
+            "form": form,
+            "place_names": places.place_names(),
+        },
+        status=status,
+    )
+
+
+def _after_input(request, referral: Referral):
+    if referral.approval == Referral.Approval.DECLINED:
+        messages.info(
+            request,
+            "The client's decision is recorded and the referral is closed. "
+            "Self-help can be offered again at any time (VII.E).",
+        )
+        return redirect("clients:detail", pk=referral.client_id)
+    return redirect("referrals:groups", pk=referral.pk)
+
+
+def _input_saved_already(current: Referral, values: dict, user) -> bool:
+    """Whether the referral holds exactly this client input, recorded by this user."""
+    return (
+        current.approval_recorded_by_id == user.pk
+        and current.approval == values.get("approval")
+        and current.preferred_area_id == getattr(values.get("preferred_area"), "pk", None)
+        and all(
+            getattr(current, name) == (values.get(name) or "")
+            for name in referral_services.CLIENT_INPUT_TEXT_FIELDS
+        )
+        and {need.pk for need in current.goal_needs.all()}
+        == {need.pk for need in values.get("goal_needs") or ()}
+    )
+
+
+@permission_required("referrals.change_referral")
+@access_logged(AccessEvent.Action.EDIT, on_read=AccessEvent.Action.VIEW)
+@require_http_methods(["GET", "POST"])
+def choose_groups(request, pk: int):
+    """VIII.C–D: suggested groups with their reasons; VI.C exclusions apart; SHARE! if none."""
+    referral = fetch(request, selectors.referrals(), pk)
+    if referral.status != Referral.Status.PREPARING:
+        return redirect("referrals:detail", pk=referral.pk)
+    if referral.approval != Referral.Approval.APPROVED:
+        messages.warning(request, "Record the client's input and approval (VIII.B) first.")
+        return redirect("referrals:client-input", pk=referral.pk)
+    profile = matching_selectors.client_profile(referral)
+    # Only the listings that can appear for this client: the same result, less to read.
+    listings, vocabulary = matching_selectors.matching_inputs(profile)
+    result = matching.match(listings, profile, vocabulary=vocabulary, today=timezone.localdate())
+    status = 200
+    if request.method == "POST":
+        form = ChooseGroupsForm(request.POST, suggestions=result.suggestions)
+        if form.is_valid():
+            try:
+                referral_services.choose_groups(
+                    referral=referral,
+                    suggestions=result.suggestions,
+                    chosen_ids=form.cleaned_data["groups"],
+                    by=request.user,
+                )
+            except referral_services.ReferralConflict as problem:
+                messages.warning(request, str(problem))
+            return redirect("referrals:detail", pk=referral.pk)
+        status = 400
+    else:
+        form = ChooseGroupsForm(suggestions=result.suggestions)
+    return render(
+        request,
+        "referrals/groups.html",
+        {
+            "referral": referral,
+            "client": referral.client,
+            "profile": profile,
+            "result": result,
+            "form": form,
+            "share": matching_selectors.share_resources() if result.share_fallback else [],
+        },
+        status=status,
+    )
