@@ -21,7 +21,7 @@ TEST_ENV := SECRET_KEY=$${SECRET_KEY:-tests-only-secret-key-not-for-any-deployme
 help:
 	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite (PYTEST_ARGS=... to narrow it)"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check and format check, and the import layers (docs/ARCHITECTURE.md)"
 	@echo "make format fix what ruff can and format the code"
 	@echo "make backup  a timestamped backup of the database (DATABASE_URL) into backups/"
 	@echo "make restore FILE=backups/... [CONFIRM=yes]  put a backup back into that database"
@@ -64,6 +64,7 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .

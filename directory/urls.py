@@ -2,15 +2,46 @@
 
 Reading the list (clinicians and everyone with view_group), keeping it current (site admins),
 and exchanging it in open formats. A listing's own page, ``<slug>/``, is last, and its
-converter never takes another page's first word (``directory.converters``).
+converter never takes another page's first word (``ListingSlugConverter``, below).
 """
 
-from django.urls import path, register_converter
+import functools
 
-from directory.converters import ListingSlugConverter
+from django.urls import path, register_converter
+from django.urls.converters import SlugConverter
+
 from directory.views import browse, exchange, manage
 
 app_name = "directory"
+
+
+@functools.cache
+def _other_pages_first_words() -> frozenset[str]:
+    """The first word of every other directory page's address: "new", "manage", "import"..."""
+    # Read at first use, when this module's urlpatterns below exist.
+    words = set()
+    for pattern in urlpatterns:
+        route = str(pattern.pattern)
+        first, slash, _ = route.partition("/")
+        if slash and first and "<" not in first and pattern.name != "group":
+            words.add(first)
+    return frozenset(words)
+
+
+class ListingSlugConverter(SlugConverter):
+    """A listing's slug, but never the first word of another directory page's address.
+
+    The listing's page is ``/directory/<slug>/``; the site admins' and the exchange's pages
+    (``/directory/new/``, ``/directory/manage/``, ``/directory/import/``...) would be read as
+    slugs if this route came before theirs. Refusing those words (a ValueError here means "no
+    match, try the next route") keeps every page reachable whatever order the routes are in.
+    """
+
+    def to_python(self, value):
+        if value in _other_pages_first_words():
+            raise ValueError(value)
+        return value
+
 
 register_converter(ListingSlugConverter, "listing_slug")
 
