@@ -3,7 +3,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
 
 
 @pytest.fixture

@@ -44,9 +44,10 @@ from referrals import services as referral_services
 from referrals.models import Referral, ReferredGroup
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import Scans, Tally
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 pytestmark = pytest.mark.browser
 

@@ -46,9 +46,9 @@ from tests.browser.test_referrals_browser import (  # issue 4's journey: data, c
     live,
     sign_in_as_clinician,
 )
-from tests.client_factories import ClientFactory
-from tests.directory_factories import ContactFactory, MeetingFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import ContactFactory, MeetingFactory
 
 pytestmark = pytest.mark.browser
 

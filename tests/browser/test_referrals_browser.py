@@ -27,9 +27,10 @@ from clients.models import Client
 from directory.models import Group, Language, Need, ReferralResource, ReviewFlag, ServiceArea
 from referrals.models import Referral, ReferredGroup, Screening
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 pytestmark = pytest.mark.browser
 

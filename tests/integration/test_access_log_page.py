@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts import partitioning, selectors
 from accounts.models import AccessEvent, Role
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
 
 EVENTS = 5000
 PAGE = selectors.ACCESS_LOG_PAGE_SIZE

@@ -24,8 +24,9 @@ from clients.models import Attendance
 from directory.models import Meeting
 from referrals import attendance
 from referrals.models import Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 TUESDAY = 1  # Python's weekday numbering (Monday = 0)
 

@@ -25,15 +25,16 @@ from accounts.models import Role
 from clients.models import Attendance
 from referrals.models import Referral, ReferredGroup
 from scale import bench, report
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import (
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import (
     GroupFactory,
     LanguageFactory,
     MeetingFactory,
     NeedFactory,
     ServiceAreaFactory,
 )
-from tests.factories import UserFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,8 +22,9 @@ from directory.models import (
 )
 from referrals import clauses, eligibility, services
 from referrals.models import ProcedureStep, Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import ContactFactory, GroupFactory, MeetingFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import ContactFactory, GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory
 
 # The screening finds IV.H with a diagnosis the sheet must never show. No group, contact,
 # meeting or resource in this file uses the words "bipolar", "mood", "diagnos", "substance" or

@@ -23,9 +23,10 @@ from clients import services
 from clients.forms import DUPLICATE_MESSAGE, OTHER_LANGUAGE_MESSAGE, SEARCH_BLANK_MESSAGE
 from clients.models import Client
 from referrals.models import ReferredGroup, Screening
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user", "superuser"]
 RECORD_NUMBER_MESSAGE = "A clinical record number is 6 to 10 digits"

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import AccessEvent
 from directory.exchange import csv_import, hsds, meeting_guide, resources, snapshot, streaming
 from directory.models import Contact, Group, Meeting
-from tests.directory_factories import (
+from tests.factories.directory import (
     CategoryFactory,
     ContactFactory,
     GroupFactory,

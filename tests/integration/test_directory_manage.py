@@ -30,7 +30,8 @@ from directory.models import (
     ReviewFlag,
     ServiceArea,
 )
-from tests.directory_factories import (
+from tests.factories.accounts import UserFactory
+from tests.factories.directory import (
     CategoryFactory,
     ContactFactory,
     GroupFactory,
@@ -38,7 +39,6 @@ from tests.directory_factories import (
     NeedFactory,
     ServiceAreaFactory,
 )
-from tests.factories import UserFactory
 
 PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user", "superuser"]
 ALLOWED = {"site_admin", "superuser"}

@@ -23,8 +23,9 @@ from clients import feedback as services
 from clients.models import Feedback
 from directory.models import Group, ReviewFlag
 from referrals.models import ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory
 
 STOP = Feedback.Concern.STOP_MEDICATION
 NOT_FULL = Feedback.Concern.NOT_FULL_MEMBER

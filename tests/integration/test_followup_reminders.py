@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.models import Role
 from referrals.management.commands import send_followup_reminders as command
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, ReminderDigest
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import access_log
 from accounts.models import AccessEvent, Role
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
 
 # Who may open each page. Anyone signed in who is not listed gets 403; anonymous visitors are
 # sent to sign in. A superuser holds every permission (Django's rule); with no clinic they see

@@ -18,8 +18,9 @@ from accounts.models import AccessEvent
 from clients import peer_contacts
 from clients.models import PeerContact
 from referrals.models import ProcedureStep, Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 PHONE = "+13235550142"
 PHONE_SHOWN = "(323) 555-0142"

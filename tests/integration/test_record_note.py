@@ -17,8 +17,9 @@ from clients.models import Attendance, Feedback
 from directory.models import ReviewFlag
 from referrals import record_note as notes
 from referrals.models import Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, NeedFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, NeedFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 RECORD_NUMBER = "90817263"
 NOTICE_START = "This record which has been disclosed to you is protected by Federal"

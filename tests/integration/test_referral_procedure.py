@@ -24,9 +24,10 @@ from clients.models import Attendance, PeerContact
 from directory.models import Language, Meeting, Need, ReferralResource, ServiceArea
 from referrals import matching, procedure, selectors, services
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 # A screening that refers, with the benefits explained (so VIII.A is done when the referral
 # starts, as services.create_steps records it).

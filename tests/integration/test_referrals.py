@@ -20,8 +20,9 @@ from directory.models import (
     ServiceArea,
 )
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 REFER_ANSWERS = {
     "indications": ["IV.H"],

@@ -26,9 +26,10 @@ from referrals import review
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from referrals.review import Period
 from referrals.views_review import CSV_HEADER
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)  # a Wednesday

@@ -39,8 +39,8 @@ from referrals.review import (
     Period,
 )
 from referrals.views_review import SignOffForm, csv_lines
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.directory import GroupFactory
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)

@@ -24,8 +24,9 @@ from django.utils import timezone
 from clients.models import Feedback
 from directory.models import Language, Need, ReviewFlag, ServiceArea
 from referrals.models import Referral
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 # A screening that refers for depression (IV.H), as tests/integration/test_referrals.py has it.
 REFER_SCREENING = {

@@ -22,9 +22,10 @@ from referrals.models import (
     ReferredGroup,
 )
 from referrals.views_worklist import parse_weeks
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)  # a Wednesday

@@ -49,9 +49,10 @@ from referrals.models import (
     ReminderDigest,
     ScreeningReason,
 )
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import MeetingFactory
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import MeetingFactory
+from tests.factories.referrals import ReferralFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "backup.py"

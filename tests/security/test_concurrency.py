@@ -73,9 +73,10 @@ from referrals.models import (
     ReferredGroup,
     Screening,
 )
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 from tests.integration.test_directory_manage import form_data
 
 THREADS = 50

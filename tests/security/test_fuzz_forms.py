@@ -94,7 +94,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 from tests.security import url_matrix as m
 from tests.security.test_get_is_safe import EXEMPT_TABLES, Watch, admin_records
 
@@ -202,8 +202,9 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
     from clients.models import Attendance, Feedback, PeerContact
     from directory.models import ReviewFlag
     from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
-    from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-    from tests.directory_factories import GroupFactory, MeetingFactory
+    from tests.factories.clients import ClientFactory
+    from tests.factories.directory import GroupFactory, MeetingFactory
+    from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
     base = m.build_world(clinic=clinic, clinician=clinician)
     group = base.objects["group"]
@@ -730,7 +731,7 @@ def special_people(clinic):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.models import Role
-    from tests.factories import UserFactory
+    from tests.factories.accounts import UserFactory
 
     unverified = UserFactory(username="unverified", clinic=clinic, roles=[Role.CLINICIAN])
     TOTPDevice.objects.create(user=unverified, name="Authenticator app", confirmed=True)
@@ -1029,7 +1030,7 @@ class TestFoundByFuzzing:
         """clients/form.html: a history row with no user (a data migration, a script) made the
         409 page fail (VariableDoesNotExist in a ``default:`` argument): 500, not 409."""
         from clients.models import Client
-        from tests.client_factories import ClientFactory
+        from tests.factories.clients import ClientFactory
 
         client = ClientFactory(clinic=clinic, created_by=clinician, last_name="Reyes")
         assert client.history.get().history_user is None  # made outside any request
@@ -1055,7 +1056,7 @@ class TestFoundByFuzzing:
     ):
         """directory/views/manage.py ``_next``: ``redirect("worklist")`` looks for a URL
         pattern of that name: NoReverseMatch, 500. Only a path is followed now."""
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
         group = GroupFactory(slug="next-anonymous")
         response = sign_in(site_admin).post(f"/directory/{group.slug}/{action}/", {"next": target})
@@ -1063,7 +1064,7 @@ class TestFoundByFuzzing:
         assert response["Location"] == f"/directory/{group.slug}/edit/"
 
     def test_a_next_that_is_a_path_is_still_followed(self, sign_in, site_admin):
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
         group = GroupFactory(slug="next-anonymous")
         response = sign_in(site_admin).post(
@@ -1076,7 +1077,7 @@ class TestFoundByFuzzing:
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from accounts.models import Role
-        from tests.factories import UserFactory
+        from tests.factories.accounts import UserFactory
 
         user = UserFactory(username="halfway", clinic=clinic, roles=[Role.CLINICIAN])
         TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
@@ -1155,7 +1156,7 @@ class TestFoundByFuzzing:
         """templates/directory/manage/flag_resolve.html: the 409 said only "This flag is
         resolved", not that the note just typed was not saved."""
         from directory.models import ReviewFlag
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
         flag = ReviewFlag.objects.create(
             group=GroupFactory(slug="flagged-anonymous"),

@@ -277,7 +277,7 @@ def admin_records(*, clinic, user) -> None:
 @pytest.fixture
 def unenrolled(clinic):
     from accounts.models import Role
-    from tests.factories import UserFactory
+    from tests.factories.accounts import UserFactory
 
     return UserFactory(username="unenrolled", clinic=clinic, roles=[Role.CLINICIAN])
 

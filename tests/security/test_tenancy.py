@@ -28,8 +28,8 @@ from django.urls import reverse
 
 from accounts.models import AccessEvent, Role
 from referrals.models import FollowUp
-from tests.client_factories import ReferralFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.referrals import ReferralFactory
 from tests.security import url_matrix as m
 
 # What differs between two renderings of one page: the CSP nonce and the CSRF token.

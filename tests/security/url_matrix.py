@@ -514,8 +514,9 @@ def build_world(*, clinic, clinician) -> World:
     from clients.models import Attendance, Feedback, PeerContact
     from directory.models import ReferralResource, ReviewFlag
     from referrals.models import FollowUp, ReferredGroup
-    from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-    from tests.directory_factories import GroupFactory, MeetingFactory
+    from tests.factories.clients import ClientFactory
+    from tests.factories.directory import GroupFactory, MeetingFactory
+    from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
     today = timezone.localdate()
     group = GroupFactory(slug="matrix-anonymous", name="Matrix Anonymous")
