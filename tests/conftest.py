@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -71,3 +73,31 @@ def sign_in(client, db):
 def fast_password_hashing(settings):
     # Production hashing is deliberately slow; the suite signs in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class QueryCount(int):
+    """The number of queries a page ran; `.response` is the page, to follow its links."""
+
+    response = None
+
+
+@pytest.fixture
+def count_queries(db):
+    """`count_queries(client, path, data=None, *, results=False)`: GET the page, check it is a
+    200, and return how many queries it ran (a `QueryCount`, an int with the `.response`).
+
+    With `results=True` the page's `page` must list something: a count over an empty page
+    proves little.
+    """
+
+    def _count(client, path, data=None, *, results=False):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, data or {})
+        assert response.status_code == 200, (response.status_code, response.content[:500])
+        if results and "page" in response.context:
+            assert response.context["page"].object_list, "no results: a count that proves little"
+        counted = QueryCount(len(queries))
+        counted.response = response
+        return counted
+
+    return _count

@@ -14,8 +14,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django import test as django_test
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
@@ -1031,14 +1029,7 @@ def test_a_denied_page_writes_only_the_denied_row(sign_in, supervisor, ana):
 # --- Query counts ---------------------------------------------------------------------------------
 
 
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200, response.status_code
-    return len(queries)
-
-
-def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
+def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, count_queries):
     client = sign_in(clinician)
     ClientFactory(clinic=clinic, created_by=clinician)
     few = count_queries(client, "/clients/?show=all")
@@ -1073,7 +1064,7 @@ def _history(client_record, count, clinician, groups):
             )
 
 
-def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
+def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, count_queries):
     groups = [GroupFactory(), GroupFactory()]
     one = ClientFactory(clinic=clinic, created_by=clinician)
     many = ClientFactory(clinic=clinic, created_by=clinician)

@@ -12,8 +12,6 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
@@ -140,13 +138,6 @@ def snapshot():
         history = model.history.model.objects
         state[f"history {model.__name__}"] = history.count()
     return state
-
-
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200, response.status_code
-    return len(queries)
 
 
 @pytest.fixture
@@ -1097,7 +1088,7 @@ BASELINE = 5
 
 
 @pytest.mark.parametrize("page", [None, "2"])
-def test_worklist_query_count(sign_in, site_admin, many_listings, page):
+def test_worklist_query_count(sign_in, site_admin, many_listings, page, count_queries):
     client = sign_in(site_admin)
     path = "/directory/manage/" + (f"?stale_page={page}&flags_page={page}" if page else "")
     # baseline, then for each of the three sections its count and its page (with the people
@@ -1110,7 +1101,7 @@ def test_worklist_query_count(sign_in, site_admin, many_listings, page):
     assert len(work.stale.object_list) == 25
 
 
-def test_edit_page_query_count(sign_in, site_admin, many_listings, busy_group):
+def test_edit_page_query_count(sign_in, site_admin, many_listings, busy_group, count_queries):
     client = sign_in(site_admin)
     # baseline; the listing with who verified it; its five many-to-many values (prefetched);
     # the options of those five fields; its contacts and their service areas; its meetings;
@@ -1141,7 +1132,9 @@ HISTORY_MOST = BASELINE + 1 + 2 + 5 * 2 + 5 + 1 + 3
         ("3", BASELINE + 1 + 2 + 2 + 5 + 1 + 1 + 1 + 2),
     ],
 )
-def test_history_page_query_count(sign_in, site_admin, many_listings, busy_group, page, expected):
+def test_history_page_query_count(
+    sign_in, site_admin, many_listings, busy_group, page, expected, count_queries
+):
     client = sign_in(site_admin)
     path = f"/directory/{busy_group.slug}/history/?page={page}"
     assert expected <= HISTORY_MOST
