@@ -1,4 +1,4 @@
-"""Issue 6 in a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
+"""IX in a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
 loop, the note for the clinical record, peer contacts (VIII.K) and the supervisor's review.
 
 1. The issue's "Done when", as one journey in Chromium under the strict Content-Security-Policy:
@@ -215,7 +215,7 @@ def test_six_meetings_and_a_medication_concern_reach_the_admin_and_the_superviso
     page, new_context, settings, clinician, site_admin, supervisor, ximena, listings, referred,
     preparing, capsys,
 ):  # fmt: skip
-    """Issue 6 "Done when", tried as a new user would, each role in its own browser, under the
+    """The documentation journey, tried as a new user would, each role in its own browser, under the
     strict CSP. IX.A: six meetings documented at once; VIII.G: six in a row reached; IX.B and
     VI.C: the medication concern opens a flag at once and X is no longer suggested to this
     medicated client; the site admin's worklist shows the flag; IX: the supervisor sees the
@@ -387,7 +387,7 @@ def test_six_meetings_and_a_medication_concern_reach_the_admin_and_the_superviso
         a = [n - m for n, m in zip(attendance_screens, start, strict=True)]
         f = [n - m for n, m in zip(feedback_done, attendance_screens, strict=True)]
         print(
-            f"\nJourney (issue 6): six meetings documented from the client list in {a[0]} "
+            f"\nJourney (documentation): six meetings documented from the client list in {a[0]} "
             f"screens, {a[1]} clicks, {a[2]} keystrokes; the feedback in {f[0]} screens, "
             f"{f[1]} clicks, {f[2]} keystrokes"
         )

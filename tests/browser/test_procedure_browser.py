@@ -1,6 +1,7 @@
-"""Issue 5 in a real browser: a clinician takes a new client from "add a client" to the printed
-Spanish sheet in Chromium, walking the referral procedure VIII.A–J on the referral's checklist;
-a week later the worklist shows the one-week follow-up (VIII.J) and it is recorded from there.
+"""The procedure in a real browser: a clinician takes a new client from "add a client" to the
+printed Spanish sheet in Chromium, walking the referral procedure VIII.A–J on the referral's
+checklist; a week later the worklist shows the one-week follow-up (VIII.J) and it is recorded from
+there.
 A screenshot of the sheet (screen and print media) and its PDF are kept in ``test-artifacts/``.
 
 Also: axe finds nothing serious or critical on the checklist (just referred, each kind of
@@ -9,7 +10,7 @@ worklist (empty, with items) and the follow-up schedule (with an error); and the
 holds in the browser: a step refused shows its message beside the step and nothing is saved.
 
 Sign-in, the counting of screens, clicks and keystrokes, the live screening and the axe scans
-come from issue 4's journey (``test_referrals_browser``); the scans run in a context that
+come from the referral journey (``test_referrals_browser``); the scans run in a context that
 bypasses the CSP (axe's script is injected), the journey under the strict CSP.
 """
 
@@ -31,7 +32,7 @@ from directory.models import Meeting, ReferralResource, ResourcePhone
 from referrals import eligibility, matching, selectors, services
 from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
-from tests.browser.test_referrals_browser import (  # issue 4's journey: data, counting, axe
+from tests.browser.test_referrals_browser import (  # the referral journey: data, counting, axe
     IV_H,
     IV_H_DETAIL,
     REFER_SCREENING,
@@ -77,10 +78,10 @@ FOLLOWUPS_TABLE = "Follow-ups (VIII.I–J)"
 
 @pytest.fixture
 def procedure_data(directory_data, clinician):  # noqa: F811
-    """Issue 4's directory, with what the procedure and the sheet need for the Spanish group:
-    a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note, SHARE!, the
-    Friendship Line with its hours, the Client Coalition, and a consenting peer contact who
-    attends the group (another client of the clinic)."""
+    """The referral journey's directory, with what the procedure and the sheet need for the
+    Spanish group: a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note,
+    SHARE!, the Friendship Line with its hours, the Client Coalition, and a consenting peer
+    contact who attends the group (another client of the clinic)."""
     group = directory_data["groups"]["spanish"]
     metro = directory_data["areas"][4]
     group.etiquette_note = ETIQUETTE
@@ -223,7 +224,7 @@ class Stages:
         return tuple(b - a for a, b in zip(before, after, strict=True))
 
     def report(self) -> str:
-        lines = ["Issue 5, a complete referral (screens = page loads, clicks, keystrokes):"]
+        lines = ["A complete referral (screens = page loads, clicks, keystrokes):"]
         for (_, before), (name, after) in zip(self.marks, self.marks[1:], strict=False):
             s, c, k = (b - a for a, b in zip(before, after, strict=True))
             lines.append(f"  {name:<44} {s:>3} screens {c:>3} clicks {k:>4} keystrokes")
@@ -241,7 +242,7 @@ class Stages:
 def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     page, settings, clinician, procedure_data, capsys
 ):
-    """Issue 5 "Done when": a new client, screened (IV–VI), counselled and approving (VIII.A–B),
+    """The whole procedure: a new client, screened (IV–VI), counselled and approving (VIII.A–B),
     referred to a group (VIII.C), the checklist walked (C introduction, E, F, G, H, I; D not
     needed, J scheduled), the Spanish sheet printed; a week later the worklist shows the
     one-week follow-up (VIII.J), recorded from there."""
@@ -838,7 +839,7 @@ def test_the_procedure_order_holds_in_the_browser(page, settings, clinician, pro
 
 
 def test_a_step_sent_twice_is_recorded_once(page, settings, clinician, procedure_data):
-    """Issue 5, bad input: a double-clicked submit records one step. Chromium itself sends a
+    """Bad input: a double-clicked submit records one step. Chromium itself sends a
     double click's form once, so the second submission comes from a second tab opened before
     the first was sent (what a slow double click or a resubmission does): it is answered with
     the checklist, the step done, and one record."""

@@ -1,4 +1,4 @@
-"""The page benchmark of issue 8 (scale/bench.py, ``manage.py bench_pages``), the report it feeds
+"""The page benchmark (scale/bench.py, ``manage.py bench_pages``), the report it feeds
 (scale/report.py: the targets, evaluated from the figures) and ``make bench``'s refusal of
 SQLite (scripts/bench.py).
 

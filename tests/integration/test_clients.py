@@ -1,4 +1,4 @@
-"""Client records (issue 4, item 1): list, find, create, a client's page, edit.
+"""Client records: list, find, create, a client's page, edit.
 
 Who may use each page; tenancy (another clinic's client answers 404 and the attempt is
 logged); creating with the record number validated and normalised; the VI.C medication flag;

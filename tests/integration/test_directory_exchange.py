@@ -1,4 +1,4 @@
-"""Exchange (issue 3, items 6–8): the exports carry every listing and every phone; the imports
+"""Exchange: the exports carry every listing and every phone; the imports
 preview without writing, report problems by row or item, and write all or nothing.
 
 Policy VII.D: "a current annotated referral list that is readily available at the clinical
@@ -435,7 +435,7 @@ def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
     assert len(json.loads(body(client.get("/directory/meetings.json")))) == 500
 
 
-# --- Streaming: no export is ever whole in memory (issue 8, item 5) ---------------------------
+# --- Streaming: no export is ever whole in memory ---------------------------------------------
 
 
 def tablib_xlsx(listings) -> bytes:

@@ -1,4 +1,4 @@
-"""Issue 8, item 4: the load test's journey runs, end to end, on gunicorn and PostgreSQL.
+"""The load test's journey runs, end to end, on gunicorn and PostgreSQL.
 
 ``scripts/loadtest.py`` is run as ``make bench`` runs it (its own process, gunicorn on the test
 database, locust with ``scale/locustfile.py``), with a handful of clinicians for a few seconds on

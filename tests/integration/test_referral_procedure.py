@@ -272,7 +272,7 @@ def _badge(page: str, letter: str) -> str:
 
 
 def _assert_consistent(referral):
-    """Issue 5 item 2: the stored status never contradicts the steps and the attendance."""
+    """The stored status never contradicts the steps and the attendance."""
     referral.refresh_from_db()
     assert referral.status == procedure.derive_status(selectors.procedure_facts(referral)).value
 
@@ -461,7 +461,7 @@ def test_a_complete_referral_through_the_page(
 
 
 def test_a_step_post_moves_the_status_on_after_an_attendance(sign_in, clinician, referred, group):
-    """Issue 5 item 2: a step posted after an attendance was documented stores "attending"."""
+    """A step posted after an attendance was documented stores "attending"."""
     _attend(referred, group, [timezone.localdate()], by=clinician)
     response = sign_in(clinician).post(_url(referred, "steps/e/done/"), {"note": ""})
     assert response.status_code == 302
@@ -1066,7 +1066,7 @@ def _k_yes(client, referral, group):
 def test_every_action_leaves_the_status_as_the_facts_say(
     sign_in, clinician, referred, group, action
 ):
-    """Issue 5 item 2: after any checklist POST, the stored status is the derived one. An
+    """After any checklist POST, the stored status is the derived one. An
     attendance is documented without a status change (no page records attendance yet), so the
     stored status is "referred" while the facts say "attending" until an action syncs it."""
     referral = referred

@@ -1,4 +1,4 @@
-"""The supervisor review's figures, computed the way they were before issue 8 (one ``EXISTS``
+"""The supervisor review's figures, computed the way they were before the scale work (one ``EXISTS``
 chain per figure) and the way they are now (the funnel folded into the screening query, the
 BLOCKS reasons counted apart, attendance asked group by group, one query for the clinic's
 staff), must be the same on a clinic with many rows and every edge the figures have: every

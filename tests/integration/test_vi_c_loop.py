@@ -1,4 +1,4 @@
-"""The VI.C feedback loop end to end, through real requests (issue 6, item 7).
+"""The VI.C feedback loop end to end, through real requests.
 
 Policy 04.9, VI.C: "For clients who are taking appropriately prescribed psychiatric
 medication, referrals should not be made to self-help groups where members encourage clients

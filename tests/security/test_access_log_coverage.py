@@ -1,4 +1,4 @@
-"""Access-log coverage (issue 7, item 3; design notes, section 5: every view, edit, print and
+"""Access-log coverage (design notes, section 5: every view, edit, print and
 export of a client's record is recorded, append-only).
 
 The walker takes its pages from the matrix: every row marked ``client_related`` (client page,

@@ -1,4 +1,4 @@
-"""Issue 7, item 6: ``make backup`` and ``make restore`` (scripts/backup.py), and a round trip.
+"""Backups: ``make backup`` and ``make restore`` (scripts/backup.py), and a round trip.
 
 The database is filled with rows of every app (the directory seed, staff, sessions, the access
 log, clients with feedback, attendance and peer contacts, referrals with their steps and

@@ -1,4 +1,4 @@
-"""Concurrency on PostgreSQL (issue 7, item 5; design notes, section 5 "Integrity").
+"""Concurrency on PostgreSQL (design notes, section 5 "Integrity").
 
 Real requests through the whole stack (middleware, sign-in with its second factor, the access
 log, the view, the service, the database), each thread with its own browser (a

@@ -1,4 +1,4 @@
-"""Hostile input (issue 7, item 4; design notes, section 5: "bad input of any kind gets a clear
+"""Hostile input (design notes, section 5: "bad input of any kind gets a clear
 message and a 4xx, never a 500, and nothing already saved is lost").
 
 Every URL the role and clinic matrix (``tests/security/url_matrix.py``) lets someone POST to is

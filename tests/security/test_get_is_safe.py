@@ -1,4 +1,4 @@
-"""GET never changes the database (issue 7, item 4; design notes, section 5: writes are
+"""GET never changes the database (design notes, section 5: writes are
 transactional and happen only when someone sends a form).
 
 Every URL pattern of the role and clinic matrix (``tests/security/url_matrix.py``, with real

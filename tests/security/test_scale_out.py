@@ -1,4 +1,4 @@
-"""Issue 7, item 7: two application servers on one PostgreSQL database behave as one.
+"""Scale-out: two application servers on one PostgreSQL database behave as one.
 
 Design notes, section 6: "past one machine the product scales out as stateless application
 servers on one PostgreSQL (sessions and every other piece of state in the database)". Sessions

@@ -1,4 +1,4 @@
-"""Tenancy (issue 7, item 2; design notes, section 5): every URL that names a client's record
+"""Tenancy (design notes, section 5): every URL that names a client's record
 (a client, screening, referral, follow-up or peer contact; attendance and feedback are reached
 only through their client's id), probed from outside the clinic, answers 404, exactly as a
 record that does not exist, and the attempt is logged with the id that was asked for.

@@ -1,4 +1,4 @@
-"""The role and clinic matrix (issue 7, item 1; design notes, section 5): every URL pattern of
+"""The role and clinic matrix (design notes, section 5): every URL pattern of
 the URL configuration, with GET and with POST, as each of six people, against the declared
 table ``tests/security/url_matrix.py::MATRIX``. Zero mismatches.
 
