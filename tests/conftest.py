@@ -1,11 +1,39 @@
+import os
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 from tests.factories.accounts import ClinicFactory, UserFactory
+
+# Property tests: HYPOTHESIS_PROFILE picks how hard they look. "default" (CI and `make test`) is
+# bounded and derandomized, so a run takes the same time and a failure is the same failure on
+# every machine; "thorough" explores ten times as many examples with a fresh random seed each
+# run. No example database either way: nothing is written to the checkout. Tests set no example
+# counts of their own (the fuzzer's FUZZ_EXAMPLES budget is the one exception, see
+# tests/security/test_fuzz_forms.py).
+hypothesis_settings.register_profile(
+    "default",
+    max_examples=100,
+    deadline=None,  # timings on a shared CI machine say nothing about the code
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
