@@ -96,6 +96,7 @@ from hypothesis import strategies as st
 
 from tests.factories.accounts import PASSWORD
 from tests.security import url_matrix as m
+from tests.security import world as w
 from tests.security.test_get_is_safe import EXEMPT_TABLES, Watch, admin_records
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))
@@ -177,7 +178,7 @@ def poster(name: str) -> str:
 
 @dataclass
 class FuzzWorld:
-    base: m.World
+    base: w.World
     # For each URL argument kind (the matrix's World keys): the values an address may carry.
     candidates: dict[str, list]
     # Ids a tampered field may carry: another clinic's records, other kinds, nonsense.
@@ -198,7 +199,13 @@ class FuzzWorld:
         return reverse(name, kwargs=values)
 
 
-def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) -> FuzzWorld:
+def build_fuzz_world(
+    *, base: w.World, clinic, clinician, other_clinic, outsider, superuser
+) -> FuzzWorld:
+    """The shared world (``base``), and what fuzzing needs beyond it: a referral already
+    referred (every form of the procedure shows), one approved and still preparing, a screening
+    with no referral, an archived listing, a resolved flag, and another clinic's records for
+    tampered ids to point at."""
     from clients.models import Attendance, Feedback, PeerContact
     from directory.models import ReviewFlag
     from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
@@ -206,7 +213,6 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
     from tests.factories.directory import GroupFactory, MeetingFactory
     from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
-    base = m.build_world(clinic=clinic, clinician=clinician)
     group = base.objects["group"]
     today = timezone.localdate()
     now = timezone.now()
@@ -740,8 +746,9 @@ def special_people(clinic):
 
 
 @pytest.fixture
-def fuzz_world(clinic, clinician, other_clinic, outsider, superuser):
+def fuzz_world(world, clinic, clinician, other_clinic, outsider, superuser):
     return build_fuzz_world(
+        base=world,
         clinic=clinic,
         clinician=clinician,
         other_clinic=other_clinic,
@@ -751,19 +758,10 @@ def fuzz_world(clinic, clinician, other_clinic, outsider, superuser):
 
 
 @pytest.fixture
-def prober(clinician, supervisor, site_admin, outsider, superuser, special_people, clinic):
+def prober(people, superuser, special_people, clinic):
     from django.test import Client
 
-    prober = m.Prober(
-        {
-            "anonymous": None,
-            "clinician": clinician,
-            "supervisor": supervisor,
-            "site_admin": site_admin,
-            "other_clinic": outsider,
-            "superuser": superuser,
-        }
-    )
+    prober = m.Prober(people)
     for role, user in special_people.items():
         browser = Client()
         browser.force_login(user)  # the password step only
@@ -1089,7 +1087,7 @@ class TestFoundByFuzzing:
 
     @pytest.mark.parametrize("total", ["21", "1000", "99999"])
     def test_a_formset_with_thousands_of_rows_posted_is_refused_at_once(
-        self, total, sign_in, site_admin, clinic, clinician
+        self, total, sign_in, site_admin, world
     ):
         """directory/forms.py ``MAX_NEW_ROWS``: a listing's edit with TOTAL_FORMS 99,999 built
         2,000 forms and a 20 MB page in about a minute (resource exhaustion by one request)."""
@@ -1097,7 +1095,6 @@ class TestFoundByFuzzing:
 
         from directory.models import Contact, Group
 
-        world = m.build_world(clinic=clinic, clinician=clinician)
         group = world.objects["group"]
         data = {
             "contacts-TOTAL_FORMS": total,
@@ -1115,10 +1112,10 @@ class TestFoundByFuzzing:
         assert Contact.objects.filter(group=group).count() == 0
         assert Group.objects.get(pk=group.pk).version == group.version
 
-    def test_twenty_new_rows_are_still_accepted_by_the_form(self, site_admin, clinic, clinician):
+    def test_twenty_new_rows_are_still_accepted_by_the_form(self, site_admin, world):
         from directory.forms import MAX_NEW_ROWS, ContactFormSetFactory
 
-        group = m.build_world(clinic=clinic, clinician=clinician).objects["group"]
+        group = world.objects["group"]
         data = {"contacts-TOTAL_FORMS": str(MAX_NEW_ROWS), "contacts-INITIAL_FORMS": "0"}
         formset = ContactFormSetFactory(data, instance=group, prefix="contacts")
         formset.is_valid()
@@ -1135,10 +1132,8 @@ class TestFoundByFuzzing:
         assert list(Category.objects.filter(pk__in=[huge, category.pk])) == [category]
         assert list(Category.objects.exclude(pk__in=[huge])) == [category]
 
-    def test_a_listing_edit_with_a_category_id_of_2_63_is_refused(
-        self, sign_in, site_admin, clinic, clinician
-    ):
-        group = m.build_world(clinic=clinic, clinician=clinician).objects["group"]
+    def test_a_listing_edit_with_a_category_id_of_2_63_is_refused(self, sign_in, site_admin, world):
+        group = world.objects["group"]
         browser = sign_in(site_admin)
         page = browser.get(f"/directory/{group.slug}/edit/")
         data = {}

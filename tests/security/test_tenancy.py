@@ -39,24 +39,17 @@ VARYING = re.compile(
 
 
 @pytest.fixture
-def world(clinic, clinician):
-    return m.build_world(clinic=clinic, clinician=clinician)
-
-
-@pytest.fixture
 def other_site_admin(other_clinic):
     return UserFactory(username="other-siteadmin", clinic=other_clinic, roles=[Role.SITE_ADMIN])
 
 
 @pytest.fixture
-def prober(clinician, outsider, superuser, other_site_admin):
+def prober(people, other_site_admin):
+    """The people tenancy is about: the first clinic's clinician, the other clinic's staff,
+    the superuser (no clinic), and another clinic's site admin."""
+    roles = ("clinician", "other_clinic", "superuser")
     return m.Prober(
-        {
-            "clinician": clinician,
-            "other_clinic": outsider,
-            "superuser": superuser,
-            "other_site_admin": other_site_admin,
-        }
+        {**{role: people[role] for role in roles}, "other_site_admin": other_site_admin}
     )
 
 
