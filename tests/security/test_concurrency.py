@@ -56,12 +56,9 @@ from directory.models import (
     CriterionConfirmation,
     Format,
     Group,
-    Language,
     Meeting,
-    Need,
     ReferralResource,
     ReviewFlag,
-    ServiceArea,
 )
 from referrals import eligibility, matching
 from referrals import services as referral_services
@@ -75,7 +72,14 @@ from referrals.models import (
 )
 from tests.factories.accounts import UserFactory
 from tests.factories.clients import ClientFactory
-from tests.factories.directory import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
+from tests.factories.directory import (
+    CategoryFactory,
+    GroupFactory,
+    LanguageFactory,
+    MeetingFactory,
+    NeedFactory,
+    ServiceAreaFactory,
+)
 from tests.factories.referrals import ReferralFactory, ScreeningFactory
 from tests.integration.test_directory_manage import form_data
 
@@ -235,12 +239,10 @@ def staff(clinic, role: str, count: int, prefix: str) -> list:
 @pytest.fixture
 def taxonomy(db):
     return {
-        "depression": Need.objects.get_or_create(slug="depression", name="Depression")[0],
-        "area": ServiceArea.objects.get_or_create(
-            slug="east", name="East", kind=ServiceArea.Kind.SPA, spa_number=7
-        )[0],
-        "en": Language.objects.get_or_create(code="en", defaults={"name": "English"})[0],
-        "es": Language.objects.get_or_create(code="es", defaults={"name": "Spanish"})[0],
+        "depression": NeedFactory(slug="depression", name="Depression"),
+        "area": ServiceAreaFactory(slug="east", name="East", spa_number=7),
+        "en": LanguageFactory(code="en", name="English"),
+        "es": LanguageFactory(code="es", name="Spanish"),
     }
 
 
@@ -256,13 +258,15 @@ def group(taxonomy):
 
 
 @pytest.fixture
-def world(clinic, clinician, supervisor, site_admin, outsider, taxonomy, group):
+def world(clinic, people, taxonomy, group):
+    """The shared people (``tests/security/world.py``) and this file's listing: the races
+    need a listing that matching suggests, not the matrix's records."""
     return {
         "clinic": clinic,
-        "clinician": clinician,
-        "supervisor": supervisor,
-        "site_admin": site_admin,
-        "outsider": outsider,
+        "clinician": people["clinician"],
+        "supervisor": people["supervisor"],
+        "site_admin": people["site_admin"],
+        "outsider": people["other_clinic"],
         "taxonomy": taxonomy,
         "group": group,
     }
