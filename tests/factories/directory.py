@@ -132,7 +132,6 @@ class ReferralResourceFactory(factory.django.DjangoModelFactory):
 
     key = factory.Sequence(lambda n: f"resource-{n}")
     name = factory.Sequence(lambda n: f"Resource {n}")
-    description = "A warm line."
 
 
 class ResourcePhoneFactory(factory.django.DjangoModelFactory):
@@ -141,7 +140,6 @@ class ResourcePhoneFactory(factory.django.DjangoModelFactory):
 
     resource = factory.SubFactory(ReferralResourceFactory)
     phone = "+13103058878"
-    label = "Main line"
 
 
 class ReviewFlagFactory(factory.django.DjangoModelFactory):

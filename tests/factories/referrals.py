@@ -45,7 +45,6 @@ class ScreeningReasonFactory(factory.django.DjangoModelFactory):
     code = "wants-peer-support"
     kind = ScreeningReason.Kind.SUPPORTS
     message = "The client wants the support of peers."
-    order = factory.Sequence(int)
 
 
 class ReferralFactory(factory.django.DjangoModelFactory):
@@ -81,15 +80,16 @@ class ProcedureStepFactory(factory.django.DjangoModelFactory):
 
 
 class ReferredGroupFactory(factory.django.DjangoModelFactory):
-    """A group chosen for a referral by its clinician."""
+    """A group its clinician chose for a referral by hand: no matching reasons, no rank (pass
+    them for a group chosen from matching's suggestions)."""
 
     class Meta:
         model = ReferredGroup
 
     referral = factory.SubFactory(ReferralFactory)
     group = factory.SubFactory(GroupFactory)
-    reasons = factory.LazyFunction(lambda: ["meets in your area"])
-    suggested_rank = 1
+    reasons = factory.LazyFunction(list)
+    suggested_rank = None
     chosen_at = factory.LazyFunction(timezone.now)
     chosen_by = factory.SelfAttribute("referral.clinician")
 
@@ -125,5 +125,3 @@ class ReminderDigestFactory(factory.django.DjangoModelFactory):
 
     clinician = factory.SubFactory(UserFactory)
     sent_on = factory.LazyFunction(timezone.localdate)
-    due_count = 1
-    overdue_count = 0

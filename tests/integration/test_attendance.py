@@ -24,9 +24,9 @@ from clients.models import Attendance
 from directory.models import Meeting
 from referrals import attendance
 from referrals.models import Referral, ReferredGroup
-from tests.factories.clients import ClientFactory
+from tests.factories.clients import AttendanceFactory, ClientFactory
 from tests.factories.directory import GroupFactory, MeetingFactory
-from tests.factories.referrals import ReferralFactory, ScreeningFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 TUESDAY = 1  # Python's weekday numbering (Monday = 0)
 
@@ -100,7 +100,7 @@ def refer(client, groups, *, by, weeks_ago: int = 20) -> Referral:
         referred_at=chosen_at,
     )
     for rank, g in enumerate(groups):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=g,
             reasons=[],
@@ -337,9 +337,7 @@ def test_a_race_lost_to_the_unique_constraint_is_the_duplicate_message(
     insert = attendance.bulk_create_with_history
 
     def the_other_request_saves_first(rows, model, **kwargs):
-        Attendance.objects.create(
-            client=ana, clinic_id=ana.clinic_id, group=group, on_date=first, recorded_by=clinician
-        )
+        AttendanceFactory(client=ana, group=group, on_date=first, recorded_by=clinician)
         return insert(rows, model, **kwargs)
 
     monkeypatch.setattr(attendance, "bulk_create_with_history", the_other_request_saves_first)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from clients.models import Attendance
-from referrals.models import Referral, ReferredGroup
+from referrals.models import Referral
 from scale import bench, report
 from tests.factories.accounts import UserFactory
 from tests.factories.clients import ClientFactory
@@ -34,7 +34,7 @@ from tests.factories.directory import (
     NeedFactory,
     ServiceAreaFactory,
 )
-from tests.factories.referrals import ReferralFactory, ScreeningFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def _referral(client, clinician, *, groups=(), approved=True, referred=False):
         referred_at=chosen_at if referred else None,
     )
     for rank, group in enumerate(groups):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=group,
             reasons=[],

@@ -20,11 +20,11 @@ from accounts.models import AccessEvent, Role
 from clients import services
 from clients.forms import DUPLICATE_MESSAGE, OTHER_LANGUAGE_MESSAGE, SEARCH_BLANK_MESSAGE
 from clients.models import Client
-from referrals.models import ReferredGroup, Screening
+from referrals.models import Screening
 from tests.factories.accounts import UserFactory
 from tests.factories.clients import ClientFactory
 from tests.factories.directory import GroupFactory
-from tests.factories.referrals import ReferralFactory, ScreeningFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user", "superuser"]
 RECORD_NUMBER_MESSAGE = "A clinical record number is 6 to 10 digits"
@@ -740,7 +740,7 @@ def test_the_client_page_shows_details_screenings_and_referrals(sign_in, clinici
     )
     referral = ReferralFactory(screening__client=ana, screening__screened_by=clinician)
     group = GroupFactory(name="Depression Anonymous", slug="depression-anonymous")
-    ReferredGroup.objects.create(
+    ReferredGroupFactory(
         referral=referral, group=group, chosen_at=timezone.now(), chosen_by=clinician
     )
     response = sign_in(clinician).get(f"/clients/{ana.pk}/")
@@ -1055,7 +1055,7 @@ def _history(client_record, count, clinician, groups):
             screening__screened_at=timezone.now() - timezone.timedelta(days=n),
         )
         for rank, group in enumerate(groups):
-            ReferredGroup.objects.create(
+            ReferredGroupFactory(
                 referral=referral,
                 group=group,
                 suggested_rank=rank,

@@ -35,6 +35,8 @@ from tests.factories.directory import (
     GroupFactory,
     MeetingFactory,
     NeedFactory,
+    ReferralResourceFactory,
+    ResourcePhoneFactory,
     ServiceAreaFactory,
 )
 
@@ -184,10 +186,10 @@ def flag(group, site_admin):
 
 @pytest.fixture
 def resource(db):
-    share = ReferralResource.objects.create(
+    share = ReferralResourceFactory(
         key="share", name="SHARE! the Self-Help And Recovery Exchange", hours=""
     )
-    ResourcePhone.objects.create(
+    ResourcePhoneFactory(
         resource=share, phone="+18777427349", label="Toll free", as_printed="1-877-SHARE-49"
     )
     return share

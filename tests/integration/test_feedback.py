@@ -22,10 +22,9 @@ from accounts.models import AccessEvent
 from clients import feedback as services
 from clients.models import Feedback
 from directory.models import Group, ReviewFlag
-from referrals.models import ReferredGroup
 from tests.factories.clients import ClientFactory
 from tests.factories.directory import GroupFactory
-from tests.factories.referrals import ReferralFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory
 
 STOP = Feedback.Concern.STOP_MEDICATION
 NOT_FULL = Feedback.Concern.NOT_FULL_MEMBER
@@ -68,7 +67,7 @@ def referred(client_record, clinician, groups):
     """The client's referral, with two chosen groups; one listing was archived since."""
     referral = ReferralFactory(screening__client=client_record, screening__screened_by=clinician)
     for rank, key in enumerate(["referred", "archived-referred"], start=1):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=groups[key],
             suggested_rank=rank,

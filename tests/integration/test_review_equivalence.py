@@ -40,6 +40,7 @@ from referrals.review import (
 )
 from referrals.views_review import SignOffForm, csv_lines
 from tests.factories.accounts import UserFactory
+from tests.factories.clients import DocumentationSignOffFactory
 from tests.factories.directory import GroupFactory
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -366,7 +367,7 @@ def busy_clinic(clinic, other_clinic, supervisor):
         start, end = rng.choice(PERIODS)
         if (who.pk, start, end) not in signed:
             signed.add((who.pk, start, end))
-            DocumentationSignOff.objects.create(
+            DocumentationSignOffFactory(
                 clinic=clinic if n % 5 else other_clinic,
                 clinician=who,
                 period_start=start,

@@ -95,6 +95,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories.accounts import PASSWORD
+from tests.factories.clients import AttendanceFactory, FeedbackFactory, PeerContactFactory
+from tests.factories.directory import ReviewFlagFactory
+from tests.factories.referrals import FollowUpFactory, ReferredGroupFactory
 from tests.security import url_matrix as m
 from tests.security import world as w
 from tests.security.test_get_is_safe import EXEMPT_TABLES, Watch, admin_records
@@ -206,9 +209,9 @@ def build_fuzz_world(
     referred (every form of the procedure shows), one approved and still preparing, a screening
     with no referral, an archived listing, a resolved flag, and another clinic's records for
     tampered ids to point at."""
-    from clients.models import Attendance, Feedback, PeerContact
+    from clients.models import Feedback
     from directory.models import ReviewFlag
-    from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
+    from referrals.models import ProcedureStep, Referral
     from tests.factories.clients import ClientFactory
     from tests.factories.directory import GroupFactory, MeetingFactory
     from tests.factories.referrals import ReferralFactory, ScreeningFactory
@@ -226,11 +229,11 @@ def build_fuzz_world(
             approval_recorded_by=by,
             referred_at=now,
         )
-        ReferredGroup.objects.create(referral=referral, group=group, chosen_at=now, chosen_by=by)
-        followup = FollowUp.objects.create(
+        ReferredGroupFactory(referral=referral, group=group, chosen_at=now, chosen_by=by)
+        followup = FollowUpFactory(
             referral=referral, clinic=client.clinic, clinician=by, due_on=today
         )
-        Attendance.objects.create(
+        AttendanceFactory(
             client=client,
             clinic=client.clinic,
             group=group,
@@ -266,7 +269,7 @@ def build_fuzz_world(
     archived.archived_at = now
     archived.save()
     MeetingFactory(group=archived)
-    resolved = ReviewFlag.objects.create(
+    resolved = ReviewFlagFactory(
         group=group,
         source=ReviewFlag.Source.ADMIN,
         summary="Resolved already",
@@ -278,7 +281,7 @@ def build_fuzz_world(
     # Another clinic's records: what a tampered id points at.
     other_client = ClientFactory(clinic=other_clinic, created_by=outsider)
     other_referral, other_followup = referred_referral(other_client, outsider)
-    other_peer = PeerContact.objects.create(
+    other_peer = PeerContactFactory(
         client=other_client,
         clinic=other_clinic,
         group=group,
@@ -287,7 +290,7 @@ def build_fuzz_world(
         consented_on=today - timedelta(days=10),
         recorded_by=outsider,
     )
-    other_feedback = Feedback.objects.create(
+    other_feedback = FeedbackFactory(
         client=other_client,
         clinic=other_clinic,
         group=group,
@@ -1153,7 +1156,7 @@ class TestFoundByFuzzing:
         from directory.models import ReviewFlag
         from tests.factories.directory import GroupFactory
 
-        flag = ReviewFlag.objects.create(
+        flag = ReviewFlagFactory(
             group=GroupFactory(slug="flagged-anonymous"),
             source=ReviewFlag.Source.ADMIN,
             summary="Check",

@@ -86,7 +86,7 @@ def build_world(*, clinic, clinician) -> World:
     today = timezone.localdate()
     group = GroupFactory(slug="matrix-anonymous", name="Matrix Anonymous")
     MeetingFactory(group=group)
-    resource = ReferralResourceFactory(key="share", name="SHARE!", description="")
+    resource = ReferralResourceFactory(key="share", name="SHARE!")
     flag = ReviewFlagFactory(group=group, summary="Check the meeting time")
     client = ClientFactory(
         clinic=clinic,
@@ -96,9 +96,7 @@ def build_world(*, clinic, clinician) -> World:
     )
     screening = ScreeningFactory(client=client, screened_by=clinician)
     referral = ReferralFactory(screening=screening)
-    ReferredGroupFactory(
-        referral=referral, group=group, reasons=[], suggested_rank=None, chosen_by=clinician
-    )
+    ReferredGroupFactory(referral=referral, group=group, chosen_by=clinician)
     followup = FollowUpFactory(referral=referral, due_on=today + timedelta(days=7))
     peer_contact = PeerContactFactory(
         client=client,
