@@ -1,9 +1,39 @@
+import os
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
+
+# Property tests: HYPOTHESIS_PROFILE picks how hard they look. "default" (CI and `make test`) is
+# bounded and derandomized, so a run takes the same time and a failure is the same failure on
+# every machine; "thorough" explores ten times as many examples with a fresh random seed each
+# run. No example database either way: nothing is written to the checkout. Tests set no example
+# counts of their own (the fuzzer's FUZZ_EXAMPLES budget is the one exception, see
+# tests/security/test_fuzz_forms.py).
+hypothesis_settings.register_profile(
+    "default",
+    max_examples=100,
+    deadline=None,  # timings on a shared CI machine say nothing about the code
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
@@ -71,3 +101,31 @@ def sign_in(client, db):
 def fast_password_hashing(settings):
     # Production hashing is deliberately slow; the suite signs in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class QueryCount(int):
+    """The number of queries a page ran; `.response` is the page, to follow its links."""
+
+    response = None
+
+
+@pytest.fixture
+def count_queries(db):
+    """`count_queries(client, path, data=None, *, results=False)`: GET the page, check it is a
+    200, and return how many queries it ran (a `QueryCount`, an int with the `.response`).
+
+    With `results=True` the page's `page` must list something: a count over an empty page
+    proves little.
+    """
+
+    def _count(client, path, data=None, *, results=False):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, data or {})
+        assert response.status_code == 200, (response.status_code, response.content[:500])
+        if results and "page" in response.context:
+            assert response.context["page"].object_list, "no results: a count that proves little"
+        counted = QueryCount(len(queries))
+        counted.response = response
+        return counted
+
+    return _count

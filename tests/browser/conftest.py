@@ -20,7 +20,7 @@ import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import Page, Response, expect
 
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from directory.models import Group, Meeting
 from tests.browser.conftest import path_is, sign_in_with_password
-from tests.directory_factories import CategoryFactory, ContactFactory, GroupFactory
+from tests.factories.directory import CategoryFactory, ContactFactory, GroupFactory
 
 pytestmark = pytest.mark.browser
 

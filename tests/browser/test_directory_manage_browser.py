@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from directory.models import Contact, Format, Group, Meeting, ReferralResource, ResourcePhone
 from directory.services import listings as services
 from tests.browser.conftest import path_is, sign_in_with_password
-from tests.directory_factories import CategoryFactory, NeedFactory
+from tests.factories.directory import CategoryFactory, NeedFactory
 
 pytestmark = pytest.mark.browser
 

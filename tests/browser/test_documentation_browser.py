@@ -1,4 +1,4 @@
-"""In a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
+"""IX in a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
 loop, the note for the clinical record, peer contacts (VIII.K) and the supervisor's review.
 
 1. The issue's "Done when", as one journey in Chromium under the strict Content-Security-Policy:
@@ -44,9 +44,10 @@ from referrals.models import Referral, ReferredGroup
 from referrals.services import procedure as procedure_services
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
 from tests.browser.test_referrals_browser import Scans, Tally
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 pytestmark = pytest.mark.browser
 

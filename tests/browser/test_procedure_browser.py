@@ -1,6 +1,7 @@
-"""In a real browser: a clinician takes a new client from "add a client" to the printed
-Spanish sheet in Chromium, walking the referral procedure VIII.A–J on the referral's checklist;
-a week later the worklist shows the one-week follow-up (VIII.J) and it is recorded from there.
+"""The procedure in a real browser: a clinician takes a new client from "add a client" to the
+printed Spanish sheet in Chromium, walking the referral procedure VIII.A–J on the referral's
+checklist; a week later the worklist shows the one-week follow-up (VIII.J) and it is recorded from
+there.
 A screenshot of the sheet (screen and print media) and its PDF are kept in ``test-artifacts/``.
 
 Also: axe finds nothing serious or critical on the checklist (just referred, each kind of
@@ -50,9 +51,9 @@ from tests.browser.test_referrals_browser import (  # the referral journey: data
     live,
     sign_in_as_clinician,
 )
-from tests.client_factories import ClientFactory
-from tests.directory_factories import ContactFactory, MeetingFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import ContactFactory, MeetingFactory
 
 pytestmark = pytest.mark.browser
 
@@ -81,10 +82,10 @@ FOLLOWUPS_TABLE = "Follow-ups (VIII.I–J)"
 
 @pytest.fixture
 def procedure_data(directory_data, clinician):  # noqa: F811
-    """The referral journey's directory, with what the procedure and the sheet need for the Spanish
-    group: a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note, SHARE!, the
-    Friendship Line with its hours, the Client Coalition, and a consenting peer contact who attends
-    the group (another client of the clinic)."""
+    """The referral journey's directory, with what the procedure and the sheet need for the
+    Spanish group: a phone contact for Metro (SPA 4), two weekly meetings, an etiquette note,
+    SHARE!, the Friendship Line with its hours, the Client Coalition, and a consenting peer
+    contact who attends the group (another client of the clinic)."""
     group = directory_data["groups"]["spanish"]
     metro = directory_data["areas"][4]
     group.etiquette_note = ETIQUETTE
@@ -245,7 +246,7 @@ class Stages:
 def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     page, settings, clinician, procedure_data, capsys
 ):
-    """The procedure journey: a new client, screened (IV–VI), counselled and approving (VIII.A–B),
+    """The whole procedure: a new client, screened (IV–VI), counselled and approving (VIII.A–B),
     referred to a group (VIII.C), the checklist walked (C introduction, E, F, G, H, I; D not
     needed, J scheduled), the Spanish sheet printed; a week later the worklist shows the
     one-week follow-up (VIII.J), recorded from there."""

@@ -1,4 +1,4 @@
-"""Issue 4 in a real browser: a clinician adds a client, screens them (IV–VI) with the decision
+"""Referral in a real browser: a clinician adds a client, screens them (IV–VI) with the decision
 changing live beside the questions, records the client's input (VIII.B) and refers them to a
 group (VIII.C) that is safe under VI.C; axe finds nothing serious or critical on any of the
 client and referral pages; the screening can be answered from the keyboard.
@@ -27,9 +27,10 @@ from clients.models import Client
 from directory.models import Group, Language, Need, ReferralResource, ReviewFlag, ServiceArea
 from referrals.models import Referral, ReferredGroup, Screening
 from tests.browser.conftest import SIGN_IN_PATH, path_is, sign_in_with_password
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 pytestmark = pytest.mark.browser
 
@@ -185,7 +186,7 @@ class Tally:
             a - b for a, b in zip(self.snapshot(), signed_in, strict=True)
         )
         return (
-            f"Journey (issue 4): {self.screens} screens (page loads), {self.clicks} clicks, "
+            f"Journey (referral): {self.screens} screens (page loads), {self.clicks} clicks, "
             f"{self.keystrokes} keystrokes in all; after signing in {screens} screens, "
             f"{clicks} clicks, {keystrokes} keystrokes; {self.live_updates} live decision "
             f"updates without a reload; plus {self.explore_clicks} clicks only to show VI.A "
@@ -215,7 +216,7 @@ def decision(page: Page) -> Locator:
 def test_a_new_clinician_adds_screens_and_refers_a_client(
     page, settings, clinician, directory_data, capsys
 ):
-    """Issue 4 "Done when": sign in, add a client, screen (IV–VI, live), VIII.B, VIII.C.
+    """The referral journey: sign in, add a client, screen (IV–VI, live), VIII.B, VIII.C.
 
     VI.C: the client takes prescribed medication, so the group that discourages medication and
     the one with an open medication concern are not suggested, but are shown apart.

@@ -6,7 +6,7 @@ from django.db.utils import DatabaseError
 
 from accounts.models import AccessEvent, AccessLogIsAppendOnly
 from accounts.services import access_log
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 
 def test_sign_in_and_sign_out_are_recorded(client, settings, clinician):

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import AccessEvent, Role
 from accounts.rules import partitioning
 from accounts.selectors import access_log as selectors
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
 
 EVENTS = 5000
 PAGE = selectors.ACCESS_LOG_PAGE_SIZE
@@ -65,13 +65,6 @@ def big_log(clinic, other_clinic, supervisor):
     return staff
 
 
-def count_queries(client, url):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return len(queries), response
-
-
 def walk(client, url):
     """Every page from ``url`` by the Older links: the pages' events, in the order shown."""
     pages = []
@@ -90,15 +83,15 @@ class TestQueryCount:
     QUERIES = 7
 
     def test_every_page_and_filter_runs_a_fixed_number_of_queries(
-        self, sign_in, supervisor, big_log
+        self, sign_in, supervisor, big_log, count_queries
     ):
         client = sign_in(supervisor)
-        first, response = count_queries(client, "/access-log/")
+        first = count_queries(client, "/access-log/")
         assert first == self.QUERIES
-        older_url = response.context["page"].older_url
-        older, response = count_queries(client, "/access-log/" + older_url)
+        older_url = first.response.context["page"].older_url
+        older = count_queries(client, "/access-log/" + older_url)
         assert older == self.QUERIES
-        newer, _ = count_queries(client, "/access-log/" + response.context["page"].newer_url)
+        newer = count_queries(client, "/access-log/" + older.response.context["page"].newer_url)
         assert newer == self.QUERIES
         today = timezone.localdate()
         for query in [
@@ -107,9 +100,9 @@ class TestQueryCount:
             f"?date_from={today - timedelta(days=10)}&date_to={today - timedelta(days=3)}",
             "?action=view&client_id=7&date_to=" + str(today),
         ]:
-            assert count_queries(client, "/access-log/" + query)[0] == self.QUERIES, query
+            assert count_queries(client, "/access-log/" + query) == self.QUERIES, query
         # The staff-member filter checks the person is the clinic's: one query more.
-        assert count_queries(client, f"/access-log/?user={big_log[0].pk}")[0] == self.QUERIES + 1
+        assert count_queries(client, f"/access-log/?user={big_log[0].pk}") == self.QUERIES + 1
 
     def test_the_page_never_counts_the_log(self, sign_in, supervisor, big_log):
         client = sign_in(supervisor)
@@ -345,7 +338,7 @@ class TestPartitionedByMonth:
         assert self.where(ahead[1].pk) == partitioning.DEFAULT_PARTITION
         assert AccessEvent.objects.count() == 5
 
-    def test_the_page_still_works(self, partitioned, sign_in, supervisor):
+    def test_the_page_still_works(self, partitioned, sign_in, supervisor, count_queries):
         client = sign_in(supervisor)
         AccessEvent.objects.bulk_create(
             [
@@ -360,7 +353,7 @@ class TestPartitionedByMonth:
         older = client.get("/access-log/" + page.older_url).context["page"]
         assert len(older) == 5 + 1 + 2  # the rest (and this test's sign-in), the two copied
         assert older.object_list[-1].pk == self.before[0].pk
-        assert count_queries(client, "/access-log/?action=view")[0] == TestQueryCount.QUERIES
+        assert count_queries(client, "/access-log/?action=view") == TestQueryCount.QUERIES
 
     @pytest.mark.parametrize(
         "sql",

@@ -26,8 +26,9 @@ from clients.services import attendance as attendance_services
 from directory.models import Meeting
 from referrals.models import Referral, ReferredGroup
 from referrals.selectors import procedure as procedure_selectors
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
+from tests.factories.clients import AttendanceFactory, ClientFactory
+from tests.factories.directory import GroupFactory, MeetingFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 TUESDAY = 1  # Python's weekday numbering (Monday = 0)
 
@@ -101,7 +102,7 @@ def refer(client, groups, *, by, weeks_ago: int = 20) -> Referral:
         referred_at=chosen_at,
     )
     for rank, g in enumerate(groups):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=g,
             reasons=[],
@@ -338,9 +339,7 @@ def test_a_race_lost_to_the_unique_constraint_is_the_duplicate_message(
     insert = attendance_services.bulk_create_with_history
 
     def the_other_request_saves_first(rows, model, **kwargs):
-        Attendance.objects.create(
-            client=ana, clinic_id=ana.clinic_id, group=group, on_date=first, recorded_by=clinician
-        )
+        AttendanceFactory(client=ana, group=group, on_date=first, recorded_by=clinician)
         return insert(rows, model, **kwargs)
 
     monkeypatch.setattr(

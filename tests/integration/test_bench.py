@@ -1,6 +1,6 @@
-"""The page benchmark of issue 8 (scale/services/bench.py, ``manage.py bench_pages``), the
-report it feeds (scale/rules/report.py: the targets, evaluated from the figures) and ``make
-bench``'s refusal of SQLite (scripts/bench.py).
+"""The page benchmark (scale/services/bench.py, ``manage.py bench_pages``), the report it feeds
+(scale/rules/report.py: the targets, evaluated from the figures) and ``make bench``'s refusal of
+SQLite (scripts/bench.py).
 
 The benchmark runs here against a small clinic made with the factories, with one or two timed
 requests a page: what is checked is that every page is reached as its role, answers 200 and is
@@ -23,20 +23,21 @@ from django.utils import timezone
 
 from accounts.models import Role
 from clients.models import Attendance
-from referrals.models import Referral, ReferredGroup
+from referrals.models import Referral
 from scale import report
 from scale.rules import bench as bench_rules
 from scale.rules import report as report_rules
 from scale.services import bench
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import (
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import (
     GroupFactory,
     LanguageFactory,
     MeetingFactory,
     NeedFactory,
     ServiceAreaFactory,
 )
-from tests.factories import UserFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +72,7 @@ def _referral(client, clinician, *, groups=(), approved=True, referred=False):
         referred_at=chosen_at if referred else None,
     )
     for rank, group in enumerate(groups):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=group,
             reasons=[],

@@ -16,15 +16,20 @@ from directory.models import (
     Contact,
     Language,
     Meeting,
-    ReferralResource,
-    ResourcePhone,
     ServiceArea,
 )
-from referrals.models import ProcedureStep, Referral, ReferredGroup
+from referrals.models import ProcedureStep, Referral
 from referrals.rules import clauses, eligibility
 from referrals.services import screening as screening_services
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import ContactFactory, GroupFactory, MeetingFactory
+from tests.factories.clients import ClientFactory, PeerContactFactory
+from tests.factories.directory import (
+    ContactFactory,
+    GroupFactory,
+    MeetingFactory,
+    ReferralResourceFactory,
+    ResourcePhoneFactory,
+)
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory
 
 # The screening finds IV.H with a diagnosis the sheet must never show. No group, contact,
 # meeting or resource in this file uses the words "bipolar", "mood", "diagnos", "substance" or
@@ -65,22 +70,20 @@ def areas(db):
 
 @pytest.fixture
 def resources(db):
-    share = ReferralResource.objects.create(
-        key="share", name="SHARE! the Self-Help And Recovery Exchange"
-    )
-    ResourcePhone.objects.create(resource=share, phone=SHARE_PHONE, label="Toll free")
-    friendship = ReferralResource.objects.create(
+    share = ReferralResourceFactory(key="share", name="SHARE! the Self-Help And Recovery Exchange")
+    ResourcePhoneFactory(resource=share, phone=SHARE_PHONE, label="Toll free")
+    friendship = ReferralResourceFactory(
         key="friendship-line",
         name="Friendship Line",
         hours="5:00 p.m.-9:00 p.m.",
         opens_at=time(17, 0),
         closes_at=time(21, 0),
     )
-    ResourcePhone.objects.create(resource=friendship, phone=FRIENDSHIP_PHONE, label="Toll free")
-    coalition = ReferralResource.objects.create(
+    ResourcePhoneFactory(resource=friendship, phone=FRIENDSHIP_PHONE, label="Toll free")
+    coalition = ReferralResourceFactory(
         key="client-coalition", name="Client Coalition (Office of Consumer Affairs)"
     )
-    ResourcePhone.objects.create(resource=coalition, phone=COALITION_PHONE)
+    ResourcePhoneFactory(resource=coalition, phone=COALITION_PHONE)
     return {"share": share, "friendship": friendship, "coalition": coalition}
 
 
@@ -176,7 +179,7 @@ def _referral(
         referred_at=timezone.now() if status != "preparing" else None,
     )
     for rank, group in enumerate(groups, start=1):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=group,
             # Matching's sentences name the need: clinical, never on the sheet.
@@ -378,7 +381,7 @@ def _introduce(referral, group, clinician, *, first_name, status=PeerContact.Sta
     peer_client = ClientFactory(
         clinic=referral.clinic, created_by=clinician, first_name=first_name, last_name="Zeferino"
     )
-    peer = PeerContact.objects.create(
+    peer = PeerContactFactory(
         client=peer_client,
         clinic=referral.clinic,
         group=group,

@@ -14,18 +14,17 @@ from html.parser import HTMLParser
 
 import pytest
 from django import test as django_test
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
 from clients.forms import DUPLICATE_MESSAGE, OTHER_LANGUAGE_MESSAGE, SEARCH_BLANK_MESSAGE
 from clients.models import Client
 from clients.services import clients as services
-from referrals.models import ReferredGroup, Screening
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from referrals.models import Screening
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user", "superuser"]
 RECORD_NUMBER_MESSAGE = "A clinical record number is 6 to 10 digits"
@@ -741,7 +740,7 @@ def test_the_client_page_shows_details_screenings_and_referrals(sign_in, clinici
     )
     referral = ReferralFactory(screening__client=ana, screening__screened_by=clinician)
     group = GroupFactory(name="Depression Anonymous", slug="depression-anonymous")
-    ReferredGroup.objects.create(
+    ReferredGroupFactory(
         referral=referral, group=group, chosen_at=timezone.now(), chosen_by=clinician
     )
     response = sign_in(clinician).get(f"/clients/{ana.pk}/")
@@ -1030,14 +1029,7 @@ def test_a_denied_page_writes_only_the_denied_row(sign_in, supervisor, ana):
 # --- Query counts ---------------------------------------------------------------------------------
 
 
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200, response.status_code
-    return len(queries)
-
-
-def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
+def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, count_queries):
     client = sign_in(clinician)
     ClientFactory(clinic=clinic, created_by=clinician)
     few = count_queries(client, "/clients/?show=all")
@@ -1063,7 +1055,7 @@ def _history(client_record, count, clinician, groups):
             screening__screened_at=timezone.now() - timezone.timedelta(days=n),
         )
         for rank, group in enumerate(groups):
-            ReferredGroup.objects.create(
+            ReferredGroupFactory(
                 referral=referral,
                 group=group,
                 suggested_rank=rank,
@@ -1072,7 +1064,7 @@ def _history(client_record, count, clinician, groups):
             )
 
 
-def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clinic):
+def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, count_queries):
     groups = [GroupFactory(), GroupFactory()]
     one = ClientFactory(clinic=clinic, created_by=clinician)
     many = ClientFactory(clinic=clinic, created_by=clinician)

@@ -1,5 +1,5 @@
-"""Exchange: the exports carry every listing and every phone; the imports preview without
-writing, report problems by row or item, and write all or nothing.
+"""Exchange: the exports carry every listing and every phone; the imports
+preview without writing, report problems by row or item, and write all or nothing.
 
 Policy VII.D: "a current annotated referral list that is readily available at the clinical
 site or via a website": the list leaves and comes back in open formats (CSV, XLSX, Open
@@ -28,7 +28,7 @@ from directory.models import Contact, Group, Meeting
 from directory.rules import hsds, meeting_guide, records, spreadsheet
 from directory.selectors import snapshot
 from directory.services import csv_import
-from tests.directory_factories import (
+from tests.factories.directory import (
     CategoryFactory,
     ContactFactory,
     GroupFactory,
@@ -438,7 +438,7 @@ def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
     assert len(json.loads(body(client.get("/directory/meetings.json")))) == 500
 
 
-# --- Streaming: no export is ever whole in memory ------------------------------------------
+# --- Streaming: no export is ever whole in memory ---------------------------------------------
 
 
 def tablib_xlsx(listings) -> bytes:

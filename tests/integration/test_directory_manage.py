@@ -12,8 +12,6 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
@@ -30,15 +28,17 @@ from directory.models import (
     ServiceArea,
 )
 from directory.services import listings as services
-from tests.directory_factories import (
+from tests.factories.accounts import UserFactory
+from tests.factories.directory import (
     CategoryFactory,
     ContactFactory,
     GroupFactory,
     MeetingFactory,
     NeedFactory,
+    ReferralResourceFactory,
+    ResourcePhoneFactory,
     ServiceAreaFactory,
 )
-from tests.factories import UserFactory
 
 PEOPLE = ["clinician", "supervisor", "site_admin", "outsider", "no_role_user", "superuser"]
 ALLOWED = {"site_admin", "superuser"}
@@ -142,13 +142,6 @@ def snapshot():
     return state
 
 
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200, response.status_code
-    return len(queries)
-
-
 @pytest.fixture
 def group(db, site_admin):
     """A listing with a phone and a meeting, created as a site admin would."""
@@ -193,10 +186,10 @@ def flag(group, site_admin):
 
 @pytest.fixture
 def resource(db):
-    share = ReferralResource.objects.create(
+    share = ReferralResourceFactory(
         key="share", name="SHARE! the Self-Help And Recovery Exchange", hours=""
     )
-    ResourcePhone.objects.create(
+    ResourcePhoneFactory(
         resource=share, phone="+18777427349", label="Toll free", as_printed="1-877-SHARE-49"
     )
     return share
@@ -1097,7 +1090,7 @@ BASELINE = 5
 
 
 @pytest.mark.parametrize("page", [None, "2"])
-def test_worklist_query_count(sign_in, site_admin, many_listings, page):
+def test_worklist_query_count(sign_in, site_admin, many_listings, page, count_queries):
     client = sign_in(site_admin)
     path = "/directory/manage/" + (f"?stale_page={page}&flags_page={page}" if page else "")
     # baseline, then for each of the three sections its count and its page (with the people
@@ -1110,7 +1103,7 @@ def test_worklist_query_count(sign_in, site_admin, many_listings, page):
     assert len(work.stale.object_list) == 25
 
 
-def test_edit_page_query_count(sign_in, site_admin, many_listings, busy_group):
+def test_edit_page_query_count(sign_in, site_admin, many_listings, busy_group, count_queries):
     client = sign_in(site_admin)
     # baseline; the listing with who verified it; its five many-to-many values (prefetched);
     # the options of those five fields; its contacts and their service areas; its meetings;
@@ -1141,7 +1134,9 @@ HISTORY_MOST = BASELINE + 1 + 2 + 5 * 2 + 5 + 1 + 3
         ("3", BASELINE + 1 + 2 + 2 + 5 + 1 + 1 + 1 + 2),
     ],
 )
-def test_history_page_query_count(sign_in, site_admin, many_listings, busy_group, page, expected):
+def test_history_page_query_count(
+    sign_in, site_admin, many_listings, busy_group, page, expected, count_queries
+):
     client = sign_in(site_admin)
     path = f"/directory/{busy_group.slug}/history/?page={page}"
     assert expected <= HISTORY_MOST

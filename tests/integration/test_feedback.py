@@ -23,9 +23,9 @@ from clients.models import Feedback
 from clients.selectors import feedback as feedback_selectors
 from clients.services import feedback as feedback_services
 from directory.models import Group, ReviewFlag
-from referrals.models import ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory
 
 STOP = Feedback.Concern.STOP_MEDICATION
 NOT_FULL = Feedback.Concern.NOT_FULL_MEMBER
@@ -68,7 +68,7 @@ def referred(client_record, clinician, groups):
     """The client's referral, with two chosen groups; one listing was archived since."""
     referral = ReferralFactory(screening__client=client_record, screening__screened_by=clinician)
     for rank, key in enumerate(["referred", "archived-referred"], start=1):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=groups[key],
             suggested_rank=rank,

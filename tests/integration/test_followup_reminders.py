@@ -14,10 +14,17 @@ from django.utils import timezone
 
 from accounts.models import Role
 from referrals.management.commands import send_followup_reminders as command
-from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, ReminderDigest
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from referrals.models import FollowUp, ProcedureStep, Referral, ReminderDigest
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import (
+    FollowUpFactory,
+    ReferralFactory,
+    ReferredGroupFactory,
+    ReminderDigestFactory,
+    ScreeningFactory,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)
@@ -54,7 +61,7 @@ def referral_of(clinician, *, first_name, last_name, record_number, group, clini
         referred_at=timezone.now(),
         **kw,
     )
-    ReferredGroup.objects.create(
+    ReferredGroupFactory(
         referral=referral, group=group, chosen_at=timezone.now(), chosen_by=clinician
     )
     ProcedureStep.objects.filter(referral=referral).update(status=ProcedureStep.Status.DONE)
@@ -62,12 +69,8 @@ def referral_of(clinician, *, first_name, last_name, record_number, group, clini
 
 
 def due(referral, days_from_today: int, **kwargs) -> FollowUp:
-    return FollowUp.objects.create(
-        referral=referral,
-        clinic_id=referral.clinic_id,
-        clinician_id=referral.clinician_id,
-        due_on=TODAY + timedelta(days=days_from_today),
-        **kwargs,
+    return FollowUpFactory(
+        referral=referral, due_on=TODAY + timedelta(days=days_from_today), **kwargs
     )
 
 
@@ -253,7 +256,7 @@ def test_nobody_due_sends_nothing(db):
 
 def test_a_race_lost_to_another_run_sends_nothing(world, monkeypatch):
     """Another run recorded Ana's digest after this run looked: the constraint refuses ours."""
-    ReminderDigest.objects.create(clinician=world["ana"], sent_on=TODAY, due_count=2)
+    ReminderDigestFactory(clinician=world["ana"], sent_on=TODAY, due_count=2)
     monkeypatch.setattr(command, "already_sent", lambda today, ids: set())
     out, _ = run()
     assert [m.to for m in mail.outbox] == [["ben@clinic.example"]]

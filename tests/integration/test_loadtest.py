@@ -1,4 +1,4 @@
-"""Issue 8, item 4: the load test's journey runs, end to end, on gunicorn and PostgreSQL.
+"""The load test's journey runs, end to end, on gunicorn and PostgreSQL.
 
 ``scripts/loadtest.py`` is run as ``make bench`` runs it (its own process, gunicorn on the test
 database, locust with ``scale/locustfile.py``), with a handful of clinicians for a few seconds on
@@ -28,8 +28,8 @@ from django.db import connection
 
 from accounts.models import AccessEvent, Role, User
 from referrals.models import ProcedureStep, Referral
-from tests.client_factories import ClientFactory
-from tests.factories import PASSWORD, ClinicFactory, UserFactory
+from tests.factories.accounts import PASSWORD, ClinicFactory, UserFactory
+from tests.factories.clients import ClientFactory
 from tests.integration.test_health_and_errors import ROOT
 from tests.security.test_scale_out import database_url, restore_migrated_data  # noqa: F401
 

@@ -4,12 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
 from accounts.services import access_log
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
 
 # Who may open each page. Anyone signed in who is not listed gets 403; anonymous visitors are
 # sent to sign in. A superuser holds every permission (Django's rule); with no clinic they see
@@ -107,13 +106,6 @@ def busy_clinic(clinic, supervisor, other_clinic):
     return staff
 
 
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200
-    return len(queries)
-
-
 @pytest.mark.parametrize(
     ("person", "path", "expected"),
     [
@@ -131,7 +123,9 @@ def count_queries(client, path):
         ("supervisor", "/access-log/?action=view&client_id=3", 7),
     ],
 )
-def test_query_count_does_not_grow_with_data(request, sign_in, busy_clinic, person, path, expected):
+def test_query_count_does_not_grow_with_data(
+    request, sign_in, busy_clinic, person, path, expected, count_queries
+):
     client = sign_in(request.getfixturevalue(person))
     assert count_queries(client, path) == expected
 
@@ -206,8 +200,6 @@ class TestAccessLogPage:
 
 def test_times_are_stored_in_utc_and_shown_in_los_angeles(sign_in, supervisor):
     from datetime import UTC, datetime
-
-    from django.db import connection
 
     moment = datetime(2026, 7, 4, 3, 30, tzinfo=UTC)  # 8:30 pm on July 3 in Los Angeles (PDT)
     AccessEvent.objects.bulk_create(

@@ -17,9 +17,10 @@ from django.utils import timezone
 from accounts.models import AccessEvent
 from clients.models import PeerContact
 from clients.services import peer_contacts as peer_contact_services
-from referrals.models import ProcedureStep, Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from referrals.models import ProcedureStep, Referral
+from tests.factories.clients import ClientFactory, PeerContactFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 PHONE = "+13235550142"
 PHONE_SHOWN = "(323) 555-0142"
@@ -56,9 +57,8 @@ def contact_client(clinic, clinician):
 
 
 def _contact(client, group, first_name="Xiomara", phone=PHONE, *, by, **fields):
-    return PeerContact.objects.create(
+    return PeerContactFactory(
         client=client,
-        clinic_id=client.clinic_id,
         group=group,
         first_name=first_name,
         phone=phone,
@@ -92,7 +92,7 @@ def _referred(client, by, groups) -> Referral:
         status=ProcedureStep.Status.DONE, completed_by=by, completed_at=timezone.now()
     )
     for rank, chosen in enumerate(groups, start=1):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=chosen,
             suggested_rank=rank,

@@ -16,9 +16,10 @@ from accounts.models import AccessEvent
 from clients.models import Attendance, Feedback
 from clients.rules import record_note as notes
 from directory.models import ReviewFlag
-from referrals.models import Referral, ReferredGroup
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, NeedFactory
+from referrals.models import Referral
+from tests.factories.clients import AttendanceFactory, ClientFactory, FeedbackFactory
+from tests.factories.directory import GroupFactory, NeedFactory, ReviewFlagFactory
+from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
 RECORD_NUMBER = "90817263"
 NOTICE_START = "This record which has been disclosed to you is protected by Federal"
@@ -82,7 +83,7 @@ def _referral(person, clinician, chosen, *, indications=("IV.A",), status="atten
         referred_at=timezone.now() - timedelta(days=40),
     )
     for rank, group in enumerate(chosen, start=1):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=group,
             suggested_rank=rank,
@@ -95,7 +96,7 @@ def _referral(person, clinician, chosen, *, indications=("IV.A",), status="atten
 
 
 def _attend(person, clinician, group, days_ago, *, status="attended", accompanied=False):
-    return Attendance.objects.create(
+    return AttendanceFactory(
         client=person,
         clinic=person.clinic,
         group=group,
@@ -108,7 +109,7 @@ def _attend(person, clinician, group, days_ago, *, status="attended", accompanie
 
 def _feedback(person, clinician, group, days_ago, **fields):
     values = {"frequency": Feedback.Frequency.WEEKLY_OR_MORE} | fields
-    return Feedback.objects.create(
+    return FeedbackFactory(
         client=person,
         clinic=person.clinic,
         group=group,
@@ -146,7 +147,7 @@ def busy_person(person, clinician, groups):
     _attend(person, clinician, groups["sunrise"], 42, status="missed")
     _attend(person, clinician, groups["hope"], 30, status="missed")
     _attend(person, clinician, groups["sunrise"], 120)  # before the period: not in the note
-    flag = ReviewFlag.objects.create(
+    flag = ReviewFlagFactory(
         group=groups["hope"],
         source=ReviewFlag.Source.FEEDBACK,
         summary="Client feedback: medication concern",

@@ -21,15 +21,16 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, PeerContact
-from directory.models import Language, Meeting, Need, ReferralResource, ServiceArea
-from referrals.models import FollowUp, FollowUpSchedule, ProcedureStep, Referral
+from directory.models import Language, Meeting, Need, ServiceArea
+from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import matching, procedure
 from referrals.selectors import procedure as procedure_selectors
 from referrals.services import procedure as procedure_services
 from referrals.services import referral as referral_services
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory, MeetingFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import AttendanceFactory, ClientFactory, PeerContactFactory
+from tests.factories.directory import GroupFactory, MeetingFactory, ReferralResourceFactory
+from tests.factories.referrals import FollowUpScheduleFactory, ReferralFactory, ScreeningFactory
 
 # A screening that refers, with the benefits explained (so VIII.A is done when the referral
 # starts, as procedure_services.create_steps records it).
@@ -93,13 +94,13 @@ def taxonomy(db):
 @pytest.fixture
 def resources(db):
     """SHARE!, the Friendship Line and the Client Coalition, as the directory holds them."""
-    share = ReferralResource.objects.create(key="share", name="SHARE!")
+    share = ReferralResourceFactory(key="share", name="SHARE!")
     share.phones.create(phone="+18777427349", as_printed="1-877-SHARE-49")
-    line = ReferralResource.objects.create(
+    line = ReferralResourceFactory(
         key="friendship-line", name="Friendship Line", hours="6:00 p.m.–10:00 p.m."
     )
     line.phones.create(phone="+18884489777", as_printed="(888) 448-9777")
-    coalition = ReferralResource.objects.create(key="client-coalition", name="Client Coalition")
+    coalition = ReferralResourceFactory(key="client-coalition", name="Client Coalition")
     coalition.phones.create(phone="+12136372370", as_printed="(213) 637-2370")
     return {"share": share, "friendship-line": line, "client-coalition": coalition}
 
@@ -152,9 +153,8 @@ def peer_client(other_clinic, outsider):
 
 
 def _peer(client, group, first_name, phone="+13235550142", *, recorded_by):
-    return PeerContact.objects.create(
+    return PeerContactFactory(
         client=client,
-        clinic_id=client.clinic_id,
         group=group,
         first_name=first_name,
         phone=phone,
@@ -235,13 +235,8 @@ def _url(referral, rest=""):
 def _attend(referral, group, dates, *, by, status=Attendance.Status.ATTENDED):
     """IX.A: attendance documented, written directly (no page records it yet)."""
     for on_date in dates:
-        Attendance.objects.create(
-            client_id=referral.client_id,
-            clinic_id=referral.clinic_id,
-            group=group,
-            on_date=on_date,
-            status=status,
-            recorded_by=by,
+        AttendanceFactory(
+            client=referral.client, group=group, on_date=on_date, status=status, recorded_by=by
         )
 
 
@@ -927,7 +922,7 @@ def test_a_follow_up_of_another_referral_is_not_found(
 
 def test_a_clinics_schedule_sets_the_follow_ups(clinic, clinician, preparing, group):
     """VIII.J: "At regular intervals"; a clinic may change the default 1, 3 and 6 weeks."""
-    FollowUpSchedule.objects.create(clinic=clinic, weeks=[2, 4])
+    FollowUpScheduleFactory(clinic=clinic, weeks=[2, 4])
     _approve(preparing, clinician)
     referral = _choose(preparing, [group], clinician)
     today = timezone.localdate()

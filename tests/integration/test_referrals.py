@@ -15,13 +15,13 @@ from directory.models import (
     Language,
     Meeting,
     Need,
-    ReferralResource,
     ReviewFlag,
     ServiceArea,
 )
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory, ReferralResourceFactory, ReviewFlagFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 REFER_ANSWERS = {
     "indications": ["IV.H"],
@@ -421,7 +421,7 @@ def listings(taxonomy):
 
 @pytest.fixture
 def flagged(listings):
-    ReviewFlag.objects.create(
+    ReviewFlagFactory(
         group=listings["flagged"],
         source=ReviewFlag.Source.FEEDBACK,
         summary="Members told a client to stop medication",
@@ -503,9 +503,9 @@ def test_bad_choices_get_a_400(sign_in, clinician, approved_referral, listings, 
 
 def test_when_nothing_fits_share_is_the_suggestion(sign_in, clinician, approved_referral, taxonomy):
     """VIII.D: no listing matches, so SHARE! and the Friendship Line are shown."""
-    share = ReferralResource.objects.create(key="share", name="SHARE!", hours="")
+    share = ReferralResourceFactory(key="share", name="SHARE!", hours="")
     share.phones.create(phone="+18777427349", as_printed="1-877-SHARE-49")
-    ReferralResource.objects.create(
+    ReferralResourceFactory(
         key="friendship-line", name="Friendship Line", hours="6:00 p.m.–10:00 p.m."
     )
     _group("Gamblers Table", needs=["alcohol"], areas=[3], taxonomy=taxonomy)

@@ -26,9 +26,20 @@ from clients.selectors import review
 from clients.views.review import CSV_HEADER
 from core.periods import Period
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import (
+    AttendanceFactory,
+    ClientFactory,
+    DocumentationSignOffFactory,
+    FeedbackFactory,
+)
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import (
+    ReferralFactory,
+    ReferredGroupFactory,
+    ScreeningFactory,
+    ScreeningReasonFactory,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)  # a Wednesday
@@ -75,7 +86,7 @@ def _screening(clinician, days, decision, *, blocks=(), client=None, name=None):
         decision=decision,
     )
     for order, clause in enumerate(blocks):
-        ScreeningReason.objects.create(
+        ScreeningReasonFactory(
             screening=screening,
             clause=clause,
             code="blocked",
@@ -94,7 +105,7 @@ def _referral(screening, referred_days, groups, *, status=Status.REFERRED, close
         close_reason=close_reason,
     )
     for rank, group in enumerate(groups):
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=group,
             suggested_rank=rank,
@@ -105,7 +116,7 @@ def _referral(screening, referred_days, groups, *, status=Status.REFERRED, close
 
 
 def _attend(client, group, days, *, status=Attendance.Status.ATTENDED, by=None):
-    return Attendance.objects.create(
+    return AttendanceFactory(
         client=client,
         clinic=client.clinic,
         group=group,
@@ -116,7 +127,7 @@ def _attend(client, group, days, *, status=Attendance.Status.ATTENDED, by=None):
 
 
 def _feedback(client, group, days, kinds, *, by):
-    return Feedback.objects.create(
+    return FeedbackFactory(
         client=client,
         clinic=client.clinic,
         group=group,
@@ -584,7 +595,7 @@ def test_sign_off_is_post_only(sign_in, supervisor):
 
 
 def test_sign_offs_of_the_period_are_shown(sign_in, supervisor, staff, other_clinic, outsider):
-    DocumentationSignOff.objects.create(
+    DocumentationSignOffFactory(
         clinic=supervisor.clinic,
         clinician=staff["ben"],
         period_start=date(2026, 1, 1),
@@ -592,7 +603,7 @@ def test_sign_offs_of_the_period_are_shown(sign_in, supervisor, staff, other_cli
         note="Q1 reviewed",
         signed_by=supervisor,
     )
-    DocumentationSignOff.objects.create(
+    DocumentationSignOffFactory(
         clinic=supervisor.clinic,
         clinician=staff["ben"],
         period_start=date(2025, 10, 1),
@@ -600,7 +611,7 @@ def test_sign_offs_of_the_period_are_shown(sign_in, supervisor, staff, other_cli
         note="Q4 reviewed",
         signed_by=supervisor,
     )
-    DocumentationSignOff.objects.create(
+    DocumentationSignOffFactory(
         clinic=other_clinic,
         clinician=outsider,
         period_start=START,
@@ -618,7 +629,7 @@ def test_sign_offs_of_the_period_are_shown(sign_in, supervisor, staff, other_cli
 
 
 def test_the_csv_has_the_figures_and_no_client_names(sign_in, supervisor, hand_computed, staff):
-    DocumentationSignOff.objects.create(
+    DocumentationSignOffFactory(
         clinic=supervisor.clinic,
         clinician=staff["ben"],
         period_start=START,
@@ -869,7 +880,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     """The figures are aggregate queries: 10,000 more attendance records, 150 more referrals
     and ten more clinicians cost no query more."""
     client = sign_in(supervisor)
-    DocumentationSignOff.objects.create(
+    DocumentationSignOffFactory(
         clinic=clinic, clinician=staff["ana"], period_start=START, period_end=TODAY,
         signed_by=supervisor,
     )  # fmt: skip
@@ -890,7 +901,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     assert Attendance.objects.filter(clinic=clinic).count() >= 10_000
     assert Referral.objects.filter(clinic=clinic).count() >= 150
     for n in range(12):
-        DocumentationSignOff.objects.create(
+        DocumentationSignOffFactory(
             clinic=clinic,
             clinician=more[n % 10],
             period_start=START + timedelta(days=n),

@@ -1,4 +1,4 @@
-"""The supervisor review's figures, computed the way they were first written (one ``EXISTS``
+"""The supervisor review's figures, computed the way they were before the scale work (one ``EXISTS``
 chain per figure) and the way they are now (the funnel folded into the screening query, the
 BLOCKS reasons counted apart, attendance asked group by group, one query for the clinic's
 staff), must be the same on a clinic with many rows and every edge the figures have: every
@@ -40,8 +40,9 @@ from clients.selectors.review import (
 from clients.views.review import csv_lines
 from core.periods import Period
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import DocumentationSignOffFactory
+from tests.factories.directory import GroupFactory
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)
@@ -367,7 +368,7 @@ def busy_clinic(clinic, other_clinic, supervisor):
         start, end = rng.choice(PERIODS)
         if (who.pk, start, end) not in signed:
             signed.add((who.pk, start, end))
-            DocumentationSignOff.objects.create(
+            DocumentationSignOffFactory(
                 clinic=clinic if n % 5 else other_clinic,
                 clinician=who,
                 period_start=start,

@@ -1,4 +1,4 @@
-"""The synthetic county data (issue 8): deterministic, consistent, and what the pages can show.
+"""The synthetic county data: deterministic, consistent, and what the pages can show.
 
 A tiny scale keeps these fast; the generator's code paths are the same at every scale. Both of
 the loader's paths run here: COPY on PostgreSQL and batched inserts on SQLite.

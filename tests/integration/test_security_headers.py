@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 
 def concrete_paths(patterns=None, prefix=""):

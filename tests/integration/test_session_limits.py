@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import AccessEvent, StaffSession
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 START = timezone.now().replace(microsecond=0)
 

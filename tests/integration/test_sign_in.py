@@ -9,7 +9,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessEvent, StaffSession
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 
 SIGN_IN = "/account/sign-in/"
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
 from tests.integration.test_sign_in import current_code
 
 

@@ -1,4 +1,4 @@
-"""The VI.C feedback loop end to end, through real requests (issue 6, item 7).
+"""The VI.C feedback loop end to end, through real requests.
 
 Policy 04.9, VI.C: "For clients who are taking appropriately prescribed psychiatric
 medication, referrals should not be made to self-help groups where members encourage clients
@@ -24,8 +24,9 @@ from django.utils import timezone
 from clients.models import Feedback
 from directory.models import Language, Need, ReviewFlag, ServiceArea
 from referrals.models import Referral
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
 # A screening that refers for depression (IV.H), as tests/integration/test_referrals.py has it.
 REFER_SCREENING = {

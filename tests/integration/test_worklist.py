@@ -18,16 +18,21 @@ from referrals.models import (
     FollowUpSchedule,
     ProcedureStep,
     Referral,
-    ReferredGroup,
 )
 from referrals.rules import procedure
 from referrals.rules.schedule import parse_weeks
 from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import worklist
 from referrals.services import followups as followup_services
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import GroupFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import AttendanceFactory, ClientFactory
+from tests.factories.directory import GroupFactory
+from tests.factories.referrals import (
+    FollowUpFactory,
+    ReferralFactory,
+    ReferredGroupFactory,
+    ScreeningFactory,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 TODAY = date(2026, 5, 6)  # a Wednesday
@@ -86,7 +91,7 @@ def make_referral(
         referred_at=at(referred_on) if referred_on else (timezone.now() if active else None),
     )
     for g in groups:
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral, group=g, chosen_at=timezone.now(), chosen_by=clinician
         )
     ProcedureStep.objects.filter(referral=referral, code__in=list(done)).update(
@@ -101,16 +106,6 @@ def make_referral(
 def settled(clinician, **kwargs):
     """A referred referral with every step but K settled: nothing waits (K needs attendance)."""
     return make_referral(clinician, done=ALL_BUT_K, **kwargs)
-
-
-def follow_up(referral, due_on: date, **kwargs) -> FollowUp:
-    return FollowUp.objects.create(
-        referral=referral,
-        clinic_id=referral.clinic_id,
-        clinician_id=referral.clinician_id,
-        due_on=due_on,
-        **kwargs,
-    )
 
 
 def home(client, **params):
@@ -129,15 +124,21 @@ class TestFollowUps:
         referral = settled(clinician, groups=[group])
         closed = settled(clinician, status=Referral.Status.CLOSED)
         rows = {
-            "overdue": follow_up(referral, TODAY - timedelta(days=1)),
-            "long-overdue": follow_up(referral, TODAY - timedelta(days=30)),
-            "today": follow_up(referral, TODAY),
-            "tomorrow": follow_up(referral, TODAY + timedelta(days=1)),
-            "week-end": follow_up(referral, TODAY + timedelta(days=worklist.UPCOMING_DAYS)),
+            "overdue": FollowUpFactory(referral=referral, due_on=TODAY - timedelta(days=1)),
+            "long-overdue": FollowUpFactory(referral=referral, due_on=TODAY - timedelta(days=30)),
+            "today": FollowUpFactory(referral=referral, due_on=TODAY),
+            "tomorrow": FollowUpFactory(referral=referral, due_on=TODAY + timedelta(days=1)),
+            "week-end": FollowUpFactory(
+                referral=referral, due_on=TODAY + timedelta(days=worklist.UPCOMING_DAYS)
+            ),
         }
-        follow_up(referral, TODAY + timedelta(days=worklist.UPCOMING_DAYS + 1))  # too far
-        follow_up(referral, TODAY - timedelta(days=2), done_at=timezone.now())  # done
-        follow_up(closed, TODAY)  # its referral is closed
+        FollowUpFactory(
+            referral=referral, due_on=TODAY + timedelta(days=worklist.UPCOMING_DAYS + 1)
+        )  # too far
+        FollowUpFactory(
+            referral=referral, due_on=TODAY - timedelta(days=2), done_at=timezone.now()
+        )  # done
+        FollowUpFactory(referral=closed, due_on=TODAY)  # its referral is closed
 
         work = home(sign_in(clinician))
 
@@ -153,7 +154,7 @@ class TestFollowUps:
 
     def test_today_is_the_local_day_not_the_utc_one(self, sign_in, clinician):
         referral = settled(clinician)
-        follow_up(referral, TODAY)
+        FollowUpFactory(referral=referral, due_on=TODAY)
         # 11:30 pm in Los Angeles is already the next day in UTC.
         with time_machine.travel(at(TODAY, 23, 30), tick=False):
             work = home(sign_in(clinician))
@@ -166,7 +167,7 @@ class TestFollowUps:
 
     def test_rows_link_by_id_and_carry_a_record_form(self, sign_in, clinician, group, frozen):
         referral = settled(clinician, groups=[group], first_name="Zebulon")
-        followup = follow_up(referral, TODAY)
+        followup = FollowUpFactory(referral=referral, due_on=TODAY)
         html = sign_in(clinician).get("/clinician/").content.decode()
         assert f'href="/referrals/{referral.pk}/"' in html
         assert "Zebulon" in html and "Depression Anonymous" in html
@@ -179,7 +180,7 @@ class TestFollowUps:
 
     def test_recording_from_the_worklist_comes_back_to_it(self, sign_in, clinician, group, frozen):
         referral = settled(clinician, groups=[group])
-        followup = follow_up(referral, TODAY - timedelta(days=3))
+        followup = FollowUpFactory(referral=referral, due_on=TODAY - timedelta(days=3))
         client = sign_in(clinician)
         response = client.post(
             f"/referrals/{referral.pk}/follow-ups/{followup.pk}/done/",
@@ -253,7 +254,7 @@ class TestWaiting:
     ):
         # Make the attending referral's status true: an attendance at the chosen group.
         attending = referrals["attending, K pending"]
-        Attendance.objects.create(
+        AttendanceFactory(
             client=attending.client,
             clinic=attending.clinic,
             group=group,
@@ -296,40 +297,48 @@ class TestReportBack:
             True,
         )
         r = referred()
-        follow_up(
-            r, TODAY - timedelta(days=3), done_at=at(TODAY - timedelta(days=3)), outcome="reported"
+        FollowUpFactory(
+            referral=r,
+            due_on=TODAY - timedelta(days=3),
+            done_at=at(TODAY - timedelta(days=3)),
+            outcome="reported",
         )
         cases["follow-up done 3 days ago"] = (r, False)
         r = referred()
-        follow_up(r, TODAY - timedelta(days=3), done_at=window, outcome="reminded")
+        FollowUpFactory(
+            referral=r, due_on=TODAY - timedelta(days=3), done_at=window, outcome="reminded"
+        )
         cases["follow-up done as the window opened"] = (r, False)
         r = referred()
-        follow_up(
-            r, TODAY - timedelta(days=20), done_at=window - timedelta(minutes=1), outcome="reported"
+        FollowUpFactory(
+            referral=r,
+            due_on=TODAY - timedelta(days=20),
+            done_at=window - timedelta(minutes=1),
+            outcome="reported",
         )
         cases["follow-up done just before the window"] = (r, True)
         r = referred()
-        follow_up(
-            r,
-            TODAY - timedelta(days=3),
+        FollowUpFactory(
+            referral=r,
+            due_on=TODAY - timedelta(days=3),
             done_at=at(TODAY - timedelta(days=3)),
             outcome="not-reached",
         )
         cases["could not reach the client"] = (r, True)
         r = referred(status=Referral.Status.ATTENDING)
-        a = Attendance.objects.create(
+        a = AttendanceFactory(
             client=r.client, clinic=r.clinic, group=group, on_date=long_ago, recorded_by=clinician
         )
         Attendance.objects.filter(pk=a.pk).update(recorded_at=at(TODAY - timedelta(days=2)))
         cases["attendance documented 2 days ago"] = (r, False)
         r = referred(status=Referral.Status.ATTENDING)
-        a = Attendance.objects.create(
+        a = AttendanceFactory(
             client=r.client, clinic=r.clinic, group=group, on_date=long_ago, recorded_by=clinician
         )
         Attendance.objects.filter(pk=a.pk).update(recorded_at=at(long_ago))
         cases["attendance documented long ago"] = (r, True)
         r = referred()
-        Attendance.objects.create(
+        AttendanceFactory(
             client=r.client, clinic=r.clinic, group=other, on_date=TODAY, recorded_by=clinician
         )
         cases["attendance at a group not chosen"] = (r, True)
@@ -349,7 +358,12 @@ class TestReportBack:
 
     def test_the_page_states_the_rule_and_when_last_heard(self, sign_in, clinician, group, frozen):
         r = settled(clinician, groups=[group], referred_on=TODAY - timedelta(days=40))
-        follow_up(r, TODAY - timedelta(days=30), done_at=at(date(2026, 4, 6)), outcome="reported")
+        FollowUpFactory(
+            referral=r,
+            due_on=TODAY - timedelta(days=30),
+            done_at=at(date(2026, 4, 6)),
+            outcome="reported",
+        )
         html = sign_in(clinician).get("/clinician/").content.decode()
         assert "Clients due to report back" in html
         assert f"nothing heard in the last {worklist.REPORT_BACK_DAYS} days" in html
@@ -403,17 +417,17 @@ def test_only_the_clinicians_own_referrals_at_their_clinic(
     sign_in, clinician, other_clinic, outsider, clinic, group, frozen
 ):
     mine = settled(clinician, groups=[group], referred_on=TODAY - timedelta(days=30))
-    follow_up(mine, TODAY)
+    FollowUpFactory(referral=mine, due_on=TODAY)
     colleague = UserFactory(username="colleague", clinic=clinic, roles=[Role.CLINICIAN])
     theirs = make_referral(colleague, groups=[group], referred_on=TODAY - timedelta(days=30))
-    follow_up(theirs, TODAY)
+    FollowUpFactory(referral=theirs, due_on=TODAY)
     # A referral that names this clinician but belongs to another clinic (they moved).
     elsewhere = make_referral(
         clinician, clinic=other_clinic, groups=[group], referred_on=TODAY - timedelta(days=30)
     )
-    follow_up(elsewhere, TODAY)
+    FollowUpFactory(referral=elsewhere, due_on=TODAY)
     outsiders = make_referral(outsider, groups=[group], referred_on=TODAY - timedelta(days=30))
-    follow_up(outsiders, TODAY)
+    FollowUpFactory(referral=outsiders, due_on=TODAY)
 
     work = home(sign_in(clinician))
     assert {f.referral_id for f in work.followups.rows} == {mine.pk}
@@ -430,7 +444,7 @@ def test_only_the_clinicians_own_referrals_at_their_clinic(
 @pytest.mark.parametrize("person", ["supervisor", "site_admin", "no_role_user"])
 def test_without_the_clinician_role_there_is_no_worklist(request, sign_in, person, clinician):
     referral = settled(clinician)
-    follow_up(referral, timezone.localdate())
+    FollowUpFactory(referral=referral, due_on=timezone.localdate())
     client = sign_in(request.getfixturevalue(person))
     assert client.get("/clinician/").status_code == 403
     html = client.get("/", follow=True).content.decode()
@@ -453,7 +467,7 @@ def _busy(clinician, group, n):
             done=[Code.A, Code.B, Code.C, Code.J],
             referred_on=TODAY - timedelta(days=20 + i % 5),
         )
-        follow_up(r, TODAY - timedelta(days=i % 3))
+        FollowUpFactory(referral=r, due_on=TODAY - timedelta(days=i % 3))
 
 
 def _queries(client) -> int:

@@ -1,4 +1,4 @@
-"""Access-log coverage (issue 7, item 3; design notes, section 5: every view, edit, print and
+"""Access-log coverage (design notes, section 5: every view, edit, print and
 export of a client's record is recorded, append-only).
 
 The walker takes its pages from the matrix: every row marked ``client_related`` (client page,
@@ -36,31 +36,10 @@ from django.db.utils import DatabaseError
 from accounts.models import AccessEvent, AccessLogIsAppendOnly
 from accounts.services import access_log
 from tests.security import url_matrix as m
+from tests.security import world as w
 
 # Object types of rows about a client's record (the walker's rows name these).
 CLIENT_RECORD_TYPES = {"client", "screening", "referral", "peercontact", "supervisor-review"}
-
-
-@pytest.fixture
-def world(clinic, clinician):
-    return m.build_world(clinic=clinic, clinician=clinician)
-
-
-@pytest.fixture
-def users(clinician, supervisor, site_admin, outsider, superuser):
-    return {
-        "anonymous": None,
-        "clinician": clinician,
-        "supervisor": supervisor,
-        "site_admin": site_admin,
-        "other_clinic": outsider,
-        "superuser": superuser,
-    }
-
-
-@pytest.fixture
-def prober(users):
-    return m.Prober(users)
 
 
 def rows_since(since_id):
@@ -97,12 +76,12 @@ def test_the_walk_covers_every_client_page():
     assert {name for name, _ in walked} == {n for n, r in m.MATRIX.items() if r.client_related}
 
 
-def test_every_client_page_writes_exactly_one_row(world, prober, users):
+def test_every_client_page_writes_exactly_one_row(world, prober, people):
     problems = []
     requests = 0
     for name, method, role, log in walk():
         route = m.MATRIX[name]
-        user = users[role]
+        user = people[role]
         url = world.url(name, route)
         probe = prober.send(role, method, url, world.query(route), inspect=rows_since(last_id()))
         requests += 1
@@ -141,14 +120,14 @@ def test_every_client_page_writes_exactly_one_row(world, prober, users):
     assert not problems, "\n".join(problems)
 
 
-def test_no_other_page_shows_or_logs_a_clients_record(world, prober, users):
+def test_no_other_page_shows_or_logs_a_clients_record(world, prober, people):
     """The pages not marked client-related, as every role they let in, with every method:
     none shows a name of the world's client or peer contact, none writes a row about a
     client's record. A client page added without its mark fails here."""
     sentinels = [
-        m.SENTINEL_FIRST_NAME.encode(),
-        m.SENTINEL_LAST_NAME.encode(),
-        m.SENTINEL_PEER_NAME.encode(),
+        w.SENTINEL_FIRST_NAME.encode(),
+        w.SENTINEL_LAST_NAME.encode(),
+        w.SENTINEL_PEER_NAME.encode(),
     ]
     problems = []
     requests = 0
@@ -184,9 +163,9 @@ def test_the_sentinels_are_found_where_they_are_shown(world, prober):
     """The scan above can fail: the client's page shows the sentinel names."""
     probe = prober.send("clinician", "GET", world.url("clients:detail"))
     assert probe.status == 200
-    assert m.SENTINEL_LAST_NAME.encode() in probe.body
+    assert w.SENTINEL_LAST_NAME.encode() in probe.body
     probe = prober.send("clinician", "GET", world.url("clients:peer-contacts"))
-    assert m.SENTINEL_PEER_NAME.encode() in probe.body
+    assert w.SENTINEL_PEER_NAME.encode() in probe.body
 
 
 # --- append-only: the ways in that tests/integration/test_access_log.py does not try ----------

@@ -1,4 +1,4 @@
-"""Issue 7, item 6: ``make backup`` and ``make restore`` (scripts/backup.py), and a round trip.
+"""Backups: ``make backup`` and ``make restore`` (scripts/backup.py), and a round trip.
 
 The database is filled with rows of every app (the directory seed, staff, sessions, the access
 log, clients with feedback, attendance and peer contacts, referrals with their steps and
@@ -40,18 +40,28 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts.models import AccessEvent, Role
 from accounts.services import access_log
-from clients.models import Attendance, DocumentationSignOff, Feedback, PeerContact
+from clients.models import Feedback
 from directory.models import Group, Need, ReviewFlag
 from referrals.models import (
-    FollowUp,
-    FollowUpSchedule,
-    ReferredGroup,
-    ReminderDigest,
     ScreeningReason,
 )
-from tests.client_factories import ClientFactory, ReferralFactory
-from tests.directory_factories import MeetingFactory
-from tests.factories import ClinicFactory, UserFactory
+from tests.factories.accounts import ClinicFactory, UserFactory
+from tests.factories.clients import (
+    AttendanceFactory,
+    ClientFactory,
+    DocumentationSignOffFactory,
+    FeedbackFactory,
+    PeerContactFactory,
+)
+from tests.factories.directory import MeetingFactory, ReviewFlagFactory
+from tests.factories.referrals import (
+    FollowUpFactory,
+    FollowUpScheduleFactory,
+    ReferralFactory,
+    ReferredGroupFactory,
+    ReminderDigestFactory,
+    ScreeningReasonFactory,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "backup.py"
@@ -124,17 +134,18 @@ def fill_every_app(sign_in):
         client.needs_interpreter = True
         client.save()  # a second history row
         referral = ReferralFactory(screening__client=client)
-        ScreeningReason.objects.create(
+        ScreeningReasonFactory(
             screening=referral.screening,
             clause="IV.H",
             code="wants-peer-support",
             kind=ScreeningReason.Kind.SUPPORTS,
             message="Wants support from peers",
+            order=0,
         )
         referral.goal_needs.add(*Need.objects.order_by("pk")[:2])
         referral.goals = f"To feel less alone ({n})"
         referral.save()
-        ReferredGroup.objects.create(
+        ReferredGroupFactory(
             referral=referral,
             group=groups[n % 3],
             reasons=["helps with depression", "Spanish"],
@@ -142,10 +153,10 @@ def fill_every_app(sign_in):
             chosen_at=timezone.now(),
             chosen_by=clinician,
         )
-        FollowUp.objects.create(
+        FollowUpFactory(
             referral=referral, clinic=clinic, clinician=clinician, due_on=today + timedelta(n)
         )
-        peer = PeerContact.objects.create(
+        peer = PeerContactFactory(
             client=client,
             clinic=clinic,
             group=groups[0],
@@ -158,7 +169,7 @@ def fill_every_app(sign_in):
         step.peer_contact = peer
         step.note = "introduced by phone"
         step.save()
-        Attendance.objects.create(
+        AttendanceFactory(
             client=client,
             clinic=clinic,
             group=groups[0],
@@ -166,13 +177,13 @@ def fill_every_app(sign_in):
             on_date=today - timedelta(days=n),
             recorded_by=clinician,
         )
-        flag = ReviewFlag.objects.create(
+        flag = ReviewFlagFactory(
             group=groups[1],
             source=ReviewFlag.Source.FEEDBACK,
             summary="A medication concern",
             concerns_medication=True,
         )
-        Feedback.objects.create(
+        FeedbackFactory(
             client=client,
             clinic=clinic,
             group=groups[1],
@@ -183,9 +194,9 @@ def fill_every_app(sign_in):
             review_flag=flag,
             recorded_by=clinician,
         )
-    FollowUpSchedule.objects.create(clinic=clinic, weeks=[1, 3, 6], updated_by=supervisor)
-    ReminderDigest.objects.create(clinician=clinician, sent_on=today, due_count=2)
-    DocumentationSignOff.objects.create(
+    FollowUpScheduleFactory(clinic=clinic, weeks=[1, 3, 6], updated_by=supervisor)
+    ReminderDigestFactory(clinician=clinician, sent_on=today, due_count=2)
+    DocumentationSignOffFactory(
         clinic=clinic,
         clinician=clinician,
         period_start=date(2026, 1, 1),

@@ -1,4 +1,4 @@
-"""Concurrency on PostgreSQL (issue 7, item 5; design notes, section 5 "Integrity").
+"""Concurrency on PostgreSQL (design notes, section 5 "Integrity").
 
 Real requests through the whole stack (middleware, sign-in with its second factor, the access
 log, the view, the service, the database), each thread with its own browser (a
@@ -55,12 +55,9 @@ from directory.models import (
     CriterionConfirmation,
     Format,
     Group,
-    Language,
     Meeting,
-    Need,
     ReferralResource,
     ReviewFlag,
-    ServiceArea,
 )
 from directory.services import listings as directory_services
 from referrals.models import (
@@ -75,9 +72,17 @@ from referrals.rules import eligibility, matching
 from referrals.services import procedure as procedure_services
 from referrals.services import referral as referral_services
 from referrals.services import screening as screening_services
-from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-from tests.directory_factories import CategoryFactory, GroupFactory, MeetingFactory, NeedFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.clients import ClientFactory
+from tests.factories.directory import (
+    CategoryFactory,
+    GroupFactory,
+    LanguageFactory,
+    MeetingFactory,
+    NeedFactory,
+    ServiceAreaFactory,
+)
+from tests.factories.referrals import ReferralFactory, ScreeningFactory
 from tests.integration.test_directory_manage import form_data
 
 THREADS = 50
@@ -236,12 +241,10 @@ def staff(clinic, role: str, count: int, prefix: str) -> list:
 @pytest.fixture
 def taxonomy(db):
     return {
-        "depression": Need.objects.get_or_create(slug="depression", name="Depression")[0],
-        "area": ServiceArea.objects.get_or_create(
-            slug="east", name="East", kind=ServiceArea.Kind.SPA, spa_number=7
-        )[0],
-        "en": Language.objects.get_or_create(code="en", defaults={"name": "English"})[0],
-        "es": Language.objects.get_or_create(code="es", defaults={"name": "Spanish"})[0],
+        "depression": NeedFactory(slug="depression", name="Depression"),
+        "area": ServiceAreaFactory(slug="east", name="East", spa_number=7),
+        "en": LanguageFactory(code="en", name="English"),
+        "es": LanguageFactory(code="es", name="Spanish"),
     }
 
 
@@ -257,13 +260,15 @@ def group(taxonomy):
 
 
 @pytest.fixture
-def world(clinic, clinician, supervisor, site_admin, outsider, taxonomy, group):
+def world(clinic, people, taxonomy, group):
+    """The shared people (``tests/security/world.py``) and this file's listing: the races
+    need a listing that matching suggests, not the matrix's records."""
     return {
         "clinic": clinic,
-        "clinician": clinician,
-        "supervisor": supervisor,
-        "site_admin": site_admin,
-        "outsider": outsider,
+        "clinician": people["clinician"],
+        "supervisor": people["supervisor"],
+        "site_admin": people["site_admin"],
+        "outsider": people["other_clinic"],
         "taxonomy": taxonomy,
         "group": group,
     }

@@ -1,4 +1,4 @@
-"""Hostile input (issue 7, item 4; design notes, section 5: "bad input of any kind gets a clear
+"""Hostile input (design notes, section 5: "bad input of any kind gets a clear
 message and a 4xx, never a 500, and nothing already saved is lost").
 
 Every URL the role and clinic matrix (``tests/security/url_matrix.py``) lets someone POST to is
@@ -94,8 +94,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import PASSWORD
+from tests.factories.accounts import PASSWORD
+from tests.factories.clients import AttendanceFactory, FeedbackFactory, PeerContactFactory
+from tests.factories.directory import ReviewFlagFactory
+from tests.factories.referrals import FollowUpFactory, ReferredGroupFactory
 from tests.security import url_matrix as m
+from tests.security import world as w
 from tests.security.test_get_is_safe import EXEMPT_TABLES, Watch, admin_records
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 25))
@@ -177,7 +181,7 @@ def poster(name: str) -> str:
 
 @dataclass
 class FuzzWorld:
-    base: m.World
+    base: w.World
     # For each URL argument kind (the matrix's World keys): the values an address may carry.
     candidates: dict[str, list]
     # Ids a tampered field may carry: another clinic's records, other kinds, nonsense.
@@ -198,14 +202,20 @@ class FuzzWorld:
         return reverse(name, kwargs=values)
 
 
-def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) -> FuzzWorld:
-    from clients.models import Attendance, Feedback, PeerContact
+def build_fuzz_world(
+    *, base: w.World, clinic, clinician, other_clinic, outsider, superuser
+) -> FuzzWorld:
+    """The shared world (``base``), and what fuzzing needs beyond it: a referral already
+    referred (every form of the procedure shows), one approved and still preparing, a screening
+    with no referral, an archived listing, a resolved flag, and another clinic's records for
+    tampered ids to point at."""
+    from clients.models import Feedback
     from directory.models import ReviewFlag
-    from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
-    from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-    from tests.directory_factories import GroupFactory, MeetingFactory
+    from referrals.models import ProcedureStep, Referral
+    from tests.factories.clients import ClientFactory
+    from tests.factories.directory import GroupFactory, MeetingFactory
+    from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
-    base = m.build_world(clinic=clinic, clinician=clinician)
     group = base.objects["group"]
     today = timezone.localdate()
     now = timezone.now()
@@ -219,11 +229,11 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
             approval_recorded_by=by,
             referred_at=now,
         )
-        ReferredGroup.objects.create(referral=referral, group=group, chosen_at=now, chosen_by=by)
-        followup = FollowUp.objects.create(
+        ReferredGroupFactory(referral=referral, group=group, chosen_at=now, chosen_by=by)
+        followup = FollowUpFactory(
             referral=referral, clinic=client.clinic, clinician=by, due_on=today
         )
-        Attendance.objects.create(
+        AttendanceFactory(
             client=client,
             clinic=client.clinic,
             group=group,
@@ -259,7 +269,7 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
     archived.archived_at = now
     archived.save()
     MeetingFactory(group=archived)
-    resolved = ReviewFlag.objects.create(
+    resolved = ReviewFlagFactory(
         group=group,
         source=ReviewFlag.Source.ADMIN,
         summary="Resolved already",
@@ -271,7 +281,7 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
     # Another clinic's records: what a tampered id points at.
     other_client = ClientFactory(clinic=other_clinic, created_by=outsider)
     other_referral, other_followup = referred_referral(other_client, outsider)
-    other_peer = PeerContact.objects.create(
+    other_peer = PeerContactFactory(
         client=other_client,
         clinic=other_clinic,
         group=group,
@@ -280,7 +290,7 @@ def build_fuzz_world(*, clinic, clinician, other_clinic, outsider, superuser) ->
         consented_on=today - timedelta(days=10),
         recorded_by=outsider,
     )
-    other_feedback = Feedback.objects.create(
+    other_feedback = FeedbackFactory(
         client=other_client,
         clinic=other_clinic,
         group=group,
@@ -730,7 +740,7 @@ def special_people(clinic):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.models import Role
-    from tests.factories import UserFactory
+    from tests.factories.accounts import UserFactory
 
     unverified = UserFactory(username="unverified", clinic=clinic, roles=[Role.CLINICIAN])
     TOTPDevice.objects.create(user=unverified, name="Authenticator app", confirmed=True)
@@ -739,8 +749,9 @@ def special_people(clinic):
 
 
 @pytest.fixture
-def fuzz_world(clinic, clinician, other_clinic, outsider, superuser):
+def fuzz_world(world, clinic, clinician, other_clinic, outsider, superuser):
     return build_fuzz_world(
+        base=world,
         clinic=clinic,
         clinician=clinician,
         other_clinic=other_clinic,
@@ -750,19 +761,10 @@ def fuzz_world(clinic, clinician, other_clinic, outsider, superuser):
 
 
 @pytest.fixture
-def prober(clinician, supervisor, site_admin, outsider, superuser, special_people, clinic):
+def prober(people, superuser, special_people, clinic):
     from django.test import Client
 
-    prober = m.Prober(
-        {
-            "anonymous": None,
-            "clinician": clinician,
-            "supervisor": supervisor,
-            "site_admin": site_admin,
-            "other_clinic": outsider,
-            "superuser": superuser,
-        }
-    )
+    prober = m.Prober(people)
     for role, user in special_people.items():
         browser = Client()
         browser.force_login(user)  # the password step only
@@ -1029,7 +1031,7 @@ class TestFoundByFuzzing:
         """clients/form.html: a history row with no user (a data migration, a script) made the
         409 page fail (VariableDoesNotExist in a ``default:`` argument): 500, not 409."""
         from clients.models import Client
-        from tests.client_factories import ClientFactory
+        from tests.factories.clients import ClientFactory
 
         client = ClientFactory(clinic=clinic, created_by=clinician, last_name="Reyes")
         assert client.history.get().history_user is None  # made outside any request
@@ -1055,7 +1057,7 @@ class TestFoundByFuzzing:
     ):
         """directory/views/manage.py ``_next``: ``redirect("worklist")`` looks for a URL
         pattern of that name: NoReverseMatch, 500. Only a path is followed now."""
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
         group = GroupFactory(slug="next-anonymous")
         response = sign_in(site_admin).post(f"/directory/{group.slug}/{action}/", {"next": target})
@@ -1063,7 +1065,7 @@ class TestFoundByFuzzing:
         assert response["Location"] == f"/directory/{group.slug}/edit/"
 
     def test_a_next_that_is_a_path_is_still_followed(self, sign_in, site_admin):
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
         group = GroupFactory(slug="next-anonymous")
         response = sign_in(site_admin).post(
@@ -1076,7 +1078,7 @@ class TestFoundByFuzzing:
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from accounts.models import Role
-        from tests.factories import UserFactory
+        from tests.factories.accounts import UserFactory
 
         user = UserFactory(username="halfway", clinic=clinic, roles=[Role.CLINICIAN])
         TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
@@ -1088,7 +1090,7 @@ class TestFoundByFuzzing:
 
     @pytest.mark.parametrize("total", ["21", "1000", "99999"])
     def test_a_formset_with_thousands_of_rows_posted_is_refused_at_once(
-        self, total, sign_in, site_admin, clinic, clinician
+        self, total, sign_in, site_admin, world
     ):
         """directory/forms.py ``MAX_NEW_ROWS``: a listing's edit with TOTAL_FORMS 99,999 built
         2,000 forms and a 20 MB page in about a minute (resource exhaustion by one request)."""
@@ -1096,7 +1098,6 @@ class TestFoundByFuzzing:
 
         from directory.models import Contact, Group
 
-        world = m.build_world(clinic=clinic, clinician=clinician)
         group = world.objects["group"]
         data = {
             "contacts-TOTAL_FORMS": total,
@@ -1114,10 +1115,10 @@ class TestFoundByFuzzing:
         assert Contact.objects.filter(group=group).count() == 0
         assert Group.objects.get(pk=group.pk).version == group.version
 
-    def test_twenty_new_rows_are_still_accepted_by_the_form(self, site_admin, clinic, clinician):
+    def test_twenty_new_rows_are_still_accepted_by_the_form(self, site_admin, world):
         from directory.forms import MAX_NEW_ROWS, ContactFormSetFactory
 
-        group = m.build_world(clinic=clinic, clinician=clinician).objects["group"]
+        group = world.objects["group"]
         data = {"contacts-TOTAL_FORMS": str(MAX_NEW_ROWS), "contacts-INITIAL_FORMS": "0"}
         formset = ContactFormSetFactory(data, instance=group, prefix="contacts")
         formset.is_valid()
@@ -1134,10 +1135,8 @@ class TestFoundByFuzzing:
         assert list(Category.objects.filter(pk__in=[huge, category.pk])) == [category]
         assert list(Category.objects.exclude(pk__in=[huge])) == [category]
 
-    def test_a_listing_edit_with_a_category_id_of_2_63_is_refused(
-        self, sign_in, site_admin, clinic, clinician
-    ):
-        group = m.build_world(clinic=clinic, clinician=clinician).objects["group"]
+    def test_a_listing_edit_with_a_category_id_of_2_63_is_refused(self, sign_in, site_admin, world):
+        group = world.objects["group"]
         browser = sign_in(site_admin)
         page = browser.get(f"/directory/{group.slug}/edit/")
         data = {}
@@ -1155,9 +1154,9 @@ class TestFoundByFuzzing:
         """templates/directory/manage/flag_resolve.html: the 409 said only "This flag is
         resolved", not that the note just typed was not saved."""
         from directory.models import ReviewFlag
-        from tests.directory_factories import GroupFactory
+        from tests.factories.directory import GroupFactory
 
-        flag = ReviewFlag.objects.create(
+        flag = ReviewFlagFactory(
             group=GroupFactory(slug="flagged-anonymous"),
             source=ReviewFlag.Source.ADMIN,
             summary="Check",

@@ -1,4 +1,4 @@
-"""GET never changes the database (issue 7, item 4; design notes, section 5: writes are
+"""GET never changes the database (design notes, section 5: writes are
 transactional and happen only when someone sends a form).
 
 Every URL pattern of the role and clinic matrix (``tests/security/url_matrix.py``, with real
@@ -38,6 +38,7 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.security import url_matrix as m
+from tests.security import world as w
 
 # Tables any request may write, GET included, and why. Everything else must stay as it was.
 EXEMPT_TABLES = {
@@ -277,22 +278,15 @@ def admin_records(*, clinic, user) -> None:
 @pytest.fixture
 def unenrolled(clinic):
     from accounts.models import Role
-    from tests.factories import UserFactory
+    from tests.factories.accounts import UserFactory
 
     return UserFactory(username="unenrolled", clinic=clinic, roles=[Role.CLINICIAN])
 
 
 @pytest.fixture
-def people(clinician, supervisor, site_admin, outsider, superuser, unenrolled):
-    return {
-        "anonymous": None,
-        "clinician": clinician,
-        "supervisor": supervisor,
-        "site_admin": site_admin,
-        "other_clinic": outsider,
-        "superuser": superuser,
-        "unenrolled": unenrolled,
-    }
+def people(people, unenrolled):
+    """The matrix's six people and ``unenrolled``."""
+    return {**people, "unenrolled": unenrolled}
 
 
 def make_prober(people) -> m.Prober:
@@ -310,7 +304,7 @@ def make_prober(people) -> m.Prober:
 # --- the walk --------------------------------------------------------------------------------
 
 
-def get_urls(world: m.World) -> list[tuple[str, str, dict]]:
+def get_urls(world: w.World) -> list[tuple[str, str, dict]]:
     """(URL name, URL, query) for every GET the walk makes."""
     urls = []
     for pattern in m.url_patterns():
@@ -364,8 +358,7 @@ def test_every_admin_page_is_found(db, clinic, superuser):
 
 
 @pytest.mark.parametrize("role", WALK_ROLES)
-def test_get_never_changes_the_database(role, clinic, clinician, people):
-    world = m.build_world(clinic=clinic, clinician=clinician)
+def test_get_never_changes_the_database(role, clinic, world, people):
     admin_records(clinic=clinic, user=people["superuser"])
     prober = make_prober(people)
     watch = Watch()

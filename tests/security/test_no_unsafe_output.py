@@ -1,4 +1,4 @@
-"""No user-supplied value is rendered unescaped (issue 7, item 4; design notes, section 5).
+"""No user-supplied value is rendered unescaped (design notes, section 5).
 
 Django escapes every ``{{ value }}`` in an HTML template unless the code opts out. This test
 finds every opt-out in the product's templates, Python and JavaScript, and fails on any that is

@@ -1,4 +1,4 @@
-"""Issue 7, item 7: two application servers on one PostgreSQL database behave as one.
+"""Scale-out: two application servers on one PostgreSQL database behave as one.
 
 Design notes, section 6: "past one machine the product scales out as stateless application
 servers on one PostgreSQL (sessions and every other piece of state in the database)". Sessions
@@ -37,7 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessEvent, Role
 from clients.models import Client
-from tests.factories import PASSWORD, ClinicFactory, UserFactory
+from tests.factories.accounts import PASSWORD, ClinicFactory, UserFactory
 from tests.integration.test_health_and_errors import ROOT, free_port
 
 SESSION_COOKIE = "selfhelp_session"

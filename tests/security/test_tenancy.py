@@ -1,4 +1,4 @@
-"""Tenancy (issue 7, item 2; design notes, section 5): every URL that names a client's record
+"""Tenancy (design notes, section 5): every URL that names a client's record
 (a client, screening, referral, follow-up or peer contact; attendance and feedback are reached
 only through their client's id), probed from outside the clinic, answers 404, exactly as a
 record that does not exist, and the attempt is logged with the id that was asked for.
@@ -28,8 +28,8 @@ from django.urls import reverse
 
 from accounts.models import AccessEvent, Role
 from referrals.models import FollowUp
-from tests.client_factories import ReferralFactory
-from tests.factories import UserFactory
+from tests.factories.accounts import UserFactory
+from tests.factories.referrals import ReferralFactory
 from tests.security import url_matrix as m
 
 # What differs between two renderings of one page: the CSP nonce and the CSRF token.
@@ -39,24 +39,17 @@ VARYING = re.compile(
 
 
 @pytest.fixture
-def world(clinic, clinician):
-    return m.build_world(clinic=clinic, clinician=clinician)
-
-
-@pytest.fixture
 def other_site_admin(other_clinic):
     return UserFactory(username="other-siteadmin", clinic=other_clinic, roles=[Role.SITE_ADMIN])
 
 
 @pytest.fixture
-def prober(clinician, outsider, superuser, other_site_admin):
+def prober(people, other_site_admin):
+    """The people tenancy is about: the first clinic's clinician, the other clinic's staff,
+    the superuser (no clinic), and another clinic's site admin."""
+    roles = ("clinician", "other_clinic", "superuser")
     return m.Prober(
-        {
-            "clinician": clinician,
-            "other_clinic": outsider,
-            "superuser": superuser,
-            "other_site_admin": other_site_admin,
-        }
+        {**{role: people[role] for role in roles}, "other_site_admin": other_site_admin}
     )
 
 

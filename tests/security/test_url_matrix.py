@@ -1,4 +1,4 @@
-"""The role and clinic matrix (issue 7, item 1; design notes, section 5): every URL pattern of
+"""The role and clinic matrix (design notes, section 5): every URL pattern of
 the URL configuration, with GET and with POST, as each of six people, against the declared
 table ``tests/security/url_matrix.py::MATRIX``. Zero mismatches.
 
@@ -13,26 +13,6 @@ from types import SimpleNamespace
 import pytest
 
 from tests.security import url_matrix as m
-
-
-@pytest.fixture
-def world(clinic, clinician):
-    return m.build_world(clinic=clinic, clinician=clinician)
-
-
-@pytest.fixture
-def prober(clinician, supervisor, site_admin, outsider, superuser):
-    return m.Prober(
-        {
-            "anonymous": None,
-            "clinician": clinician,
-            "supervisor": supervisor,
-            "site_admin": site_admin,
-            "other_clinic": outsider,
-            "superuser": superuser,
-        }
-    )
-
 
 # --- the table and the URL configuration agree ---------------------------------------------
 
@@ -51,8 +31,7 @@ def test_the_table_lists_every_url_pattern():
     assert sorted(set(m.MATRIX) - set(names)) == [], "rows of MATRIX with no URL pattern"
 
 
-def test_every_url_argument_is_filled_from_the_world(clinic, clinician):
-    world = m.build_world(clinic=clinic, clinician=clinician)
+def test_every_url_argument_is_filled_from_the_world(world):
     for pattern in m.url_patterns():
         route = m.MATRIX[pattern.name]
         assert set(route.kwargs) == m.converters_named(pattern), pattern.name

@@ -14,7 +14,7 @@ URL pattern, for GET and for POST, as each of six people:
 ``superuser``           a superuser with no clinic (the Django admin's user)
 ======================  =======================================================================
 
-Every id in a URL names a record of the *first* clinic (:func:`build_world`), so the
+Every id in a URL names a record of the *first* clinic (``tests/security/world.py``), so the
 ``other_clinic`` column is the tenancy check and the ``superuser`` column shows that holding
 every permission without a clinic reaches no client.
 
@@ -43,20 +43,22 @@ here (whitenoise serves them before any view; ``django.views.static.serve`` woul
 ``client_related`` marks the pages that show, change, print or export a client's record; each
 such (method) names the access-log row one request must write (``Log``), used by
 ``tests/security/test_access_log_coverage.py``. ``kwargs`` maps each URL argument to the
-object of :class:`World` that fills it; the kinds in ``TENANCY_KINDS`` make the URL a tenancy
-probe (``tests/security/test_tenancy.py``).
+object of the world (``tests/security/world.py``) that fills it; the kinds in ``TENANCY_KINDS``
+make the URL a tenancy probe (``tests/security/test_tenancy.py``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
+
+if TYPE_CHECKING:
+    from tests.security.world import World
 
 # --- outcome classes ---------------------------------------------------------------------------
 
@@ -475,117 +477,6 @@ def url_patterns() -> list[Pattern]:
 
     walk(get_resolver().url_patterns, "", None)
     return found
-
-
-# --- the world: real records of the first clinic for every URL argument ------------------
-
-
-# Names no page may show unless it is marked client_related (test_access_log_coverage).
-SENTINEL_FIRST_NAME = "Quillonette"
-SENTINEL_LAST_NAME = "Zarathustrova"
-SENTINEL_PEER_NAME = "Perpetuanne"
-
-
-@dataclass
-class World:
-    objects: dict[str, object]
-    values: dict[str, object]
-
-    def value(self, key: str):
-        if key in self.values:
-            return self.values[key]
-        return self.objects[key].pk
-
-    def kwargs_for(self, route: Route) -> dict:
-        return {arg: self.value(key) for arg, key in route.kwargs.items()}
-
-    def url(self, name: str, route: Route | None = None) -> str:
-        route = route or MATRIX[name]
-        return reverse(name, kwargs=self.kwargs_for(route))
-
-    def query(self, route: Route) -> dict:
-        return dict(self.values[route.query]) if route.query else {}
-
-
-def build_world(*, clinic, clinician) -> World:
-    """One of everything a URL can name, all of ``clinic``: a listing (with a meeting, an open
-    review flag), a referral resource, and a client with a screening, a referral that chose
-    the listing, a follow-up, a peer contact, an attendance and a feedback."""
-    from clients.models import Attendance, Feedback, PeerContact
-    from directory.models import ReferralResource, ReviewFlag
-    from referrals.models import FollowUp, ReferredGroup
-    from tests.client_factories import ClientFactory, ReferralFactory, ScreeningFactory
-    from tests.directory_factories import GroupFactory, MeetingFactory
-
-    today = timezone.localdate()
-    group = GroupFactory(slug="matrix-anonymous", name="Matrix Anonymous")
-    MeetingFactory(group=group)
-    resource = ReferralResource.objects.create(key="share", name="SHARE!")
-    flag = ReviewFlag.objects.create(
-        group=group, source=ReviewFlag.Source.ADMIN, summary="Check the meeting time"
-    )
-    client = ClientFactory(
-        clinic=clinic,
-        created_by=clinician,
-        first_name=SENTINEL_FIRST_NAME,
-        last_name=SENTINEL_LAST_NAME,
-    )
-    screening = ScreeningFactory(client=client, screened_by=clinician)
-    referral = ReferralFactory(screening=screening)
-    ReferredGroup.objects.create(
-        referral=referral, group=group, chosen_at=timezone.now(), chosen_by=clinician
-    )
-    followup = FollowUp.objects.create(
-        referral=referral,
-        clinic=clinic,
-        clinician=clinician,
-        due_on=today + timedelta(days=7),
-    )
-    peer_contact = PeerContact.objects.create(
-        client=client,
-        clinic=clinic,
-        group=group,
-        first_name=SENTINEL_PEER_NAME,
-        phone="+13235550188",
-        consented_on=today - timedelta(days=30),
-        recorded_by=clinician,
-    )
-    attendance = Attendance.objects.create(
-        client=client,
-        clinic=clinic,
-        group=group,
-        on_date=today - timedelta(days=3),
-        recorded_by=clinician,
-    )
-    feedback = Feedback.objects.create(
-        client=client,
-        clinic=clinic,
-        group=group,
-        given_on=today - timedelta(days=2),
-        frequency=Feedback.Frequency.WEEKLY_OR_MORE,
-        recorded_by=clinician,
-    )
-    start: date = today - timedelta(days=30)
-    return World(
-        objects={
-            "client": client,
-            "screening": screening,
-            "referral": referral,
-            "followup": followup,
-            "peer_contact": peer_contact,
-            "attendance": attendance,
-            "feedback": feedback,
-            "flag": flag,
-            "group": group,
-            "resource": resource,
-        },
-        values={
-            "group_slug": group.slug,
-            "resource_key": resource.key,
-            "step_letter": "a",  # VIII.A
-            "review_period": {"start": start.isoformat(), "end": today.isoformat()},
-        },
-    )
 
 
 def review_log_id(world: World) -> str:

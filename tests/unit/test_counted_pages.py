@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.pagination import CountedPaginator
 from directory.models import Group
-from tests.directory_factories import GroupFactory
+from tests.factories.directory import GroupFactory
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The streaming writers of the exports (core.streaming): written a piece at a time, they give
+"""The streaming writers of the exports: written a piece at a time, they give
 exactly the text of the whole document written at once, and never hold more than a chunk."""
 
 import json

@@ -6,7 +6,7 @@ from django.http import QueryDict
 
 from core.pagination import keyset_page
 from directory.models import Contact, Group
-from tests.directory_factories import ContactFactory, GroupFactory
+from tests.factories.directory import ContactFactory, GroupFactory
 
 NAMES = ["Beta", "alpha", "Alpha", "Ánimo", "beta", "Gamma", "Alpha", "Beta", "Zeta", "Alpha"]
 

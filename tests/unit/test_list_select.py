@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from core import widgets
 from directory.models import Group
-from tests.directory_factories import GroupFactory
+from tests.factories.directory import GroupFactory
 
 labels = st.text(max_size=12)  # quotes, ampersands, angle brackets, any Unicode
 values = st.integers(0, 50) | st.text(max_size=6)  # ids, or any text (quotes, <, &)

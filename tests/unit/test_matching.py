@@ -13,7 +13,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from referrals.rules import matching as m
@@ -696,7 +696,6 @@ def policy_relevant(one: Listing, who: ClientProfile) -> bool:
     )
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     listings=listings_st(),
     who=clients_st(medicated=st.just(True)),
@@ -724,7 +723,6 @@ def test_property_vi_c_never_suggests_an_unsafe_listing_to_a_medicated_client(li
     assert not set(excluded) & {s.listing.id for s in result.suggestions}
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     listings=listings_st(),
     who=clients_st(),
@@ -801,7 +799,6 @@ def reference_match(listings, who: ClientProfile, limit: int = 20):
     )
 
 
-@settings(max_examples=300, deadline=None)
 @given(listings=listings_st(), who=clients_st(), limit=st.integers(min_value=1, max_value=30))
 def test_property_match_is_the_full_ranking_cut_to_limit(listings, who, limit):
     """Ranking by points and wording only the listings shown gives exactly what scoring every
@@ -811,7 +808,6 @@ def test_property_match_is_the_full_ranking_cut_to_limit(listings, who, limit):
     assert result == reference_match(listings, who, limit)
 
 
-@settings(max_examples=300, deadline=None)
 @given(listings=listings_st(), who=clients_st())
 def test_property_points_is_the_score_without_its_reasons(listings, who):
     for one in listings:

@@ -1,14 +1,22 @@
+"""Factories for the directory: listings, their meetings and contacts, the catalogues they draw
+on (categories, types, needs, languages, areas), criteria, resources and review flags."""
+
 import factory
 
 from directory.models import (
     Category,
     Contact,
+    Criterion,
+    CriterionConfirmation,
     Format,
     Group,
     GroupType,
     Language,
     Meeting,
     Need,
+    ReferralResource,
+    ResourcePhone,
+    ReviewFlag,
     ServiceArea,
 )
 
@@ -60,6 +68,8 @@ class ServiceAreaFactory(factory.django.DjangoModelFactory):
 
 
 class GroupFactory(factory.django.DjangoModelFactory):
+    """An active twelve-step mental-health listing in the "twelve-step-mh" category."""
+
     class Meta:
         model = Group
         django_get_or_create = ("slug",)
@@ -101,3 +111,44 @@ class MeetingFactory(factory.django.DjangoModelFactory):
     start_time = "19:00"
     end_time = "20:30"
     address = "123 Main St, Los Angeles, CA 90012"
+
+
+class CriterionConfirmationFactory(factory.django.DjangoModelFactory):
+    """An unconfirmed row for one criterion of II.A–H (one row per listing and criterion)."""
+
+    class Meta:
+        model = CriterionConfirmation
+        django_get_or_create = ("group", "criterion")
+
+    group = factory.SubFactory(GroupFactory)
+    criterion = Criterion.A
+    confirmed = False
+
+
+class ReferralResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferralResource
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"resource-{n}")
+    name = factory.Sequence(lambda n: f"Resource {n}")
+
+
+class ResourcePhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourcePhone
+
+    resource = factory.SubFactory(ReferralResourceFactory)
+    phone = "+13103058878"
+
+
+class ReviewFlagFactory(factory.django.DjangoModelFactory):
+    """An open flag a site admin raised about a listing."""
+
+    class Meta:
+        model = ReviewFlag
+
+    group = factory.SubFactory(GroupFactory)
+    resource = None
+    source = ReviewFlag.Source.ADMIN
+    summary = factory.Sequence(lambda n: f"Meeting time to confirm ({n})")

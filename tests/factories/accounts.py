@@ -1,0 +1,66 @@
+"""Factories for accounts: clinics, staff (with their roles), sessions and access-log rows."""
+
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.models import AccessEvent, Clinic, Role, ServicePlanningArea, StaffSession, User
+
+PASSWORD = "correct horse battery staple 42"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    service_planning_area = ServicePlanningArea.METRO
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A staff member of a clinic; `roles=[Role.CLINICIAN, ...]` puts them in those groups."""
+
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    clinic = factory.SubFactory(ClinicFactory)
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        for role in extracted or []:
+            self.groups.add(Group.objects.get(name=Role(role).value))
+
+
+class StaffSessionFactory(factory.django.DjangoModelFactory):
+    """A stored session of a user (with no data), valid for a day."""
+
+    class Meta:
+        model = StaffSession
+
+    session_key = factory.Sequence(lambda n: f"session{n:032d}")
+    session_data = factory.LazyFunction(lambda: StaffSession.get_session_store_class()().encode({}))
+    expire_date = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=1))
+    user = factory.SubFactory(UserFactory)
+
+
+class AccessEventFactory(factory.django.DjangoModelFactory):
+    """One access-log row: a user of a clinic viewed something (rows are insert-only)."""
+
+    class Meta:
+        model = AccessEvent
+
+    user = factory.SubFactory(UserFactory)
+    username = factory.SelfAttribute("user.username")
+    clinic = factory.SelfAttribute("user.clinic")
+    action = AccessEvent.Action.VIEW
+    outcome = AccessEvent.Outcome.SUCCESS
+    ip_address = "127.0.0.1"
