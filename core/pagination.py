@@ -1,30 +1,17 @@
 """Pagination, the one module for it: keyset pages and counted (numbered) pages.
 
-Two kinds, both rendered by ``templates/_partials/pagination.html``:
+Both kinds are rendered by ``templates/_partials/pagination.html``.
 
-* **Keyset pages** (:func:`keyset_page`): "first", "previous" and "next" for a list that may
-  hold thousands of rows. Django's ``Paginator`` counts every row of the list (``COUNT(*)``) on
-  each request and reaches page *n* with ``OFFSET``, which reads and throws away every row
-  before it. On a list that grows with the county (a big clinic's 10,000 clients) both cost in
-  proportion to the list, not to the page. A keyset page instead starts from a row of the
-  previous page, the *anchor*: the rows that sort after it (or before it), as many as a page
-  holds. The database finds them in the list's index, so a page costs the same whether it is
-  the first or the four hundredth, and nothing is counted. What is lost is "page 7 of 400";
-  such lists offer the first page, the previous and the next, and a search for anything
-  further away.
-
-  The anchor travels in the address as the row's database id (``?after=<id>`` or
-  ``?before=<id>``), never as the values it sorts by: those are names, and names stay out of
-  addresses. The anchor is looked up in the same queryset, so an id outside the list (another
-  clinic's client, a deleted row, a tampered address) gives the first page. The queryset must
-  be ordered by plain fields (joins allowed) that are never NULL and end with the primary key,
-  so that the order is total.
-
-* **Counted pages** (:class:`CountedPaginator`): "Page 2 of 7", for lists that are short or
-  whose count comes free. Either the page's own query carries the count of the whole list
-  (``COUNT(*) OVER ()``: one query, not Django's two), or the caller passes a count it has
-  already read. Each page knows its links (``previous_url``, ``next_url``), which keep the rest
-  of the address.
+* **Keyset pages** (:func:`keyset_page`): first, previous and next, for lists that grow with the
+  county. ``Paginator`` counts every row and reaches page *n* by ``OFFSET``, both costing in
+  proportion to the list; a keyset page starts from a row of the previous page (the *anchor*)
+  and reads the next rows from the list's index, so every page costs the same. What is lost is
+  "page 7 of 400". The anchor travels as the row's id (``?after=`` or ``?before=``), never as the
+  names it sorts by, and is looked up in the same queryset, so an id outside the list gives the
+  first page. The ordering must be total: plain non-NULL fields ending with the primary key.
+* **Counted pages** (:class:`CountedPaginator`): "Page 2 of 7", for lists that are short or whose
+  count comes free (``COUNT(*) OVER ()`` in the page's own query, or a count the caller already
+  read). Each page knows its links, which keep the rest of the address.
 """
 
 from __future__ import annotations

@@ -1,38 +1,25 @@
 """Clinicians doing the referral journey, for locust (headless, on loopback).
 
-``scripts/loadtest.py`` starts gunicorn and runs this file; by hand it is
-
-    LOADTEST_ACCOUNTS=accounts.json .venv/bin/locust -f scale/locustfile.py --headless \
-        -u 50 -r 2 -t 120s --host http://127.0.0.1:8000
-
-Each simulated user is one clinician, signed in with a password (the server runs with
-REQUIRE_MFA=0: a load test has no authenticator app), working like a person at a browser: it
-reads each page, takes the CSRF token from the form it sends, sends what the form holds with the
-person's answers filled in, and asks for each redirect's target as its own named request. Ids
-come from the pages (links, form actions, redirects), never from guesses. One journey:
+``scripts/loadtest.py`` starts gunicorn and runs this file. Each simulated user is one clinician
+signed in with a password (the server runs with REQUIRE_MFA=0: a load test has no authenticator
+app), working like a person at a browser: it reads each page, sends the form it holds with its
+CSRF token and the person's answers, asks for each redirect's target as its own request, and
+takes ids only from the pages, never from guesses. One journey:
 
     worklist → client list → find the client (POST search, by record number) → client page →
     screening form → screening saved ("refer") → screening → start referral → client input
     (VIII.B, approved) → groups (matching) → a suggested group chosen → referral page →
     client's sheet → a procedure step marked done,
 
-and, one journey in three (staggered between users), a directory search and a group page.
-A person pauses between steps: ``LOADTEST_WAIT`` seconds, uniformly (default 1 to 3), also
-between journeys.
+and, one journey in three, a directory search and a group page. Requests are named by page, so
+the per-endpoint table has one row per step. Any answer other than the one the step expects (a
+4xx or 5xx, a wrong redirect, a page without what the next step needs) is a failure, and the
+user starts a new journey.
 
-Requests are named by page ("client page", not /clients/123/), so the per-endpoint table has one
-row per step. Any answer other than the one the step expects is a failure of that request: a
-4xx or 5xx, a redirect to the wrong place, or a page without what the next step needs (its form,
-its CSRF token, the client searched for). The user then starts a new journey.
-
-Environment:
-- ``LOADTEST_ACCOUNTS``: a JSON file ``{"password": "...", "usernames": ["clin-001-01", ...]}``.
-  User i signs in as ``usernames[i % len]``: with 50 names, 50 users are 50 clinicians.
-- ``LOADTEST_WAIT``: "min,max" seconds between steps (default "1,3").
-- ``LOADTEST_UNTIL_EVERY_STEP``: "1" to stop as soon as every step has been asked for at least
-  once (a smoke run, as the test makes; ``-t`` is then only the longest it may take).
-- ``LOADTEST_RESULTS``: a file to write the run's figures to (JSON) when locust quits: the
-  total and each page's requests, failures, p50 and p95, the failures, and the journeys.
+Environment: ``LOADTEST_ACCOUNTS`` (JSON ``{"password": ..., "usernames": [...]}``; user i is
+``usernames[i % len]``), ``LOADTEST_WAIT`` ("min,max" seconds between steps, default "1,3"),
+``LOADTEST_UNTIL_EVERY_STEP`` ("1": stop once every step was asked for, a smoke run) and
+``LOADTEST_RESULTS`` (a JSON file for the run's figures when locust quits).
 """
 
 from __future__ import annotations

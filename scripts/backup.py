@@ -1,30 +1,17 @@
 #!/usr/bin/env python3
 """Back up the database named by DATABASE_URL, and restore a backup into it.
 
-    python scripts/backup.py backup [--dir backups]
-    python scripts/backup.py restore FILE [--yes]
+PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot while the application runs),
+restored with ``pg_restore --clean --if-exists --no-owner --single-transaction``, all or
+nothing; the access log's append-only trigger travels with the dump. The client programs are
+the server's major version's when present (/usr/lib/postgresql/<major>/bin, or PG_BIN_DIR); an
+older pg_dump is refused. SQLite: the online backup API, a consistent snapshot even while the
+application writes.
 
-(``make backup`` and ``make restore FILE=... [CONFIRM=yes]`` run these.)
-
-- PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot, taken in one repeatable-read
-  transaction while the application keeps running), restored with ``pg_restore --clean
-  --if-exists --no-owner --single-transaction``: into an empty database or over an existing
-  one, all or nothing. The access log's append-only trigger and its function are part of the
-  dump, so a restored database refuses changes to the log as the original did. The client
-  programs used are those of the server's major version when the machine has them
-  (/usr/lib/postgresql/<major>/bin, or PG_BIN_DIR); a pg_dump older than the server is refused.
-- SQLite: the SQLite online backup API (``sqlite3.Connection.backup``), which copies a
-  consistent snapshot even while the application writes; restore runs it the other way.
-
-A plain script rather than a management command, on purpose: it needs neither SECRET_KEY nor
-the application's settings, so an operator can take or put back a backup with only the
-DATABASE_URL, including on a machine where the application cannot start. It reads
-DATABASE_URL exactly as config/settings.py does, with the same default (db.sqlite3 here).
-
-Backups hold client records: files are written readable by their owner only (0600), in a
-folder only the owner can enter (0700), and a backup that fails leaves no file behind.
-Restoring asks for the database's name to be typed unless --yes is given; with no terminal to
-ask on and no --yes, it refuses.
+A plain script rather than a management command, so that an operator needs only DATABASE_URL
+(read as config/settings.py reads it), even where the application cannot start. Backups hold
+client records: files are 0600 in a 0700 folder, a failed backup leaves no file, and a restore
+asks for the database's name unless --yes is given (with no terminal and no --yes, it refuses).
 """
 
 from __future__ import annotations

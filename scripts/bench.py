@@ -1,25 +1,22 @@
 #!/usr/bin/env python3
 """``make bench``: the benchmark, from an empty PostgreSQL to docs/PERFORMANCE.md.
 
-    DATABASE_URL=postgres://user@host:5432/name .venv/bin/python scripts/bench.py
-
-For each scale of ``SCALES`` (default ``small county``), in the database
-``<name>_bench_<scale>`` on the server of ``DATABASE_URL``:
+For each scale of ``SCALES`` (default ``small county``), in the database ``<name>_bench_<scale>``
+on the server of ``DATABASE_URL``:
 
 1. create the database if it is missing, and ``migrate``;
-2. fill it with ``generate_scale_data --scale <scale> --seed <SEED>`` (SEED default 2026),
-   unless its ScaleDataset row already says that scale, seed and generator version (a database
-   holding anything else is dropped and made again; ``BENCH_REGENERATE=1`` always does);
+2. fill it with ``generate_scale_data`` (``SEED``, default 2026), unless its ScaleDataset row
+   already says that scale, seed and generator version (a database holding anything else is
+   dropped and made again; ``BENCH_REGENERATE=1`` always does);
 3. ``manage.py bench_pages`` (``BENCH_ITERATIONS``, ``BENCH_WARMUP``) in a subprocess.
 
-Then ``scripts/loadtest.py`` against the county database (the last scale's, without county;
-``LOADTEST=0`` skips it), and ``scale/report.py`` writes docs/performance.json and
-docs/PERFORMANCE.md. Exits non-zero when a step failed (the report is still written when there
-are figures to write, and says what failed).
+Then ``scripts/loadtest.py`` against the last scale's database (``LOADTEST=0`` skips it), and
+``scale/report.py`` writes docs/performance.json and docs/PERFORMANCE.md whenever there are
+figures, even after a failed step (the report says what failed; the exit status is non-zero).
 
-The application runs as in production except DEBUG off, REQUIRE_MFA=0 (the benchmark signs in
-with a password session only), HTTPS_ONLY=0 and STATIC_MANIFEST=0; SECRET_KEY is a random
-one for the run unless set. No database URL or password is printed.
+The application runs as in production except DEBUG off, REQUIRE_MFA=0, HTTPS_ONLY=0 and
+STATIC_MANIFEST=0, with a random SECRET_KEY unless one is set; no database URL or password is
+printed.
 """
 
 from __future__ import annotations

@@ -1,36 +1,18 @@
 #!/usr/bin/env python3
 """The load test: clinicians doing the referral journey on gunicorn.
 
-    .venv/bin/python scripts/loadtest.py --database-url postgres://.../db --json out.json \
-        [--users 50] [--duration 120s] [--workers 4] [--spawn-rate 2] [--wait 1,3]
+It needs locust (``pip install -e ".[bench]"``) and a database of generated data; each simulated
+user is one generated clinician, spread over the clinics (``--accounts FILE`` names them
+instead). All on loopback, it starts gunicorn as production runs it but with REQUIRE_MFA=0 (a
+load test has no authenticator app), DEBUG=0, HTTPS_ONLY=0, STATIC_MANIFEST=0 and a random
+SECRET_KEY; runs ``scale/locustfile.py`` headless; samples each worker's memory and CPU time
+every 0.5 s; stops both, also on an error or Ctrl-C; and writes the JSON report, with how busy
+the machine was, since it may be shared. Exits 1 when any request failed, the journey code
+raised, or the server did not start.
 
-It needs locust (``pip install -e ".[bench]"``) and a database holding generated data
-(``manage.py generate_scale_data``): the users are the generated clinicians ``clin-<clinic>-<n>``
-with ``scale.services.generator.STAFF_PASSWORD``, one clinician per simulated user, spread over the
-clinics (every clinic's first clinician, then every clinic's second, ...). ``--accounts FILE``
-(JSON ``{"password": ..., "usernames": [...]}``) names them instead (the test does).
-
-What it does, all on loopback:
-1. starts gunicorn (``config.wsgi``) on 127.0.0.1 on a free port, on that database, as
-   production runs it but with REQUIRE_MFA=0 (sign-in by password only: a load test has no
-   authenticator app), DEBUG=0, HTTPS_ONLY=0 (plain HTTP on loopback), STATIC_MANIFEST=0, a
-   random SECRET_KEY, and waits for /healthz;
-2. runs locust headless with ``scale/locustfile.py`` for the duration;
-3. every 0.5 s reads the resident memory (VmRSS in /proc/<pid>/status) and the CPU time of each
-   gunicorn worker (the master's children), from before the first user until locust stops;
-4. stops locust and gunicorn (SIGTERM, then SIGKILL after a grace period), also on an error or
-   Ctrl-C, and writes the JSON report: requests, requests per second, p50 and p95 (locust's,
-   in ms, over the whole run including the ramp-up and each user's sign-in; and over every page
-   but the sign-in), failures, a row per page, each worker's memory and CPU time, and how busy
-   the machine was (load average, CPU pressure): the machine may be shared.
-
-Exits 1 when any request failed, the journey code raised, or the server did not start.
-
-Workers: 4 by default on this 2-core machine. gunicorn's sync workers each serve one request at
-a time, and a request spends part of its time waiting for PostgreSQL (a dozen queries a page,
-and an access-log row on most), so two workers per core keep both cores busy while one waits.
-The usual 2 x cores + 1 assumes the database on another machine; here PostgreSQL and locust
-share the same two cores, and a fifth worker would add memory and contention, not throughput.
+Workers: 4 by default on a 2-core machine. A sync worker serves one request at a time and spends
+part of it waiting for PostgreSQL, so two per core keep both cores busy; the usual 2 x cores + 1
+assumes the database on another machine, and here PostgreSQL and locust share the two cores.
 """
 
 from __future__ import annotations

@@ -1,21 +1,15 @@
 """The access log partitioned by month on PostgreSQL: the SQL, worked out from the database.
 
-The access log is the one table that grows without end (hundreds of thousands of rows a day)
-and whose old rows are only ever removed whole months at a time, when the county's retention
-period has passed. Range partitions by month of ``occurred_at`` make both cheap: a page of
-recent events reads the recent months' indexes only, and retiring a month is DETACH + archive +
-DROP of one table, with no DELETE (which the append-only trigger refuses anyway).
+The access log is the one table that grows without end, and its old rows leave only in whole
+months, once the retention period has passed. Monthly range partitions on ``occurred_at`` make
+both cheap: recent pages read only the recent months' indexes, and retiring a month is DETACH,
+archive and DROP, with no DELETE (which the append-only trigger refuses anyway).
+``manage.py partition_access_log`` prints or applies the SQL.
 
-``conversion_sql`` turns the plain table into a partitioned one in one transaction;
-``create_ahead_sql`` adds the coming months' partitions to a partitioned one (run it monthly);
-``retention_sql`` prints what retiring old months takes, for a person to check and run.
-``manage.py partition_access_log`` prints or applies them; docs/SCALING.md explains the plan.
-
-Django keeps working unchanged: the table keeps its name, columns, indexes (same names, now on
-the parent, each partition holding its share), foreign keys and the append-only trigger (on
-the parent, so every partition, present or future, has it). The primary key becomes
+Django keeps working unchanged: the table keeps its name, columns, indexes, foreign keys and the
+append-only trigger (on the parent, so every partition has it). The primary key becomes
 (id, occurred_at), since PostgreSQL needs the partition key in every unique index; ids still
-come from one sequence, so they stay unique, and the model still uses ``id`` alone.
+come from one sequence, so the model keeps using ``id`` alone.
 """
 
 from __future__ import annotations

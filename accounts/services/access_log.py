@@ -1,26 +1,15 @@
 """Writing the access log: the one place every page records who touched which record.
 
-Two ways in, both writing through :func:`record`:
+Two ways in, both through :func:`record`: ``@access_logged(action)`` on a view that shows,
+changes, prints or exports a client's record, writing exactly one row per request for the record
+the view named with ``request.access_log.subject(obj)``; and ``record(...)`` directly, for events
+that are not a page (sign-in, sign-out, lockout).
 
-``@access_logged(action)`` on a view that shows, changes, prints or exports a client's record.
-The view names the record it handled with ``request.access_log.subject(obj)``; after the view
-returns (or raises), the decorator writes **exactly one** row for the request:
-
-    @access_logged(AccessEvent.Action.VIEW)
-    def client_detail(request, pk):
-        client = get_object_or_404(Client.objects.for_clinic(request.user.clinic), pk=pk)
-        request.access_log.subject(client)
-        return render(...)
-
-An ``Http404`` or ``PermissionDenied`` raised by the view is logged as ``not-found`` or
-``denied`` (with the id the request asked for, when the view named it first with
-``request.access_log.attempted(object_type, object_id)``) and then re-raised, so that probing
-another clinic's records leaves a trace. A response of 400 or more is logged as a failure.
-
-``record(...)`` directly, for events that are not a page: sign-in, sign-out, lockout.
-
-Rows never carry the content of a record: only its type and id, the clinic it belongs to, the
-actor, the time, the client's address and the outcome.
+An ``Http404`` or ``PermissionDenied`` is logged as ``not-found`` or ``denied`` (with the id the
+view named first with ``request.access_log.attempted``) and re-raised, so that probing another
+clinic's records leaves a trace; a response of 400 or more is logged as a failure. Rows never
+carry a record's content: only its type and id, its clinic, the actor, the time, the client's
+address and the outcome.
 """
 
 from __future__ import annotations

@@ -1,50 +1,33 @@
 """Six scheduled meetings in a row (policy VIII.G), as a pure rule over documented attendance.
 
 VIII.G: "Clients should be encouraged to attend six scheduled self-help meetings in a row and
-regularly thereafter." IX.A documents the attendance; this module counts it. Nothing here
-touches the ORM or a request: callers pass the documented meetings of one client at one group
-(``Meeting``: a date, attended or missed), the weekdays the group meets on (Sunday = 0, as
-``directory.Meeting.weekday`` and the Meeting Guide number them) and ``today`` (only to plan
-the next dates: what is documented is counted as documented; the form refuses dates in the
-future, see ``entry_problems`` below).
+regularly thereafter." IX.A documents the attendance; this module counts it, per client and per
+group (two groups are counted separately). Callers pass the documented meetings, the weekdays the
+group meets on (Sunday = 0, as ``directory.Meeting.weekday`` and the Meeting Guide number them)
+and ``today``, only to plan the next dates: what is documented is counted as documented.
 
-The rule, per client and per group (two groups are counted separately):
+The rule:
 
 1. The run starts at the first meeting documented as attended and is looked at up to the
-   latest documented date. Meetings after the latest documented date are not known yet (the
-   clinician asks at the next appointment, VIII.I): they neither add to nor break the run;
-   the page says when the latest documented meeting was.
+   latest documented date. Later meetings are not known yet (the clinician asks at the next
+   appointment, VIII.I): they neither add to nor break the run.
 2. Each meeting documented as attended adds one, whether or not its date is on the group's
    current schedule: schedules change, and a group may have meetings the directory does not
    list.
 3. A meeting documented as missed breaks the run (back to 0).
-4. Where the group's schedule is known (it has weekly meetings in the directory), a week
-   (Monday to Sunday) in which the group had a scheduled meeting and the client has no
-   attended meeting documented breaks the run: the client missed that week's meetings. A
-   scheduled meeting on a US federal holiday (``federal_holidays``, with the Saturday/Sunday
-   observed rule) that nobody documented is skipped, neither attended nor missed: the group
-   may not have met. A scheduled meeting in a week the client did attend is not a miss: many
-   groups list several meetings a week (different places, different days) and a client goes
-   to one of them; and when the group moved its meeting to another day, the client's
-   attendance on the old day stands for that week (rule 2). What counts is meetings attended
-   in a row, each week, with no documented miss.
-5. Where no schedule is known, weeks stand in for meetings: each week (Monday to Sunday, ISO
-   weeks, so the count runs across New Year) with at least one attended meeting adds one,
-   and a week without one breaks the run. A documented miss in a week the client also
-   attended does not break it (the week was attended).
+4. Where the group's schedule is known, a week (Monday to Sunday) in which the group had a
+   scheduled meeting and the client attended none breaks the run. An undocumented meeting on a
+   US federal holiday (``federal_holidays``, with the observed rule) is skipped: the group may
+   not have met. A week the client did attend is not a miss, even when the group lists several
+   meetings that week or moved its day: a client goes to one of them (rule 2).
+5. Where no schedule is known, weeks stand in for meetings: each ISO week with at least one
+   attended meeting adds one, a week without one breaks the run, and a documented miss in an
+   attended week does not break it.
 
-Six in a row is reached when the longest run is six or more. ``Run.current`` is the run as of
-the latest documented meeting, ``Run.longest`` the best so far, ``Run.progress`` the best run
-capped at six for the page (x of 6).
-
-Bounded input: pages pass at most the latest 200 documented meetings of a client at a group
-(``referrals/selectors/procedure.py``, ``RUN_WINDOW``). A run older than those is not seen; by then
-the referral's stored status (engaged) already records it.
-
-Documenting attendance (IX.A) is checked here too, as pure functions: ``parse_dates`` reads
-the dates typed (2026-06-02 or 6/2/2026), ``entry_problems`` lists every reason to refuse them
-at once (in the future, more than ten years ago, given twice, already documented, before the
-referral without a reason, another weekday than the meeting named).
+Six in a row is reached when the longest run is six or more (``Run``: current, longest, and
+progress capped at six). Callers pass a bounded window of the latest meetings; a run older than
+that is already recorded by the referral's status (engaged). The checks on dates typed for IX.A
+(``parse_dates``, ``entry_problems``) are here too, as pure functions.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
 """The note for the clinical record (IX.A–B), as pure text: from plain data to the note.
 
-Policy IX.A: self-help attendance is documented in the clinical record; IX.B: the client's
-feedback too, "including groups attended, frequency of attendance, and clients' observations or
-concerns about groups". The county's record is the electronic health record, not this tool, so
-the tool writes a short plain-text note the clinician pastes into it (or prints): the referrals
-active in the period, attendance per group with the six-in-a-row progress (VIII.G) and the
-sessions a peer advocate went along to (VIII.H), the feedback with any listing review it opened
-(VI.C), who prepared it and when.
+IX.A–B ask for attendance and the client's feedback in the clinical record, which is the county's
+electronic health record, not this tool: so the tool writes a short plain-text note the clinician
+pastes into it or prints. It holds the period's active referrals, attendance per group with the
+six-in-a-row progress (VIII.G) and peer-advocate sessions (VIII.H), the feedback with any listing
+review it opened (VI.C), who prepared it and when. ``build`` also decides whether the 42 CFR
+Part 2 notice is required (``part2_reasons``).
 
-Here: the plain data (``NoteData`` and the records in it, no model in it) and ``build(data)``,
-which also decides whether the 42 CFR Part 2 notice is required (``part2_reasons``). The reads
-that fill the data are ``clients/selectors/record_note.py``.
-
-The text is ASCII apart from what staff typed (names, observations), wrapped at ``WIDTH``
-columns, dates as MM/DD/YYYY (a US county record; the address bar uses ISO dates).
+The text is ASCII apart from what staff typed, wrapped at ``WIDTH`` columns, with dates as
+MM/DD/YYYY (a US county record).
 """
 
 from __future__ import annotations

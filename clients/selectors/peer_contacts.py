@@ -1,19 +1,13 @@
 """Peer contacts (policy VIII.K, VIII.C): what the clinic's list reads.
 
 VIII.K: "Clinicians should ask suitable clients if they would like to be a contact person for the
-group they attend." A yes is recorded on the referral's step K (``referrals.services.procedure``),
-with the first name and the phone the client chose to share and the date they consented.
+group they attend." A yes is recorded on the referral's step K, with the first name and phone
+the client chose to share and the date they consented.
 
-What each person sees:
-- Staff of the contact's own clinic (``/clients/peer-contacts/``): the clinic's list, with the
-  phone the client chose to share, the consent date, and whether the consent still stands.
-- Clinicians of other clinics, county-wide: only what the introduction of VIII.C needs, the
-  first name and the group ("introduce the individuals by first name only"). That is
-  ``referrals.selectors.referral.peers_for`` on the referral's page; nothing here serves them.
-
-Withdrawal takes effect at once: the row is ``withdrawn`` with the date in the same UPDATE, and
-``peers_for`` and the introduction's own check read only ``active`` rows, so no introduction
-offered from then on names them and a form sent from a page loaded before is refused.
+Staff of the contact's own clinic see that phone, the consent date and whether the consent still
+stands. Clinicians of other clinics get only what a VIII.C introduction needs, the first name
+and the group, from ``referrals.selectors.referral.peers_for``, never from here. A withdrawal
+takes effect at once: only ``active`` rows are offered or accepted for an introduction.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """The supervisor's review of self-help documentation (policy IX.A–B), as aggregate queries.
 
-IX.A: "Self-help attendance should be documented in the clinical record"; IX.B: the client's
-feedback too. A supervisor reviews what their clinic's clinicians documented over a period and
-signs it off. This module answers the page's questions with a fixed number of aggregate
-queries whatever the number of rows (``annotate`` with ``Count(filter=...)`` and ``Exists``);
-nothing here loops over screenings, referrals or attendance in Python. The loops that remain run
-over clinicians (the clinic's staff), over the days and weeks of the period, and over the
-funnel's stages.
-
-Every query starts from the clinic's rows for the period, found by a (clinic, date) index, and
-reaches other tables one row at a time by index (a referral's chosen groups, then the client's
-attendance at each): its cost follows the clinic's activity in the period, not the size of the
-county's tables.
+A supervisor reviews what their clinic's clinicians documented over a period and signs it off.
+Each figure comes from a fixed number of aggregate queries (``Count(filter=...)``, ``Exists``)
+that start from the clinic's rows for the period by a (clinic, date) index and reach other tables
+by index, so the cost follows the clinic's activity in the period, not the size of the county's
+tables. Python loops only over clinicians, the period's days and weeks, and the funnel's stages.
 
 The figures, per clinician, for a period of whole days (``Period``, local time):
 
@@ -30,16 +23,14 @@ The figures, per clinician, for a period of whole days (``Period``, local time):
   closed for another reason than completion (declined, lost contact, not eligible) have
   nothing left to document and are not gaps.
 
-Clinicians are the staff of the clinic who hold the clinician role, and anyone else with a
-screening, referral or feedback at the clinic in the period (a clinician who moved on still
-has figures where the work was done). Every count is filtered by the clinic first: another
-clinic's records never reach a figure.
+Clinicians are the clinic's staff with the clinician role, and anyone else with a screening,
+referral or feedback at the clinic in the period (one who moved on still has figures where the
+work was done). Every count is filtered by the clinic first.
 
-The funnel is a cohort: of the screenings in the period, how many were decided "refer", how
-many of those referrals were made, had attendance documented and reached six in a row. Each
-stage is a subset of the one before, so the funnel only narrows; its "referred" can differ from
-the per-clinician "referred", which counts referrals made in the period whatever the
-screening's date.
+The funnel is a cohort: of the period's screenings, how many were decided "refer", how many of
+those referrals were made, had attendance documented and reached six in a row. Each stage is a
+subset of the one before, so its "referred" can differ from the per-clinician "referred", which
+counts referrals made in the period whatever the screening's date.
 """
 
 from __future__ import annotations

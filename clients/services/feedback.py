@@ -1,37 +1,24 @@
 """The client's feedback on self-help groups (policy IX.B), and the VI.C loop it starts.
 
-IX.B: "When the client is willing to give feedback on the group or program, the relevant
-feedback should also be documented, including groups attended, frequency of attendance, and
-clients' observations or concerns about groups."
+IX.B asks for the client's feedback to be documented: groups attended, frequency of attendance,
+observations and concerns. VI.C keeps clients on prescribed psychiatric medication away from
+groups that urge members to stop it or treat medicated members as less than full members, and a
+client's report is the directory's only way to learn that. So a medication concern opens a
+``directory.ReviewFlag`` on the listing in the same transaction as the feedback: matching keeps
+the listing from every medicated client until a site admin resolves the flag, and the resolution
+is shown with the feedback, so the clinician sees what became of the concern.
 
-VI.C: for clients on appropriately prescribed psychiatric medication, no referral to a group
-"where members encourage clients to stop taking their psychiatric medications against
-physician advice, or where mental health consumers are not treated as full members of the
-group because of their prescribed medication use". A client's report of either is the
-directory's only way to learn it, so a medication concern opens a ``directory.ReviewFlag`` on
-the listing at once, in the same transaction as the feedback: from that moment matching
-(``referrals.selectors.matching.matching_listings``, which reads open flags with
-``concerns_medication``) keeps the listing from every medicated client, until a site admin
-resolves the flag on their worklist. The resolution (note, who, when) is read back through
-``Feedback.review_flag`` and shown with the feedback on the client's page, so the clinician
-who documented the concern sees what became of it.
+The flag is read by site admins, who see no clients: it names the kind of concern and nothing
+about the client (no name, record number, or the clinician's free text, which may hold a name).
+Its ``opened_by`` is the clinician, whom the admin can ask for more.
 
-The flag is read by site admins, who see no clients (design notes, section 5). Its summary and
-detail name the kind of concern and nothing about the client: no name, record number or
-clinic client id, and none of the clinician's free text (which may well contain a name). The
-flag's ``opened_by`` is the clinician, whom the admin can ask for more.
-
-Decisions where the issue was silent:
-- A safety concern opens a flag too (``concerns_medication`` False): a listing where members
-  feel unsafe needs a site admin's look, but it is not a VI.C exclusion, so matching is not
-  affected.
-- "Another concern" opens no flag. Its substance is only in the clinician's free text, which
-  never leaves the client's record; a flag saying "another concern" would give the admin
-  nothing to act on, and the worklist would fill with them. It stays documented (IX.B).
-- One flag per feedback, never folded into an open flag about the same listing: each report
-  is resolved on its own, so an admin cannot clear a report they have not read, and each
-  clinician sees the resolution of their own report. A double-sent form (the same feedback by
-  the same clinician already saved) is recorded once.
+Which concerns open a flag:
+- A safety concern opens one too (``concerns_medication`` False): it needs a site admin's look,
+  but it is not a VI.C exclusion, so matching is not affected.
+- "Another concern" opens none: its substance is only in the free text, which never leaves the
+  client's record, so a flag would give the admin nothing to act on. It stays documented (IX.B).
+- One flag per feedback, never folded into an open one: each report is resolved on its own, so
+  an admin cannot clear a report they have not read. A double-sent form is recorded once.
 """
 
 from __future__ import annotations

@@ -1,20 +1,14 @@
 """Document attendance (IX.A) from the client's page: one group, one or several dates at once.
 
-``/referrals/attendance/<client_id>/new/``: the clinician chooses the group (those chosen for
-the client's referrals first, then any current listing), types the dates, attended or missed, the
-meeting when known, whether a peer advocate went along (VIII.H) and how it became known. The form
-reads the input (real dates, a current listing, a meeting of that group) and checks the dates it
-could read against the record with ``attendance.problems_for`` (the future, duplicates, before the
-referral without a reason, the meeting's weekday), so that every problem is listed at once;
-``attendance_services.record_attendance`` checks again (it is the authority) and saves all the dates
-or none. Refusals answer 400 with every problem listed beside its field and the input kept; nothing
-is saved.
+The clinician chooses the group (the client's referred groups first), types the dates, attended
+or missed, the meeting when known, whether a peer advocate went along (VIII.H) and how it became
+known. The form checks the dates against the record (``attendance.problems_for``) so that every
+problem is listed at once; the service checks again, as the authority, and saves all the dates
+or none. A refusal answers 400 with every problem beside its field and the input kept.
 
-Roles and tenancy: clinicians only (``clients.add_attendance``; supervisors may view the
-client's page but not record). A client of another clinic answers 404, like one that does not
-exist, and the access log records the id asked for. The access log: the form, when opened,
-writes one ``view`` row for the client (it shows the client's name and groups); sending it
-writes one ``create`` row, saved or refused.
+Clinicians only (supervisors may view the client's page but not record). Another clinic's client
+answers 404 like a missing one. The access log gets one ``view`` row when the form is opened (it
+shows the client's name and groups) and one ``create`` row when it is sent, saved or refused.
 """
 
 from __future__ import annotations

@@ -1,26 +1,20 @@
 """Client records: list, find, create, a client's page, and edit.
 
-Tenancy: every page reaches clients only through ``Client.objects.for_clinic(request.user.
-clinic_id)``, a client's page through ``core.access.fetch``. A client of another clinic answers
-404, exactly as one that does not exist, and the access log records the id that was asked for
-(the attempt is logged before the lookup). A superuser has no clinic and so
-reaches no client.
+Tenancy: clients are reached only through the user's clinic (``core.access.fetch`` for one
+client). Another clinic's client answers 404 like a missing one, and the access log records the
+id asked for; a superuser has no clinic and so reaches no client.
 
-The access log (design notes, section 5: every view of a client's record is logged). Each
-request that touches client records writes exactly one row:
+The access log: each request that touches client records writes exactly one row:
 - a client's page: ``view`` of that client;
-- the edit form: ``view`` of that client when it is opened (GET: it shows the record and
-  changes nothing), ``edit`` when it is sent (POST: saved, refused or in conflict);
+- the edit form: ``view`` when opened (GET), ``edit`` when sent (saved, refused or in conflict);
 - creating: ``create`` of the new client (a refused form is a ``create`` failure);
-- the list and the search: one ``view`` row of type ``client`` with no id. Both show names and
-  record numbers, so they count as viewing client records; the row records that the clinic's
-  clients were listed or searched, not which ones appeared (a client's own page is what is
-  logged per client). The search text is never logged: it is a name or a record number.
+- the list and the search: one ``view`` row of type ``client`` with no id, since both show names
+  and record numbers; the search text (a name or a record number) is never logged.
 The blank "new client" form touches no record and is not logged.
 
-No PHI in URLs: a client is addressed by its database id, the search is sent by POST, and the
-list's only query parameters are the "mine/all" toggle and the database id of the client a
-page starts after (or ends before).
+No PHI in URLs: clients are addressed by database id, the search is sent by POST, and the list's
+only parameters are the "mine/all" toggle and the id of the client a page starts after or ends
+before.
 """
 
 from __future__ import annotations

@@ -1,18 +1,13 @@
 """Documenting a client's feedback on a group (policy IX.B), from the client's page.
 
-``/clients/<pk>/feedback/new/``: the group (the client's referred groups first, then every
-current listing), the date the client gave it, how often they go, their observations and
-concerns, and the kinds of concern. A medication concern opens a review flag for the site
-admins at once (VI.C; ``clients.services.feedback``). The feedback, and what became of its flag, is
-shown on the client's page (``templates/clients/_feedback_section.html``).
+The group (the client's referred groups first), the date, how often they go, their observations,
+concerns and the kinds of concern. A medication concern opens a review flag for the site admins
+at once (VI.C); the feedback, and what became of its flag, shows on the client's page.
 
-Tenancy and the access log as on every client page: the client is reached only through the
-user's clinic (another clinic's answers 404, and the log records the id asked for); each
-request writes one row about the client: ``view`` when the form is opened (it shows who the
-client is and their referred groups), ``create`` when it is sent (a success when saved, a
-failure when refused). As for a screening (``referrals.views.screen``), the row names the
-client whose record gained an entry, so that the log answers "who touched this client's
-record" without a join.
+Tenancy and the access log as on every client page: another clinic's client answers 404 and the
+log records the id asked for. Each request writes one row naming the client, ``view`` when the
+form is opened and ``create`` when it is sent (saved or refused), so that the log answers "who
+touched this client's record" without a join.
 """
 
 from __future__ import annotations

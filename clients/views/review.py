@@ -1,21 +1,17 @@
 """The supervisor's review of their clinic's self-help documentation (policy IX.A–B).
 
-Three addresses, all for supervisors (``accounts.use_supervisor_home``: clinicians and site
-admins are refused with 403), each reaching only the supervisor's own clinic:
+Three addresses, for supervisors only (others get 403), each reaching only their own clinic:
 
-* ``review/`` (GET): per clinician, for a period (``start`` and ``end``, default the last 90
-  days) the figures of ``clients.selectors.review``, the documentation gaps (``weeks``, 1 to 26,
-  default 4), three charts each with a table of the same numbers, and the sign-offs. The gaps
-  name clients, so every request writes one ``view`` row to the access log (object
-  ``supervisor-review``, the period as its id: never a client's name).
-* ``review/export.csv`` (GET): the per-clinician figures as CSV, streamed, with no client's
-  name or id; one ``export`` row.
-* ``review/sign-off/`` (POST, ``clients.add_documentationsignoff``): a supervisor signs off a
-  clinician's documentation for a period with a note (IX). A period is signed off once per
-  clinician: a second answers 409 and writes nothing.
+* ``review/`` (GET): per clinician, for a period (default the last 90 days), the figures of
+  ``clients.selectors.review``, the documentation gaps (``weeks``, 1 to 26, default 4), charts
+  each with a table of the same numbers, and the sign-offs. The gaps name clients, so each
+  request writes one ``view`` row (object ``supervisor-review``, the period as its id).
+* ``review/export.csv`` (GET): the per-clinician figures as CSV, streamed, with no client's name
+  or id; one ``export`` row.
+* ``review/sign-off/`` (POST): a supervisor signs off a clinician's documentation for a period
+  with a note (IX); a second sign-off of that period answers 409 and writes nothing.
 
-Bad parameters (an impossible date, a period that ends before it starts or after today, weeks
-out of range) answer 400 with the reason, never 500.
+Bad parameters answer 400 with the reason, never 500.
 """
 
 from __future__ import annotations

@@ -1,24 +1,19 @@
 """Open Referral HSDS 3.0: the annotated list as organizations with their services.
 
-Design notes, section 4: "Open Referral HSDS 3.0 (organization, service, location, phone,
-schedule, language; ``assured_date`` is the last verification) for exchanging the directory".
+HSDS 3.0 is the format for exchanging the directory (``assured_date`` is the last verification).
+The shape is the API's paged list, one page holding every organization, each carrying its
+``services`` in full; a listing is one organization with one service. There is no location
+table, so a meeting's address travels in its schedule's ``description`` and ``attending_type``.
 
-Shape: the HSDS API's paged list (``total_items`` ... ``contents``), one page holding every
-organization, each organization carrying its ``services`` in full as the API's
-``/organizations/{id}`` response does. A listing is one organization with one service (the
-group's meetings and contacts); there is no location table, so a meeting's address travels in
-its schedule's ``description`` and ``attending_type``.
-
-Field names and types follow the HSDS 3.0 schema files (schema/organization.json,
-service.json, phone.json, schedule.json, language.json, service_area.json):
+Field names and types follow the HSDS 3.0 schema files:
 - ``service.status`` is one of active, inactive, defunct, "temporarily closed";
 - ``phone.extension`` is a number (an extension with letters goes into the description);
 - ``schedule.byday`` is RFC 5545 (``MO``, ``TU`` ...), ``freq`` ``WEEKLY``, times ``HH:MM``.
-  ``schedule.timezone`` is a UTC offset number in HSDS 3.0, which cannot express Pacific time
-  across daylight saving, so it is left out and the description says "Pacific time".
+  ``schedule.timezone`` is a UTC offset, which cannot express Pacific time across daylight
+  saving, so it is left out and the description says "Pacific time".
 
-Ids are UUID 5 of the listing's slug (and of the part's own stable key), so exporting twice
-gives the same ids and a consumer can match records across exports.
+Ids are UUID 5 of the listing's slug (and of the part's own stable key), so exporting twice gives
+the same ids and a consumer can match records across exports.
 """
 
 from __future__ import annotations

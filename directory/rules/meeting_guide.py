@@ -7,19 +7,13 @@ BE (newcomer), X (wheelchair access) and language codes (S for Spanish); ``forma
 or address parts; ``conference_url`` and ``conference_phone`` for online meetings; ``region``;
 ``group``; ``notes``; ``updated`` in UTC as ``YYYY-MM-DD HH:MM:SS``.
 
-Anonymity: the spec forbids last names anywhere in a feed. The directory's meetings hold no
-person at all (a contact person's first name lives on a listing's contacts, which the feed
-never carries), so no name of a person can leave through this feed.
+Anonymity: the spec forbids last names in a feed. The meetings hold no person at all (a contact
+person's first name lives on the listing's contacts, which the feed never carries).
 
-Slugs: the model has no slug, so one is made from the listing's slug, the day and the start
-time (``dual-recovery-anonymous-mon-1900``), with ``-2``, ``-3`` for meetings of one listing
-at the same hour, ordered by their content. The same meetings give the same slugs on every
-export and after a round trip through another directory.
-
-Import: :func:`parse_feed` checks a file (an intergroup's published feed) item by item and
-reports every problem with its item number. Matching the meetings to listings is
-``directory.selectors.meeting_guide``; writing them, once a site admin confirms the preview of
-a sound file, is ``directory.services.meeting_guide``.
+Slugs: the model has none, so one is made from the listing's slug, the day and the start time
+(``dual-recovery-anonymous-mon-1900``, then ``-2``, ``-3`` at the same hour, by content), the
+same on every export and after a round trip through another directory. :func:`parse_feed`
+checks an imported feed item by item and reports every problem with its item number.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""The directory's seed: the reviewed transcription of the policy's 2008 appendix
-(``directory/data/*.yaml``) turned into a Django fixture (``fixtures/directory.json``).
+"""The directory's seed: the policy's 2008 appendix (``directory/data/*.yaml``) as a fixture.
 
-Everything here is pure: dictionaries in, fixture records out, no database. Records name each
-other by natural key (a category by slug, a group type by code, a group by slug, a referral
-resource by key), so the fixture carries no primary keys and loads into any database.
-``python manage.py build_directory_fixture`` writes the fixture; ``seed_directory`` loads it.
-
-Anything malformed raises :class:`SeedError` naming the entry and the field, e.g.
-``listing 'dual-recovery-anonymous': contacts[3].phone: '(323) 777-013' is not a valid phone
-number``. Nothing is half-built: the fixture is written only when the whole source is valid.
+Pure: dictionaries in, fixture records out. Records name each other by natural key, so the
+fixture (``fixtures/directory.json``) carries no primary keys and loads into any database.
+Anything malformed raises :class:`SeedError` naming the entry and the field, and the fixture is
+written only when the whole source is valid, so nothing is half-built.
 
 Policy clauses carried here: the APPENDIX (listings, headings, contacts), section II's types
 A-E, III.A-I (each listing's format), VI.C (medication stance, "not known" unless the policy

@@ -1,26 +1,23 @@
 """Planning a CSV import against the catalogue: the preview of what it would change. Reads only.
 
-Why our own reader rather than django-import-export's ``import_data(dry_run=True)``: its dry
-run *does* write (every row is saved and the transaction rolled back at the end), with history
-rows and contact rows written and undone along the way; its many-to-many widget silently drops
-names it does not know (a misspelt need would vanish rather than be reported); and a listing's
-phones, emails and web addresses are rows of another table, which a ``ModelResource`` does not
-import. Here the file is parsed into plain values (``directory.rules.csv_rows``), matched
-against the catalogue in a fixed number of queries, and shown as a plan with every problem by
-row and column; ``directory.services.csv_import`` writes it once a site admin confirms.
+Our own reader rather than django-import-export's dry run: that dry run writes and rolls back,
+its many-to-many widget silently drops names it does not know (a misspelt need would vanish
+rather than be reported), and a listing's phones, emails and web addresses are rows of another
+table. Here the parsed rows (``directory.rules.csv_rows``) are matched in a fixed number of
+queries and shown as a plan with every problem by row and column, written once a site admin
+confirms.
 
-Matching: a row names its listing by **slug** (the export's first column: unique, stable, and
-what every export identifies a listing by). Without a slug, a row matches the one listing of
-exactly that name (case aside); a name shared by several listings is an error asking for the
-slug, because guessing would overwrite the wrong group. A row matching nothing creates a listing,
-with the slug it gives or one made from its name; never a second listing of a name already in
-use (as ``create_group``), nor one whose slug is a directory page's address.
-
-An update makes the listing match the row: the lists in a row (headings, needs, phones, emails,
-web addresses, types, languages, service areas) replace the listing's. A phone, email or web
-address already on the listing is kept as it is (with its hours, contact person and note); one
-the row no longer lists is removed, and the preview says so. "Last verified" is exported for
-information and never imported: verifying a listing (who and when) is done on its page.
+Matching and updating:
+- a row names its listing by **slug** (unique, stable, what every export identifies a listing
+  by); without one, by exact name (case aside). A name shared by several listings is an error
+  asking for the slug, because guessing would overwrite the wrong group.
+- A row matching nothing creates a listing, never a second one of a name already in use nor one
+  whose slug is a directory page's address.
+- An update replaces the listing's lists with the row's; a phone, email or web address already
+  there keeps its hours, contact person and note, and one the row drops is removed (the preview
+  says so).
+- "Last verified" is exported for information, never imported: verifying (who and when) is done
+  on the listing's page.
 """
 
 from __future__ import annotations

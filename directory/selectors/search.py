@@ -1,26 +1,18 @@
 """Searching the annotated referral list (policy VII.C–D) by name, aliases, description and needs.
 
-The words a clinician types are split on anything that is not a letter or a digit, and **every
-word must match somewhere** in the listing: its name, one of its aliases, its description or
-the name of one of its needs. A word matches as the beginning of a word in the listing, so a
-search narrows as the clinician types ("depr" already finds "Depression Anonymous").
+The typed words are split on anything that is not a letter or a digit, and **every word must
+match** the beginning of a word somewhere in the listing (its name, an alias, its description or
+a need's name), so a search narrows as the clinician types ("depr" finds "Depression Anonymous").
 
-PostgreSQL: full-text search. Each word becomes a prefix query (``word:*``) in the ``english``
-configuration, so "gambling" also finds "gamblers". A listing's own text is matched through the
-GIN expression index of migration 0003 (:func:`group_document` is the indexed expression); its
-needs are matched on the small ``directory_need`` table and joined through
-``directory_group_needs``; the two are a UNION per word. Results are ranked with ``ts_rank``
-over the listing's text and its needs: a word in the name or an alias (weight A) counts most,
-then a need (B), then the description (C); ties by name.
+PostgreSQL: full-text search, each word a prefix query (``word:*``) in the ``english``
+configuration, so "gambling" also finds "gamblers". The listing's text goes through the GIN
+expression index on :func:`group_document`, its needs through the small needs table, a UNION per
+word; ``ts_rank`` ranks a name or alias (A) over a need (B) over the description (C), ties by name.
 
-SQLite (the demo and one of CI's passes): :func:`fallback_search`, a case-insensitive
-substring match over the same fields, names first. For a single whole word it gives the same
-listings as the full-text search (tests/integration/test_directory_browse.py proves it over
-several words, on whichever database the suite runs, and on PostgreSQL compares the two
-directly). Where they differ, by design: a stop word ("the", "and") is ignored by PostgreSQL and
-matched as text by SQLite; a fragment inside a word ("nymous") is found only by SQLite; a
-stemmed variant ("gambling" for "gamblers") only by PostgreSQL; and SQLite compares non-ASCII
-letters case-sensitively and stores aliases' non-ASCII letters escaped.
+SQLite (the demo and one CI pass): :func:`fallback_search`, a case-insensitive substring match
+over the same fields, names first, giving the same listings for whole words. By design it also
+matches stop words and fragments inside words, misses stemmed variants, and compares non-ASCII
+letters case-sensitively (aliases store them escaped).
 """
 
 import re

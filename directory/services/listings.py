@@ -1,19 +1,15 @@
 """Writes to the annotated referral list: site admins keep it current (policy VII.D).
 
-Every function takes keyword-only arguments, runs in one transaction, and records the acting
-user ``by`` in the history (django-simple-history) of every row it touches, so that the history
-page can say who changed what. Each row written gets exactly one history record per call, with
-its many-to-many values as they ended up (simple-history alone would add a record per
-many-to-many change).
+Every function runs in one transaction and records the acting user ``by`` in the history of each
+row it touches, one history record per row per call with its many-to-many values as they ended
+up (simple-history alone would add one per many-to-many change), so the history page can say who
+changed what.
 
-There is no function that deletes a listing. A listing is archived, never deleted: once
-referrals exist, a listing that has ever been referred must stay for the history of those
-referrals, and until then archiving is the only way a listing leaves the clinicians' search.
-Contacts, meetings and resource phones can be removed; their history keeps them.
-
-Two admins editing one listing (design notes, section 5): ``update_group`` takes the version
-the editor loaded and moves it on in one conditional UPDATE; if it had already moved, nothing is
-written and ``EditConflict`` is raised with the listing as it is now.
+No function deletes a listing: one that has been referred must stay for those referrals' history,
+and archiving is how a listing leaves the clinicians' search. Contacts, meetings and resource
+phones can be removed; their history keeps them. Two admins editing one listing: ``update_group``
+moves the loaded version on in one conditional UPDATE, or raises ``EditConflict`` with the
+listing as it is now.
 """
 
 from collections.abc import Iterable, Mapping, Sequence

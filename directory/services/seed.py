@@ -1,19 +1,15 @@
 """Loading the directory seed (fixtures/directory.json, built from the 2008 appendix).
 
-Idempotent, and it never overwrites a site admin's work. What it does with each record:
+Idempotent, and it never overwrites a site admin's work:
 
-- Taxonomy, listings and referral resources have natural keys (slug, code, key). A row whose
-  key is already in the database is left exactly as it is; a missing one is created.
-- Contacts, meetings, resource phones and review flags have no natural key. They are created
-  only together with their listing or resource, in the run that creates it; a listing that
-  already exists keeps the contacts and flags it has (an admin may have corrected, removed or
-  resolved them), and nothing is added to it. The same holds for the eight criteria of
-  II.A-H, which each new listing gets unconfirmed (a person confirms them, never the seed).
+- Taxonomy, listings and referral resources have natural keys: a row already in the database is
+  left exactly as it is; a missing one is created.
+- Contacts, meetings, resource phones, review flags and the eight II.A-H criteria (unconfirmed:
+  a person confirms them) have no natural key: they are created only with their new listing or
+  resource, so an existing listing keeps what an admin corrected, removed or resolved.
 
-So a second run creates nothing, and "creates what is missing, leaves existing rows
-untouched" holds for every table. A listing deleted outright comes back on the next run,
-with its 2008 contacts: archive listings instead (a referred listing is never deleted).
-Everything is one transaction: on any error nothing is written.
+So a second run creates nothing. A listing deleted outright comes back with its 2008 contacts,
+hence listings are archived instead. One transaction: on any error nothing is written.
 """
 
 import json

@@ -1,9 +1,7 @@
 """Which self-help listings fit a client, and why (policy 04.9 VIII.B–D, with VI.C).
 
-Pure Python: no ORM, no request, no clock. Selectors turn directory rows into ``Listing`` values
-and a referral into a ``ClientProfile``; ``today`` is passed in. Everything here is
-deterministic: the same inputs give the same suggestions, in the same order, with the same
-reasons.
+Pure and deterministic: selectors pass ``Listing`` values, a ``ClientProfile`` and ``today``,
+and the same inputs give the same suggestions, in the same order, with the same reasons.
 
 What the policy asks of matching:
 
@@ -19,7 +17,7 @@ What the policy asks of matching:
   members. Such listings, and listings with an unresolved medication concern, are *excluded*
   (never suggested, whatever their score) and reported separately in ``not_suitable``.
 
-Decisions where the brief was silent (documented here so that the views can rely on them):
+Choices the views rely on:
 
 - ``not_suitable`` holds only listings that would otherwise have been relevant (they match at
   least one of the client's needs or group types, or the client named none), ranked like the

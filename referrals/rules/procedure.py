@@ -1,25 +1,21 @@
 """The referral procedure of policy 04.9, VIII.A–K, and the referral's status, as pure rules.
 
-Nothing here touches the ORM or a request (compare ``referrals/rules/eligibility.py``): services
-read a referral, its steps, its chosen groups, its attendance and its peer contacts into a
-``ReferralFacts``, ask these functions what may happen, and store the result. Values are plain
-strings equal to the model choices (``ProcedureStep.Code``/``Status``, ``Referral.Status``/
-``CloseReason``/``Approval``).
+Services read a referral, its steps, chosen groups, attendance and peer contacts into
+``ReferralFacts``, ask these functions what may happen, and store the result; values are the
+model choices' strings. The order the policy needs is data, in ``STEPS``: each step names the
+steps that must be settled (done, or not applicable with a reason) before it, and whether it
+needs a chosen group or documented attendance, with the policy's reasons beside each definition.
 
-The order the policy needs is data, in ``STEPS``: each step names the steps that must be settled
-(done, or not applicable with a reason) before it, and whether it needs a chosen group or a
-documented attendance. The reasons are the policy's, written beside each definition.
+Which steps may be "not applicable" follows the policy's wording:
+- four are conditional: VIII.C "When possible" (the phone introduction), VIII.D "When another
+  client ... is not available" and "may be referred", VIII.H "Whenever possible", VIII.K
+  "suitable clients";
+- the other seven (A, B, E, F, G, I, J) say "should" without a condition, so they are never
+  marked not applicable: declining is done by closing the referral (VII.E), not by skipping.
 
-Which steps may be "not applicable" follows the policy's wording. Four steps are conditional:
-VIII.C "When possible" (the phone introduction), VIII.D "When another client ... is not
-available" and "may be referred", VIII.H "Whenever possible", VIII.K "suitable clients". The
-other seven say "should" without a condition (A, B, E, F, G, I, J), so they are never marked
-not applicable: declining is done by closing the referral (VII.E), not by skipping steps.
-
-VIII.D exists only for when the VIII.C introduction could not happen. When C is done, D is not
-needed: it is never waiting, and it counts as settled (``effective_status``), so a referral
-with a peer introduction can reach 11 of 11 without a clinician marking D by hand. Marking D
-not applicable with a reason stays allowed, for the record.
+VIII.D exists only for when the VIII.C introduction could not happen: when C is done, D is never
+waiting and counts as settled (``effective_status``), so a referral can reach 11 of 11 without a
+clinician marking D by hand. Marking D not applicable with a reason stays allowed, for the record.
 """
 
 from __future__ import annotations

@@ -8,15 +8,10 @@ Three lists, each paginated on its own (``fpage``, ``wpage``, ``rpage``):
 * **Clients due to report back** (VIII.I): active referrals the clinician has heard nothing
   about for ``REPORT_BACK_DAYS`` days.
 
-Only the signed-in clinician's own referrals at their own clinic: a referral of another clinic
-never appears, even one that names them (a clinician who moved clinics).
-
-The whole worklist costs a fixed number of queries, whatever the number of referrals: two
-counts (follow-ups; waiting and report-back together), one query per page of rows, one for the
-page rows' groups and one for the waiting rows' steps. Nothing is read per row. That is why
-"waiting on a step" is decided in SQL rather than with ``selectors.procedure_facts`` (six
-queries per referral); see ``_waiting`` for the rule and how it matches
-``procedure.waiting_steps``.
+Only the signed-in clinician's own referrals at their own clinic: another clinic's referral never
+appears, even one that names them. The whole worklist costs a fixed number of queries whatever
+the number of referrals, which is why "waiting on a step" is decided in SQL (``_waiting``) rather
+than with ``procedure_facts``, which reads each referral.
 """
 
 from __future__ import annotations

@@ -1,30 +1,23 @@
 """The page benchmark's run: p50 and p95 of the key pages, warm, and each page's query count.
 
-``python manage.py bench_pages`` runs :func:`run` against the database of ``DATABASE_URL``,
-which already holds generated data (``generate_scale_data``); ``scripts/bench.py`` runs it for
-each scale and ``scale/report.py`` turns the results into ``docs/PERFORMANCE.md``. What is
-measured is chosen by ``scale.selectors.bench``. The requests write what any request writes
-(sessions, access-log rows), hence a service.
+``manage.py bench_pages`` runs :func:`run` on a database of generated data; what is measured is
+chosen by ``scale.selectors.bench``. The requests write what any request writes (sessions,
+access-log rows), hence a service.
 
 How a page is measured, and why:
 
-* **In-process, through the whole stack.** ``django.test.Client`` sends each request through
-  the same WSGI handler and middleware as gunicorn would (sessions, the access log, security
-  headers, CSP), without a network or a second process in the figures: what is measured is the
-  application and its queries. Nothing here switches on Django's test environment (no
-  instrumented template rendering, no fast password hasher, no cache): the settings are the
-  production ones, except two-factor sign-in, which must be off (``REQUIRE_MFA=0``) because the
-  benchmark signs in with ``force_login``. ``DEBUG`` must be off.
-* **Warm.** Each page is requested ``warmup`` times before it is timed, so that templates are
-  compiled, connections open and PostgreSQL's cache holds what the page reads.
-* **The query count** comes from one more request under ``CaptureQueriesContext``, apart from
-  the timed ones (capturing has a cost). It is taken right after the first request, so that the
-  session's once-a-minute activity stamp (accounts.middleware) never falls into it: the count is
-  the page's own, the same on every run.
-* **A streamed response** (the CSV export) is read to its end inside the timing: the queries of
-  a streamed body run while it is read.
-* **Every measured response must be 200.** Anything else (a redirect to sign-in, a 403, a 404
-  because no entity fitted) is recorded as an error and stops that page's measurement.
+* **In-process, through the whole stack**: ``django.test.Client`` goes through the same WSGI
+  handler and middleware as gunicorn, with no network in the figures and the production settings
+  (no test environment), except ``REQUIRE_MFA=0``, since the benchmark signs in with
+  ``force_login``. ``DEBUG`` must be off.
+* **Warm**: each page is requested ``warmup`` times first, so that templates are compiled,
+  connections open and PostgreSQL's cache holds what the page reads.
+* **The query count** comes from one extra request under ``CaptureQueriesContext`` (capturing
+  has a cost), right after the first one, so that the session's once-a-minute activity stamp
+  never falls into it and the count is the same on every run.
+* **A streamed response** is read to its end inside the timing: its queries run while it is read.
+* **Every measured response must be 200**; anything else is recorded as an error and stops that
+  page's measurement.
 """
 
 from __future__ import annotations

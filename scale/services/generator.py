@@ -1,28 +1,22 @@
-"""Synthetic county data, the same for the same seed and day (design notes, section 6).
+"""Synthetic county data, the same for the same seed and day.
 
-Los Angeles County at full size (``COUNTY``): about 100 clinic sites, 3,000 staff, 250,000
+Los Angeles County at full size (``COUNTY``: about 100 clinic sites, 3,000 staff, 250,000
 clients, 100,000 referrals a year, 2,000,000 attendance records, 2,000 listings with 20,000
-meetings, and a year of the access log. ``SMALL`` is one hundredth of each. The shapes are the
+meetings, a year of the access log) or a hundredth of it (``SMALL``). The shapes are the
 county's, not uniform noise:
 
-- clinics of different sizes (log-normal: a few large sites, many small ones); staff, clients
-  and the access log follow the clinic's size;
-- skewed popularity (Zipf): a few groups take most referrals and have most meetings; a few
-  clinicians carry large caseloads;
-- referrals spread over the year, each at the stage its age makes likely (preparing, referred,
-  attending, engaged, closed), with the eleven procedure steps, the follow-ups, the groups
-  chosen, weekly attendance on the group's meeting day, feedback, peer contacts and, now and
-  then, a medication concern that opened a review flag;
-- the access log: a year of rows on working days and hours, weighted by clinic size.
+- clinic sizes are log-normal; staff, clients and the access log follow them;
+- popularity is skewed (Zipf): a few groups take most referrals, a few clinicians carry large
+  caseloads;
+- referrals spread over the year, each at the stage its age makes likely, with the procedure
+  steps, follow-ups, chosen groups, weekly attendance, feedback, peer contacts and, now and then,
+  a medication concern that opened a review flag;
+- the access log falls on working days and hours.
 
-Everything is drawn from one ``random.Random(seed)`` in a fixed order and dated back from
-``as_of``: the same seed and day give the same rows, id for id. Rows are generated lazily, table
-by table, and streamed to ``scale/services/loader.py``; what the later tables need of the
-earlier ones is kept in compact arrays (``array('i')``), so memory stays far below 1 GiB at
-county scale (the command reports its peak). It writes (through the loader), so it is a service.
-
-No row is a real person: names come from short lists of common names, record numbers are made
-up, and every phone number is in the 555-01xx range set aside for fiction.
+One ``random.Random(seed)``, drawn in a fixed order and dated back from ``as_of``, gives the same
+rows id for id. Rows are streamed table by table to ``scale/services/loader.py``, with what later
+tables need kept in compact arrays, so memory stays far below 1 GiB at county scale. No row is a
+real person: common names, made-up record numbers, phone numbers in the fictional 555-01xx range.
 """
 
 from __future__ import annotations

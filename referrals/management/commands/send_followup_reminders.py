@@ -1,20 +1,13 @@
 """Email each clinician a digest of the follow-ups due today and overdue (policy VIII.J).
 
-For cron, once a day::
+Run once a day, from cron. One email per active clinician with follow-ups due or overdue at their
+clinic (the same as their worklist's): the two counts and a link to the worklist
+(``settings.SITE_URL`` and its path). No PHI: only counts, never a client's name, record number
+or group (a group's name can reveal a condition).
 
-    python manage.py send_followup_reminders [--date YYYY-MM-DD] [--dry-run]
-
-One email per active clinician who has follow-ups due today or overdue at their clinic (the
-same follow-ups as their worklist's), with the two counts and a link to the worklist. No PHI:
-no client's name, record number or group (a group's name can reveal a condition), only counts.
-
-Sending is idempotent per clinician and day: a ``ReminderDigest`` row is written in the same
-transaction as the email is sent, and its unique (clinician, day) constraint refuses a second
-one, so a second run the same day (or two runs at once) sends nothing twice. A send that fails
-rolls its row back, so the next run tries again.
-
-The link is ``settings.SITE_URL`` (the address clinicians use, e.g.
-``https://selfhelp.example.org``) followed by the worklist's path.
+Idempotent per clinician and day: a ``ReminderDigest`` row is written in the same transaction as
+the email is sent, and its unique (clinician, day) constraint refuses a second one, so a second
+run (or two at once) sends nothing twice; a failed send rolls its row back for the next run.
 """
 
 from __future__ import annotations
