@@ -38,11 +38,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
@@ -56,9 +54,11 @@ from django.db.models import (
     Value,
     When,
 )
+from django.http import QueryDict
 from django.utils import timezone
 
 from clients.models import Attendance, DocumentationSignOff, Feedback
+from core.pagination import CountedPage, CountedPaginator
 from core.periods import Period, monday
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 
@@ -497,23 +497,18 @@ def attendance_by_week(clinic_id: int | None, period: Period) -> list[Week]:
     ]
 
 
-class _CountedPaginator(Paginator):
-    """A paginator told its count, which the per-clinician figures already read."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
-
-
 def gaps_page(
-    clinic_id: int | None, period: Period, *, gap_weeks: int, now: datetime, count: int, number
-) -> Page:
+    clinic_id: int | None,
+    period: Period,
+    *,
+    gap_weeks: int,
+    now: datetime,
+    count: int,
+    number,
+    query: QueryDict | None = None,
+) -> CountedPage:
     """A page of the documentation gaps, oldest referral first: one query (the count comes
-    from the per-clinician figures)."""
+    from the per-clinician figures). Its links keep ``query`` (the period and the weeks)."""
     if clinic_id is None:
         queryset = Referral.objects.none()
     else:
@@ -526,9 +521,10 @@ def gaps_page(
         )
     # Numbered: the count comes free from the per-clinician figures, which read this period's
     # referrals at the clinic anyway; a later page's OFFSET skips only gaps of that period.
-    page = _CountedPaginator(queryset, GAPS_PAGE_SIZE, count=count).get_page(number)
-    page.object_list = list(page.object_list)
-    return page
+    paginator = CountedPaginator(
+        queryset, GAPS_PAGE_SIZE, count=count, query=query, fragment="#gaps-heading"
+    )
+    return paginator.get_page(number)
 
 
 def sign_offs(clinic_id: int | None, period: Period) -> list[DocumentationSignOff]:
@@ -556,7 +552,7 @@ class Review:
     total: ClinicianFigures
     funnel: list[tuple[str, int]]
     weeks: list[Week]
-    gaps: Page
+    gaps: CountedPage
     sign_offs: list[DocumentationSignOff]
     # Whom the supervisor may sign off (``clinic_staff``): the sign-off form's choices.
     staff: list = field(default_factory=list)
@@ -594,6 +590,7 @@ def review(
     gap_weeks: int = DEFAULT_GAP_WEEKS,
     now: datetime | None = None,
     gaps_page_number=None,
+    gaps_query: QueryDict | None = None,
 ) -> Review:
     """Everything the page shows, in a fixed number of queries: one for the clinic's staff
     (the rows' clinicians and the sign-off form's choices), four for the per-clinician figures
@@ -622,6 +619,7 @@ def review(
             now=now,
             count=total.gaps,
             number=gaps_page_number,
+            query=gaps_query,
         ),
         sign_offs=sign_offs(clinic_id, period),
         staff=staff,

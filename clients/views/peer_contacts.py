@@ -17,7 +17,6 @@ the row records the id asked for.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -34,13 +33,8 @@ from core.access import fetch
 @access_logged(AccessEvent.Action.VIEW)
 def peer_contact_list(request):
     request.access_log.attempted("peercontact", "")  # a list: no one contact
-    contacts = peer_contacts.clinic_peer_contacts(request.user)
-    # Numbered pages, with their count: a clinic's contact persons are the few of its clients
-    # who agreed to be one (hundreds, where the clinic has thousands of clients), read through
-    # the clinic's index. The list is sorted by the group's name, across a join, so a keyset
-    # page (core/pagination.py) would sort the same rows and save nothing.
-    page = Paginator(contacts, peer_contacts.PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    page = peer_contacts.clinic_page(request.user, request.GET.get("page"))
+    rows = page.object_list
     who = peer_contacts.withdrawn_by(rows)
     for row in rows:
         row.withdrawn_by = who.get(row.pk)

@@ -62,8 +62,14 @@ def _render(request, *, query_form, sign_off_form=None, status=200):
             today=today, initial={"start": period.start, "end": period.end, "weeks": weeks}
         )
         request.access_log.attempted(LOG_TYPE, period.log_id)
+        query = QueryDict(mutable=True)
+        query.update({**period.as_query(), "weeks": str(weeks)})
         data = review.review(
-            clinic_id, period, gap_weeks=weeks, gaps_page_number=request.GET.get("page")
+            clinic_id,
+            period,
+            gap_weeks=weeks,
+            gaps_page_number=request.GET.get("page"),
+            gaps_query=query,
         )
         if sign_off_form is None:
             sign_off_form = SignOffForm(
@@ -72,8 +78,6 @@ def _render(request, *, query_form, sign_off_form=None, status=200):
                 initial={"period_start": period.start, "period_end": period.end},
             )
         sign_off_form.offer(data.staff)
-        query = QueryDict(mutable=True)
-        query.update({**period.as_query(), "weeks": str(weeks)})
         context |= {
             "review": data,
             "period": period,

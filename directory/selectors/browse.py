@@ -6,7 +6,6 @@ each with contacts and meetings.
 
 from dataclasses import dataclass
 
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import (
     Count,
     Exists,
@@ -16,7 +15,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Window,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -77,39 +75,6 @@ def with_result_details(queryset: QuerySet, *, area: ServiceArea | None = None) 
         Prefetch("needs", queryset=Need.objects.order_by("name")),
         Prefetch("contacts", queryset=contacts_for_area(area), to_attr="shown_contacts"),
     )
-
-
-class CountingPaginator(Paginator):
-    """Django's paginator, which reads a page and the count of all results in one query.
-
-    Django's counts the results (``COUNT(*)``) and then reads the page: the search runs twice.
-    Here the page's rows carry the count (``COUNT(*) OVER ()``, computed over every result
-    before the ``LIMIT``), so the search runs once. Only a page past the last (an old link,
-    a typed number) or below 1 costs Django's two queries and shows the last page, as
-    ``Paginator.get_page`` does. Without orphans (the search has none).
-    """
-
-    COUNT = "results_count"
-
-    def get_page(self, number) -> Page:
-        if self.orphans:
-            return super().get_page(number)
-        try:
-            number = self._validate_number(number, float("inf"))
-        except PageNotAnInteger:
-            number = 1
-        except EmptyPage:
-            return super().get_page(number)  # below 1
-        bottom = (number - 1) * self.per_page
-        counted = self.object_list.annotate(**{self.COUNT: Window(Count("*"))})
-        rows = list(counted[bottom : bottom + self.per_page])
-        if rows:
-            self.count = getattr(rows[0], self.COUNT)
-        elif number == 1 and self.allow_empty_first_page:
-            self.count = 0
-        else:
-            return super().get_page(number)  # past the last page
-        return self._get_page(rows, number, self)
 
 
 def _open_flag_count():

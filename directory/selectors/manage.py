@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
@@ -18,6 +17,7 @@ from django.utils.formats import date_format, time_format
 from phonenumber_field.phonenumber import PhoneNumber
 from simple_history.utils import get_m2m_reverse_field_name
 
+from core.pagination import CountedPage, CountedPaginator
 from directory.models import (
     Contact,
     Criterion,
@@ -119,9 +119,9 @@ def unreachable_listings():
 
 @dataclass
 class Worklist:
-    stale: Page
-    flags: Page
-    unreachable: Page
+    stale: CountedPage
+    flags: CountedPage
+    unreachable: CountedPage
 
 
 def worklist(pages: dict) -> Worklist:
@@ -133,7 +133,11 @@ def worklist(pages: dict) -> Worklist:
     """
 
     def page(queryset, key):
-        return Paginator(queryset, WORKLIST_PAGE_SIZE).get_page(pages.get(key))
+        # Each section's links carry its own page number only (the others go back to 1).
+        paginator = CountedPaginator(
+            queryset, WORKLIST_PAGE_SIZE, count=queryset.count(), param=key
+        )
+        return paginator.get_page(pages.get(key))
 
     return Worklist(
         stale=page(stale_listings(), "stale_page"),
@@ -336,7 +340,7 @@ def _lookups(records: Iterable) -> Lookups:
     )
 
 
-def group_history(group: Group, page_number) -> tuple[Page, list[Entry]]:
+def group_history(group: Group, page_number) -> tuple[CountedPage, list[Entry]]:
     """The listing's history with its contacts', meetings', criteria's and flags', newest first.
 
     Queries: the count and the page of the merged timeline; then per kind of row on the page,
@@ -354,7 +358,10 @@ def group_history(group: Group, page_number) -> tuple[Page, list[Entry]]:
     # Numbered: one listing's history (its rows, and its contacts', meetings', criteria's and
     # flags'), each part read through the history table's index on the listing. A busy
     # listing gathers hundreds of records over years, not the 20,000 meetings' thousands.
-    page = Paginator(timeline, HISTORY_PAGE_SIZE).get_page(page_number)
+    # Counted apart: a union takes no window annotation.
+    page = CountedPaginator(timeline, HISTORY_PAGE_SIZE, count=timeline.count()).get_page(
+        page_number
+    )
 
     records, previous, m2m = {}, {}, {}
     for source in SOURCES:

@@ -10,6 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from accounts.permissions import permission_required
+from core.pagination import CountedPaginator
 from directory.filters import GroupFilter
 from directory.selectors import browse as selectors
 
@@ -33,13 +34,13 @@ def search(request):
         # listings, 2,000 in the county, which grow by hand and not with the clients, so the
         # count never reads more than that and the last page's OFFSET is as bounded. The page
         # and the count come from one query.
-        page = selectors.CountingPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+        # The page's links keep the search and the filters.
         query = request.GET.copy()
         query.pop("page", None)
+        page = CountedPaginator(results, PAGE_SIZE, query=query).get_page(request.GET.get("page"))
         context |= {
             "page": page,
             "area": area,
-            "query": query.urlencode(),
             "searched": group_filter.is_bound and bool(group_filter.form.cleaned_data.get("q")),
             "today": timezone.localdate(),
         }

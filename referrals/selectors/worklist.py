@@ -17,16 +17,15 @@ than with ``procedure_facts``, which reads each referral.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 
 from clients.models import Attendance
+from core.pagination import CountedPage, CountedPaginator
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
 from referrals.rules import procedure
 
@@ -144,32 +143,13 @@ def _due_to_report_back(today: date) -> Q:
 # --- pages ---------------------------------------------------------------------------------
 
 
-class _CountedPaginator(Paginator):
-    """A paginator told its count, which the worklist has already read in one aggregate."""
-
-    def __init__(self, object_list, per_page, *, count: int):
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
-
-
 @dataclass
 class Section:
     """One list of the worklist: its page of rows, its count, and links to its other pages
     that keep the other lists where they were."""
 
-    param: str
-    page: Page
+    page: CountedPage
     count: int
-    query: QueryDict = field(repr=False)
-
-    def _url(self, number: int) -> str:
-        query = self.query.copy()
-        query[self.param] = str(number)
-        return "?" + query.urlencode()
 
     @property
     def rows(self) -> list:
@@ -177,11 +157,11 @@ class Section:
 
     @property
     def previous_url(self) -> str:
-        return self._url(self.page.previous_page_number()) if self.page.has_previous() else ""
+        return self.page.previous_url
 
     @property
     def next_url(self) -> str:
-        return self._url(self.page.next_page_number()) if self.page.has_next() else ""
+        return self.page.next_url
 
 
 @dataclass
@@ -200,11 +180,11 @@ class Worklist:
 
 # Numbered pages, counted by the aggregates the worklist runs anyway: each list is one
 # clinician's own referrals and follow-ups (tens, or a few hundred over years), through the
-# clinician's indexes, never the clinic's or the county's.
+# clinician's indexes, never the clinic's or the county's. A list's links keep the address,
+# so the other lists stay on their pages.
 def _page(queryset, query: QueryDict, param: str, count: int) -> Section:
-    page = _CountedPaginator(queryset, PAGE_SIZE, count=count).get_page(query.get(param))
-    page.object_list = list(page.object_list)  # one query; nothing read later, per row
-    return Section(param=param, page=page, count=count, query=query)
+    paginator = CountedPaginator(queryset, PAGE_SIZE, count=count, query=query, param=param)
+    return Section(page=paginator.get_page(query.get(param)), count=count)
 
 
 def followups_due(user, today: date):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import AccessEvent
+from core.pagination import CountedPaginator
 from directory.models import (
     Category,
     Contact,
@@ -35,7 +36,7 @@ from directory.models import (
     ServiceArea,
 )
 from directory.selectors import search
-from directory.selectors.browse import CountingPaginator, listings
+from directory.selectors.browse import listings
 from tests.factories.directory import (
     ReferralResourceFactory,
     ResourcePhoneFactory,
@@ -892,12 +893,12 @@ def test_results_are_paginated_and_bounded(sign_in, clinician, many_groups):
     "number", ["1", "2", "3", "4", "999", "0", "-1", "abc", "", None, "2.0", 2.0, 2.5, 3]
 )
 @pytest.mark.parametrize("text", ["", "extra", "unicorn"])
-def test_the_counting_paginator_pages_as_django_does(many_groups, number, text):
+def test_the_counted_paginator_pages_as_django_does(many_groups, number, text):
     """The page, its number and the count are Django's, from one query for a page in range."""
     results = search.search_groups(listings(), text)
     expected = Paginator(results, 20).get_page(number)
     with CaptureQueriesContext(connection) as queries:
-        page = CountingPaginator(results, 20).get_page(number)
+        page = CountedPaginator(results, 20).get_page(number)
         rows = list(page.object_list)
     assert page.number == expected.number
     assert page.paginator.count == expected.paginator.count
