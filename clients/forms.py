@@ -508,7 +508,7 @@ class SignOffForm(forms.Form):
         queryset=None,
         empty_label="Choose a clinician",
         # One template for all the options, not one per option: the largest clinic lists about
-        # a hundred people (config/widgets.py). Same markup.
+        # a hundred people (core/widgets.py). Same markup.
         widget=widgets.Select(attrs={"class": "form-select"}),
         error_messages={
             "required": "Choose the clinician whose documentation you reviewed.",

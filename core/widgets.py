@@ -7,7 +7,7 @@ the county. Django's ``select.html`` includes ``select_option.html`` (which incl
 ``attrs.html``) for each option; measured on the county data (generate_scale_data --scale
 county), the attendance and feedback forms took about 400 ms, most of it those templates. Here
 a few milliseconds. The markup is the template's own, character for character, every value
-escaped as the template escapes it (tests/unit/test_list_select.py), so crispy-forms, labels,
+escaped as the template escapes it (tests/unit/core/test_widgets.py), so crispy-forms, labels,
 errors and tests see no change.
 """
 

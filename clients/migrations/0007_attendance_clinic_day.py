@@ -1,7 +1,7 @@
 """Attendance indexed by (clinic, date, status), in place of (clinic, date).
 
 The supervisor review counts a clinic's attendance per day and status for its weekly chart
-(referrals/review.py, ``attendance_by_week``); with the status in the index the count reads the
+(clients/selectors/review.py, ``attendance_by_week``); with the status in the index the count reads the
 index alone, not every attendance row of the period (tens of thousands at the county's largest
 clinic). Every read that used (clinic, date) uses its longer form as well, so it replaces it.
 

@@ -11,7 +11,7 @@ matches them on the ``directory_need`` table (a taxonomy of a few dozen rows, sc
 under a millisecond) and reaches the groups through the indexed foreign key of
 ``directory_group_needs``, in a UNION with the indexed match on the group (see search.py).
 
-tests/integration/test_directory_browse.py (``test_full_text_search_uses_the_index``) runs the
+tests/integration/directory/test_browse.py (``test_full_text_search_uses_the_index``) runs the
 real query under EXPLAIN and fails if the two expressions ever drift apart. SQLite has no such
 index: its fallback search is a scan, fine for a demo's few hundred rows.
 """

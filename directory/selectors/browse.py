@@ -1,6 +1,6 @@
 """Reads the directory's pages need (policy VII.C–D), each a fixed number of queries.
 
-Every page's queries are pinned in tests/integration/test_directory_browse.py with 500 listings,
+Every page's queries are pinned in tests/integration/directory/test_browse.py with 500 listings,
 each with contacts and meetings.
 """
 

@@ -1,4 +1,4 @@
-"""Indexes for the supervisor review (referrals/review.py), built without stopping writes.
+"""Indexes for the supervisor review (clients/selectors/review.py), built without stopping writes.
 
 - referral (clinic, referred_at): the review's figures read a clinic's referrals made in a
   period, and its documentation gaps list them oldest first; with only (clinic) indexed, every

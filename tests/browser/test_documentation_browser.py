@@ -23,7 +23,7 @@ loop, the note for the clinical record, peer contacts (VIII.K) and the superviso
 Sign-in follows the demo's mode (REQUIRE_MFA off): a password, then the role's home. The data
 the journey starts from (the client, a referral to X ten weeks ago, a second referral still
 being prepared for which suggestions are shown) is made in the database, as
-tests/integration/test_vi_c_loop.py and test_attendance.py make it.
+tests/integration/clients/test_vi_c_loop.py and test_attendance.py make it.
 """
 
 from __future__ import annotations

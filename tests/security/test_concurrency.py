@@ -83,7 +83,7 @@ from tests.factories.directory import (
     ServiceAreaFactory,
 )
 from tests.factories.referrals import ReferralFactory, ScreeningFactory
-from tests.integration.test_directory_manage import form_data
+from tests.integration.directory.test_manage import form_data
 
 THREADS = 50
 # Long enough for 50 requests queued on one row lock on a slow CI machine; a hang fails.

@@ -146,7 +146,7 @@ REFUSAL_WRITES = {
 REFUSED_WITH_200 = {
     "accounts:sign-in": (
         "Django's LoginView shows a refused sign-in again with 200, as "
-        "tests/integration/test_sign_in.py pins; a success is a redirect"
+        "tests/integration/accounts/test_sign_in.py pins; a success is a redirect"
     ),
 }
 

@@ -97,7 +97,7 @@ ALLOWED: dict[tuple[str, str], tuple[int, str]] = {
         "than a template per option: constant formats only, and every value (the field's "
         "name, attributes, option values and labels, group labels) goes through format_html's "
         "escaping, exactly as Django's select templates escape it; "
-        "tests/unit/test_list_select.py checks the markup equals Django's for any text.",
+        "tests/unit/core/test_widgets.py checks the markup equals Django's for any text.",
     ),
 }
 

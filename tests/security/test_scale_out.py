@@ -38,7 +38,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import AccessEvent, Role
 from clients.models import Client
 from tests.factories.accounts import PASSWORD, ClinicFactory, UserFactory
-from tests.integration.test_health_and_errors import ROOT, free_port
+from tests.integration.core.test_views import ROOT, free_port
 
 SESSION_COOKIE = "selfhelp_session"
 SECRET_KEY = "scale-out-test-key-shared-by-both-servers-" + "k" * 20  # noqa: S105

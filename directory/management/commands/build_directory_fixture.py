@@ -4,7 +4,7 @@
     python manage.py build_directory_fixture --check   fail if the committed fixture is stale
 
 The output depends only on directory/data/*.yaml, so the same source always gives the same
-bytes; tests/integration/test_seed_directory.py compares the committed file with it.
+bytes; tests/integration/directory/test_seed.py compares the committed file with it.
 """
 
 from pathlib import Path

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories.accounts import PASSWORD
-from tests.integration.test_sign_in import current_code
+from tests.integration.accounts.test_sign_in import current_code
 
 
 def test_a_right_code_during_the_wait_is_told_to_wait_then_accepted(client, settings, clinician):

@@ -39,7 +39,7 @@ from tests.factories.directory import (
 )
 from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, ScreeningFactory
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 PAGES = [
     "search",

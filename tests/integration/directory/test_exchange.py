@@ -38,7 +38,7 @@ from tests.factories.directory import (
     NeedFactory,
     ServiceAreaFactory,
 )
-from tests.unit.test_hsds import assert_valid_hsds
+from tests.unit.directory.test_hsds import assert_valid_hsds
 
 EXPORTS = {
     "/directory/export.csv": "text/csv",

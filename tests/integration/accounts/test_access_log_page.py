@@ -1,6 +1,6 @@
 """The supervisor's access-log page at scale: keyset pages, cursors, date ranges, partitions.
 
-The page's roles, filters and first checks are in tests/integration/test_pages.py
+The page's roles, filters and first checks are in tests/integration/accounts/test_home.py
 (``TestAccessLogPage``); the log's writing and append-only guard in test_access_log.py. Here:
 a fixed number of queries whatever the log holds (5,000 events), every event reached exactly
 once by the Older links and back by the Newer ones (ties on the time included), a cursor that

@@ -11,7 +11,7 @@ that changed its form or its answer would otherwise stop the load test from meas
 No timing is asserted: speed is the benchmark's business (docs/PERFORMANCE.md).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> make test \
-        PYTEST_ARGS="tests/integration/test_loadtest.py"
+        PYTEST_ARGS="tests/integration/scale/test_loadtest.py"
 """
 
 import importlib.util
@@ -30,7 +30,7 @@ from accounts.models import AccessEvent, Role, User
 from referrals.models import ProcedureStep, Referral
 from tests.factories.accounts import PASSWORD, ClinicFactory, UserFactory
 from tests.factories.clients import ClientFactory
-from tests.integration.test_health_and_errors import ROOT
+from tests.integration.core.test_views import ROOT
 from tests.security.test_scale_out import database_url, restore_migrated_data  # noqa: F401
 
 CLINICIANS = 4

@@ -37,7 +37,7 @@ from referrals.rules.eligibility import (
     validate,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # ---- The independent table, from the policy's text -----------------------------------------
 

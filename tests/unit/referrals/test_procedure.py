@@ -41,7 +41,7 @@ from referrals.rules.procedure import (
     waiting_steps,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 POLICY = REPO.parent / "shared" / "policy" / "dmh-04.9-referral-to-self-help-groups.txt"
 
 DONE = StepStatus.DONE

@@ -9,7 +9,7 @@ import pytest
 
 from config.settings import env_bool, env_list
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "kq2-x7f9Lm3vB8nR5tY1wZ6cD0hJ4gS2pQ9eU7aK3iO8lN5bV1mX6zC4",
