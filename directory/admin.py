@@ -3,9 +3,9 @@
 Site admins keep the list current on the product's own pages (``/directory/manage/``), which
 check versions, record who changed what and why, and write the catalogue's history. The admin's
 changelist is here so a superuser can look a listing up by any field, and so the benchmark
-(scale/services/bench.py) can compare the directory's own search with Django's stock changelist search on the
-same data: ``search_fields`` below are the fields the directory search reads (name, aliases,
-description and needs).
+(scale/services/bench.py) can compare the directory's own search with Django's stock
+changelist search on the same data: ``search_fields`` below are the fields the directory
+search reads (name, aliases, description and needs).
 """
 
 from django.contrib import admin

@@ -39,7 +39,8 @@ DOUBLED_SCHEME_RE = re.compile(r"^(https?://)(?:https?://)+", re.IGNORECASE)
 _url_validator = URLValidator(schemes=["http", "https"])
 
 # What the fixture must fit: the models' choice values and the lengths of the text they keep.
-# The seed imports no model; tests/unit/directory/test_rules_follow_models.py keeps these in step with them.
+# The seed imports no model; tests/unit/directory/test_rules_follow_models.py keeps these in
+# step with them.
 SERVICE_AREA_KINDS = ("spa", "out-of-county", "countywide", "national")  # ServiceArea.Kind
 SPA = "spa"
 FORMATS = tuple(f"III.{letter}" for letter in "ABCDEFGHI")  # Format, section III

@@ -15,13 +15,14 @@ marked ``client_related`` is walked here too, as every role it lets in, and must
 the world's client names (the sentinels in ``url_matrix``) and write no row about a client's
 record.
 
-The log refuses changes and deletions: ``tests/integration/accounts/test_access_log.py::TestAppendOnly``
-covers ``save`` of an existing row, ``delete``, queryset ``update``/``delete``,
-``bulk_update``, the admin, and raw ``UPDATE``/``DELETE`` on PostgreSQL (the trigger of
-``accounts/migrations/0003``). ``TestAppendOnlyOtherWays`` below adds the other ORM ways in:
-related managers, ``update_or_create``, deleting the staff member or clinic the rows point
-at, and, on PostgreSQL, the ORM's own guard bypassed (``_base_manager``, ``save_base``,
-``_raw_delete``), which only the trigger stops.
+The log refuses changes and deletions:
+``tests/integration/accounts/test_access_log.py::TestAppendOnly`` covers ``save`` of an existing
+row, ``delete``, queryset ``update``/``delete``, ``bulk_update``, the admin, and raw
+``UPDATE``/``DELETE`` on PostgreSQL (the trigger of ``accounts/migrations/0003``).
+``TestAppendOnlyOtherWays`` below adds the other ORM ways in: related managers,
+``update_or_create``, deleting the staff member or clinic the rows point at, and, on PostgreSQL, the
+ORM's own guard bypassed (``_base_manager``, ``save_base``, ``_raw_delete``), which only the trigger
+stops.
 
 Reproduce the figure (requests walked): pytest tests/security/test_access_log_coverage.py -rP
 """
@@ -168,7 +169,7 @@ def test_the_sentinels_are_found_where_they_are_shown(world, prober):
     assert w.SENTINEL_PEER_NAME.encode() in probe.body
 
 
-# --- append-only: the ways in that tests/integration/accounts/test_access_log.py does not try ----------
+# --- append-only: the ways in that tests/integration/accounts/test_access_log.py does not try
 
 
 class TestAppendOnlyOtherWays:

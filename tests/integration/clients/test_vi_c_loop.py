@@ -28,7 +28,8 @@ from tests.factories.clients import ClientFactory
 from tests.factories.directory import GroupFactory
 from tests.factories.referrals import ReferralFactory, ScreeningFactory
 
-# A screening that refers for depression (IV.H), as tests/integration/referrals/test_referral.py has it.
+# A screening that refers for depression (IV.H), as tests/integration/referrals/test_referral.py
+# has it.
 REFER_SCREENING = {
     "indications": [{"code": "IV.H", "detail": "depression"}],
     "no_indication_found": False,
