@@ -58,8 +58,11 @@ run: install
 	$(DEMO_ENV) $(PY) manage.py seed_directory
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
+# The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: install-dev
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
