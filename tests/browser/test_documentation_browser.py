@@ -1,29 +1,15 @@
-"""IX in a real browser: attendance and feedback documented (IX.A–B), the VI.C feedback
-loop, the note for the clinical record, peer contacts (VIII.K) and the supervisor's review.
+"""Documentation (IX) works in a real browser, under the strict CSP, and is accessible.
 
-1. The issue's "Done when", as one journey in Chromium under the strict Content-Security-Policy:
-   a clinician documents six meetings of a medicated client at group X (six dates at once, on
-   X's scheduled weekday) and sees six in a row reached (VIII.G) on the client's page; documents
-   the client's feedback that members encouraged stopping prescribed medication (IX.B); X
-   leaves that client's suggestions and is listed under "Not suitable under VI.C"; the note for
-   the clinical record carries the 42 CFR Part 2 notice (X is also an alcohol group); the site
-   admin finds the flag on the directory worklist; the supervisor sees the figures and the
-   three charts on the review and signs the clinician's documentation off.
-2. The review's charts are drawn under the strict CSP (no bypass): three canvases marked
-   ``data-rendered``, with something drawn on each, and no CSP refusal or script error in the
-   console.
-3. Accessibility. axe finds nothing serious or critical on the attendance form (empty, refused),
-   the feedback form (empty, refused), the client's page with both sections (open and resolved
-   flags), the peer contacts list, the note (with and without the Part 2 notice, bad dates), the
-   review (charts drawn), the review refused for a bad period (400) and a refused sign-off. axe's
-   script is injected, which the CSP forbids, so the scans (and only they) run in a context that
-   bypasses it. Beyond axe: each form's error summary leads to its fields, the review's messages
-   and help texts describe their fields, and every page reflows at 320 CSS pixels.
+1. One journey in Chromium: a clinician documents six meetings of a medicated client at group X
+   (six in a row reached, VIII.G) and feedback that members encouraged stopping medication
+   (IX.B); X leaves that client's suggestions ("Not suitable under VI.C"); the clinical-record
+   note carries the 42 CFR Part 2 notice; the site admin finds the flag on the worklist; the
+   supervisor sees the review's figures and charts and signs the documentation off.
+2. The review's three charts are drawn under the CSP, with no refusal or script error.
+3. axe finds nothing serious or critical on the forms and pages, empty and refused (only its
+   injected scans bypass the CSP); error summaries lead to their fields; pages reflow at 320px.
 
-Sign-in follows the demo's mode (REQUIRE_MFA off): a password, then the role's home. The data
-the journey starts from (the client, a referral to X ten weeks ago, a second referral still
-being prepared for which suggestions are shown) is made in the database, as
-tests/integration/clients/test_vi_c_loop.py and test_attendance.py make it.
+Sign-in follows the demo's mode (REQUIRE_MFA off); the starting data is made in the database.
 """
 
 from __future__ import annotations

@@ -1,30 +1,12 @@
-"""Access-log coverage (design notes, section 5: every view, edit, print and
-export of a client's record is recorded, append-only).
+"""Every view, edit, print and export of a client's record writes exactly one access-log row.
 
-The walker takes its pages from the matrix: every row marked ``client_related`` (client page,
-edit form, screening, referral, client input, groups, sheet, the procedure's actions,
-attendance, feedback, peer contacts, record note and its download, the supervisor's review
-and its CSV, the clinician's worklist, the client list and search), with each method that row
-declares a ``Log`` for, as every role the matrix lets in. Each request must write exactly ONE
-row, with the declared action (view, create, edit, print or export), object type and id, the
-user, the clinic, the address, and an outcome that matches the answer (``success`` below 400,
-``failure`` from 400).
-
-A new client page cannot escape: ``test_url_matrix`` fails until it has a row; a row not
-marked ``client_related`` is walked here too, as every role it lets in, and must show none of
-the world's client names (the sentinels in ``url_matrix``) and write no row about a client's
-record.
-
-The log refuses changes and deletions:
-``tests/integration/accounts/test_access_log.py::TestAppendOnly`` covers ``save`` of an existing
-row, ``delete``, queryset ``update``/``delete``, ``bulk_update``, the admin, and raw
-``UPDATE``/``DELETE`` on PostgreSQL (the trigger of ``accounts/migrations/0003``).
-``TestAppendOnlyOtherWays`` below adds the other ORM ways in: related managers,
-``update_or_create``, deleting the staff member or clinic the rows point at, and, on PostgreSQL, the
-ORM's own guard bypassed (``_base_manager``, ``save_base``, ``_raw_delete``), which only the trigger
-stops.
-
-Reproduce the figure (requests walked): pytest tests/security/test_access_log_coverage.py -rP
+Every matrix row marked ``client_related`` is requested, with each method it declares a ``Log``
+for, as every role the matrix lets in: one row each, with the declared action, object type and
+id, the user, the clinic, the address, and an outcome matching the answer (``success`` below
+400, ``failure`` from 400). Every other row is walked too and must show none of the world's
+sentinel client names and log no client's record, so a new client page cannot slip through.
+``TestAppendOnlyOtherWays`` extends ``tests/integration/accounts/test_access_log.py``'s append-only
+checks to the other ORM ways in, and on PostgreSQL to those only the trigger stops.
 """
 
 from __future__ import annotations

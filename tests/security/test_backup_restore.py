@@ -1,20 +1,12 @@
-"""Backups: ``make backup`` and ``make restore`` (scripts/backup.py), and a round trip.
+"""Backups: ``make backup`` and ``make restore`` (scripts/backup.py) restore the database whole.
 
-The database is filled with rows of every app (the directory seed, staff, sessions, the access
-log, clients with feedback, attendance and peer contacts, referrals with their steps and
-follow-ups, and the history of all of them), backed up, restored into an EMPTY database, and
-compared table by table: the same row count and the same checksum of the rows in primary-key
-order, for every table; on PostgreSQL the sequences, indexes, constraints and the access log's
-append-only trigger too. A restore over a database that has changed since puts it back as the
-backup had it. PostgreSQL runs pg_dump/pg_restore; SQLite the backup API.
-
-Why: the database is the clinical record of referrals and attendance (policy 04.9, IX.A:
-"documented in the clinical record"), its history, and the append-only access log (design
-notes, section 5); a backup that cannot be restored whole protects none of them.
+The database is the clinical record (policy 04.9, IX.A) and its append-only access log. Rows of
+every app are backed up, restored into an empty database and compared table by table (row count
+and checksum in primary-key order; on PostgreSQL also sequences, indexes, constraints and the
+append-only trigger); a restore over a changed database puts it back as backed up.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> make test \
-        PYTEST_ARGS="tests/security/test_backup_restore.py -s"
-    make test PYTEST_ARGS="tests/security/test_backup_restore.py -s"      # SQLite
+        PYTEST_ARGS="tests/security/test_backup_restore.py -s"    # no DATABASE_URL: SQLite
 """
 
 import hashlib

@@ -1,31 +1,17 @@
-"""Concurrency on PostgreSQL (design notes, section 5 "Integrity").
+"""Concurrent requests lose no update, and a double-clicked submit creates one record.
 
-Real requests through the whole stack (middleware, sign-in with its second factor, the access
-log, the view, the service, the database), each thread with its own browser (a
-``django.test.Client``) and so its own database connection, all released together by a
-``threading.Barrier``:
+Real requests through the whole stack, one ``django.test.Client`` (and connection) per thread,
+released together by a ``threading.Barrier``:
 
-1. **No update lost.** 50 people save one listing, one referral's client input (VIII.B) and one
-   client at the same instant, each with a value of their own, all from the version they
-   loaded. Optimistic locking lets exactly one win; the other 49 are told of the conflict
-   (409) and nothing of theirs is written. What is saved is the winner's value, the version
-   moves on by the number of winners, and the history has one row per winner. Then writers
-   of another kind on the same row at once: a close (VII.E) amid client-input saves is never
-   undone; VI.C findings of screenings amid client edits each move the version on.
-2. **A double-clicked submit creates one record.** Every form that creates something (and the
-   edits and buttons that a double click could apply twice) is sent twice at the same instant
-   from one browser session: exactly one record results, and neither request answers 5xx.
-3. **The same races, one step after the other.** What the threads find by chance, forced in
-   a fixed order, on every database.
+1. **No update lost.** 50 people save one listing, one referral's client input and one client
+   from the same version at once: exactly one wins, the others get 409 and nothing of theirs is
+   written. A close amid client-input saves is never undone; VI.C findings amid client edits
+   each move the version on.
+2. **A double-clicked submit creates one record**, and neither request answers 5xx.
+3. **The same races, one step after the other**, in a fixed order, on every database.
 
-Only PostgreSQL runs requests truly at once (SQLite writes one transaction at a time, and its
-test database lives in one connection), so the threaded tests are skipped on SQLite. They use
-transactional test databases (threads must see committed rows); each starts from the
-database as the migrations left it (serialized rollback) and the module puts it back at the
-end for the tests that run after it.
-
-Figures: ``-s`` prints one ``FIGURE`` line per test (threads, wins, conflicts, lost updates,
-and per form the records created and the answers given).
+The threaded tests need PostgreSQL (skipped on SQLite) and transactional test databases;
+``-s`` prints one ``FIGURE`` line per test.
 """
 
 from __future__ import annotations

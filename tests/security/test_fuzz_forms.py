@@ -1,80 +1,17 @@
-"""Hostile input (design notes, section 5: "bad input of any kind gets a clear
-message and a 4xx, never a 500, and nothing already saved is lost").
+"""Hostile input to any form gets a clear 4xx, never a 500, and loses nothing already saved.
 
-Every URL the role and clinic matrix (``tests/security/url_matrix.py``) lets someone POST to is
-fuzzed with hypothesis, signed in as a person allowed to post there:
+Every URL the matrix (``url_matrix.py``) lets someone POST to is fuzzed with hypothesis, as a
+person allowed to post there: the form's real fields (read from the page that shows it) get
+``HOSTILE`` and generated values, ids are tampered in the fields and the address, and some
+examples are valid but for one field so that the code behind a valid form is reached too. The
+GET forms' query strings are fuzzed the same way. For every example:
 
-* **The fields are the form's real ones**, read from the page that shows the form (its
-  ``<form>``'s ``action`` or ``hx-post`` resolves to the URL): names, and as valid samples the
-  values the page offers (options, checkboxes, hidden fields such as a version) and a plausible
-  value per input type. ``test_every_post_url_has_its_form_on_a_page`` proves each is found.
-* **Hostile values** (``HOSTILE`` and generated text): 10,000-character strings, RTL overrides,
-  emoji, combining marks, control characters, NUL bytes, HTML and ``<script>``, template and
-  SQL-looking strings, numbers that overflow, impossible dates, letters where numbers or dates
-  go; fields left out; fields repeated (lists); tampered hidden fields and ids (another
-  clinic's records, ids of the wrong kind, 0, negative, 2**63); made-up extra fields
-  (``clinic``, ``is_superuser``...); uploads that are empty, binary, not UTF-8, formula-laden.
-* **Ids in the address** are drawn too: the record the page is for, a record in another state
-  (a referral still being prepared, one already referred), another clinic's, and ones that do
-  not exist.
-* Each example is either all hostile, or valid but for one field (``mostly-valid``), so that
-  the deeper code behind a valid form is reached as well.
+1. never a 5xx (the test client raises a view's exception);
+2. a refused request (4xx, or 200 on ``REFUSED_WITH_200``) shows an error (``ERROR_MARKS``);
+3. a refused request writes only what ``test_get_is_safe.EXEMPT_TABLES`` allows;
+4. no posted markup (``XSS_PROBES``) comes back raw, in the answer or the page it leads to.
 
-For every example:
-
-1. never a 5xx (an exception in a view counts: the test client raises it);
-2. a refused request (4xx; or 200 on the pages in ``REFUSED_WITH_200``: the sign-in) shows
-   what is wrong: the page has an error element (``ERROR_MARKS``: ``invalid-feedback``,
-   ``alert-danger``, ``errorlist``, ``text-danger``, ``role="alert"``, or the 403/404 pages'
-   own headings);
-3. a refused request writes nothing but what any request may write
-   (``test_get_is_safe.EXEMPT_TABLES``: the access-log row, the session, django-axes'
-   sign-in accounting; plus, on the two-factor pages, django-otp's failure throttle). Checked
-   two ways: every table's row count, and a row trigger on every table that sees updates too
-   (``test_get_is_safe.WriteTracker``);
-4. no posted markup comes back raw (``XSS_PROBES``), neither in the answer nor, when the
-   request was accepted, in the page the browser is sent on to (where a stored value shows).
-   Before the random examples, each form is also sent once with markup in every text field and
-   valid values elsewhere (``check_markup_is_escaped``), so that stored values are shown.
-
-Query strings are fuzzed the same way on the pages with GET forms (the directory's search,
-the access-log filter, the review's period, the record note's period, the lists and the
-worklist): never a 5xx, nothing written, nothing unescaped.
-
-The database and hypothesis: pytest-django's ``db`` fixture wraps the *test* in a transaction,
-but hypothesis runs many examples inside one test, so rows would leak from one example into the
-next. Each example's request therefore runs in its own savepoint that is rolled back
-(``url_matrix.Prober.send``), and the counts and the write log are read inside that savepoint,
-just before the rollback: every example meets the same world, and what one request wrote is
-measured exactly.
-
-What the fuzz found, each fixed in the product and pinned by a plain test
-(``TestNulCharacters``, ``TestFoundByFuzzing``):
-
-* NUL bytes: PostgreSQL refuses text containing U+0000. A NUL in the sign-in's username
-  reached django-axes' lockout query and answered 500 on PostgreSQL, and so did a NUL in the
-  session cookie. Fixed centrally: ``core.middleware.RejectNulCharactersMiddleware``
-  answers 400 with a clear message to a NUL anywhere in the address, the query or the form
-  (before any view), and ``accounts.sessions.SessionStore`` treats a session cookie with
-  characters Django never puts in a session key as no session.
-* An id of 2**63 in a multiple choice (a listing's categories) raised OverflowError on SQLite:
-  Django checks such choices with ``pk__in``, which, unlike ``pk=``, passed out-of-range
-  integers to the database. ``accounts/lookups.py`` leaves them out, for every integer field.
-* ``next`` set to a word (``worklist``) on the directory's buttons and the two-factor page:
-  ``redirect()`` took it for a URL pattern's name, NoReverseMatch, 500. Only a path is followed
-  now (``directory.views.manage._next``, ``accounts.views.two_factor._safe_next``).
-* A listing's edit posted with ``contacts-TOTAL_FORMS=99999`` built 2,000 forms and a 20 MB page
-  in about a minute: ``directory.forms.MAX_NEW_ROWS`` caps the rows one save may add (400).
-* The client's conflict page (409) failed (500) when the client's last history row had no user
-  (``templates/clients/form.html``).
-* Resolving a flag someone had already resolved answered 409 without saying the note typed was
-  not saved (``templates/directory/manage/flag_resolve.html``).
-
-Budget: ``FUZZ_EXAMPLES`` examples per URL (default 25, with a fixed seed, for CI: about a
-minute and a half on either database); ``make fuzz`` runs 2,000 per URL with a random seed
-(``FUZZ_RANDOM=1``). The figures (URLs fuzzed,
-requests, status classes, 5xx) are printed by ``test_the_figures``:
-    pytest tests/security/test_fuzz_forms.py -q -p no:cacheprovider -rP
+CI runs ``FUZZ_EXAMPLES`` (25) per URL with a fixed seed; ``make fuzz``, 2,000 with a random one.
 """
 
 from __future__ import annotations

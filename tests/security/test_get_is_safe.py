@@ -1,28 +1,11 @@
-"""GET never changes the database (design notes, section 5: writes are
-transactional and happen only when someone sends a form).
+"""GET never changes the database: writes happen only when someone sends a form.
 
-Every URL pattern of the role and clinic matrix (``tests/security/url_matrix.py``, with real
-records of the first clinic for every id), plus every page of the Django admin the matrix leaves
-out (``admin_urls``, real ids of every registered model), is requested with GET as each of the
-matrix's six people and as a seventh: a staff member who has signed in with a password but not
-yet enrolled two-factor (``unenrolled``). Around each request two measures are taken:
-
-* the row count of every table (one ``UNION ALL`` query), before and after, as asked;
-* a write log (:class:`WriteTracker`): a row trigger on every table records each INSERT,
-  UPDATE and DELETE the request made, so that a GET that *changes* a row (which a row count
-  cannot see) fails too. Triggers are created inside the test's transaction and vanish with it;
-  the log follows savepoints, so it holds exactly what the request left written.
-
-Writes a GET is allowed to make, and only these (``EXEMPT_TABLES``): the access log (every view
-of a client's record writes one row: the design's rule), the session (the 15-minute idle limit
-keeps the last activity time in it), and django-axes' tables (sign-in accounting). One page is
-allowed one more write, declared in ``GET_WRITES`` with its reason.
-
-Each request runs in a savepoint that is rolled back (``url_matrix.Prober``), so every request
-meets the same world.
-
-Reproduce the figure (URLs × roles walked, writes found):
-    pytest tests/security/test_get_is_safe.py -q -p no:cacheprovider -rP
+Every URL of the matrix (real ids of the first clinic) and every admin page it leaves out
+(``admin_urls``) is requested with GET as each of the matrix's six people and an
+``unenrolled`` seventh (password, no second factor yet). Around each request, every table's row
+count and a row-trigger write log (:class:`WriteTracker`, which also sees a changed row) must
+show nothing but ``EXEMPT_TABLES`` (the access log, the session's idle timer, django-axes'
+sign-in accounting) and the one page's write declared in ``GET_WRITES``.
 """
 
 from __future__ import annotations

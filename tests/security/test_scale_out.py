@@ -1,17 +1,9 @@
 """Scale-out: two application servers on one PostgreSQL database behave as one.
 
-Design notes, section 6: "past one machine the product scales out as stateless application
-servers on one PostgreSQL (sessions and every other piece of state in the database)". Sessions
-live in the database (config/settings.py, SESSION_ENGINE) and nothing else is kept in a
-server's memory, so a load balancer may send each request to any server. This starts two
-real gunicorn servers, each its own process on its own port, both on the test database, and
-drives them over HTTP like one browser behind a load balancer that alternates:
-
-- password on server A, the second factor (a real TOTP code) on server B, the home page on A;
-- a client created on A is read on B; an edit on B is read on A;
-- a form loaded on A before that edit is refused on A with 409 (the optimistic lock is in the
-  database, not in a server);
-- signing out on B ends the session on A too.
+All state, sessions included, lives in the database, so a load balancer may send any request to
+any server. Two real gunicorn servers on the test database are driven over HTTP, alternately:
+the password on A and the second factor on B; a client created on A is read and edited on B; a
+form loaded on A before that edit is refused on A with 409; signing out on B ends it on A.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> make test \
         PYTEST_ARGS="tests/security/test_scale_out.py"
@@ -167,7 +159,7 @@ class Browser:
 
 
 def totp_code(device: TOTPDevice) -> str:
-    """The code the person's authenticator app shows now (as tests/integration/test_sign_in)."""
+    """The code the person's authenticator app shows now, as the sign-in tests compute it."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():06d}"
 

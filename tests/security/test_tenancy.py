@@ -1,22 +1,14 @@
-"""Tenancy (design notes, section 5): every URL that names a client's record
-(a client, screening, referral, follow-up or peer contact; attendance and feedback are reached
-only through their client's id), probed from outside the clinic, answers 404, exactly as a
-record that does not exist, and the attempt is logged with the id that was asked for.
+"""A client's record asked for from another clinic answers 404, as a missing one, and is logged.
 
-The URLs come from the matrix (``url_matrix.tenancy_routes``: every row whose URL arguments
-name such a record) and the methods from its table (every method the other clinic's staff get
-past the method and permission gates with). Probers:
+Every URL naming a client, screening, referral, follow-up or peer contact
+(``url_matrix.tenancy_routes``) is probed, with every method another clinic's staff get past the
+method and permission gates with, by:
 
-* ``outsider``: clinician and supervisor of another clinic: every permission the URLs need,
-  so the clinic fence is the only thing in the way. One row per probe: the page's action,
-  outcome ``not-found``, the record's type and the id asked for, the prober, the prober's
-  clinic (so that their own supervisor reads it in the access log).
-* the superuser: every permission, no clinic: the same 404 and the same row (no clinic).
-* a site admin of another clinic: no client permission, so the permission refusal comes
-  first: 403 and one ``denied`` row (reason ``lacks <permission>``) that names no record,
-  since the refusal happens before the view reads its arguments.
-
-Reproduce the figure (probes): pytest tests/security/test_tenancy.py -q -p no:cacheprovider -rP
+* ``outsider``, clinician and supervisor of another clinic: 404 and one ``not-found`` row with
+  the record's type, the id asked for, the prober and their clinic;
+* the superuser (every permission, no clinic): the same 404 and row, with no clinic;
+* a site admin of another clinic: the permission refusal comes first, 403 and one ``denied``
+  row that names no record.
 """
 
 from __future__ import annotations

@@ -1,50 +1,14 @@
 """The role and clinic matrix: who may use each URL of the product, with which method.
 
-Design notes, section 5: deny by default (every page but sign-in and the health check needs a
-signed-in staff member), one permission per view, and tenancy (another clinic's record answers
-404, exactly as one that does not exist). ``MATRIX`` declares the expected outcome of every
-URL pattern, for GET and for POST, as each of six people:
-
-======================  =======================================================================
-``anonymous``           not signed in
-``clinician``           a clinician of the first clinic (``tests/conftest.py``)
-``supervisor``          a supervisor of the first clinic
-``site_admin``          a site admin of the first clinic (the county-wide catalogue)
-``other_clinic``        ``outsider``: clinician *and* supervisor of another clinic
-``superuser``           a superuser with no clinic (the Django admin's user)
-======================  =======================================================================
-
-Every id in a URL names a record of the *first* clinic (``tests/security/world.py``), so the
-``other_clinic`` column is the tenancy check and the ``superuser`` column shows that holding
-every permission without a clinic reaches no client.
-
-Outcome classes, from the response alone (:func:`classify`):
-
-``SIGN_IN``   302 to the sign-in page (``accounts:sign-in`` or the admin's ``admin-login``,
-              which forwards to it) carrying ``next=``: the deny-by-default gate
-              (``LoginRequiredMiddleware``, or the admin's own gate for non-staff).
-              A redirect to sign-in *without* ``next`` (after signing out) is ``ALLOWED``.
-``DENIED``    403: a permission refused (``accounts.permissions.permission_required``), or a
-              view that refuses a user without a clinic.
-``NOT_FOUND`` 404: tenancy (or no such record).
-``NO_METHOD`` 405: the view does not take that method.
-``ALLOWED``   anything else below 500: 2xx, other 3xx, and 400/409/422 (the request got past
-              every gate and the form or the rules answered; the matrix posts an empty body).
-``ERROR``     5xx (or an exception): never expected, always a mismatch.
-
-The table is keyed by the URL pattern's name (``namespace:name``) and must list exactly the
-patterns of the URL configuration (``url_patterns``): a new page that nobody declared fails
-``test_the_table_lists_every_url_pattern``. The Django admin's own pages under ``admin/`` are
-left out except its index (``admin:index``): they are Django's, behind one gate
-(``AdminSite.has_permission``: active staff), which the index exercises; the product's
-replacement of the admin sign-in (``admin-login``) is in. Static files are not URL patterns
-here (whitenoise serves them before any view; ``django.views.static.serve`` would be skipped).
-
-``client_related`` marks the pages that show, change, print or export a client's record; each
-such (method) names the access-log row one request must write (``Log``), used by
-``tests/security/test_access_log_coverage.py``. ``kwargs`` maps each URL argument to the
-object of the world (``tests/security/world.py``) that fills it; the kinds in ``TENANCY_KINDS``
-make the URL a tenancy probe (``tests/security/test_tenancy.py``).
+``MATRIX`` declares, for every URL pattern (``namespace:name``) and for GET and POST, the outcome
+(:func:`classify`) as each of six people (``ROLES``): anonymous; a clinician, a supervisor and a
+site admin of the first clinic; ``other_clinic``, clinician and supervisor of another clinic; and a
+superuser with no clinic. Every id in a URL names a record of the first clinic (``world.py``), so
+the table states deny by default, one permission per view, and tenancy (another clinic's record
+answers 404, as a missing one does). It must list exactly the project's URL patterns, so an
+undeclared page fails; Django's own admin pages, behind one gate, are represented by their index.
+``client_related`` rows name the access-log row a request must write (``Log``); ``TENANCY_KINDS``
+mark the tenancy probes.
 """
 
 from __future__ import annotations
@@ -84,7 +48,15 @@ def sign_in_paths() -> frozenset[str]:
 
 
 def classify(response) -> str:
-    """The outcome class of a response (see the module's docstring)."""
+    """The outcome class of a response.
+
+    ``SIGN_IN``: 302 to the sign-in page (or the admin's ``admin-login``) carrying ``next=``, the
+    deny-by-default gate; a redirect to sign-in without ``next`` (after signing out) is
+    ``ALLOWED``. ``DENIED``: 403, a permission refused or a user without a clinic.
+    ``NOT_FOUND``: 404, tenancy or no such record. ``NO_METHOD``: 405. ``ALLOWED``: anything
+    else below 500, including 400/409/422 (the request passed every gate and the form or the
+    rules answered; the matrix posts an empty body). ``ERROR``: 5xx, never expected.
+    """
     status = response.status_code
     if status >= 500:
         return ERROR
