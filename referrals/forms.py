@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 
+from crispy_forms.helper import FormHelper
 from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -81,9 +82,21 @@ class ScreeningForm(forms.Form):
     # saves one screening (``services.record_screening``). Anything but a UUID is dropped: the
     # form is then saved as a new screening, never refused for it.
     submission_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # Each radio group starts with an answer chosen ("Not assessed yet"), so "required" on every
+    # radio would only be read out, never help; the page posts with ``novalidate`` anyway.
+    use_required_attribute = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The page draws V and VI's radios with ``|as_crispy_field``: in a row, each group a
+        # fieldset whose legend (the field's label) is for screen readers only, the question
+        # being written out beside it; its required asterisk is not read out either (app.css).
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.field_template = "bootstrap5/layout/radioselect_inline.html"
+        self.helper.inline_class = "inline"  # what crispy's own InlineRadios sets
+        self.helper.label_class = "visually-hidden"
         for indication in clauses.INDICATIONS:
             self.fields[detail_field_name(indication.code)] = forms.ChoiceField(
                 choices=[("", "—")] + [(d.code, d.label) for d in indication.details],

@@ -1,6 +1,7 @@
 """Screening (IV–VI), the client's input and approval (VIII.B) and choosing groups (VIII.C–D),
 through real requests: roles, tenancy, the access log, bad input, and query counts."""
 
+import re
 from datetime import date
 
 import pytest
@@ -179,6 +180,28 @@ def test_screening_page_shows_each_question_beside_its_clause(sign_in, clinician
     assert "able to be with a group of people for at least 20 minutes" in html
     assert "Violence with lack of impulse control." in html
     assert "hx-post=" in html and 'hx-target="#decision"' in html
+
+
+def test_screening_radio_groups_are_named_for_screen_readers_and_drawn_in_a_row(
+    sign_in, clinician, client_record
+):
+    """V and VI's radios (crispy-forms): a fieldset each, its legend the field's label, hidden
+    from sight only (the question is written out beside it); the answers side by side."""
+    html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
+    for name, label in [
+        ("selection_criterion", "V. Selection criterion"),
+        ("violence", "VI.A Violence with lack of impulse control"),
+        ("disinterest", "VI.B Expressed disinterest in self-help options after adequate"),
+        ("on_medication", "VI.C Taking appropriately prescribed psychiatric medication"),
+    ]:
+        group = html[html.index(f'id="div_id_{name}"') :]
+        group = group[: group.index("</fieldset>")]
+        legend = re.search(r"<legend[^>]*>(.*?)</legend>", group, re.S)
+        assert "visually-hidden" in legend.group(0) and label in legend.group(1)
+        for index in range(3):
+            assert f'id="id_{name}_{index}"' in group
+        assert group.count('class="form-check form-check-inline"') == 3
+    assert re.search(r'value="not-assessed"\s+id="id_violence_0"[^>]*\bchecked', html)
 
 
 def test_live_decision_changes_as_the_answers_change(sign_in, clinician, client_record):
