@@ -122,31 +122,6 @@ class AccessEventPage(KeysetPage):
     def anchor(self, row: AccessEvent) -> str:
         return Cursor.of(row).encode()
 
-    # The log's own words for the keyset page's positions.
-    @property
-    def has_newer(self) -> bool:
-        return self.has_previous
-
-    @property
-    def has_older(self) -> bool:
-        return self.has_next
-
-    @property
-    def is_newest(self) -> bool:
-        return self.is_first
-
-    @property
-    def newest_url(self) -> str:
-        return self.first_url
-
-    @property
-    def newer_url(self) -> str:
-        return self.previous_url
-
-    @property
-    def older_url(self) -> str:
-        return self.next_url
-
 
 def access_log_position(query: QueryDict) -> tuple[str, Cursor] | None:
     """Where the address asks the page to start: None for the newest events.

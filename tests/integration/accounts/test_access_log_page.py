@@ -73,7 +73,7 @@ def walk(client, url):
         assert response.status_code == 200
         page = response.context["page"]
         pages.append(page)
-        url = page.older_url
+        url = page.next_url
     return pages
 
 
@@ -88,10 +88,10 @@ class TestQueryCount:
         client = sign_in(supervisor)
         first = count_queries(client, "/access-log/")
         assert first == self.QUERIES
-        older_url = first.response.context["page"].older_url
+        older_url = first.response.context["page"].next_url
         older = count_queries(client, "/access-log/" + older_url)
         assert older == self.QUERIES
-        newer = count_queries(client, "/access-log/" + older.response.context["page"].newer_url)
+        newer = count_queries(client, "/access-log/" + older.response.context["page"].previous_url)
         assert newer == self.QUERIES
         today = timezone.localdate()
         for query in [
@@ -124,9 +124,9 @@ class TestKeysetPages:
         assert keys == sorted(keys, reverse=True)
         assert {e.clinic_id for e in events} == {supervisor.clinic_id}
         assert [len(p) for p in pages] == [PAGE] * (EVENTS // PAGE) + [1]
-        assert pages[0].is_newest and not pages[0].has_newer
-        assert all(p.has_newer and not p.is_newest for p in pages[1:])
-        assert not pages[-1].has_older
+        assert pages[0].is_first and not pages[0].has_previous
+        assert all(p.has_previous and not p.is_first for p in pages[1:])
+        assert not pages[-1].has_next
 
     def test_newer_links_come_back_to_the_newest_page(self, sign_in, supervisor, big_log):
         client = sign_in(supervisor)
@@ -134,42 +134,54 @@ class TestKeysetPages:
         assert len(pages) > 3
         page = pages[-1]
         seen = []
-        while page.has_newer:
-            page = client.get("/access-log/" + page.newer_url).context["page"]
+        while page.has_previous:
+            page = client.get("/access-log/" + page.previous_url).context["page"]
             seen.append([e.pk for e in page.object_list])
         assert seen == [[e.pk for e in p.object_list] for p in reversed(pages[:-1])]
-        assert page.is_newest
+        assert page.is_first
 
     def test_links_keep_the_filters_and_carry_no_record(self, sign_in, supervisor, big_log):
         client = sign_in(supervisor)
         response = client.get("/access-log/", {"client_id": "7", "page": "3"})
         page = response.context["page"]
-        query = QueryDict(page.older_url.removeprefix("?"))
+        query = QueryDict(page.next_url.removeprefix("?"))
         assert sorted(query) == ["client_id", "older"]  # the old page number is gone
         assert query["client_id"] == "7"
         # The cursor is the last row's time and id, signed; nothing about the client.
         cursor = selectors.Cursor.decode(query["older"])
         assert cursor == selectors.Cursor.of(page.object_list[-1])
         html = response.content.decode()
-        assert page.older_url.replace("&", "&amp;") in html
+        assert page.next_url.replace("&", "&amp;") in html
         assert f"{PAGE} per page" in html
+
+    def test_the_newest_page_says_so_and_older_pages_say_older(self, sign_in, supervisor, big_log):
+        client = sign_in(supervisor)
+        first = client.get("/access-log/")
+        assert "The newest events, newest first" in first.content.decode()
+        older = client.get("/access-log/" + first.context["page"].next_url).content.decode()
+        assert "Older events, newest first" in older
+
+    def test_an_empty_newest_page_has_no_pager(self, sign_in, supervisor):
+        html = sign_in(supervisor).get("/access-log/", {"action": "export"}).content.decode()
+        assert "No events match" in html
+        assert 'aria-label="Access log pages"' not in html
 
     def test_events_written_since_do_not_shift_the_older_pages(self, sign_in, supervisor, big_log):
         client = sign_in(supervisor)
         first = client.get("/access-log/").context["page"]
-        second = client.get("/access-log/" + first.older_url).context["page"]
+        second = client.get("/access-log/" + first.next_url).context["page"]
         AccessEvent.objects.bulk_create(
             [
                 AccessEvent(clinic=supervisor.clinic, action="view", username="new")
                 for _ in range(30)
             ]
         )
-        again = client.get("/access-log/" + first.older_url).context["page"]
+        again = client.get("/access-log/" + first.next_url).context["page"]
         assert [e.pk for e in again.object_list] == [e.pk for e in second.object_list]
         # And the Newer link from the second page shows the newest events next to it.
-        newer = client.get("/access-log/" + second.newer_url).context["page"]
+        newer = client.get("/access-log/" + second.previous_url).context["page"]
         assert [e.pk for e in newer.object_list] == [e.pk for e in first.object_list]
-        assert newer.has_newer  # the thirty new ones are above it
+        assert newer.has_previous  # the thirty new ones are above it
 
 
 def signed(value):
@@ -349,8 +361,8 @@ class TestPartitionedByMonth:
         response = client.get("/access-log/")
         assert response.status_code == 200
         page = response.context["page"]
-        assert len(page) == PAGE and page.has_older
-        older = client.get("/access-log/" + page.older_url).context["page"]
+        assert len(page) == PAGE and page.has_next
+        older = client.get("/access-log/" + page.next_url).context["page"]
         assert len(older) == 5 + 1 + 2  # the rest (and this test's sign-in), the two copied
         assert older.object_list[-1].pk == self.before[0].pk
         assert count_queries(client, "/access-log/?action=view") == TestQueryCount.QUERIES
