@@ -244,10 +244,18 @@ class Group(models.Model):
 
 
 class CriterionConfirmation(models.Model):
-    """Whether a listing is confirmed to meet one criterion of II.A–H, by whom, when."""
+    """Whether a listing meets one criterion of II.A–H, by whom, when."""
+
+    class Status(models.TextChoices):
+        # II: a group for referral meets all eight; "does not meet" is a known failure,
+        # "not confirmed" is the absence of knowledge and must not be read as either.
+        MEETS = "meets", "Meets"
+        DOES_NOT_MEET = "does_not_meet", "Does not meet"
+        NOT_CONFIRMED = "not_confirmed", "Not confirmed"
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="criteria")
     criterion = models.CharField(max_length=4, choices=Criterion.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_CONFIRMED)
     confirmed = models.BooleanField(default=False)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -324,9 +332,20 @@ class Meeting(models.Model):
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField(null=True, blank=True)
+    # Stable identifier in the Meeting Guide feed; kept from an imported source.
+    slug = models.SlugField(max_length=120, blank=True)
     location_name = models.CharField(max_length=200, blank=True)
+    # Street line; with city, state and postal code it makes a full address (Meeting Guide,
+    # HSDS locations). Empty for an online-only meeting.
     address = models.CharField(max_length=300, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True, default="CA")
+    postal_code = models.CharField(max_length=10, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    location_notes = models.TextField(blank=True)
     online_url = models.URLField(max_length=300, blank=True)
+    conference_notes = models.TextField(blank=True)
     dial_in = models.CharField(max_length=100, blank=True)
     service_area = models.ForeignKey(
         ServiceArea, on_delete=models.PROTECT, null=True, blank=True, related_name="meetings"
