@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import IO
 
 import openpyxl
@@ -22,7 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from core.csv import escape_formula
+from core.csv import FORMULA_TRIGGERS, escape_formula
 from directory.rules.records import Listing, Phone
 
 SEPARATOR = "; "
@@ -118,8 +119,17 @@ class ListingResource(resources.Resource):
         return listing.medication_label
 
     def export_field(self, field, instance, **kwargs):
-        # Every cell, in CSV and XLSX alike, goes out through the formula guard.
+        # Every CSV cell goes out through the formula guard (the workbook guards its cells
+        # with a cell style instead: see ``xlsx_file``).
         return escape_formula(super().export_field(field, instance, **kwargs))
+
+
+class _WorkbookResource(ListingResource):
+    """The same columns with the cells as typed: the workbook marks a cell as text by its
+    style, so an apostrophe in the value would be shown as part of the text."""
+
+    def export_field(self, field, instance, **kwargs):
+        return resources.Resource.export_field(self, field, instance, **kwargs)
 
 
 # The column names, in order: the export's header and what the import expects.
@@ -151,18 +161,22 @@ XLSX_TITLE = "Self-help groups"
 
 
 def xlsx_file(listings: Iterable[Listing], *, title: str = XLSX_TITLE) -> IO[bytes]:
-    """The workbook in an anonymous temporary file, positioned at its start (no formulas: see
-    ``escape_formula``).
+    """The workbook in an anonymous temporary file, positioned at its start. No cell is a
+    formula: a cell that a spreadsheet would read as one (``core.csv.FORMULA_TRIGGERS``) is a
+    text cell with the "quote prefix" style, which Excel and LibreOffice show as the text
+    itself (a phone as ``+13104368585``, not ``'+13104368585``) and keep as text when the
+    cell is edited. "Last verified" is a date cell, so it sorts and filters as a date.
 
     Memory stays bounded whatever the number of listings: openpyxl's write-only workbook
-    writes each row to disk as it is appended. The sheet is what tablib made when the workbook
-    was built in memory: the header in bold and frozen, cells holding a line break wrapped,
-    and each column as wide as its longest cell. Those widths come before the rows in the
-    file, so the rows are first spooled to a temporary CSV file while the widths are measured,
-    then copied into the workbook: one read of the database, nothing held but a row.
+    writes each row to disk as it is appended. The header is bold and frozen, cells holding a
+    line break wrapped, and each column as wide as its longest cell. Those widths come before
+    the rows in the file, so the rows are first spooled to a temporary CSV file while the
+    widths are measured, then copied into the workbook: one read of the database, nothing
+    held but a row.
     """
-    resource = ListingResource()
+    resource = _WorkbookResource()
     headers = list(resource.get_export_headers())
+    verified = headers.index("Last verified")
     widths = [len(header) for header in headers]
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         writer = csv.writer(spool)
@@ -177,11 +191,14 @@ def xlsx_file(listings: Iterable[Listing], *, title: str = XLSX_TITLE) -> IO[byt
         sheet.freeze_panes = "A2"
         for number, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(number)].width = width
-        bold, wrap = Font(bold=True), Alignment(wrap_text=True)
+        bold = Font(bold=True)
         sheet.append([_cell(sheet, header, font=bold) for header in headers])
         for row in csv.reader(spool):
             sheet.append(
-                [_cell(sheet, value, alignment=wrap) if "\n" in value else value for value in row]
+                [
+                    _date_cell(sheet, value) if column == verified else _text_cell(sheet, value)
+                    for column, value in enumerate(row)
+                ]
             )
         # Returned open: the response closes it (and so deletes it) once it has been sent.
         out = tempfile.TemporaryFile()  # noqa: SIM115
@@ -192,6 +209,30 @@ def xlsx_file(listings: Iterable[Listing], *, title: str = XLSX_TITLE) -> IO[byt
             raise
     out.seek(0)
     return out
+
+
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def _text_cell(sheet, value: str):
+    """A text cell; one that starts like a formula is typed text with the quote prefix."""
+    if not value.startswith(FORMULA_TRIGGERS) and "\n" not in value:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    if value.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        cell.quotePrefix = True
+    if "\n" in value:
+        cell.alignment = Alignment(wrap_text=True)
+    return cell
+
+
+def _date_cell(sheet, value: str):
+    if not value:
+        return None
+    cell = WriteOnlyCell(sheet, value=date.fromisoformat(value))
+    cell.number_format = DATE_FORMAT
+    return cell
 
 
 def _cell(sheet, value: str, **style) -> WriteOnlyCell:

@@ -9,7 +9,7 @@ Referral HSDS 3.0, the Meeting Guide feed).
 import csv
 import io
 import json
-from datetime import date, time
+from datetime import date, datetime, time
 
 import openpyxl
 import pytest
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent
 from core import streaming
+from core.csv import unescape_formula
 from directory.models import Contact, Group, Meeting
 from directory.rules import hsds, meeting_guide, records, spreadsheet
 from directory.selectors import snapshot
@@ -306,7 +307,25 @@ def test_exports_guard_against_formula_injection(sign_in, clinician, taxonomy):
     sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx")))).active
     cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
     assert not [cell for cell in cells if cell.data_type == "f"]  # no formula anywhere
-    assert '\'=HYPERLINK("http://evil.example","Call")' in [cell.value for cell in cells]
+    # The workbook's guard is the cell's "quote prefix" style, not an apostrophe in the text:
+    # Excel shows the name as typed and still treats it as text.
+    guarded = {cell.value: cell for cell in cells if cell.quotePrefix}
+    assert {'=HYPERLINK("http://evil.example","Call")', "@SUM(1+1)"} <= set(guarded)
+    assert all(cell.data_type == "s" for cell in guarded.values())
+    assert not [cell for cell in cells if str(cell.value or "").startswith("'")]
+
+
+def test_xlsx_phones_show_as_typed_and_dates_are_dates(sign_in, clinician, listings):
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(body(sign_in(clinician).get("/directory/export.xlsx")))
+    ).active
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0].value: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)}
+    phones = rows["dual-recovery-anonymous"]["Phones"]
+    assert phones.value.startswith("+1") and phones.quotePrefix and phones.data_type == "s"
+    verified = rows["neuroticos-anonimos"]["Last verified"]
+    assert verified.is_date and verified.value.date() == date(2008, 11, 7)
+    assert verified.number_format == spreadsheet.DATE_FORMAT
 
 
 def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
@@ -315,7 +334,19 @@ def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
     workbook = openpyxl.load_workbook(io.BytesIO(body(client.get("/directory/export.xlsx"))))
     values = [[cell or "" for cell in row] for row in workbook.active.iter_rows(values_only=True)]
     assert tuple(values[0]) == spreadsheet.COLUMNS
-    assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == from_csv
+    # The same text as the CSV file without the CSV's apostrophe guard, and the dates as dates.
+    expected = [
+        {
+            column: (
+                datetime.fromisoformat(cell)
+                if column == "Last verified" and cell
+                else unescape_formula(cell)
+            )
+            for column, cell in row.items()
+        }
+        for row in from_csv
+    ]
+    assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == expected
 
 
 def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clinician, listings):
@@ -442,11 +473,17 @@ def test_exports_run_a_fixed_number_of_queries(sign_in, clinician, taxonomy):
 
 
 def tablib_xlsx(listings) -> bytes:
-    """The workbook as the export built it, whole in memory, before it streamed (tablib)."""
-    resource = spreadsheet.ListingResource()
-    dataset = tablib.Dataset(headers=resource.get_export_headers(), title="Self-help groups")
+    """The workbook as the export built it, whole in memory, before it streamed (tablib), with
+    the cells as typed (the streamed workbook guards formulas by a cell style, checked apart)
+    and the dates as dates."""
+    resource = spreadsheet._WorkbookResource()
+    headers = resource.get_export_headers()
+    verified = headers.index("Last verified")
+    dataset = tablib.Dataset(headers=headers, title="Self-help groups")
     for listing in listings:
-        dataset.append(resource.export_resource(listing))
+        row = resource.export_resource(listing)
+        row[verified] = date.fromisoformat(row[verified]) if row[verified] else None
+        dataset.append(row)
     return dataset.export("xlsx")
 
 
@@ -460,8 +497,9 @@ def sheet_facts(content: bytes) -> dict:
             (dimension.min, dimension.max, dimension.width)
             for dimension in sheet.column_dimensions.values()
         ),
+        # The type is left out: tablib would write a cell that starts with "=" as a formula.
         "cells": [
-            [(cell.value, cell.data_type, cell.font.b, cell.alignment.wrap_text) for cell in row]
+            [(cell.value, cell.font.b, cell.alignment.wrap_text) for cell in row]
             for row in sheet.iter_rows()
         ],
     }
@@ -653,7 +691,7 @@ def test_xlsx_export_is_served_from_a_file_and_shows_what_tablib_made(
     assert len(facts["cells"]) == 505  # the header and 504 listings
     assert facts["frozen"] == "A2"
     odd = next(row for row in facts["cells"] if row[0][0] == "odd-one")
-    assert odd[1] == ('Grupo "Ánimo"\nsegunda línea', "s", False, True)  # wrapped
+    assert odd[1] == ('Grupo "Ánimo"\nsegunda línea', False, True)  # wrapped
 
 
 def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, monkeypatch):
