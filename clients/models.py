@@ -320,3 +320,48 @@ class DocumentationSignOff(models.Model):
 
     def __str__(self):
         return f"Sign-off {self.period_start}–{self.period_end}"
+
+
+class SubstanceUseConsent(models.Model):
+    """The client's written consent under 42 CFR Part 2 to disclose substance-use information.
+
+    Only the facts an export needs to decide whether the consent is on file for a disclosure:
+    to whom and for what (as the signed form names them), when it was signed, when it ends (a
+    date, or the event the form names), whether it was revoked, and who recorded it when. The
+    signed form itself stays in the clinical record. Without a consent in force, the referral's
+    FHIR export leaves substance-use information out (42 CFR 2.31, 2.33).
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="part2_consents")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    recipient = models.CharField(
+        max_length=200, help_text="Who may receive the information, as the form names them."
+    )
+    purpose = models.CharField(max_length=200, help_text="The purpose, as the form states it.")
+    signed_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    expiry_event = models.CharField(
+        max_length=200, blank=True, help_text="The event that ends the consent, if no date."
+    )
+    revoked_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+    objects = ClinicScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-signed_on", "-id"]
+        indexes = [models.Index(fields=["client", "-signed_on"], name="part2consent_client")]
+        constraints = [
+            # 42 CFR 2.31(a): a consent states when it expires, as a date or an event.
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=False) | ~models.Q(expiry_event=""),
+                name="part2_consent_states_its_end",
+            )
+        ]
+
+    def __str__(self):
+        return f"42 CFR Part 2 consent signed {self.signed_on}"

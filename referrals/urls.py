@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals.views import procedure, referral, screening, sheet, worklist
+from referrals.views import fhir, procedure, referral, screening, sheet, worklist
 
 app_name = "referrals"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/client-input/", referral.client_input, name="client-input"),
     path("<int:pk>/groups/", referral.choose_groups, name="groups"),
     path("<int:pk>/sheet/", sheet.client_sheet, name="sheet"),
+    # The referral as a FHIR R4 Bundle for the clinic's health record.
+    path("<int:pk>/fhir/", fhir.referral_bundle, name="fhir"),
     # The procedure VIII.A–K; a step is named by its letter (a to k).
     path("<int:pk>/steps/<str:letter>/done/", procedure.step_done, name="step-done"),
     path(

@@ -6,7 +6,14 @@ import datetime
 import factory
 from django.utils import timezone
 
-from clients.models import Attendance, Client, DocumentationSignOff, Feedback, PeerContact
+from clients.models import (
+    Attendance,
+    Client,
+    DocumentationSignOff,
+    Feedback,
+    PeerContact,
+    SubstanceUseConsent,
+)
 from tests.factories.accounts import ClinicFactory, UserFactory
 from tests.factories.directory import GroupFactory
 
@@ -79,3 +86,19 @@ class DocumentationSignOffFactory(factory.django.DjangoModelFactory):
     period_end = factory.LazyFunction(timezone.localdate)
     period_start = factory.LazyAttribute(lambda o: o.period_end - datetime.timedelta(days=30))
     signed_by = factory.SubFactory(UserFactory, clinic=factory.SelfAttribute("..clinic"))
+
+
+class SubstanceUseConsentFactory(factory.django.DjangoModelFactory):
+    """A 42 CFR Part 2 consent signed today to disclose to the clinic's health record, for a
+    year."""
+
+    class Meta:
+        model = SubstanceUseConsent
+
+    client = factory.SubFactory(ClientFactory)
+    clinic = factory.SelfAttribute("client.clinic")
+    recipient = "The clinic's electronic health record"
+    purpose = "Treatment: the record of the referral to self-help groups"
+    signed_on = factory.LazyFunction(timezone.localdate)
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=365))
+    recorded_by = factory.SelfAttribute("client.created_by")

@@ -326,6 +326,14 @@ MATRIX: dict[str, Route] = {
         client_related=True,
         log={"GET": Log("print", "referral", "referral")},
     ),
+    # The referral as FHIR for the clinic's health record: its clinicians only.
+    "referrals:fhir": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE_NO_METHOD,
+        kwargs=REFERRAL,
+        client_related=True,
+        log={"GET": Log("export", "referral", "referral")},
+    ),
     # --- referrals: the procedure VIII.A–K (POST only, clinicians) --------------------------
     **{
         name: Route(
