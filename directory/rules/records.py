@@ -41,7 +41,7 @@ class WeeklyMeeting:
     end: time | None = None
     name: str = ""
     location_name: str = ""
-    address: str = ""
+    address: str = ""  # the street line
     online_url: str = ""
     dial_in: str = ""
     region: str = ""  # the service area's name
@@ -49,6 +49,13 @@ class WeeklyMeeting:
     type_codes: tuple[str, ...] = ()
     notes: str = ""
     updated: datetime | None = None
+    # With ``address``, the full street address (an in-person meeting's HSDS location).
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    location_notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,9 @@ class Listing:
     emails: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     meetings: tuple[WeeklyMeeting, ...] = field(default=())
+    # II.A–H: (criterion code, its wording, CriterionConfirmation.Status value); read for HSDS.
+    criteria: tuple[tuple[str, str, str], ...] = ()
+    updated: datetime | None = field(default=None, compare=False)  # the listing's row saved
     # The choices' labels, for the spreadsheet's columns.
     status_label: str = field(default="", compare=False)
     format_label: str = field(default="", compare=False)

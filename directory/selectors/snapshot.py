@@ -15,7 +15,15 @@ from collections.abc import Iterator
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Window
 
-from directory.models import Contact, Format, Group, Meeting, ServiceArea
+from directory.models import (
+    Contact,
+    Criterion,
+    CriterionConfirmation,
+    Format,
+    Group,
+    Meeting,
+    ServiceArea,
+)
 from directory.rules.records import Area, Listing, Phone, WeeklyMeeting
 
 # Listings fetched per round of queries. Each round is one query for the listings and one per
@@ -53,6 +61,7 @@ GROUP_COLUMNS = (
     "medication_stance",
     "fees_note",
     "last_verified_on",
+    "updated_at",
 )
 MEETING_COLUMNS = (
     "group_id",
@@ -69,6 +78,12 @@ MEETING_COLUMNS = (
     "type_codes",
     "notes",
     "updated",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "location_notes",
 )
 
 
@@ -92,7 +107,7 @@ class _Related:
     subquery giving them. Each table is read in the order its
     model's page and Django's ``prefetch_related`` used (the model's ``Meta.ordering``)."""
 
-    def __init__(self, scope, *, with_meetings: bool):
+    def __init__(self, scope, *, with_meetings: bool, with_criteria: bool = False):
         self.categories = _by_group(
             Group.categories.through.objects.filter(group_id__in=scope)
             .order_by("category__order", "category__name", "category_id")
@@ -143,6 +158,15 @@ class _Related:
             if with_meetings
             else {}
         )
+        self.criteria = (
+            _by_group(
+                CriterionConfirmation.objects.filter(group_id__in=scope)
+                .order_by("criterion")
+                .values_list("group_id", "criterion", "status")
+            )
+            if with_criteria
+            else {}
+        )
 
 
 def _meeting(values) -> WeeklyMeeting:
@@ -160,6 +184,12 @@ def _meeting(values) -> WeeklyMeeting:
         type_codes,
         notes,
         updated,
+        city,
+        state,
+        postal_code,
+        latitude,
+        longitude,
+        location_notes,
     ) = values
     return WeeklyMeeting(
         weekday=weekday,
@@ -175,6 +205,12 @@ def _meeting(values) -> WeeklyMeeting:
         type_codes=tuple(str(code) for code in (type_codes or [])),
         notes=notes,
         updated=updated,
+        city=city,
+        state=state,
+        postal_code=postal_code,
+        latitude=float(latitude) if latitude is not None else None,
+        longitude=float(longitude) if longitude is not None else None,
+        location_notes=location_notes,
     )
 
 
@@ -191,6 +227,7 @@ def _listing(row, related: _Related) -> Listing:
         medication_stance,
         fees_note,
         last_verified_on,
+        updated_at,
     ) = row[: len(GROUP_COLUMNS)]
     contacts = related.contacts.get(pk, [])
     phones = tuple(
@@ -220,6 +257,11 @@ def _listing(row, related: _Related) -> Listing:
         emails=tuple(c[6] for c in contacts if c[0] == Contact.Kind.EMAIL and c[6]),
         urls=tuple(c[7] for c in contacts if c[0] == Contact.Kind.WEB and c[7]),
         meetings=tuple(_meeting(values) for values in related.meetings.get(pk, [])),
+        criteria=tuple(
+            (criterion, Criterion(criterion).label, status)
+            for criterion, status in related.criteria.get(pk, [])
+        ),
+        updated=updated_at,
         status_label=Group.Status(status).label,
         format_label=Format(format_code).label if format_code else "",
         medication_label=Group.MedicationStance(medication_stance).label,
@@ -237,7 +279,9 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _snapshots(queryset: QuerySet, columns, *, with_meetings: bool) -> Iterator:
+def _snapshots(
+    queryset: QuerySet, columns, *, with_meetings: bool, with_criteria: bool = False
+) -> Iterator:
     """(row, Listing) for each row of ``queryset``: the rows come from the database a chunk at
     a time (``iterator``: a server-side cursor on PostgreSQL), then one query per related
     table for the chunk."""
@@ -250,20 +294,23 @@ def _snapshots(queryset: QuerySet, columns, *, with_meetings: bool) -> Iterator:
             scope = listings_queryset().values("pk")
         else:
             scope = [row[0] for row in chunk]
-        related = _Related(scope, with_meetings=with_meetings)
+        related = _Related(scope, with_meetings=with_meetings, with_criteria=with_criteria)
         for row in chunk:
             yield row, _listing(row, related)
 
 
-def listings(*, with_meetings: bool = False) -> Iterator[Listing]:
-    """Every current listing, a chunk at a time (bounded memory and a bounded query count)."""
+def listings(*, with_meetings: bool = False, with_criteria: bool = False) -> Iterator[Listing]:
+    """Every current listing, a chunk at a time (bounded memory and a bounded query count).
+    ``with_criteria``: also II.A–H (HSDS exports them)."""
     for _row, listing in _snapshots(
-        listings_queryset(), GROUP_COLUMNS, with_meetings=with_meetings
+        listings_queryset(), GROUP_COLUMNS, with_meetings=with_meetings, with_criteria=with_criteria
     ):
         yield listing
 
 
-def counted_listings(*, with_meetings: bool = False) -> tuple[int, Iterator[Listing]]:
+def counted_listings(
+    *, with_meetings: bool = False, with_criteria: bool = False
+) -> tuple[int, Iterator[Listing]]:
     """How many current listings there are, and the listings a chunk at a time.
 
     The number comes with every row (``COUNT(*) OVER ()``) of the same statement that reads
@@ -272,7 +319,12 @@ def counted_listings(*, with_meetings: bool = False) -> tuple[int, Iterator[List
     before the first row leaves; Python still holds only a chunk. Reads the first chunk now.
     """
     queryset = listings_queryset().annotate(listing_total=Window(Count("pk")))
-    snapshots = _snapshots(queryset, (*GROUP_COLUMNS, "listing_total"), with_meetings=with_meetings)
+    snapshots = _snapshots(
+        queryset,
+        (*GROUP_COLUMNS, "listing_total"),
+        with_meetings=with_meetings,
+        with_criteria=with_criteria,
+    )
     first = next(snapshots, None)
     if first is None:
         return 0, iter(())

@@ -80,8 +80,8 @@ def export_xlsx(request):
 
 
 def _hsds_pieces():
-    total, listings = snapshot.counted_listings(with_meetings=True)
-    yield from hsds.document_pieces(total, listings)
+    total, listings = snapshot.counted_listings(with_meetings=True, with_criteria=True)
+    yield from hsds.document_pieces(total, listings, today=timezone.localdate())
 
 
 @permission_required("directory.view_group")

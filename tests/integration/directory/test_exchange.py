@@ -25,13 +25,14 @@ from django.utils import timezone
 from accounts.models import AccessEvent
 from core import streaming
 from core.csv import unescape_formula
-from directory.models import Contact, Group, Meeting
+from directory.models import Contact, CriterionConfirmation, Group, Meeting
 from directory.rules import hsds, meeting_guide, records, spreadsheet
 from directory.selectors import snapshot
 from directory.services import csv_import
 from tests.factories.directory import (
     CategoryFactory,
     ContactFactory,
+    CriterionConfirmationFactory,
     GroupFactory,
     GroupTypeFactory,
     LanguageFactory,
@@ -349,10 +350,23 @@ def test_xlsx_export_carries_the_same_rows(sign_in, clinician, listings):
     assert [dict(zip(values[0], row, strict=True)) for row in values[1:]] == expected
 
 
+# The one warning the HSDS export of the ``listings`` fixture has, and why: its Monday meeting
+# predates the structured address (the whole address is in the street line, no city, state or
+# postal code), so its location has a name but no postal address. A meeting entered with its
+# parts has one (``test_hsds_meetings_with_addresses_are_locations``).
+LISTINGS_HSDS_WARNINGS = (
+    "Dual Recovery Anonymous: physical location '1 Main St, Long Beach, CA 90802' has no address",
+)
+
+
 def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clinician, listings):
+    CriterionConfirmationFactory(
+        group=listings["dra"], criterion="II.B", status=CriterionConfirmation.Status.MEETS
+    )
+    CriterionConfirmationFactory(group=listings["dra"], criterion="II.G")
     response = sign_in(clinician).get("/directory/export/hsds.json")
     document = json.loads(body(response))
-    assert_valid_hsds(document)
+    assert_valid_hsds(document, explained=LISTINGS_HSDS_WARNINGS)
     organizations = {org["name"]: org for org in document["contents"]}
     assert set(organizations) == {
         "Dual Recovery Anonymous",
@@ -371,11 +385,23 @@ def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clini
         ("+15624368585", 291, "Long Beach"),
         ("+15624376717", 277, "Long Beach"),
     ]
-    assert [(s["byday"], s["opens_at"], s.get("closes_at")) for s in service["schedules"]] == [
-        ("MO", "19:00", "20:30"),
-        ("SA", "10:00", None),
+    # Each meeting for the period of the current UTC offset and the next (Pacific time).
+    first, second = hsds.periods(timezone.localdate())
+    assert [
+        (s["byday"], s["opens_at"], s.get("closes_at"), s["valid_from"])
+        for s in service["schedules"]
+    ] == [
+        ("MO", "19:00" + first.suffix, "20:30" + first.suffix, first.valid_from.isoformat()),
+        ("MO", "19:00" + second.suffix, "20:30" + second.suffix, second.valid_from.isoformat()),
+        ("SA", "10:00" + first.suffix, None, first.valid_from.isoformat()),
+        ("SA", "10:00" + second.suffix, None, second.valid_from.isoformat()),
     ]
     assert {s["freq"] for s in service["schedules"]} == {"WEEKLY"}
+    assert service["last_modified"].endswith("Z")
+    criteria = [
+        (a["taxonomy_term"]["code"], a["value"]) for a in service["attributes"] if "value" in a
+    ]
+    assert criteria == [("II.B", "meets"), ("II.G", "not_confirmed")]
     assert [area["name"] for area in service["service_areas"]] == ["Metro", "South Bay"]
     assert [(lang["code"], lang["name"]) for lang in service["languages"]] == [("en", "English")]
     procovery = organizations["Procovery Circles"]
@@ -385,6 +411,29 @@ def test_hsds_export_is_valid_and_carries_every_listing_and_phone(sign_in, clini
     # Stable ids: a second export names every record the same.
     again = json.loads(body(sign_in(clinician).get("/directory/export/hsds.json")))
     assert again == document
+
+
+def test_hsds_meetings_with_addresses_are_locations(sign_in, clinician, listings):
+    MeetingFactory(
+        group=listings["procovery"],
+        weekday=Meeting.Weekday.TUESDAY,
+        start_time=time(18),
+        address="1855 Industrial St",
+        city="Los Angeles",
+        state="CA",
+        postal_code="90021",
+        latitude="34.032150",
+        longitude="-118.236500",
+        location_notes="Ring the bell",
+    )
+    document = json.loads(body(sign_in(clinician).get("/directory/export/hsds.json")))
+    assert_valid_hsds(document, explained=LISTINGS_HSDS_WARNINGS)
+    (procovery,) = [o for o in document["contents"] if o["name"] == "Procovery Circles"]
+    (place,) = procovery["services"][0]["service_at_locations"]
+    location = place["location"]
+    assert (location["latitude"], location["longitude"]) == (34.03215, -118.2365)
+    assert location["description"] == "Ring the bell"
+    assert location["addresses"][0]["postal_code"] == "90021"
 
 
 def test_meeting_guide_feed_carries_every_meeting(sign_in, clinician, listings):
@@ -440,7 +489,7 @@ def count_export_queries(client, path):
 EXPORT_QUERIES = {
     "/directory/export.csv": 5 + 7,
     "/directory/export.xlsx": 5 + 7,
-    "/directory/export/hsds.json": 5 + 8,
+    "/directory/export/hsds.json": 5 + 9,  # and II.A–H
     "/directory/meetings.json": 5 + 8,
 }
 
@@ -561,6 +610,12 @@ def orm_listing(group, *, with_meetings: bool) -> records.Listing:
                 type_codes=tuple(str(code) for code in (m.type_codes or [])),
                 notes=m.notes,
                 updated=m.updated,
+                city=m.city,
+                state=m.state,
+                postal_code=m.postal_code,
+                latitude=float(m.latitude) if m.latitude is not None else None,
+                longitude=float(m.longitude) if m.longitude is not None else None,
+                location_notes=m.location_notes,
             )
             for m in meetings
         )
@@ -630,7 +685,12 @@ def streamed_chunks(response) -> list[bytes]:
         ("/directory/export.csv", lambda: "".join(spreadsheet.csv_lines(snapshot.listings()))),
         (
             "/directory/export/hsds.json",
-            lambda: old_json(hsds.document(snapshot.listings(with_meetings=True))),
+            lambda: old_json(
+                hsds.document(
+                    snapshot.listings(with_meetings=True, with_criteria=True),
+                    today=timezone.localdate(),
+                )
+            ),
         ),
         (
             "/directory/meetings.json",
@@ -671,7 +731,7 @@ def test_hsds_count_comes_with_the_rows(sign_in, clinician, big_directory):
 def test_json_exports_of_an_empty_directory(sign_in, clinician, db, path):
     response = sign_in(clinician).get(path)
     assert response.streaming
-    expected = hsds.document([]) if path.endswith("hsds.json") else []
+    expected = hsds.document([], today=timezone.localdate()) if path.endswith("hsds.json") else []
     assert body(response) == old_json(expected)
 
 
@@ -705,7 +765,7 @@ def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, m
     for path, per_round in (
         ("/directory/export.csv", 6),
         ("/directory/export.xlsx", 6),
-        ("/directory/export/hsds.json", 7),
+        ("/directory/export/hsds.json", 8),
         ("/directory/meetings.json", 7),
     ):
         # The session's five, the listings' one query, then the related tables per chunk.
