@@ -555,3 +555,85 @@ class SignOffForm(forms.Form):
             for name, message in problems.items():
                 self.add_error(f"period_{name}", message)
         return data
+
+
+class Part2ConsentForm(forms.Form):
+    """The client's written 42 CFR Part 2 consent, as the signed form states it (42 CFR 2.31).
+    Validates only; ``clients.services.part2_consents`` writes."""
+
+    recipient = forms.CharField(
+        label="Who may receive the information",
+        max_length=200,
+        help_text="As the signed form names them, e.g. “the clinic's electronic health record”.",
+        error_messages={"required": "Name the recipient, as the signed form does."},
+    )
+    purpose = forms.CharField(
+        label="Purpose",
+        max_length=200,
+        help_text="As the signed form states it.",
+        error_messages={"required": "Give the purpose, as the signed form states it."},
+    )
+    signed_on = forms.DateField(
+        label="Date the client signed",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the date.", "invalid": "Give a date (year-month-day)."},
+    )
+    expires_on = forms.DateField(
+        label="Ends on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Give a date (year-month-day)."},
+    )
+    expiry_event = forms.CharField(
+        label="Or ends with this event",
+        max_length=200,
+        required=False,
+        help_text="When the form names an event instead of a date, e.g. “end of treatment”.",
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        signed_on, expires_on = data.get("signed_on"), data.get("expires_on")
+        if signed_on and signed_on > self.today:
+            self.add_error("signed_on", "The date signed cannot be in the future.")
+        if not expires_on and not data.get("expiry_event") and "expires_on" not in self.errors:
+            self.add_error(
+                "expires_on", "Give the date the consent ends, or the event that ends it."
+            )
+        if signed_on and expires_on and expires_on < signed_on:
+            self.add_error("expires_on", "The consent cannot end before it was signed.")
+        return data
+
+
+class Part2RevocationForm(forms.Form):
+    """The client revoked a Part 2 consent: from this date on, nothing is disclosed under it."""
+
+    consent = forms.TypedChoiceField(
+        coerce=int,
+        error_messages={"required": "Choose the consent.", "invalid_choice": "Choose the consent."},
+    )
+    revoked_on = forms.DateField(
+        label="Revoked on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the date.", "invalid": "Give a date (year-month-day)."},
+    )
+
+    def __init__(self, *args, consents, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consents = {c.pk: c for c in consents if c.revoked_on is None}
+        self.fields["consent"].choices = [(pk, str(pk)) for pk in self.consents]
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        consent, revoked_on = self.consents.get(data.get("consent")), data.get("revoked_on")
+        if revoked_on and revoked_on > self.today:
+            self.add_error("revoked_on", "The date of revocation cannot be in the future.")
+        if consent and revoked_on and revoked_on < consent.signed_on:
+            self.add_error("revoked_on", "A consent cannot be revoked before it was signed.")
+        data["consent"] = consent
+        return data

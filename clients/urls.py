@@ -6,7 +6,15 @@ module is included at the site's root and spells out both prefixes.
 
 from django.urls import path
 
-from clients.views import attendance, clients, feedback, peer_contacts, record_note, review
+from clients.views import (
+    attendance,
+    clients,
+    feedback,
+    part2_consents,
+    peer_contacts,
+    record_note,
+    review,
+)
 
 app_name = "clients"
 
@@ -18,6 +26,12 @@ urlpatterns = [
     path("clients/<int:pk>/", clients.client_detail, name="detail"),
     path("clients/<int:pk>/edit/", clients.client_edit, name="edit"),
     path("clients/<int:pk>/feedback/new/", feedback.feedback_create, name="feedback-new"),
+    # 42 CFR Part 2: the client's consents to disclose substance-use information.
+    path(
+        "clients/<int:pk>/part2-consents/",
+        part2_consents.part2_consents,
+        name="part2-consents",
+    ),
     path("clients/peer-contacts/", peer_contacts.peer_contact_list, name="peer-contacts"),
     path(
         "clients/peer-contacts/<int:pk>/withdraw/",

@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from clients.rules import part2
 from clients.rules.record_note import (
     CO_OCCURRING_USE,
     PART2_HEADING,
@@ -119,10 +120,11 @@ class Part2Consent:
     revoked_on: date | None = None
 
     def in_force(self, today: date) -> bool:
-        return (
-            self.signed_on <= today
-            and (self.revoked_on is None or self.revoked_on > today)
-            and (self.expires_on is None or self.expires_on >= today)
+        return part2.in_force(
+            signed_on=self.signed_on,
+            expires_on=self.expires_on,
+            revoked_on=self.revoked_on,
+            today=today,
         )
 
 

@@ -247,6 +247,14 @@ MATRIX: dict[str, Route] = {
         client_related=True,
         log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
     ),
+    # 42 CFR Part 2 consents (an empty POST records one and is refused: "create").
+    "clients:part2-consents": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs=CLIENT,
+        client_related=True,
+        log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
+    ),
     "clients:peer-contacts": Route(
         get=CLINIC_LIST,
         post=CLINIC_LIST_NO_METHOD,
