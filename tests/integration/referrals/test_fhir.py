@@ -222,3 +222,11 @@ def test_queries_do_not_grow_with_groups(sign_in, clinic, clinician, count_queri
     assert counted == 11
     # Six resources for the referral, and a service and a task for each group.
     assert len(bundle_of(counted.response)["entry"]) == 6 + 2 * 30
+
+
+def test_the_referral_page_links_to_the_bundle_for_clinicians_only(
+    sign_in, clinician, supervisor, referral
+):
+    link = f'href="/referrals/{referral.pk}/fhir/"'
+    assert link in sign_in(clinician).get(f"/referrals/{referral.pk}/").content.decode()
+    assert link not in sign_in(supervisor).get(f"/referrals/{referral.pk}/").content.decode()
