@@ -39,6 +39,7 @@ from directory.rules.currency import (
     QUESTION_ENCOURAGE_STOP,
     QUESTION_FULL_MEMBERS,
     REPORT_CHOICES,
+    looks_like_html,
     plain_text_problem,
 )
 from directory.rules.listings import (
@@ -852,10 +853,14 @@ class SendLinkForm(forms.Form):
 
 
 def _plain(limit: int):
+    # The rule decides; the words are the reader's language (the public pages are EN/ES).
     def validate(value):
-        problem = plain_text_problem(value or "", limit)
-        if problem:
-            raise forms.ValidationError(problem)
+        value = value or ""
+        if not plain_text_problem(value, limit):
+            return
+        if looks_like_html(value):
+            raise forms.ValidationError(_("Plain text only, please: no HTML."))
+        raise forms.ValidationError(_("At most %(limit)s characters, please.") % {"limit": limit})
 
     return validate
 

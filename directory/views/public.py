@@ -29,7 +29,7 @@ def _language(request) -> str:
 
 def _sender_key(request) -> str:
     address = request.META.get("REMOTE_ADDR", "")
-    return salted_hmac("directory.change-request", address).hexdigest()
+    return salted_hmac("directory.change-request", address, algorithm="sha256").hexdigest()
 
 
 def _submit(request, form, *, group, source, link=None, template, context):
