@@ -738,6 +738,16 @@ class MeetingUploadForm(UploadForm):
         ),
     )
 
+    by_name = forms.BooleanField(
+        required=False,
+        label="A published feed: match each meeting to a listing by name",
+        help_text=(
+            "For a local intergroup's feed, where most meetings are of groups not in the "
+            "directory: each meeting is matched by its group's or its own name, you check or "
+            "change the match row by row in the preview, and the others are skipped."
+        ),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].label = "Meeting Guide JSON file"
