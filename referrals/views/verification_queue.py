@@ -11,8 +11,8 @@ from accounts.permissions import permission_required
 from referrals.selectors import verification_queue as selectors
 
 
-@require_safe
 @permission_required("directory.add_verificationcall")
+@require_safe
 def verification_queue(request):
     page, rows = selectors.queue(request.GET.get("page"))
     return render(request, "directory/verification/queue.html", {"page": page, "rows": rows})

@@ -70,11 +70,14 @@ def build_world(*, clinic, clinician) -> World:
         FeedbackFactory,
         PeerContactFactory,
     )
+    from directory.selectors.change_requests import make_token
     from tests.factories.directory import (
+        ChangeRequestFactory,
         GroupFactory,
         MeetingFactory,
         ReferralResourceFactory,
         ReviewFlagFactory,
+        VerificationLinkFactory,
     )
     from tests.factories.referrals import (
         FollowUpFactory,
@@ -88,6 +91,8 @@ def build_world(*, clinic, clinician) -> World:
     MeetingFactory(group=group)
     resource = ReferralResourceFactory(key="share", name="SHARE!")
     flag = ReviewFlagFactory(group=group, summary="Check the meeting time")
+    change_request = ChangeRequestFactory(group=group)
+    link = VerificationLinkFactory(group=group, sent_by=clinician)
     client = ClientFactory(
         clinic=clinic,
         created_by=clinician,
@@ -126,12 +131,14 @@ def build_world(*, clinic, clinician) -> World:
             "attendance": attendance,
             "feedback": feedback,
             "flag": flag,
+            "change_request": change_request,
             "group": group,
             "resource": resource,
         },
         values={
             "group_slug": group.slug,
             "resource_key": resource.key,
+            "verify_token": make_token(link),
             "step_letter": "a",  # VIII.A
             "review_period": {"start": start.isoformat(), "end": today.isoformat()},
         },
