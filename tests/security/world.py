@@ -64,13 +64,13 @@ def build_world(*, clinic, clinician) -> World:
     """One of everything a URL can name, all of ``clinic``: a listing (with a meeting, an open
     review flag), a referral resource, and a client with a screening, a referral that chose
     the listing, a follow-up, a peer contact, an attendance and a feedback."""
+    from directory.selectors.change_requests import make_token
     from tests.factories.clients import (
         AttendanceFactory,
         ClientFactory,
         FeedbackFactory,
         PeerContactFactory,
     )
-    from directory.selectors.change_requests import make_token
     from tests.factories.directory import (
         ChangeRequestFactory,
         GroupFactory,
