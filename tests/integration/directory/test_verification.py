@@ -165,6 +165,8 @@ def test_one_call_makes_a_listing_current_and_changes_a_medicated_clients_sugges
     assert record.history_user == site_admin
     assert record.history_change_reason == "Verification call of 2026-12-07"
     assert meeting.history.get().history_change_reason == "Verification call of 2026-12-07"
+    history = admin.get(f"/directory/{emotions.slug}/history/").content.decode()
+    assert "Source: Verification call of 2026-12-07" in history
     call = VerificationCall.objects.get(group=emotions)
     assert (call.outcome, call.called_by, call.called_on) == ("reached", site_admin, TODAY)
     assert (call.encourages_stopping, call.full_members) == ("no", "yes")
