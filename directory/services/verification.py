@@ -96,21 +96,25 @@ def record_call(
 
 
 def _apply_meetings(group: Group, edits: Sequence[RowEdit], *, by, reason: str) -> None:
-    # simple-history reads ``_change_reason`` from each instance saved; the shared writer makes
-    # the instances, so the reason sits on the class for the length of this write only.
-    Meeting._change_reason = reason
-    try:
-        _apply_rows(
-            parent=group,
-            model=Meeting,
-            parent_field="group",
-            edits=edits,
-            fields=MEETING_FIELDS,
-            m2m=(),
-            by=by,
-        )
-    finally:
-        del Meeting._change_reason
+    started = timezone.now()
+    _apply_rows(
+        parent=group,
+        model=Meeting,
+        parent_field="group",
+        edits=edits,
+        fields=MEETING_FIELDS,
+        m2m=(),
+        by=by,
+    )
+    # The shared writer makes the rows itself; their history records (this transaction's, by
+    # this caller) are given the call as their source afterwards, not through a class-wide
+    # attribute another request's thread could see.
+    Meeting.history.filter(
+        group_id=group.pk,
+        history_user=by,
+        history_date__gte=started,
+        history_change_reason__isnull=True,
+    ).update(history_change_reason=reason)
 
 
 def _set_criteria(group: Group, statuses: Mapping[str, str], *, by, reason: str) -> None:
