@@ -302,7 +302,13 @@ def test_queue_and_call_screen_are_for_site_admins(sign_in, request, who, status
 
 
 def test_anonymous_is_sent_to_sign_in(client, emotions):
-    for path in ("/referrals/verification-queue/", f"/directory/{emotions.slug}/call/"):
+    pages = (
+        "/referrals/verification-queue/",
+        f"/directory/{emotions.slug}/call/",
+        "/directory/progress/",
+        "/directory/changes/",
+    )
+    for path in pages:
         response = client.get(path)
         assert response.status_code == 302 and "/account/sign-in/" in response["Location"]
 
@@ -396,6 +402,13 @@ def test_progress_counts_current_listings_by_heading_and_area(
 @pytest.mark.parametrize("who", ["clinician", "no_role_user"])
 def test_progress_is_not_for_clinicians(sign_in, request, who):
     assert sign_in(request.getfixturevalue(who)).get("/directory/progress/").status_code == 403
+
+
+def test_another_clinics_supervisor_sees_the_same_countywide_progress(sign_in, outsider):
+    # The list is the county's, not a clinic's: its progress names no client and no clinic.
+    response = sign_in(outsider).get("/directory/progress/")
+    assert response.status_code == 200
+    assert response.context["progress"].total.listings == 0
 
 
 def test_progress_queries_stay_fixed(sign_in, site_admin, depression, count_queries):
