@@ -306,6 +306,15 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 PHONENUMBER_DEFAULT_REGION = "US"
 PHONENUMBER_DB_FORMAT = "E164"
 
+# --- Keeping the list current (VII.D) ----------------------------------------------------------
+
+# A listing stays "current" for this many months after a successful verification.
+LISTING_CURRENT_MONTHS = env_int("LISTING_CURRENT_MONTHS", 12)
+# The groups' e-mailed verification links expire after this many days (and work once).
+VERIFICATION_LINK_DAYS = env_int("VERIFICATION_LINK_DAYS", 14)
+# Change requests from outside: at most this many an hour from one network address.
+CHANGE_REQUESTS_PER_HOUR = env_int("CHANGE_REQUESTS_PER_HOUR", 5)
+
 # --- Email --------------------------------------------------------------------------------------
 
 # Django 6.1's MAILERS (the EMAIL_* settings are deprecated). The environment variables keep

@@ -16,16 +16,31 @@ from django.core.validators import RegexValidator
 from django.forms.boundfield import BoundField
 from django.forms.models import BaseInlineFormSet, inlineformset_factory, model_to_dict
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from core import widgets as core_widgets
 from directory.models import (
     Contact,
     Criterion,
+    CriterionConfirmation,
     Group,
+    Language,
     Meeting,
     ReferralResource,
     ResourcePhone,
     ReviewFlag,
+    VerificationCall,
+)
+from directory.rules.currency import (
+    APPLIED_FIELDS,
+    CHANGE_FIELDS,
+    MAX_MESSAGE,
+    MEDICATION_FIELDS,
+    QUESTION_ENCOURAGE_STOP,
+    QUESTION_FULL_MEMBERS,
+    REPORT_CHOICES,
+    looks_like_html,
+    plain_text_problem,
 )
 from directory.rules.listings import (
     CONTACT_FIELDS,
@@ -723,6 +738,16 @@ class MeetingUploadForm(UploadForm):
         ),
     )
 
+    by_name = forms.BooleanField(
+        required=False,
+        label="A published feed: match each meeting to a listing by name",
+        help_text=(
+            "For a local intergroup's feed, where most meetings are of groups not in the "
+            "directory: each meeting is matched by its group's or its own name, you check or "
+            "change the match row by row in the preview, and the others are skipped."
+        ),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].label = "Meeting Guide JSON file"
@@ -738,3 +763,262 @@ class ConfirmForm(forms.Form):
 
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     sha256 = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
+
+
+# --- The verification call (VII.D) ------------------------------------------------------------
+
+ANSWER_CHOICES = [
+    ("yes", "Yes"),
+    ("no", "No"),
+    ("not-asked", "Not asked or no clear answer"),
+]
+
+
+class CallForm(forms.Form):
+    """One attempt to reach a group; the answers count only when it was reached."""
+
+    outcome = forms.ChoiceField(
+        label="What happened",
+        choices=VerificationCall.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what happened on the call."},
+    )
+    number_called = forms.CharField(label="Number called", max_length=40, required=False)
+    spoke_with = forms.CharField(
+        label="Who answered",
+        max_length=100,
+        required=False,
+        help_text="As they put it: “a member”, “the secretary”, a first name. No surnames.",
+    )
+    encourages_stopping = forms.ChoiceField(
+        label=QUESTION_ENCOURAGE_STOP,
+        choices=ANSWER_CHOICES,
+        initial="not-asked",
+        widget=forms.RadioSelect,
+    )
+    full_members = forms.ChoiceField(
+        label=QUESTION_FULL_MEMBERS,
+        choices=ANSWER_CHOICES,
+        initial="not-asked",
+        widget=forms.RadioSelect,
+    )
+    fees_note = forms.CharField(
+        label="Dues and fees", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    languages = forms.ModelMultipleChoiceField(
+        label="Languages the meetings are held in",
+        queryset=Language.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(
+        label="Note on the call", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, group: Group, statuses: Mapping[str, str], languages, **kwargs):
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("fees_note", group.fees_note)
+        initial.setdefault("languages", [language.pk for language in group.languages.all()])
+        super().__init__(*args, **kwargs)
+        self.fields["languages"].queryset = languages
+        for criterion in Criterion:
+            self.fields[criterion_field_name(criterion.value)] = forms.ChoiceField(
+                label=f"{criterion.value} {criterion.label}",
+                choices=CriterionConfirmation.Status.choices,
+                initial=statuses.get(criterion.value, CriterionConfirmation.Status.NOT_CONFIRMED),
+                widget=forms.RadioSelect,
+            )
+        _style(self)
+
+    def criteria_fields(self):
+        return [self[criterion_field_name(c.value)] for c in Criterion]
+
+    def statuses(self) -> dict[str, str]:
+        return {c.value: self.cleaned_data[criterion_field_name(c.value)] for c in Criterion}
+
+    def reached(self) -> bool:
+        return self.cleaned_data.get("outcome") == VerificationCall.Outcome.REACHED
+
+
+class ReportForm(forms.Form):
+    """A clinician's one-click report about a listing."""
+
+    kind = forms.ChoiceField(
+        label="What is wrong",
+        choices=list(REPORT_CHOICES.items()),
+        error_messages={"required": "Choose what is wrong with the listing."},
+    )
+    note = forms.CharField(label="Note (optional)", max_length=500, required=False)
+
+
+class SendLinkForm(forms.Form):
+    email = forms.EmailField(
+        label="The group's e-mail address",
+        help_text="A link to confirm or correct the listing is sent there; it works once.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+
+def _plain(limit: int):
+    # The rule decides; the words are the reader's language (the public pages are EN/ES).
+    def validate(value):
+        value = value or ""
+        if not plain_text_problem(value, limit):
+            return
+        if looks_like_html(value):
+            raise forms.ValidationError(_("Plain text only, please: no HTML."))
+        raise forms.ValidationError(_("At most %(limit)s characters, please.") % {"limit": limit})
+
+    return validate
+
+
+class ChangeRequestForm(forms.Form):
+    """What a group, or anyone, proposes for a listing: plain text, each field limited, and a
+    field that people never see and spam robots fill in (``website_url``)."""
+
+    sender_name = forms.CharField(
+        label=_("Your name"), max_length=100, required=False, validators=[_plain(100)]
+    )
+    sender_email = forms.EmailField(
+        label=_("Your e-mail address"),
+        required=False,
+        help_text=_("Only if you would like us to write back."),
+    )
+    message = forms.CharField(
+        label=_("What should change?"),
+        max_length=MAX_MESSAGE,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[_plain(MAX_MESSAGE)],
+    )
+    # The honeypot: hidden from people by the page (and from screen readers), filled by robots.
+    website_url = forms.CharField(required=False, label=_("Leave this empty"))
+
+    def __init__(self, *args, group: Group, with_confirm: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.with_confirm = with_confirm
+        labels = {
+            "name": _("Name of the group"),
+            "description": _("What the group does"),
+            "phone": _("Phone number"),
+            "email": _("E-mail address"),
+            "website": _("Web address"),
+            "fees_note": _("Dues and fees"),
+            "meetings": _("Meetings: days, times, places, online links"),
+            "languages": _("Languages"),
+        }
+        for name, label in labels.items():
+            limit = CHANGE_FIELDS[name][1]
+            widget = (
+                forms.Textarea(attrs={"rows": 3})
+                if name in ("description", "meetings", "fees_note")
+                else forms.TextInput()
+            )
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=limit,
+                widget=widget,
+                validators=[_plain(limit)],
+            )
+        answers = [
+            ("yes", _("Yes")),
+            ("no", _("No")),
+            ("", _("I would rather not say")),
+        ]
+        self.fields["encourages_stopping"] = forms.ChoiceField(
+            label=_("Do members ever encourage others to stop psychiatric medication?"),
+            choices=answers,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+        self.fields["full_members"] = forms.ChoiceField(
+            label=_("Are people who take prescribed psychiatric medication full members?"),
+            choices=answers,
+            required=False,
+            widget=forms.RadioSelect,
+        )
+        if with_confirm:
+            self.fields["confirms_all"] = forms.BooleanField(
+                label=_("Everything shown about our group is correct"), required=False
+            )
+        _style(self)
+
+    def is_robot(self) -> bool:
+        return bool(self.data.get("website_url"))
+
+    def proposed(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[name].strip()
+            for name in CHANGE_FIELDS
+            if (self.cleaned_data.get(name) or "").strip()
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        nothing = not self.proposed() and not (data.get("message") or "").strip()
+        if nothing and not data.get("confirms_all"):
+            raise forms.ValidationError(
+                _("Tell us what should change, or confirm that everything is correct.")
+            )
+        return data
+
+
+class ReviewChangeForm(forms.Form):
+    """The site admin's decision on each field of a change request: accept (as proposed or as
+    edited here) or reject."""
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        for name, value in request.proposed.items():
+            if name not in CHANGE_FIELDS:
+                continue
+            label = CHANGE_FIELDS[name][0]
+            self.fields[f"decide_{name}"] = forms.ChoiceField(
+                label=f"{label}: decision",
+                choices=[("accept", "Accept"), ("reject", "Reject")],
+                initial="accept" if name in APPLIED_FIELDS + MEDICATION_FIELDS else "reject",
+                widget=forms.RadioSelect,
+            )
+            if name in APPLIED_FIELDS:
+                self.fields[f"value_{name}"] = forms.CharField(
+                    label=f"{label}: value to write",
+                    initial=value,
+                    required=False,
+                    max_length=CHANGE_FIELDS[name][1],
+                    widget=forms.Textarea(attrs={"rows": 2})
+                    if len(value) > 80
+                    else forms.TextInput(),
+                )
+        _style(self)
+
+    def rows(self):
+        for name, value in self.request.proposed.items():
+            if f"decide_{name}" in self.fields:
+                yield {
+                    "name": name,
+                    "label": CHANGE_FIELDS[name][0],
+                    "proposed": value,
+                    "decide": self[f"decide_{name}"],
+                    "value": self[f"value_{name}"] if f"value_{name}" in self.fields else None,
+                    "applied": name in APPLIED_FIELDS or name in MEDICATION_FIELDS,
+                }
+
+    def decisions(self) -> dict[str, str | None]:
+        """Field -> the value to write (accepted, maybe edited), or None when rejected."""
+        out = {}
+        for name in self.request.proposed:
+            decide = self.cleaned_data.get(f"decide_{name}")
+            if decide is None:
+                continue
+            if decide == "reject":
+                out[name] = None
+            else:
+                out[name] = self.cleaned_data.get(f"value_{name}", self.request.proposed[name])
+        return out

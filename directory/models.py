@@ -12,8 +12,21 @@ from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-# A listing not verified within this long is stale (design notes, section 4).
+from directory.rules.currency import DEFAULT_CURRENT_MONTHS, current_since, months_before
+
+# A listing not verified within this long is stale (design notes, section 4). The period is the
+# setting LISTING_CURRENT_MONTHS (12 by default); this is the default as a length of time.
 STALE_AFTER = timedelta(days=365)
+
+
+def current_months() -> int:
+    """VII.D: how many months a successful verification keeps a listing current."""
+    return getattr(settings, "LISTING_CURRENT_MONTHS", DEFAULT_CURRENT_MONTHS)
+
+
+def current_cutoff(today: date | None = None) -> date:
+    """The earliest verification date that still makes a listing current today."""
+    return current_since(today or timezone.localdate(), current_months())
 
 
 class NaturalKeyManager(models.Manager):
@@ -162,11 +175,14 @@ class GroupQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=True)
 
     def stale(self, today: date | None = None):
-        today = today or timezone.localdate()
         return self.filter(
             models.Q(last_verified_on__isnull=True)
-            | models.Q(last_verified_on__lt=today - STALE_AFTER)
+            | models.Q(last_verified_on__lt=current_cutoff(today))
         )
+
+    def verified_current(self, today: date | None = None):
+        """VII.D: listings verified within the configured period (the opposite of stale)."""
+        return self.filter(last_verified_on__gte=current_cutoff(today))
 
 
 class Group(models.Model):
@@ -230,6 +246,7 @@ class Group(models.Model):
         permissions = [
             ("verify_group", "Can mark a listing verified"),
             ("resolve_reviewflag", "Can resolve review flags"),
+            ("view_verification_progress", "Can see how current the list is"),
         ]
 
     def __str__(self):
@@ -239,8 +256,14 @@ class Group(models.Model):
         return (self.slug,)
 
     def is_stale(self, today: date | None = None) -> bool:
-        today = today or timezone.localdate()
-        return self.last_verified_on is None or self.last_verified_on < today - STALE_AFTER
+        return self.last_verified_on is None or self.last_verified_on < current_cutoff(today)
+
+    @property
+    def current_until(self) -> date | None:
+        """The last day the listing stays current, or None when it was never verified."""
+        if self.last_verified_on is None:
+            return None
+        return months_before(self.last_verified_on, -current_months())
 
 
 class CriterionConfirmation(models.Model):
@@ -423,6 +446,7 @@ class ReviewFlag(models.Model):
         SEED = "seed", "Found when the 2008 list was transcribed"
         ADMIN = "admin", "Raised by a site admin"
         FEEDBACK = "feedback", "Raised by client feedback"
+        CLINICIAN = "clinician", "Reported by a clinician"
 
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags"
@@ -466,3 +490,105 @@ class ReviewFlag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class VerificationCall(models.Model):
+    """One attempt to reach a group by phone and check its listing (VII.D)."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached the group"
+        NO_ANSWER = "no-answer", "No answer"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        DISCONNECTED = "disconnected", "Number disconnected"
+        WRONG_NUMBER = "wrong-number", "Wrong number"
+        GROUP_CLOSED = "group-closed", "The group has closed"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="verification_calls")
+    called_on = models.DateField()
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    number_called = models.CharField(max_length=40, blank=True)
+    # Who answered, as they put it ("a member", "the secretary"): never a surname (VIII.C).
+    spoke_with = models.CharField(max_length=100, blank=True)
+    # The two VI.C questions, as answered (yes / no / not-asked).
+    encourages_stopping = models.CharField(max_length=10, blank=True)
+    full_members = models.CharField(max_length=10, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-called_on", "-id"]
+        indexes = [models.Index(fields=["group", "called_on"], name="verificationcall_recent")]
+
+    def __str__(self):
+        return f"{self.group} {self.called_on} {self.get_outcome_display()}"
+
+
+class VerificationLink(models.Model):
+    """An e-mailed link that lets a group's contact confirm or correct its listing, once.
+
+    The token in the link is signed and carries this row's id and nonce; the row makes it
+    single-use (``used_at``) and expiring (``expires_at``) without anyone signing in.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="verification_links")
+    email = models.EmailField()
+    nonce = models.CharField(max_length=32, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return f"{self.group} -> {self.email}"
+
+
+class ChangeRequest(models.Model):
+    """A correction or a confirmation sent by a group or by the public, for a site admin.
+
+    Nothing in it reaches the catalogue until a site admin accepts it field by field.
+    """
+
+    class Source(models.TextChoices):
+        PUBLIC_FORM = "public-form", "Suggest-a-change form"
+        EMAILED_LINK = "emailed-link", "The group's e-mailed verification link"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        REVIEWED = "reviewed", "Reviewed"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="change_requests")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    link = models.ForeignKey(
+        VerificationLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    sender_name = models.CharField(max_length=100, blank=True)
+    sender_email = models.EmailField(blank=True)
+    # A keyed hash of the sender's network address: enough to limit the rate, not to find them.
+    sender_key = models.CharField(max_length=64, blank=True, db_index=True)
+    confirms_all = models.BooleanField(default=False)
+    # Field name -> the value proposed (plain text); see directory.rules.change_requests.
+    proposed = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    # Field name -> "accepted" / "edited" / "rejected", with the value written when accepted.
+    decisions = models.JSONField(default=dict, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        indexes = [models.Index(fields=["state", "submitted_at"], name="changerequest_open")]
+
+    def __str__(self):
+        return f"{self.group}: {self.get_source_display()} {self.submitted_at:%Y-%m-%d}"

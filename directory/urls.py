@@ -10,7 +10,7 @@ import functools
 from django.urls import path, register_converter
 from django.urls.converters import SlugConverter
 
-from directory.views import browse, exchange, manage
+from directory.views import browse, exchange, manage, public, verification
 
 app_name = "directory"
 
@@ -57,6 +57,13 @@ urlpatterns = [
         name="resource-flag-create",
     ),
     path("flags/<int:pk>/resolve/", manage.flag_resolve, name="flag-resolve"),
+    # VII.D: calls, the groups' change requests, clinicians' reports, progress.
+    path("progress/", verification.progress, name="progress"),
+    path("changes/", verification.change_requests, name="change-requests"),
+    path("changes/<int:pk>/", verification.change_request_review, name="change-request"),
+    path("<slug:slug>/call/", verification.call, name="call"),
+    path("<slug:slug>/send-link/", verification.send_link, name="send-link"),
+    path("<slug:slug>/report/", verification.report, name="report"),
     path("<slug:slug>/edit/", manage.group_edit, name="group-edit"),
     path("<slug:slug>/archive/", manage.group_archive, name="group-archive"),
     path("<slug:slug>/unarchive/", manage.group_unarchive, name="group-unarchive"),
@@ -75,4 +82,11 @@ urlpatterns = [
     path("", browse.search, name="search"),
     path("print/", browse.print_list, name="print"),
     path("<listing_slug:slug>/", browse.group, name="group"),
+]
+
+# The public's pages about the groups, under /groups/ (config/urls.py): no sign-in. The groups'
+# own corrections; the public directory's pages join these there.
+public_urlpatterns = [
+    path("<slug:slug>/suggest/", public.suggest_change, name="suggest-change"),
+    path("verify/<str:token>/", public.verify_with_link, name="verify-link"),
 ]

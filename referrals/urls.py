@@ -1,6 +1,14 @@
 from django.urls import path
 
-from referrals.views import fhir, procedure, referral, screening, sheet, worklist
+from referrals.views import (
+    fhir,
+    procedure,
+    referral,
+    screening,
+    sheet,
+    verification_queue,
+    worklist,
+)
 
 app_name = "referrals"
 
@@ -34,4 +42,10 @@ urlpatterns = [
     path("<int:pk>/close/", procedure.close, name="close"),
     # VIII.J: the clinic's follow-up schedule (supervisors).
     path("follow-up-schedule/", worklist.followup_schedule, name="followup-schedule"),
+    # VII.D: the listings to call, in order of risk and use (it reads the referrals).
+    path(
+        "verification-queue/",
+        verification_queue.verification_queue,
+        name="verification-queue",
+    ),
 ]

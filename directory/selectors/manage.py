@@ -217,6 +217,9 @@ class Entry:
     subject: str
     action: str
     changes: list[Change]
+    # Where the change came from when not a plain edit: a verification call, a group's change
+    # request, the 2008 seed (simple-history's change reason).
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,7 @@ def group_history(group: Group, page_number) -> tuple[CountedPage, list[Entry]]:
                 subject=_subject(source, record),
                 action=ACTIONS[record.history_type],
                 changes=_changes(source, record, before, m2m[key], lookups),
+                source=record.history_change_reason or "",
             )
         )
     return page, entries

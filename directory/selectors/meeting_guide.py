@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from directory.models import Group, Language, Meeting, ServiceArea
@@ -23,6 +24,7 @@ from directory.rules.meeting_guide import (
     Problem,
     parse_feed,
 )
+from directory.rules.name_matching import match_name
 
 
 @dataclass
@@ -33,6 +35,10 @@ class MeetingPlan:
     existing: Meeting | None = None
     values: dict = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    # Matching by name (``by_name``): how the listing was found, and the listings to offer
+    # the site admin for this row (the ambiguous ones, or the nearest names).
+    how: str = ""
+    offered: list[Group] = field(default_factory=list)
 
     @property
     def day_name(self) -> str:
@@ -44,6 +50,7 @@ class MeetingPlan:
             "create": "New meeting",
             "update": "Update",
             "unchanged": "No change",
+            "skip": "Skipped",
             "error": "Not imported",
         }[self.action]
 
@@ -53,6 +60,7 @@ class ImportPlan:
     entries: list[MeetingPlan]
     problems: list[Problem]
     warnings: list[Problem]
+    by_name: bool = False
 
     @property
     def ok(self) -> bool:
@@ -61,7 +69,10 @@ class ImportPlan:
     @property
     def counts(self) -> dict[str, int]:
         """How many of each action, for the page: create, update, unchanged, error."""
-        return {action: self.count(action) for action in ("create", "update", "unchanged", "error")}
+        actions = ("create", "update", "unchanged", "error")
+        if self.by_name:
+            actions += ("skip",)
+        return {action: self.count(action) for action in actions}
 
     def count(self, action: str) -> int:
         return sum(1 for entry in self.entries if entry.action == action)
@@ -99,24 +110,77 @@ def _match_key(weekday, start, address, online_url) -> tuple:
     return (weekday, start, address.casefold(), online_url)
 
 
-def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
-    """Match each meeting to its listing and to a meeting already there. Reads only."""
+def _match_by_name(parsed: ParsedFeed, entries, warnings, choices: Mapping[str, int]) -> None:
+    """Each meeting's listing by its group's or its own name (``rules.name_matching``), or the
+    site admin's choice for that row; a meeting with no listing is skipped, with a note."""
+    groups = {
+        group.pk: group
+        for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version")
+    }
+    names = {pk: [g.name, *(str(a) for a in g.aliases or [])] for pk, g in groups.items()}
+    for entry in entries:
+        meeting = entry.meeting
+        found = match_name([meeting.group, meeting.name], names)
+        entry.offered = [groups[pk] for pk in found.suggestions]
+        chosen = choices.get(str(meeting.item))
+        if chosen is not None:
+            if chosen in groups:
+                entry.listing, entry.how = groups[chosen], "chosen in the preview"
+                if entry.listing not in entry.offered:
+                    entry.offered.insert(0, entry.listing)
+            else:
+                entry.action, entry.how = "skip", "skipped in the preview"
+            continue
+        if len(found.listing_ids) == 1:
+            entry.listing, entry.how = groups[found.listing_ids[0]], found.how
+            if entry.listing not in entry.offered:
+                entry.offered.insert(0, entry.listing)
+            continue
+        entry.action, entry.how = "skip", found.how
+        label = meeting.group or meeting.name
+        warnings.append(
+            Problem(
+                meeting.item,
+                "group",
+                f"“{label}”: {found.how}; skipped unless you choose its listing below.",
+            )
+        )
+
+
+def plan_meetings(
+    parsed: ParsedFeed,
+    *,
+    listing: Group | None,
+    by_name: bool = False,
+    choices: Mapping[str, int] | None = None,
+) -> ImportPlan:
+    """Match each meeting to its listing and to a meeting already there. Reads only.
+
+    ``by_name``: a published feed (a local intergroup's) where most meetings are of groups
+    not in the directory. Each meeting is matched to a listing by name, with the site admin's
+    per-row ``choices`` (feed item -> listing id, or 0 to skip) from the preview; meetings no
+    listing matches are skipped with a note rather than stopping the import.
+    """
     problems = list(parsed.problems)
     warnings = list(parsed.warnings)
-    by_name: dict[str, list[Group]] = defaultdict(list)
-    if listing is None:
+    by_name_index: dict[str, list[Group]] = defaultdict(list)
+    entries: list[MeetingPlan] = []
+    matched_by_name = listing is None and by_name
+    if matched_by_name:
+        entries = [MeetingPlan(meeting=meeting) for meeting in parsed.meetings]
+        _match_by_name(parsed, entries, warnings, choices or {})
+    elif listing is None:
         for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version"):
             names = {group.name.casefold(), *(str(a).casefold() for a in group.aliases or [])}
             for name in names:
-                by_name[name].append(group)
+                by_name_index[name].append(group)
     areas: dict[str, ServiceArea] = {}
     for area in ServiceArea.objects.all():
         areas.setdefault(area.name.casefold(), area)
         areas.setdefault(area.slug.casefold(), area)
     languages = {language.code.casefold(): language for language in Language.objects.all()}
 
-    entries: list[MeetingPlan] = []
-    for meeting in parsed.meetings:
+    for meeting in [] if matched_by_name else parsed.meetings:
         entry = MeetingPlan(meeting=meeting)
         if listing is not None:
             entry.listing = listing
@@ -129,7 +193,7 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
                 )
             )
         else:
-            found = by_name.get(meeting.group.casefold(), [])
+            found = by_name_index.get(meeting.group.casefold(), [])
             if len(found) == 1:
                 entry.listing = found[0]
             elif found:
@@ -233,8 +297,18 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
         entries=entries,
         problems=list(dict.fromkeys(problems)),
         warnings=list(dict.fromkeys(warnings)),
+        by_name=matched_by_name,
     )
 
 
-def plan_import(text: str, *, listing: Group | None, timezone: str) -> ImportPlan:
-    return plan_meetings(parse_feed(text, timezone=timezone), listing=listing)
+def plan_import(
+    text: str,
+    *,
+    listing: Group | None,
+    timezone: str,
+    by_name: bool = False,
+    choices: Mapping[str, int] | None = None,
+) -> ImportPlan:
+    return plan_meetings(
+        parse_feed(text, timezone=timezone), listing=listing, by_name=by_name, choices=choices
+    )

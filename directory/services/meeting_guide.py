@@ -31,7 +31,14 @@ class Outcome:
 
 
 def confirm_import(
-    *, text: str, listing: Group | None, timezone: str, fingerprint: str, by
+    *,
+    text: str,
+    listing: Group | None,
+    timezone: str,
+    fingerprint: str,
+    by,
+    by_name: bool = False,
+    choices=None,
 ) -> Outcome:
     """Write the previewed meetings, all or none, in one transaction, as ``by``.
 
@@ -43,7 +50,9 @@ def confirm_import(
     """
     try:
         with transaction.atomic():
-            plan = plan_import(text, listing=listing, timezone=timezone)
+            plan = plan_import(
+                text, listing=listing, timezone=timezone, by_name=by_name, choices=choices
+            )
             if not plan.ok or plan.fingerprint != fingerprint:
                 raise PreviewOutdated(plan)
             edits: dict[int, list] = defaultdict(list)
@@ -69,7 +78,10 @@ def confirm_import(
                     group=group, version=group.version, values={}, meetings=edits[pk], by=by
                 )
     except services.EditConflict:
-        raise PreviewOutdated(plan_import(text, listing=listing, timezone=timezone)) from None
+        plan = plan_import(
+            text, listing=listing, timezone=timezone, by_name=by_name, choices=choices
+        )
+        raise PreviewOutdated(plan) from None
     return Outcome(
         created=plan.count("create"),
         updated=plan.count("update"),

@@ -233,18 +233,60 @@ def _upload_again(request, template, form, message, *, status=400):
     )
 
 
-def _meetings_preview(request, plan, text, listing, *, notice="", status=None):
+def _meetings_preview(
+    request, plan, text, listing, *, notice="", status=None, by_name=False, choices=None
+):
+    options = {"listing": listing.pk if listing else None}
+    context = {"listing": listing}
+    if by_name:
+        options |= {"by_name": True, "choices": choices or {}}
+        # The per-row choices go back with a token of their own: the confirm form's token is
+        # single-use, and choosing again must not spend it.
+        again = uploads.keep(
+            request, kind="meetings", content=text, fingerprint=plan.fingerprint, options=options
+        )
+        context["rematch"] = {"token": again.token, "sha256": again.sha256}
     return _preview(
         request,
         plan,
         text,
         kind="meetings",
         template="directory/exchange/meetings_preview.html",
-        options={"listing": listing.pk if listing else None},
-        context={"listing": listing},
+        options=options,
+        context=context,
         notice=notice,
         status=status,
     )
+
+
+def _rematch_meetings(request):
+    """The preview again, with the site admin's listing (or "skip") for each row."""
+    confirm = ConfirmForm(request.POST)
+    pending = None
+    if confirm.is_valid():
+        pending = uploads.take(
+            request,
+            kind="meetings",
+            token=confirm.cleaned_data["token"],
+            digest=confirm.cleaned_data["sha256"],
+        )
+    if pending is None or not pending.options.get("by_name"):
+        return _upload_again(
+            request, "directory/exchange/meetings_upload.html", MeetingUploadForm(), EXPIRED
+        )
+    choices = dict(pending.options.get("choices") or {})
+    for key, value in request.POST.items():
+        item = key.removeprefix("row-")
+        if key.startswith("row-") and item.isdigit() and value.isdigit():
+            choices[item] = int(value)
+    plan = meeting_plans.plan_import(
+        pending.content,
+        listing=None,
+        timezone=settings.TIME_ZONE,
+        by_name=True,
+        choices=choices,
+    )
+    return _meetings_preview(request, plan, pending.content, None, by_name=True, choices=choices)
 
 
 @permission_required("directory.add_meeting")
@@ -253,18 +295,23 @@ def _meetings_preview(request, plan, text, listing, *, notice="", status=None):
 def import_meetings(request):
     """A Meeting Guide file (an intergroup's schedule): upload, preview, confirm."""
     if request.method == "POST" and "token" in request.POST:
+        if "rematch" in request.POST:
+            return _rematch_meetings(request)
         return _confirm_meetings(request)
     form = MeetingUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         text = _read_upload(form, "JSON")
         if text is not None:
             listing = form.cleaned_data["listing"]
+            by_name = form.cleaned_data["by_name"]
             try:
-                plan = meeting_plans.plan_import(text, listing=listing, timezone=settings.TIME_ZONE)
+                plan = meeting_plans.plan_import(
+                    text, listing=listing, timezone=settings.TIME_ZONE, by_name=by_name
+                )
             except FileRefused as refused:
                 form.add_error("file", refused.message)
             else:
-                return _meetings_preview(request, plan, text, listing)
+                return _meetings_preview(request, plan, text, listing, by_name=by_name)
     status = 400 if form.errors else 200
     return render(request, "directory/exchange/meetings_upload.html", {"form": form}, status=status)
 
@@ -296,6 +343,8 @@ def _confirm_meetings(request):
                 "nothing was written.",
                 status=409,
             )
+    by_name = bool(pending.options.get("by_name"))
+    choices = pending.options.get("choices") or {}
     try:
         outcome = meeting_writes.confirm_import(
             text=pending.content,
@@ -303,10 +352,19 @@ def _confirm_meetings(request):
             timezone=settings.TIME_ZONE,
             fingerprint=pending.fingerprint,
             by=request.user,
+            by_name=by_name,
+            choices=choices,
         )
     except meeting_writes.PreviewOutdated as outdated:
         return _meetings_preview(
-            request, outdated.plan, pending.content, listing, notice=OUTDATED, status=409
+            request,
+            outdated.plan,
+            pending.content,
+            listing,
+            notice=OUTDATED,
+            status=409,
+            by_name=by_name,
+            choices=choices,
         )
     except (FileRefused, IntegrityError, DataError) as error:
         message = NOT_WRITTEN.format(error=getattr(error, "message", "a conflict in the data"))

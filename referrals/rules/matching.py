@@ -37,9 +37,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from operator import itemgetter
+
+from directory.rules.currency import DEFAULT_CURRENT_MONTHS, is_current
 
 # --- Inputs ------------------------------------------------------------------------------------
 
@@ -90,6 +92,7 @@ class Listing:
     medication_stance: Stance = Stance.NOT_KNOWN
     open_medication_concern: bool = False  # an open ReviewFlag with concerns_medication (VI.C)
     last_verified_on: date | None = None
+    current_months: int = DEFAULT_CURRENT_MONTHS  # VII.D: how long a verification lasts
     available: bool = True  # active and not archived; unavailable listings never appear
 
 
@@ -181,10 +184,6 @@ NEVER_VERIFIED = 0
 TWELVE_STEP_PREFERRED = 10
 TWELVE_STEP_AVOIDED = -150
 MEDICATION_AFFIRMED = 3
-
-# A listing verified within this long counts as current; the same year as the directory's
-# ``STALE_AFTER`` (directory/models.py), repeated here so that this module needs no Django.
-VERIFIED_WITHIN = timedelta(days=365)
 
 VI_C = "VI.C"
 REASON_DISCOURAGES = "discourages or excludes members on prescribed medication"
@@ -366,11 +365,18 @@ def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary, *, wo
 
 
 def _verification(listing: Listing, today: date):
+    return currency(listing, today)
+
+
+def currency(listing: Listing, today: date) -> tuple[int, str]:
+    """VII.D cadence: a current listing (verified within ``current_months``, 12 by default)
+    ranks above an otherwise equal stale one, and a stale one above one never verified; the
+    reason names the month of the last verification, so the clinician sees why."""
     when = listing.last_verified_on
     if when is None:
         return NEVER_VERIFIED, "never verified"
     month = f"{_MONTHS[when.month - 1]} {when.year}"
-    if when >= today - VERIFIED_WITHIN:
+    if is_current(when, today, listing.current_months):
         return VERIFIED_RECENTLY, f"verified {month}"
     return VERIFIED_LONG_AGO, f"not verified since {month}"
 

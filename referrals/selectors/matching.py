@@ -34,6 +34,7 @@ from directory.models import (
     ResourcePhone,
     ReviewFlag,
     ServiceArea,
+    current_months,
 )
 from referrals.models import (
     Referral,
@@ -251,6 +252,7 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
         else:
             sets[kind - 1].add(keys[kind][value_id])
     none = (frozenset(),) * 4
+    months = current_months()
     listed = []
     for pk, name, slug, twelve_step, stance, concern, verified in groups:
         needs, types, language_codes, area_slugs = facts.get(pk, none)
@@ -267,6 +269,7 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
                 medication_stance=matching.Stance(stance),
                 open_medication_concern=concern,
                 last_verified_on=verified,
+                current_months=months,
             )
         )
     return listed

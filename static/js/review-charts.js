@@ -77,6 +77,23 @@
         options: { scales: { y: countAxis() } },
       };
     },
+    // VII.D: listings current and not current, per heading or per Service Planning Area.
+    currency: function (data) {
+      return {
+        type: "bar",
+        data: {
+          labels: data.labels,
+          datasets: [
+            { label: "Current", data: data.current, backgroundColor: GREEN },
+            { label: "Not current", data: data.stale, backgroundColor: GREY },
+          ],
+        },
+        options: {
+          indexAxis: "y",
+          scales: { x: countAxis({ stacked: true }), y: { stacked: true } },
+        },
+      };
+    },
   };
 
   function withDefaults(config) {

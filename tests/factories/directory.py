@@ -1,10 +1,14 @@
 """Factories for the directory: listings, their meetings and contacts, the catalogues they draw
 on (categories, types, needs, languages, areas), criteria, resources and review flags."""
 
+import datetime
+
 import factory
+from django.utils import timezone
 
 from directory.models import (
     Category,
+    ChangeRequest,
     Contact,
     Criterion,
     CriterionConfirmation,
@@ -18,7 +22,10 @@ from directory.models import (
     ResourcePhone,
     ReviewFlag,
     ServiceArea,
+    VerificationCall,
+    VerificationLink,
 )
+from tests.factories.accounts import UserFactory
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -152,3 +159,39 @@ class ReviewFlagFactory(factory.django.DjangoModelFactory):
     resource = None
     source = ReviewFlag.Source.ADMIN
     summary = factory.Sequence(lambda n: f"Meeting time to confirm ({n})")
+
+
+class VerificationCallFactory(factory.django.DjangoModelFactory):
+    """A call attempt that found nobody (VII.D)."""
+
+    class Meta:
+        model = VerificationCall
+
+    group = factory.SubFactory(GroupFactory)
+    called_on = factory.LazyFunction(datetime.date.today)
+    called_by = factory.SubFactory(UserFactory)
+    outcome = VerificationCall.Outcome.NO_ANSWER
+
+
+class VerificationLinkFactory(factory.django.DjangoModelFactory):
+    """An unused e-mailed link, valid for two weeks."""
+
+    class Meta:
+        model = VerificationLink
+
+    group = factory.SubFactory(GroupFactory)
+    email = "secretary@example.org"
+    nonce = factory.Sequence(lambda n: f"nonce{n:027d}")
+    sent_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=14))
+
+
+class ChangeRequestFactory(factory.django.DjangoModelFactory):
+    """An open suggestion from the public form proposing a new phone number."""
+
+    class Meta:
+        model = ChangeRequest
+
+    group = factory.SubFactory(GroupFactory)
+    source = ChangeRequest.Source.PUBLIC_FORM
+    proposed = factory.LazyFunction(lambda: {"phone": "(213) 555-0134"})

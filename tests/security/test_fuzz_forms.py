@@ -266,6 +266,8 @@ def build_fuzz_world(
         "group_slug": [group.slug, archived.slug, "no-such-listing"],
         "resource_key": [base.value("resource_key"), "no-such-resource"],
         "step_letter": [*"abcdefghijk", "z"],
+        "change_request": [base.value("change_request"), missing, huge],
+        "verify_token": [base.value("verify_token"), "made-up", base.value("verify_token") + "x"],
     }
     tamper_ids = sorted(
         {
@@ -312,6 +314,8 @@ def host_urls(name: str, w: FuzzWorld) -> list[str]:
             + "&".join(f"{k}={v}" for k, v in w.base.values["review_period"].items())
         ],
         "directory:group-archive": [w.url("directory:group-edit")],
+        "directory:send-link": [w.url("directory:call")],
+        "directory:report": [w.url("directory:group")],
         "directory:group-verify": [w.url("directory:group-edit")],
         "directory:group-unarchive": [w.url("directory:group-edit", archived)],
         "accounts:sign-out": [w.url("directory:search")],  # in every page's header

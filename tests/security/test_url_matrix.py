@@ -44,9 +44,15 @@ def test_the_table_is_well_formed():
         for method in m.METHODS:
             outcomes = route.expected(method)
             assert set(outcomes.values()) <= m.DECLARABLE, (name, method)
-        # Deny by default: only sign-in and the health check are open to anonymous people
-        # (the admin's sign-in answers them with a redirect to the product's).
-        if name not in {"accounts:sign-in", "healthz"}:
+        # Deny by default: only sign-in, the health check and the groups' own pages (suggest a
+        # change, the e-mailed link) are open to anonymous people (the admin's sign-in answers
+        # them with a redirect to the product's).
+        if name not in {
+            "accounts:sign-in",
+            "healthz",
+            "groups:suggest-change",
+            "groups:verify-link",
+        }:
             assert route.expected("GET")["anonymous"] == m.SIGN_IN, name
             assert route.expected("POST")["anonymous"] == m.SIGN_IN, name
         # Access-log expectations only on client-related rows, and for a method that gets in.

@@ -199,6 +199,21 @@ MATRIX: dict[str, Route] = {
     "directory:flag-create": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
     "directory:import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
     "directory:meeting-guide-import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    # --- the directory: verification calls, change requests, reports, progress (VII.D) ------
+    "referrals:verification-queue": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
+    "directory:call": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:send-link": Route(get=SITE_ADMIN_NO_METHOD, post=SITE_ADMIN, kwargs=SLUG),
+    "directory:change-requests": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
+    "directory:change-request": Route(
+        get=SITE_ADMIN, post=SITE_ADMIN, kwargs={"pk": "change_request"}
+    ),
+    # Any signed-in person who reads the list may report a listing (an empty POST: 400).
+    "directory:report": Route(get=STAFF_NO_METHOD, post=STAFF, kwargs=SLUG),
+    # Site admins and supervisors (the other clinic's person is a supervisor too).
+    "directory:progress": Route(get=_r(S, D, OK, OK, OK, OK), post=_r(S, D, M, M, M, M)),
+    # The groups' own pages: no sign-in (an empty POST: 400, nothing queued).
+    "groups:suggest-change": Route(get=EVERYONE, post=EVERYONE, kwargs=SLUG),
+    "groups:verify-link": Route(get=EVERYONE, post=EVERYONE, kwargs={"token": "verify_token"}),
     # --- clients -----------------------------------------------------------------------------
     "clients:list": Route(
         get=CLINIC_LIST,

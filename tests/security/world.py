@@ -64,6 +64,7 @@ def build_world(*, clinic, clinician) -> World:
     """One of everything a URL can name, all of ``clinic``: a listing (with a meeting, an open
     review flag), a referral resource, and a client with a screening, a referral that chose
     the listing, a follow-up, a peer contact, an attendance and a feedback."""
+    from directory.selectors.change_requests import make_token
     from tests.factories.clients import (
         AttendanceFactory,
         ClientFactory,
@@ -71,10 +72,12 @@ def build_world(*, clinic, clinician) -> World:
         PeerContactFactory,
     )
     from tests.factories.directory import (
+        ChangeRequestFactory,
         GroupFactory,
         MeetingFactory,
         ReferralResourceFactory,
         ReviewFlagFactory,
+        VerificationLinkFactory,
     )
     from tests.factories.referrals import (
         FollowUpFactory,
@@ -88,6 +91,8 @@ def build_world(*, clinic, clinician) -> World:
     MeetingFactory(group=group)
     resource = ReferralResourceFactory(key="share", name="SHARE!")
     flag = ReviewFlagFactory(group=group, summary="Check the meeting time")
+    change_request = ChangeRequestFactory(group=group)
+    link = VerificationLinkFactory(group=group, sent_by=clinician)
     client = ClientFactory(
         clinic=clinic,
         created_by=clinician,
@@ -126,12 +131,14 @@ def build_world(*, clinic, clinician) -> World:
             "attendance": attendance,
             "feedback": feedback,
             "flag": flag,
+            "change_request": change_request,
             "group": group,
             "resource": resource,
         },
         values={
             "group_slug": group.slug,
             "resource_key": resource.key,
+            "verify_token": make_token(link),
             "step_letter": "a",  # VIII.A
             "review_period": {"start": start.isoformat(), "end": today.isoformat()},
         },

@@ -14,6 +14,7 @@ from accounts.models import AccessEvent
 from clients.models import PeerContact
 from directory.models import (
     Contact,
+    Group,
     Language,
     Meeting,
     ServiceArea,
@@ -584,3 +585,27 @@ def test_query_count_does_not_grow_with_groups_contacts_and_meetings(
     # contacts for the area, their meetings, the peer introductions, the resources and their
     # phones (6); the access-log write.
     assert many <= 13
+
+
+# --- VII.D: when the group's information was last checked ------------------------------------
+
+
+def _verified_dates(groups):
+    Group.objects.filter(pk=groups["sunrise"].pk).update(last_verified_on=date(2026, 3, 2))
+    Group.objects.filter(pk=groups["hope"].pk).update(last_verified_on=None)
+
+
+def test_the_sheet_says_when_the_information_was_checked_with_the_group(
+    sign_in, clinician, referral, groups
+):
+    _verified_dates(groups)
+    page = html_lib.unescape(_sheet(sign_in(clinician), referral))
+    assert "Information checked with the group on March 2, 2026." in page
+    assert "This information has not been checked with the group yet." in page
+
+
+def test_the_spanish_sheet_says_it_in_spanish(sign_in, clinician, spanish_referral, groups):
+    _verified_dates(groups)
+    page = html_lib.unescape(_sheet(sign_in(clinician), spanish_referral))
+    assert "Información confirmada con el grupo el 2 de marzo de 2026." in page
+    assert "Esta información todavía no se ha confirmado con el grupo." in page

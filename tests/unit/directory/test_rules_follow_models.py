@@ -47,3 +47,12 @@ def test_the_seeds_lengths_are_the_models():
         model = apps.get_model("directory", model_name)
         for field, length in lengths.items():
             assert model._meta.get_field(field).max_length == length, (model_name, field)
+
+
+def test_the_currency_rules_choices_are_the_models():
+    from directory.models import CriterionConfirmation, VerificationCall
+    from directory.rules import currency
+
+    assert {o.value for o in currency.Outcome} == set(VerificationCall.Outcome.values)
+    assert {s.value for s in currency.Stance} == set(Group.MedicationStance.values)
+    assert set(CriterionConfirmation.Status.values) >= {"meets", "does_not_meet", "not_confirmed"}

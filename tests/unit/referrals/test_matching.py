@@ -875,3 +875,21 @@ def test_two_thousand_listings_rank_as_the_full_ranking_did(seed):
     for limit in (1, 20, 300):
         result = run(listings, who, limit=limit)
         assert result == reference_match(listings, who, limit)
+
+
+# --- VII.D cadence: current listings first, and the reason says why ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("verified", "months", "points", "reason"),
+    [
+        (None, 12, m.NEVER_VERIFIED, "never verified"),
+        (date(2008, 11, 7), 12, m.VERIFIED_LONG_AGO, "not verified since November 2008"),
+        (date(2025, 12, 20), 12, m.VERIFIED_RECENTLY, "verified December 2025"),
+        (date(2025, 12, 20), 6, m.VERIFIED_LONG_AGO, "not verified since December 2025"),
+    ],
+)
+def test_currency_ranks_current_listings_first_and_says_why(verified, months, points, reason):
+    listing = m.Listing(id=1, name="A", slug="a", last_verified_on=verified, current_months=months)
+    assert m.currency(listing, date(2026, 12, 7)) == (points, reason)
+    assert m.VERIFIED_RECENTLY > m.VERIFIED_LONG_AGO > m.NEVER_VERIFIED
