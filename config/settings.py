@@ -97,6 +97,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every middleware below may parse the Cookie header (core/middleware.py).
+    "core.middleware.CookieHeaderGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything below, so that their redirects are not cached either.
@@ -105,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the CSRF check's process_view parses the body (a multipart body goes to disk).
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -295,6 +299,15 @@ STORAGES = {
         )
     },
 }
+
+# --- Request bodies -------------------------------------------------------------------------------
+
+# Judged on the declared length before anything reads the body (core.middleware): an import
+# file is at most 2 MB (directory.rules.uploads), its multipart form a little more.
+REQUEST_BODY_LIMIT = 3 * 1024 * 1024
+ANONYMOUS_BODY_LIMIT = 64 * 1024
+# Django's own limit on a form's fields held in memory (not files): the same bound.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_LIMIT
 
 # --- Forms --------------------------------------------------------------------------------------
 
