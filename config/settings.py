@@ -229,6 +229,9 @@ SECURE_HSTS_PRELOAD = HTTPS_ONLY
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     # Only behind a proxy that sets this header itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address for the access log: the connection's (REMOTE_ADDR), or, behind nginx
+# (deploy/nginx/, which sets X-Real-IP itself and overwrites a client's), that header.
+TRUST_X_REAL_IP = env_bool("TRUST_X_REAL_IP", False)
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
