@@ -76,6 +76,9 @@ REFUSAL_WRITES = {
     "accounts:two-factor-setup": {
         "otp_totp_totpdevice": "django-otp counts a wrong code to throttle"
     },
+    "accounts:sign-in": {
+        "accounts_signinlock": "a wrong password is counted towards the username's lockout"
+    },
 }
 
 # Pages that answer a refusal with 200 rather than a 4xx, and why. For these a 200 is checked
@@ -315,6 +318,7 @@ def host_urls(name: str, w: FuzzWorld) -> list[str]:
         "directory:group-verify": [w.url("directory:group-edit")],
         "directory:group-unarchive": [w.url("directory:group-edit", archived)],
         "accounts:sign-out": [w.url("directory:search")],  # in every page's header
+        "accounts:issue-enrolment-code": [w.url("supervisor-home")],  # a button per person
         "admin:index": [],
     }
     procedure = [w.url("referrals:detail", referred)]
