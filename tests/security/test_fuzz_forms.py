@@ -875,7 +875,7 @@ class TestNulCharacters:
     can pass it to the database (``core.middleware.RejectNulCharactersMiddleware``)."""
 
     def test_sign_in_with_a_nul_in_the_username_is_400_not_500(self, client, db):
-        # Before the middleware: the lockout's lookup of the username raised DataError on PostgreSQL.
+        # Before the middleware: the lockout's lookup of the name raised DataError on PostgreSQL.
         from accounts.models import AccessEvent
 
         response = client.post("/account/sign-in/", {"username": "clini\x00cian", "password": "x"})
