@@ -4,9 +4,10 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(VENV)/bin/python
-# Python 3.12 or newer: the first of these that is new enough.
-BOOTSTRAP_PYTHON := $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
+# Python 3.13 (.python-version), else another release without a known request-parsing flaw:
+# 3.12 before 3.12.6 parses cookies in quadratic time (CVE-2024-7592; core/interpreter.py).
+BOOTSTRAP_PYTHON := $(shell for p in python3.13 python3.14 python3.12 python3 python; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12, 6))' \
 	>/dev/null 2>&1 && { echo $$p; break; }; done)
 
 # The local demo: DEBUG on, plain HTTP, two-factor off (every page shows a banner saying so).
@@ -30,8 +31,8 @@ help:
 
 $(PY):
 	@if [ -z "$(BOOTSTRAP_PYTHON)" ]; then \
-		echo "Python 3.12 or newer is needed and none was found on PATH."; \
-		echo "Install it (python.org, your package manager, or 'pyenv install 3.12')."; \
+		echo "Python 3.13 (or 3.12.6 or newer) is needed and none was found on PATH."; \
+		echo "Install it (python.org, your package manager, or 'pyenv install 3.13')."; \
 		exit 1; fi
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

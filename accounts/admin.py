@@ -1,12 +1,18 @@
-"""The superuser's tools: clinics, staff and their roles, unlocking, and a read-only access log."""
+"""The superuser's tools: clinics, staff and their roles, unlocking, enrolment codes, and a
+read-only access log. Every action on an account writes an access-log row; no page shows a
+second-factor secret (django-otp's own device pages showed each key, its QR code and the
+unused backup codes: they are replaced below by lists without them)."""
 
-from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import render
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessEvent, Clinic, User
+from accounts.services import access_log
+from accounts.services import lockout as lockout_services
+from accounts.services import two_factor as two_factor_services
 
 
 @admin.register(Clinic)
@@ -48,27 +54,89 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups", "user_permissions")
-    actions = ["unlock_sign_in", "reset_two_factor", "disable_accounts"]
+    actions = ["unlock_sign_in", "reset_two_factor", "issue_enrolment_codes", "disable_accounts"]
 
     @admin.action(description="Unlock sign-in (clear failed attempts)")
     def unlock_sign_in(self, request, queryset):
-        for user in queryset:
-            axes_reset(username=user.username)
-        messages.success(request, f"Unlocked {queryset.count()} account(s).")
+        users = list(queryset)
+        lockout_services.unlock(usernames=[user.username for user in users])
+        for user in users:
+            _account_event(request, user, "sign-in unlocked")
+        messages.success(request, f"Unlocked {len(users)} account(s).")
 
-    @admin.action(description="Reset two-factor (enrol again at next sign-in)")
+    @admin.action(description="Reset two-factor (enrol again, with a new enrolment code)")
     def reset_two_factor(self, request, queryset):
-        TOTPDevice.objects.filter(user__in=queryset).delete()
-        StaticDevice.objects.filter(user__in=queryset).delete()
-        messages.success(request, f"Two-factor reset for {queryset.count()} account(s).")
+        count = two_factor_services.reset_two_factor(
+            users=list(queryset), by=request.user, request=request
+        )
+        messages.success(request, f"Two-factor reset for {count} account(s).")
+
+    @admin.action(description="Issue enrolment codes (shown once, valid 72 hours)")
+    def issue_enrolment_codes(self, request, queryset):
+        issued = [
+            (
+                user,
+                two_factor_services.issue_enrolment_code(
+                    user=user, by=request.user, request=request
+                ),
+            )
+            for user in queryset
+        ]
+        return render(request, "accounts/enrolment_codes.html", {"issued": issued})
 
     @admin.action(description="Disable accounts and end their sessions")
     def disable_accounts(self, request, queryset):
         # save() per user, not update(): the post_save receiver ends each one's sessions.
-        for user in queryset:
+        users = list(queryset)
+        for user in users:
             user.is_active = False
             user.save(update_fields=["is_active"])
-        messages.success(request, f"Disabled {queryset.count()} account(s).")
+            _account_event(request, user, "account disabled")
+        messages.success(request, f"Disabled {len(users)} account(s).")
+
+    def save_model(self, request, obj, form, change):
+        # Unticking "Active" on the person's page is the same action as the list's.
+        disabled = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if disabled:
+            _account_event(request, obj, "account disabled")
+
+
+def _account_event(request, user, reason):
+    access_log.record(
+        request,
+        AccessEvent.Action.ACCOUNT,
+        object_type="user",
+        object_id=user.pk,
+        clinic_id=user.clinic_id,
+        reason=reason,
+    )
+
+
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+class DeviceAdmin(admin.ModelAdmin):
+    """Who has which second factor, read-only: never the key, its QR code or the codes."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(TOTPDevice, DeviceAdmin)
+admin.site.register(StaticDevice, DeviceAdmin)
 
 
 @admin.register(AccessEvent)

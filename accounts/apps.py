@@ -9,5 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import lookups, signals  # noqa: F401  (signals: the sign-in receivers)
+        from core import checks  # noqa: F401  (the interpreter check of `check --deploy`)
 
         lookups.register()  # integer __in lookups that leave out-of-range values out

@@ -14,7 +14,7 @@ class SignInForm(AuthenticationForm):
     error_messages = {
         "invalid_login": (
             "That username and password do not match an active account. Both are "
-            "case-sensitive. After 5 failed attempts the account is locked."
+            "case-sensitive. After 5 failed attempts the account is locked for a few minutes."
         ),
         "inactive": "This account is disabled.",
     }
@@ -46,6 +46,12 @@ class TokenForm(forms.Form):
 
 
 class EnrolmentForm(forms.Form):
+    enrolment_code = forms.CharField(
+        label="Enrolment code",
+        max_length=20,
+        help_text=("The one-time code your supervisor or administrator gave you (valid 72 hours)."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
     token = forms.CharField(
         label="Code from your authenticator app",
         max_length=8,
@@ -58,6 +64,36 @@ class EnrolmentForm(forms.Form):
         if not (token.isdigit() and len(token) == 6):
             raise forms.ValidationError("Enter the 6 digits the app shows.")
         return token
+
+
+class ConfirmPasswordForm(forms.Form):
+    """The password again, before an action a stolen session must not take alone."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password. Nothing was changed.")
+        return password
+
+
+class IssueEnrolmentCodeForm(forms.Form):
+    """The person of the supervisor's clinic who gets a new enrolment code."""
+
+    user = forms.ModelChoiceField(queryset=None, label="Staff member")
+
+    def __init__(self, *args, staff_queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = staff_queryset
 
 
 class AccessEventFilter(django_filters.FilterSet):

@@ -116,6 +116,9 @@ class AccessEvent(models.Model):
         FAILED_SIGN_IN = "failed-sign-in", "Failed sign-in"
         LOCKOUT = "lockout", "Lockout"
         DENIED = "denied", "Denied"
+        # Someone changed a staff account (disable, unlock, reset two-factor, new backup
+        # codes, an enrolment code): object_type "user", object_id the account's id.
+        ACCOUNT = "account", "Account change"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -186,3 +189,51 @@ class AccessEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AccessLogIsAppendOnly("The access log cannot be deleted from.")
+
+
+class SignInLock(models.Model):
+    """Failed sign-ins of one username and its temporary lock (accounts.rules.lockout).
+
+    One row per username typed, known or not (telling them apart would tell an attacker which
+    names exist). The sign-in locks this row for the whole attempt, so concurrent guesses
+    are counted one after another: five failures mean five password checks.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Lockouts in a row (the cool-off doubles with each); back to 0 on a successful sign-in.
+    lockouts = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self):
+        return self.username
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code a supervisor or superuser gives a person to enrol a second factor.
+
+    Only a hash is kept: the code is shown once, to the person who issued it. A password
+    alone cannot enrol (a stolen password would capture the second factor otherwise).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return f"enrolment code for {self.user_id}, issued {self.issued_at:%Y-%m-%d %H:%M}"

@@ -2,14 +2,16 @@
 
 import time
 
-from axes.signals import user_locked_out
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from accounts.models import AccessEvent, StaffSession
+from accounts.selectors import two_factor
 from accounts.services import access_log
 
 SIGNED_IN_AT = "signed_in_at"
@@ -23,7 +25,26 @@ def on_signed_in(sender, request, user, **kwargs):
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_ACTIVITY] = now
     reason = "second factor pending" if settings.REQUIRE_MFA else ""
-    access_log.record(request, AccessEvent.Action.SIGN_IN, user=user, reason=reason)
+    event = access_log.record(request, AccessEvent.Action.SIGN_IN, user=user, reason=reason)
+    # A second factor added or reset since the last sign-in is told now: added with a stolen
+    # password, it is the person whose account it is who signs in next.
+    changes = two_factor.second_factor_changes_since_previous_sign_in(
+        user, current_event_id=event.pk
+    )
+    for change in changes:
+        when = timezone.localtime(change.occurred_at).strftime("%b %-d, %Y at %-I:%M %p")
+        if change.reason == two_factor.RESET:
+            text = f"Two-factor sign-in for your account was reset by an administrator on {when}."
+        else:
+            text = (
+                f"A second factor (authenticator app) was added to your account on {when}"
+                f" from address {change.ip_address or 'unknown'}."
+            )
+        messages.warning(
+            request,
+            text + " If that was not you or your administrator, tell your supervisor now.",
+            fail_silently=True,  # a sign-in outside a page (a test's login) has no messages
+        )
 
 
 @receiver(user_logged_out)
@@ -38,31 +59,15 @@ def on_signed_out(sender, request, user, **kwargs):
 def on_sign_in_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))
     user = get_user_model().objects.filter(username=username).first() if username else None
-    # SignInView notes whether the account was locked before this attempt: axes signals a
-    # lockout again on every refused attempt, but only the first one locks.
-    locked = bool(getattr(request, "account_was_locked", False))
+    if request is not None:
+        request.sign_in_failed = True  # the sign-in view counts it (accounts.services.lockout)
     access_log.record(
         request,
         AccessEvent.Action.FAILED_SIGN_IN,
         user=user,
         username=username,
-        outcome=AccessEvent.Outcome.DENIED if locked else AccessEvent.Outcome.FAILURE,
-        reason="account locked" if locked else "wrong username or password",
-    )
-
-
-@receiver(user_locked_out)
-def on_locked_out(sender, request, username, ip_address, **kwargs):
-    if getattr(request, "account_was_locked", False):
-        return  # already locked and already logged; this attempt is logged as a failure
-    user = get_user_model().objects.filter(username=username).first() if username else None
-    access_log.record(
-        request,
-        AccessEvent.Action.LOCKOUT,
-        user=user,
-        username=username or "",
-        outcome=AccessEvent.Outcome.DENIED,
-        reason=f"{settings.AXES_FAILURE_LIMIT} failed attempts",
+        outcome=AccessEvent.Outcome.FAILURE,
+        reason="wrong username or password",
     )
 
 

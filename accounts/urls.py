@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from accounts.views import sign_in, two_factor
+from accounts.views import home, sign_in, two_factor
 
 app_name = "accounts"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("two-factor/", two_factor.two_factor, name="two-factor"),
     path("two-factor/setup/", two_factor.two_factor_setup, name="two-factor-setup"),
     path("two-factor/backup-codes/", two_factor.backup_codes, name="backup-codes"),
+    path("enrolment-code/", home.issue_enrolment_code, name="issue-enrolment-code"),
 ]

@@ -81,7 +81,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "axes",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
@@ -97,6 +96,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every middleware below may parse the Cookie header (core/middleware.py).
+    "core.middleware.CookieHeaderGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything below, so that their redirects are not cached either.
@@ -105,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the CSRF check's process_view parses the body (a multipart body goes to disk).
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -119,8 +122,6 @@ MIDDLEWARE = [
     # it to PostgreSQL (which refuses it with a 500); below the header middleware so that the
     # 400 page carries every security header.
     "core.middleware.RejectNulCharactersMiddleware",
-    # Axes last, as its documentation asks, so that it sees the sign-in view's outcome.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -177,10 +178,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- People and sign-in -----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.StaffBackend",
-]
+AUTHENTICATION_BACKENDS = ["accounts.backends.StaffBackend"]
 LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign-in"
@@ -208,22 +206,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "selfhelp_session"
 
-# Lockout (django-axes): five failed attempts lock the account until a superuser unlocks it.
-AXES_FAILURE_LIMIT = 5
-AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_COOLOFF_TIME = None
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_HTTP_RESPONSE_CODE = 429
-AXES_DISABLE_ACCESS_LOG = True  # our own access log records every sign-in event
-AXES_VERBOSE = False
-SILENCED_SYSTEM_CHECKS = [
-    # axes.W006 asks to lock by IP address as well. A clinic's staff share one public address,
-    # and a lock with no cool-off on it would shut a whole clinic out after five typos
-    # county-wide. Accounts are locked by username; per-address rate limits belong to the
-    # load balancer in front (README, "Deploy").
-    "axes.W006",
-]
+# Lockout: five failed sign-ins lock a username for 5 minutes, doubling with each lockout in a
+# row up to an hour (accounts/rules/lockout.py), counted exactly under concurrency
+# (accounts/services/lockout.py). By username, not address: a clinic's staff share one public
+# address. Per-address rate limits are nginx's (deploy/nginx/).
 
 OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "LA County DMH Self-Help Referral")
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -243,6 +229,9 @@ SECURE_HSTS_PRELOAD = HTTPS_ONLY
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     # Only behind a proxy that sets this header itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address for the access log: the connection's (REMOTE_ADDR), or, behind nginx
+# (deploy/nginx/, which sets X-Real-IP itself and overwrites a client's), that header.
+TRUST_X_REAL_IP = env_bool("TRUST_X_REAL_IP", False)
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -295,6 +284,15 @@ STORAGES = {
         )
     },
 }
+
+# --- Request bodies -------------------------------------------------------------------------------
+
+# Judged on the declared length before anything reads the body (core.middleware): an import
+# file is at most 2 MB (directory.rules.uploads), its multipart form a little more.
+REQUEST_BODY_LIMIT = 3 * 1024 * 1024
+ANONYMOUS_BODY_LIMIT = 64 * 1024
+# Django's own limit on a form's fields held in memory (not files): the same bound.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_LIMIT
 
 # --- Forms --------------------------------------------------------------------------------------
 
@@ -354,5 +352,4 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
 }

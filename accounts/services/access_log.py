@@ -15,8 +15,10 @@ address and the outcome.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
@@ -26,13 +28,22 @@ from accounts.models import AccessEvent
 def client_ip(request: HttpRequest | None) -> str | None:
     """The address the request came from, as the server saw it (``REMOTE_ADDR``).
 
-    Never ``X-Forwarded-For``: any client can write that header. Behind a load balancer,
-    gunicorn's PROXY protocol support (``--proxy-protocol --proxy-allow-from``) makes
-    ``REMOTE_ADDR`` the client's own address; see the README's deployment notes.
+    Never ``X-Forwarded-For``: any client can write that header. Behind the nginx of
+    ``deploy/`` (which sets ``X-Real-IP`` itself, overwriting a client's) ``TRUST_X_REAL_IP``
+    reads that header instead; see the README's deployment notes.
     """
     if request is None:
         return None
+    if settings.TRUST_X_REAL_IP and request.META.get("HTTP_X_REAL_IP"):
+        return _valid_address(request.META["HTTP_X_REAL_IP"].strip())
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _valid_address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def record(

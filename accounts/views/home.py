@@ -1,10 +1,12 @@
 """Each role's home: where a person lands after signing in, by the permissions of their role."""
 
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
+from accounts.forms import IssueEnrolmentCodeForm
 from accounts.permissions import permission_required
-from accounts.selectors import access_log, staff
+from accounts.selectors import access_log, lockout, staff, two_factor
+from accounts.services import two_factor as two_factor_services
 
 # Each role's home, in the order a person holding several roles lands on them.
 ROLE_HOMES = [
@@ -31,14 +33,36 @@ def home(request):
 @permission_required("accounts.use_supervisor_home")
 @require_safe
 def supervisor_home(request):
+    people = list(staff.clinic_staff(request.user.clinic)) if request.user.clinic_id else []
+    enrolled = two_factor.enrolled_user_ids([person.pk for person in people])
+    for person in people:
+        person.has_second_factor = person.pk in enrolled
     return render(
         request,
         "accounts/home_supervisor.html",
         {
             "activity": access_log.recent_account_activity(request.user),
-            "staff": staff.clinic_staff(request.user.clinic) if request.user.clinic_id else [],
+            "staff": people,
+            "sign_in_trouble": lockout.clinic_sign_in_trouble(request.user.clinic),
         },
     )
+
+
+@permission_required("accounts.use_supervisor_home")
+@require_POST
+def issue_enrolment_code(request):
+    """A one-time code for a person of the supervisor's clinic to enrol a second factor.
+
+    Shown once, here; valid 72 hours; the access log records who issued it for whom. Not for
+    oneself: the code is another person's word that the enrolment is wanted.
+    """
+    people = staff.clinic_staff(request.user.clinic).exclude(pk=request.user.pk)
+    form = IssueEnrolmentCodeForm(request.POST, staff_queryset=people)
+    if not form.is_valid():
+        return render(request, "accounts/enrolment_code_refused.html", {"form": form}, status=400)
+    person = form.cleaned_data["user"]
+    code = two_factor_services.issue_enrolment_code(user=person, by=request.user, request=request)
+    return render(request, "accounts/enrolment_codes.html", {"issued": [(person, code)]})
 
 
 @permission_required("accounts.use_site_admin_home")

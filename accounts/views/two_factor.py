@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from accounts.forms import EnrolmentForm, TokenForm
+from accounts.forms import ConfirmPasswordForm, EnrolmentForm, TokenForm
 from accounts.models import AccessEvent
 from accounts.selectors import two_factor as two_factor_selectors
 from accounts.services import access_log
@@ -45,8 +45,11 @@ def two_factor(request):
         return redirect("accounts:two-factor-setup")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        devices = two_factor_selectors.devices_for(request.user, form.cleaned_data["token"])
-        if any(not device.verify_is_allowed()[0] for device in devices):
+        try:
+            device = two_factor_services.verify_code(
+                user=request.user, token=form.cleaned_data["token"]
+            )
+        except two_factor_services.Throttled:
             form.add_error("token", THROTTLED_MESSAGE)
             return render(
                 request,
@@ -54,9 +57,8 @@ def two_factor(request):
                 {"form": form, "next": request.GET.get("next", "")},
                 status=429,
             )
-        device = next((d for d in devices if d.verify_token(form.cleaned_data["token"])), None)
         if device is not None:
-            otp_login(request, device)
+            _complete_sign_in(request, device)
             access_log.record(request, AccessEvent.Action.SIGN_IN, reason="second factor verified")
             return redirect(_safe_next(request))
         access_log.record(
@@ -79,6 +81,13 @@ def two_factor(request):
     )
 
 
+def _complete_sign_in(request, device):
+    """Both factors given: a new session key (the password-only session's key is worthless
+    from here on, so one seen or planted before cannot ride the verified session)."""
+    request.session.cycle_key()
+    otp_login(request, device)
+
+
 def _qr_data_uri(data: str) -> str:
     """The QR code as an SVG data: URI for an <img>, so no markup is injected into the page."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
@@ -87,38 +96,72 @@ def _qr_data_uri(data: str) -> str:
     return "data:image/svg+xml;base64," + b64encode(buffer.getvalue()).decode()
 
 
+SETUP_DEVICE = "two_factor_setup_device"
+
+
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request):
-    """First sign-in: enrol an authenticator app by QR code, then show backup codes once."""
+    """Enrol an authenticator app: this session's own key, an enrolment code, the app's code.
+
+    Each opening of the page makes a new key for this session only and shows it this once;
+    confirming it voids every other session's key. A password alone is not enough: the
+    enrolment code comes from a supervisor or superuser (accounts.services.two_factor).
+    """
     if two_factor_selectors.has_confirmed_app(request.user):
         # Never a second enrolment from a password-only session: that would let a stolen
         # password add the thief's phone. A superuser resets two-factor in the admin.
         return redirect("accounts:two-factor")
-    device = two_factor_services.unconfirmed_device(by=request.user)
+    device_id = request.session.get(SETUP_DEVICE)
     form = EnrolmentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and not device.verify_is_allowed()[0]:
-        form.add_error("token", THROTTLED_MESSAGE)
+    if request.method == "POST" and device_id is None:
+        form.is_valid()
+        form.add_error(None, "This set-up has expired. Start again to get a new QR code.")
     elif request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            codes = two_factor_services.confirm_enrolment(device=device, by=request.user)
-            otp_login(request, device)
+        try:
+            codes = two_factor_services.confirm_enrolment(
+                user=request.user,
+                device_id=device_id,
+                enrolment_code=form.cleaned_data["enrolment_code"],
+                token=form.cleaned_data["token"],
+            )
+        except two_factor_services.Throttled:
+            form.add_error("token", THROTTLED_MESSAGE)
+        except two_factor_services.EnrolmentRefused as refusal:
+            form.add_error(refusal.field, refusal.message)
+            access_log.record(
+                request,
+                AccessEvent.Action.FAILED_SIGN_IN,
+                outcome=AccessEvent.Outcome.FAILURE,
+                reason="enrolment refused: " + refusal.field.replace("_", " "),
+            )
+        else:
+            del request.session[SETUP_DEVICE]
+            device = two_factor_selectors.confirmed_app(request.user)
+            _complete_sign_in(request, device)
             access_log.record(request, AccessEvent.Action.SIGN_IN, reason="second factor enrolled")
             return render(
                 request, "accounts/backup_codes.html", {"codes": codes, "first_time": True}
             )
-        form.add_error(
-            "token", "That code does not match. Check the phone's clock and try a new code."
+    if request.method == "POST":
+        # The key was shown when this session's set-up began, and is not shown again.
+        return render(
+            request,
+            "accounts/two_factor_setup.html",
+            {"form": form, "key_shown": False},
+            status=400 if form.errors else 200,
         )
+    device = two_factor_services.start_enrolment(by=request.user, replacing_device_id=device_id)
+    request.session[SETUP_DEVICE] = device.pk
     secret = b32encode(device.bin_key).decode()
     return render(
         request,
         "accounts/two_factor_setup.html",
         {
             "form": form,
+            "key_shown": True,
             "qr_image": _qr_data_uri(device.config_url),
             "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -129,8 +172,14 @@ def backup_codes(request):
         # Belt and braces beside the middleware: new codes from a password-only session
         # would be a way around the second factor.
         return redirect("accounts:two-factor")
-    if request.method == "POST":
-        codes = two_factor_services.replace_backup_codes(by=request.user)
+    form = ConfirmPasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = two_factor_services.replace_backup_codes(by=request.user, request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes})
     remaining = two_factor_selectors.remaining_backup_codes(request.user)
-    return render(request, "accounts/backup_codes_status.html", {"remaining": remaining})
+    return render(
+        request,
+        "accounts/backup_codes_status.html",
+        {"remaining": remaining, "form": form},
+        status=400 if form.errors else 200,
+    )

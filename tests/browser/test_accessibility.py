@@ -6,12 +6,16 @@ the policy itself in a normal context. Nothing is excluded from a scan.
 """
 
 import json
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
+from accounts.models import SignInLock
+from accounts.services.two_factor import issue_enrolment_code
 from tests.browser.conftest import (
     ROLES,
     SIGN_IN_PATH,
@@ -97,9 +101,38 @@ def test_two_factor_setup_and_backup_codes_pages(page, settings, clinician):
     assert_no_serious_violations(page)
 
     secret = page.locator(".secret-key").inner_text()
+    page.get_by_label("Enrolment code").fill(issue_enrolment_code(user=clinician, by=None))
     page.get_by_label("Code from your authenticator app").fill(totp_code(key_from_secret(secret)))
     page.get_by_role("button", name="Confirm", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your backup codes")
+    assert_no_serious_violations(page)
+
+
+def test_supervisor_home_with_a_locked_account_and_an_enrolment_code(
+    page, settings, supervisor, clinician
+):
+    settings.REQUIRE_MFA = True
+    SignInLock.objects.create(
+        username=clinician.username,
+        failures=0,
+        lockouts=1,
+        last_failure_at=timezone.now(),
+        locked_until=timezone.now() + timedelta(minutes=5),
+    )
+    sign_in_with_app(page, supervisor)
+    expect(page.get_by_text("Locked until")).to_be_visible()
+    assert_no_serious_violations(page)
+    page.get_by_role("button", name=f"Issue enrolment code for {clinician.username}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enrolment code")
+    assert_no_serious_violations(page)
+
+
+def test_locked_out_page(page, settings, clinician):
+    settings.REQUIRE_MFA = False
+    page.goto(SIGN_IN_PATH)
+    for _ in range(5):
+        sign_in_response(page, clinician.username, "not the password")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Account locked")
     assert_no_serious_violations(page)
 
 

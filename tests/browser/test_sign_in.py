@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from accounts.services.two_factor import issue_enrolment_code
 from tests.browser.conftest import (
     ROLES,
     SIGN_IN_PATH,
@@ -52,6 +53,7 @@ def test_two_factor_enrolment_then_a_backup_code(page, settings, clinician):
     secret = page.locator(".secret-key").inner_text().strip()
     assert BASE32_GROUPS.match(secret), f"secret key not in groups of 4 base32 chars: {secret!r}"
 
+    page.get_by_label("Enrolment code").fill(issue_enrolment_code(user=clinician, by=None))
     page.get_by_label("Code from your authenticator app").fill(totp_code(key_from_secret(secret)))
     page.get_by_role("button", name="Confirm", exact=True).click()
 

@@ -76,6 +76,9 @@ REFUSAL_WRITES = {
     "accounts:two-factor-setup": {
         "otp_totp_totpdevice": "django-otp counts a wrong code to throttle"
     },
+    "accounts:sign-in": {
+        "accounts_signinlock": "a wrong password is counted towards the username's lockout"
+    },
 }
 
 # Pages that answer a refusal with 200 rather than a 4xx, and why. For these a 200 is checked
@@ -319,6 +322,7 @@ def host_urls(name: str, w: FuzzWorld) -> list[str]:
         "directory:group-verify": [w.url("directory:group-edit")],
         "directory:group-unarchive": [w.url("directory:group-edit", archived)],
         "accounts:sign-out": [w.url("directory:search")],  # in every page's header
+        "accounts:issue-enrolment-code": [w.url("supervisor-home")],  # a button per person
         "admin:index": [],
     }
     procedure = [w.url("referrals:detail", referred)]
@@ -875,7 +879,7 @@ class TestNulCharacters:
     can pass it to the database (``core.middleware.RejectNulCharactersMiddleware``)."""
 
     def test_sign_in_with_a_nul_in_the_username_is_400_not_500(self, client, db):
-        # Before the middleware: django-axes' lockout query raised DataError on PostgreSQL.
+        # Before the middleware: the lockout's lookup of the name raised DataError on PostgreSQL.
         from accounts.models import AccessEvent
 
         response = client.post("/account/sign-in/", {"username": "clini\x00cian", "password": "x"})

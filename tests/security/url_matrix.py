@@ -171,6 +171,9 @@ MATRIX: dict[str, Route] = {
     "accounts:two-factor": Route(get=STAFF, post=STAFF),
     "accounts:two-factor-setup": Route(get=STAFF, post=STAFF),
     "accounts:backup-codes": Route(get=STAFF, post=STAFF),
+    # A supervisor issues an enrolment code to a person of their clinic (the person is in the
+    # form: an empty POST is a 400 with the message). GET: 405.
+    "accounts:issue-enrolment-code": Route(get=SUPERVISOR_NO_METHOD, post=SUPERVISOR),
     # --- the directory: reading (every role) -----------------------------------------------
     "directory:search": Route(get=STAFF, post=STAFF_NO_METHOD),
     "directory:print": Route(get=STAFF, post=STAFF_NO_METHOD),

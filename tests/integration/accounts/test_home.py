@@ -114,7 +114,7 @@ def busy_clinic(clinic, supervisor, other_clinic):
         # and the access-log row (the worklist names clients)
         ("clinician", "/clinician/", 9),
         # ... plus the clinic's staff and their groups (prefetch)
-        ("supervisor", "/supervisor/", 8),
+        ("supervisor", "/supervisor/", 10),
         # ... plus the clinics with their staff counts
         ("site_admin", "/site-admin/", 7),
         # ... plus staff for the filter, the page of events with their actors (no count: the

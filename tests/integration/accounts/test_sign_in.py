@@ -9,6 +9,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessEvent, StaffSession
+from accounts.services.two_factor import issue_enrolment_code
 from tests.factories.accounts import PASSWORD
 
 SIGN_IN = "/account/sign-in/"
@@ -100,9 +101,11 @@ class TestTwoFactor:
         assert response.status_code == 200
         assert b'src="data:image/svg+xml;base64,' in response.content
         device = TOTPDevice.objects.get(user=clinician, confirmed=False)
+        code = issue_enrolment_code(user=clinician, by=None)
 
         response = client.post(
-            reverse("accounts:two-factor-setup"), {"token": current_code(device)}
+            reverse("accounts:two-factor-setup"),
+            {"token": current_code(device), "enrolment_code": code},
         )
         assert response.status_code == 200
         assert len(response.context["codes"]) == 10
@@ -119,11 +122,16 @@ class TestTwoFactor:
         post_sign_in(client, clinician.username)
         client.get(reverse("accounts:two-factor-setup"))
         device = TOTPDevice.objects.get(user=clinician, confirmed=False)
+        code = issue_enrolment_code(user=clinician, by=None)
         wrong = "000000" if current_code(device) != "000000" else "111111"
-        response = client.post(reverse("accounts:two-factor-setup"), {"token": wrong})
+        response = client.post(
+            reverse("accounts:two-factor-setup"), {"token": wrong, "enrolment_code": code}
+        )
         assert response.status_code == 400
         assert b"does not match" in response.content
-        response = client.post(reverse("accounts:two-factor-setup"), {"token": "12ab"})
+        response = client.post(
+            reverse("accounts:two-factor-setup"), {"token": "12ab", "enrolment_code": code}
+        )
         assert response.status_code == 400
         assert b"Enter the 6 digits" in response.content
         assert not TOTPDevice.objects.filter(user=clinician, confirmed=True).exists()
@@ -199,7 +207,7 @@ class TestTwoFactor:
         settings.REQUIRE_MFA = True
         client = sign_in(clinician)
         assert b"0</strong> unused" in client.get(reverse("accounts:backup-codes")).content
-        response = client.post(reverse("accounts:backup-codes"))
+        response = client.post(reverse("accounts:backup-codes"), {"password": PASSWORD})
         assert len(response.context["codes"]) == 10
         assert StaticToken.objects.filter(device__user=clinician).count() == 10
 
@@ -213,7 +221,7 @@ class TestLockout:
             assert post_sign_in(client, clinician.username, "wrong password!").status_code == 200
         response = post_sign_in(client, clinician.username, "wrong password!")
         assert response.status_code == 429
-        assert b"locked after 5 failed sign-in attempts" in response.content
+        assert b"locked for a while after 5 failed sign-in attempts" in response.content
         assert (
             AccessEvent.objects.filter(action=AccessEvent.Action.LOCKOUT, user=clinician).count()
             == 1
