@@ -52,6 +52,18 @@ MEETING_FIELDS = (
     "type_codes",
     "notes",
 )
+# A meeting's exchange fields: written by the Meeting Guide import (and kept by every other
+# write, which leaves a field it is not given as it is).
+MEETING_FEED_FIELDS = (
+    "slug",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "location_notes",
+    "conference_notes",
+)
 RESOURCE_FIELDS = (
     "name",
     "description",

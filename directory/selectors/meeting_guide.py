@@ -84,6 +84,18 @@ class ImportPlan:
 
 
 CHANGE_LABELS = {
+    "weekday": "day",
+    "start_time": "time",
+    "address": "address",
+    "online_url": "conference link",
+    "slug": "slug",
+    "city": "city",
+    "state": "state",
+    "postal_code": "postal code",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "location_notes": "location notes",
+    "conference_notes": "conference notes",
     "name": "name",
     "end_time": "end",
     "location_name": "location",
@@ -153,10 +165,13 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
         entries.append(entry)
 
     existing: dict[tuple, list[Meeting]] = defaultdict(list)
+    by_slug: dict[tuple, Meeting] = {}
     targets = {entry.listing.pk for entry in entries if entry.listing is not None}
     for meeting in Meeting.objects.filter(group_id__in=targets).select_related(
         "service_area", "language"
     ):
+        if meeting.slug:
+            by_slug.setdefault((meeting.group_id, meeting.slug), meeting)
         key = (
             meeting.group_id,
             *_match_key(meeting.weekday, meeting.start_time, meeting.address, meeting.online_url),
@@ -189,8 +204,24 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
             if known is not None and language is None:
                 language = known
                 type_codes.remove(code)
+        # TC says the listing is temporarily closed: that is the listing's status here, not a
+        # type of the meeting (the feed adds it back while the listing stays closed).
+        if entry.listing.status == Group.Status.TEMPORARILY_CLOSED and "TC" in type_codes:
+            type_codes.remove("TC")
         name = "" if meeting.name == entry.listing.name else meeting.name
         entry.values = {
+            "weekday": meeting.weekday,
+            "start_time": meeting.start,
+            "address": meeting.address,
+            "online_url": meeting.online_url,
+            "slug": meeting.slug,
+            "city": meeting.city,
+            "state": meeting.state,
+            "postal_code": meeting.postal_code,
+            "latitude": meeting.latitude,
+            "longitude": meeting.longitude,
+            "location_notes": meeting.location_notes,
+            "conference_notes": meeting.conference_notes,
             "name": name,
             "end_time": meeting.end,
             "location_name": meeting.location_name,
@@ -215,7 +246,10 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
             )
             continue
         claimed[key] = meeting.item
-        matches = existing.get(key, [])
+        # The same meeting is the one with the source's slug (it keeps following the meeting
+        # when its time or place changes), else the one held at the same day, time and place.
+        same = by_slug.get((entry.listing.pk, meeting.slug))
+        matches = [same] if same is not None else existing.get(key, [])
         if matches:
             entry.existing = matches[0]
             entry.changes = [
