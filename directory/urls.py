@@ -10,7 +10,7 @@ import functools
 from django.urls import path, register_converter
 from django.urls.converters import SlugConverter
 
-from directory.views import browse, exchange, manage
+from directory.views import browse, exchange, manage, public
 
 app_name = "directory"
 
@@ -75,4 +75,16 @@ urlpatterns = [
     path("", browse.search, name="search"),
     path("print/", browse.print_list, name="print"),
     path("<listing_slug:slug>/", browse.group, name="group"),
+]
+
+
+# The public directory (VII.A), under /groups/ (config/urls.py, namespace "public"): English at
+# the root, Spanish under es/. No sign-in, except the poster, which staff print.
+public_urlpatterns = [
+    path("", public.search, name="search"),
+    path("meetings.json", public.meetings_feed, name="meetings"),
+    path("poster/<int:clinic_id>/", public.poster, name="poster"),
+    path("es/", public.search, {"lang": "es"}, name="search-es"),
+    path("es/<slug:slug>/", public.group, {"lang": "es"}, name="group-es"),
+    path("<slug:slug>/", public.group, name="group"),
 ]

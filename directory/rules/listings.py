@@ -78,7 +78,20 @@ RESOURCE_PHONE_FIELDS = ("phone", "extension", "label", "source")
 
 # Single path segments under /directory/ that are pages, never a listing's slug.
 RESERVED_SLUGS = frozenset(
-    {"new", "manage", "resources", "flags", "export", "import", "print", "meetings", "search"}
+    # The staff directory's pages, and the public directory's ("es" and "poster" under /groups/).
+    {
+        "new",
+        "manage",
+        "resources",
+        "flags",
+        "export",
+        "import",
+        "print",
+        "meetings",
+        "search",
+        "es",
+        "poster",
+    }
 )
 
 
