@@ -114,6 +114,19 @@ def _r(*outcomes: str) -> tuple[str, ...]:
 
 # Shapes that repeat. Columns: anonymous, clinician, supervisor, site_admin, other, superuser.
 EVERYONE = _r(OK, OK, OK, OK, OK, OK)
+NO_ONE = _r(M, M, M, M, M, M)  # a read-only page open to everyone: POST is no method
+# The only pages anonymous people may open: sign-in, the health check, the public directory.
+PUBLIC = frozenset(
+    {
+        "accounts:sign-in",
+        "healthz",
+        "public:search",
+        "public:search-es",
+        "public:group",
+        "public:group-es",
+        "public:meetings",
+    }
+)
 STAFF = _r(S, OK, OK, OK, OK, OK)  # any signed-in person
 STAFF_NO_METHOD = _r(S, M, M, M, M, M)
 # The catalogue's management: site admins (and the superuser, who holds every permission).
@@ -199,6 +212,15 @@ MATRIX: dict[str, Route] = {
     "directory:flag-create": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
     "directory:import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
     "directory:meeting-guide-import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    # --- the public directory (VII.A): open to everyone, read-only ----------------------------
+    **{name: Route(get=EVERYONE, post=NO_ONE) for name in ("public:search", "public:search-es")},
+    **{
+        name: Route(get=EVERYONE, post=NO_ONE, kwargs=SLUG)
+        for name in ("public:group", "public:group-es")
+    },
+    "public:meetings": Route(get=EVERYONE, post=NO_ONE),
+    # The waiting-room poster is printed by staff, for any clinic (no client data on it).
+    "public:poster": Route(get=STAFF, post=STAFF_NO_METHOD, kwargs={"clinic_id": "clinic"}),
     # --- clients -----------------------------------------------------------------------------
     "clients:list": Route(
         get=CLINIC_LIST,

@@ -128,6 +128,7 @@ def build_world(*, clinic, clinician) -> World:
             "flag": flag,
             "group": group,
             "resource": resource,
+            "clinic": clinic,
         },
         values={
             "group_slug": group.slug,
