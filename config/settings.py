@@ -276,10 +276,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # The public directory (/groups/, VII.A). Search engines are told not to index it (a robots
 # meta tag and X-Robots-Tag) unless PUBLIC_DIRECTORY_NOINDEX=0. The waiting-room poster's QR
-# codes open PUBLIC_DIRECTORY_BASE_URL (e.g. https://selfhelp.dmh.lacounty.gov) when set, the
-# address clients can reach from their phones, else the host the poster was printed from.
+# codes open SITE_URL (below) when set, else the host the poster was printed from.
 PUBLIC_DIRECTORY_NOINDEX = env_bool("PUBLIC_DIRECTORY_NOINDEX", True)
-PUBLIC_DIRECTORY_BASE_URL = os.environ.get("PUBLIC_DIRECTORY_BASE_URL", "")
 USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------------

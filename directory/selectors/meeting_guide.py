@@ -21,6 +21,7 @@ from directory.rules.meeting_guide import (
     FeedMeeting,
     ParsedFeed,
     Problem,
+    full_address,
     parse_feed,
 )
 
@@ -107,8 +108,14 @@ CHANGE_LABELS = {
 }
 
 
-def _match_key(weekday, start, address, online_url) -> tuple:
-    return (weekday, start, address.casefold(), online_url)
+def _place(meeting) -> str:
+    """The meeting's street address written out, whatever its parts: "1 Main St, Long Beach,
+    CA 90802" kept as one street line and the same address in parts are one place."""
+    return full_address(meeting).casefold() if meeting.address else ""
+
+
+def _match_key(weekday, start, place, online_url) -> tuple:
+    return (weekday, start, place, online_url)
 
 
 def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
@@ -117,7 +124,9 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
     warnings = list(parsed.warnings)
     by_name: dict[str, list[Group]] = defaultdict(list)
     if listing is None:
-        for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version"):
+        for group in Group.objects.current().only(
+            "pk", "name", "aliases", "slug", "version", "status"
+        ):
             names = {group.name.casefold(), *(str(a).casefold() for a in group.aliases or [])}
             for name in names:
                 by_name[name].append(group)
@@ -174,7 +183,7 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
             by_slug.setdefault((meeting.group_id, meeting.slug), meeting)
         key = (
             meeting.group_id,
-            *_match_key(meeting.weekday, meeting.start_time, meeting.address, meeting.online_url),
+            *_match_key(meeting.weekday, meeting.start_time, _place(meeting), meeting.online_url),
         )
         existing[key].append(meeting)
 
@@ -233,7 +242,7 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
         }
         key = (
             entry.listing.pk,
-            *_match_key(meeting.weekday, meeting.start, meeting.address, meeting.online_url),
+            *_match_key(meeting.weekday, meeting.start, _place(meeting), meeting.online_url),
         )
         if key in claimed:
             problems.append(
@@ -252,6 +261,10 @@ def plan_meetings(parsed: ParsedFeed, *, listing: Group | None) -> ImportPlan:
         matches = [same] if same is not None else existing.get(key, [])
         if matches:
             entry.existing = matches[0]
+            if _place(entry.existing) == _place(meeting):
+                # The same place, written in parts or as one line: the stored form stays.
+                for attribute in ("address", "city", "state", "postal_code"):
+                    del entry.values[attribute]
             entry.changes = [
                 CHANGE_LABELS[attribute]
                 for attribute, value in entry.values.items()

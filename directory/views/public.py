@@ -138,9 +138,9 @@ def _qr_data_uri(url: str) -> str:
 
 
 def public_address(request, path: str) -> str:
-    """The absolute address a printed QR code opens: ``PUBLIC_DIRECTORY_BASE_URL`` when the
-    deployment sets it (the address clients can reach), else this request's own host."""
-    base = settings.PUBLIC_DIRECTORY_BASE_URL
+    """The absolute address a printed QR code opens: ``SITE_URL`` when the deployment sets it
+    (the address clients can reach from their phones), else this request's own host."""
+    base = settings.SITE_URL
     return f"{base.rstrip('/')}{path}" if base else request.build_absolute_uri(path)
 
 

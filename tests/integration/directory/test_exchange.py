@@ -532,6 +532,14 @@ def orm_listing(group, *, with_meetings: bool) -> records.Listing:
                 type_codes=tuple(str(code) for code in (m.type_codes or [])),
                 notes=m.notes,
                 updated=m.updated,
+                slug=m.slug,
+                city=m.city,
+                state=m.state,
+                postal_code=m.postal_code,
+                latitude=m.latitude,
+                longitude=m.longitude,
+                location_notes=m.location_notes,
+                conference_notes=m.conference_notes,
             )
             for m in meetings
         )
@@ -1221,7 +1229,8 @@ def test_an_intergroup_schedule_updates_and_adds(sign_in, site_admin, listings):
         (2, 2, "create"),
         (2, 4, "create"),
     ]
-    assert plan.entries[0].changes == ["end", "types"]
+    # The source's slug is kept too, so that the next import finds the meeting by it.
+    assert plan.entries[0].changes == ["slug", "end", "types"]
     assert [(w.item, w.field) for w in plan.warnings] == [(2, "region")]
     assert "not one of the directory&#x27;s service areas" in preview.content.decode()
 
@@ -1231,9 +1240,9 @@ def test_an_intergroup_schedule_updates_and_adds(sign_in, site_admin, listings):
     assert monday.service_area.slug == "spa-8-south-bay"
     assert Meeting.objects.filter(group=listings["dra"]).count() == 2  # the Saturday one stays
     new = Meeting.objects.filter(group=listings["neuroticos"]).order_by("weekday")
-    assert [(m.weekday, m.start_time, m.address, m.service_area) for m in new] == [
-        (2, time(20), "2 Pine Ave, Los Angeles", None),
-        (4, time(20), "2 Pine Ave, Los Angeles", None),
+    assert [(m.weekday, m.start_time, m.address, m.city, m.service_area) for m in new] == [
+        (2, time(20), "2 Pine Ave", "Los Angeles", None),
+        (4, time(20), "2 Pine Ave", "Los Angeles", None),
     ]
 
 

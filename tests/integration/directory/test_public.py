@@ -341,7 +341,7 @@ def test_staff_print_a_clinics_poster(sign_in, catalogue, clinic, request, role)
 
 
 def test_the_poster_opens_the_configured_address(sign_in, catalogue, clinic, clinician, settings):
-    settings.PUBLIC_DIRECTORY_BASE_URL = "https://selfhelp.example.gov"
+    settings.SITE_URL = "https://selfhelp.example.gov"
     html = sign_in(clinician).get(f"/groups/poster/{clinic.pk}/").content.decode()
     assert "https://selfhelp.example.gov/groups/?area=" in html
 

@@ -345,6 +345,7 @@ def test_the_feed_read_back_gives_the_same_meetings():
 
 # --- The fixes for the apps that read the feed ------------------------------------------------
 
+
 def _spec_types_path() -> Path:
     """``../shared/specs/`` from the project root (from a worktree, a folder further up)."""
     root = Path(__file__).resolve().parents[3]
