@@ -397,3 +397,35 @@ SAME_IN_SPANISH = {
     "Inland Empire/San Bernardino",
     "Farsi",
 }
+
+
+# --- Stored slugs for the meetings that had none ------------------------------------------------
+
+
+def test_the_migration_stores_the_slug_the_feed_already_sent(client, db):
+    """Apps following the feed keep following each meeting: the stored slug is the one the
+    feed made for it before slugs were stored (two at one hour ranked as the feed ranked them)."""
+    import importlib
+
+    from django.apps import apps
+
+    group = GroupFactory(slug="dual-recovery-anonymous", name="Dual Recovery Anonymous")
+    MeetingFactory(group=group, weekday=1, start_time="19:00", address="9 Pine Ave")
+    MeetingFactory(group=group, weekday=1, start_time="19:00", address="1 Main St")
+    MeetingFactory(group=group, weekday=4, start_time="07:30", address="", slug="kept-as-is")
+    before = {
+        item.get("address", ""): item["slug"]
+        for item in json.loads(b"".join(client.get(FEED).streaming_content))
+    }
+    migration = importlib.import_module("directory.migrations.0005_meeting_slugs_stored")
+    migration.store_slugs(apps, None)
+    stored = dict(Meeting.objects.values_list("address", "slug"))
+    assert (
+        stored
+        == before
+        == {
+            "1 Main St": "dual-recovery-anonymous-mon-1900",
+            "9 Pine Ave": "dual-recovery-anonymous-mon-1900-2",
+            "": "kept-as-is",
+        }
+    )
