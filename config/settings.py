@@ -262,6 +262,11 @@ USE_I18N = True
 # language; staff pages stay in English. Translations live in locale/ at the project root.
 LANGUAGES = [("en", "English"), ("es", "Spanish")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# The public directory (/groups/, VII.A). Search engines are told not to index it (a robots
+# meta tag and X-Robots-Tag) unless PUBLIC_DIRECTORY_NOINDEX=0. The waiting-room poster's QR
+# codes open SITE_URL (below) when set, else the host the poster was printed from.
+PUBLIC_DIRECTORY_NOINDEX = env_bool("PUBLIC_DIRECTORY_NOINDEX", True)
 USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------------

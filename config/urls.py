@@ -7,7 +7,7 @@ from django.urls import include, path
 from accounts.views import access_log as access_log_views
 from accounts.views import home as home_views
 from core import views as system_views
-from directory.urls import public_urlpatterns as directory_public_urls
+from directory.urls import public_urlpatterns
 from referrals.views import worklist as referral_views_worklist
 
 admin.site.site_header = "Self-help referral: administration"
@@ -21,7 +21,8 @@ urlpatterns = [
     path("access-log/", access_log_views.access_log_list, name="access-log"),
     path("account/", include("accounts.urls")),
     path("directory/", include("directory.urls")),
-    path("groups/", include((directory_public_urls, "groups"))),
+    # The public directory (VII.A): the only pages open without signing in, with sign-in.
+    path("groups/", include((public_urlpatterns, "public"))),
     path("", include("clients.urls")),
     path("referrals/", include("referrals.urls")),
     path("healthz", system_views.healthz, name="healthz"),

@@ -20,6 +20,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.forms import BoundField
+from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
 from directory.models import (
@@ -277,3 +278,54 @@ class GroupFilter(django_filters.FilterSet):
         if self.is_bound and self.form.is_valid():
             return self.form.cleaned_data.get("area")
         return None
+
+
+class PublicGroupFilter(django_filters.FilterSet):
+    """The public directory's search (VII.A): words, need, area, language and day.
+
+    The same searches as the clinician's (the search selector and :class:`GroupFilter`'s
+    lookups), with labels in the reader's language; the clinical filters (format, type,
+    heading, 12-step, VI.C) stay on the staff page.
+    """
+
+    q = django_filters.CharFilter(
+        label=_("Search"), method="filter_search", max_length=search.MAX_LENGTH
+    )
+    need = VocabularyFilter(
+        label=_("Help with"),
+        field_name="needs",
+        to_field_name="slug",
+        queryset=Need.objects.order_by("name"),
+        empty_label=_("Anything"),
+    )
+    area = VocabularyFilter(
+        label=_("Area"),
+        method="filter_area",
+        to_field_name="slug",
+        queryset=ServiceArea.objects.order_by("order", "name"),
+        empty_label=_("Anywhere"),
+    )
+    language = VocabularyFilter(
+        label=_("Language"),
+        method="filter_language",
+        to_field_name="code",
+        queryset=Language.objects.order_by("name"),
+        empty_label=_("Any language"),
+    )
+    weekday = django_filters.ChoiceFilter(
+        label=_("Meets on"),
+        method="filter_weekday",
+        choices=[(str(day), _(label)) for day, label in Meeting.Weekday.choices],
+        empty_label=_("Any day"),
+    )
+
+    class Meta:
+        model = Group
+        fields = []
+
+    filter_search = GroupFilter.filter_search
+    filter_area = GroupFilter.filter_area
+    filter_language = GroupFilter.filter_language
+    filter_weekday = GroupFilter.filter_weekday
+    select_menus = GroupFilter.select_menus
+    chosen_area = GroupFilter.chosen_area

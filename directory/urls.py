@@ -10,7 +10,7 @@ import functools
 from django.urls import path, register_converter
 from django.urls.converters import SlugConverter
 
-from directory.views import browse, exchange, manage, public, verification
+from directory.views import browse, corrections, exchange, manage, public, verification
 
 app_name = "directory"
 
@@ -84,9 +84,17 @@ urlpatterns = [
     path("<listing_slug:slug>/", browse.group, name="group"),
 ]
 
-# The public's pages about the groups, under /groups/ (config/urls.py): no sign-in. The groups'
-# own corrections; the public directory's pages join these there.
+
+# The public directory (VII.A), under /groups/ (config/urls.py, namespace "public"): English at
+# the root, Spanish under es/; the groups' own corrections (VII.D). No sign-in, except the
+# poster, which staff print.
 public_urlpatterns = [
-    path("<slug:slug>/suggest/", public.suggest_change, name="suggest-change"),
-    path("verify/<str:token>/", public.verify_with_link, name="verify-link"),
+    path("", public.search, name="search"),
+    path("meetings.json", public.meetings_feed, name="meetings"),
+    path("poster/<int:clinic_id>/", public.poster, name="poster"),
+    path("verify/<str:token>/", corrections.verify_with_link, name="verify-link"),
+    path("es/", public.search, {"lang": "es"}, name="search-es"),
+    path("es/<slug:slug>/", public.group, {"lang": "es"}, name="group-es"),
+    path("<slug:slug>/suggest/", corrections.suggest_change, name="suggest-change"),
+    path("<slug:slug>/", public.group, name="group"),
 ]

@@ -244,8 +244,8 @@ def service_at_location(listing: Listing, meeting: WeeklyMeeting, *, service_id:
     if meeting.location_notes:
         location["description"] = meeting.location_notes
     if meeting.latitude is not None and meeting.longitude is not None:
-        location["latitude"] = meeting.latitude
-        location["longitude"] = meeting.longitude
+        location["latitude"] = float(meeting.latitude)
+        location["longitude"] = float(meeting.longitude)
     if meeting.address and meeting.city and meeting.state and meeting.postal_code:
         location["addresses"] = [
             {

@@ -52,6 +52,18 @@ MEETING_FIELDS = (
     "type_codes",
     "notes",
 )
+# A meeting's exchange fields: written by the Meeting Guide import (and kept by every other
+# write, which leaves a field it is not given as it is).
+MEETING_FEED_FIELDS = (
+    "slug",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "location_notes",
+    "conference_notes",
+)
 RESOURCE_FIELDS = (
     "name",
     "description",
@@ -66,7 +78,20 @@ RESOURCE_PHONE_FIELDS = ("phone", "extension", "label", "source")
 
 # Single path segments under /directory/ that are pages, never a listing's slug.
 RESERVED_SLUGS = frozenset(
-    {"new", "manage", "resources", "flags", "export", "import", "print", "meetings", "search"}
+    # The staff directory's pages, and the public directory's ("es" and "poster" under /groups/).
+    {
+        "new",
+        "manage",
+        "resources",
+        "flags",
+        "export",
+        "import",
+        "print",
+        "meetings",
+        "search",
+        "es",
+        "poster",
+    }
 )
 
 

@@ -10,10 +10,18 @@ or address parts; ``conference_url`` and ``conference_phone`` for online meeting
 Anonymity: the spec forbids last names in a feed. The meetings hold no person at all (a contact
 person's first name lives on the listing's contacts, which the feed never carries).
 
-Slugs: the model has none, so one is made from the listing's slug, the day and the start time
-(``dual-recovery-anonymous-mon-1900``, then ``-2``, ``-3`` at the same hour, by content), the
-same on every export and after a round trip through another directory. :func:`parse_feed`
-checks an imported feed item by item and reports every problem with its item number.
+Slugs: each meeting stores one, kept from the feed it was imported from or made when it was
+first saved; a meeting without one gets one made from the listing's slug, the day and the start
+time (``dual-recovery-anonymous-mon-1900``, then ``-2``, ``-3`` at the same hour, by content),
+the same on every export and after a round trip through another directory.
+
+Addresses: an in-person meeting goes out with its full street address and ``approximate:
+"no"``; an online-only one with an approximate city and ``approximate: "yes"`` (TSML refuses a
+meeting without an address, and reads fewer than four comma parts as approximate).
+
+:func:`parse_feed` checks an imported feed item by item and reports every problem with its
+item number; a meeting by appointment is left out, and an end past midnight dropped, each with
+a warning, rather than refusing the feed.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, time
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -40,23 +50,32 @@ DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "
 
 # The spec's language type codes, and the BCP 47 code of each language.
 LANGUAGE_TYPES = {
+    "AF": "af",
     "AM": "am",
+    "AR": "ar",
     "ASL": "ase",
+    "BG": "bg",
     "DA": "da",
     "DE": "de",
     "EL": "el",
     "EN": "en",
     "FA": "fa",
+    "FI": "fi",
     "FR": "fr",
     "HE": "he",
     "HI": "hi",
     "HR": "hr",
     "HU": "hu",
+    "IS": "is",
     "ITA": "it",
     "JA": "ja",
+    "KA": "ka",
     "KOR": "ko",
     "LT": "lt",
     "ML": "ml",
+    "MT": "mt",
+    "NE": "ne",
+    "NL": "nl",
     "NO": "no",
     "POL": "pl",
     "POR": "pt",
@@ -64,9 +83,11 @@ LANGUAGE_TYPES = {
     "RUS": "ru",
     "S": "es",
     "SK": "sk",
+    "SL": "sl",
     "SV": "sv",
     "TH": "th",
     "TL": "tl",
+    "TUR": "tr",
     "UK": "uk",
 }
 TYPE_FOR_LANGUAGE = {language: code for code, language in LANGUAGE_TYPES.items()}
@@ -132,13 +153,76 @@ def meeting_slug(listing_slug: str, key: str) -> str:
     return f"{prefix}-{key}"
 
 
-def types_of(meeting: WeeklyMeeting) -> list[str]:
-    """The meeting's type codes, with its language's code (``S`` for Spanish) when it has one."""
+def types_of(meeting: WeeklyMeeting, *, closed: bool = False) -> list[str]:
+    """The meeting's type codes, with its language's code (``S`` for Spanish) when it has one,
+    and ``TC`` when its listing is temporarily closed (``closed``)."""
     codes = list(dict.fromkeys(meeting.type_codes))
     language_type = TYPE_FOR_LANGUAGE.get(meeting.language_code)
     if language_type and language_type not in codes:
         codes.append(language_type)
+    if closed and CLOSED_TYPE not in codes:
+        codes.append(CLOSED_TYPE)
     return codes
+
+
+# The spec's "Location Temporarily Closed": the apps show such a meeting online only (when it
+# has a conference link) or not at all, instead of sending people to a closed door.
+CLOSED_TYPE = "TC"
+COUNTRY = "US"
+DEFAULT_CITY = "Los Angeles"  # where an online meeting without a city is placed, approximately
+
+# Videoconference services whose links open a meeting (the providers TSML and the Meeting
+# Guide app recognise). The spec: conference_url "should launch directly into the meeting and
+# not link to an intermediary page".
+CONFERENCE_HOSTS = (
+    "zoom.us",
+    "zoom.com",
+    "meet.google.com",
+    "teams.microsoft.com",
+    "teams.live.com",
+    "gotomeeting.com",
+    "meet.goto.com",
+    "webex.com",
+    "bluejeans.com",
+    "join.skype.com",
+    "whereby.com",
+    "meet.jit.si",
+    "discord.gg",
+    "discord.com",
+    "freeconferencecall.com",
+    "signal.group",
+)
+
+
+def is_meeting_link(url: str) -> bool:
+    """Whether ``url`` opens a meeting on a known videoconference service: https, a known
+    host (or a subdomain of one, such as ``us02web.zoom.us``), and a path beyond the
+    service's home page."""
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    known = any(host == known or host.endswith("." + known) for known in CONFERENCE_HOSTS)
+    return parts.scheme == "https" and known and parts.path.strip("/") != ""
+
+
+def full_address(meeting: WeeklyMeeting) -> str:
+    """Street, city, "state ZIP" and country: the four comma parts TSML and the app read as
+    an exact place (fewer parts are taken for an approximate one)."""
+    if not meeting.city:
+        # A street line that is the whole address as written ("1 Main St, Long Beach, CA
+        # 90802"), from before addresses had their parts.
+        return meeting.address if meeting.address.endswith("USA") else f"{meeting.address}, USA"
+    state_zip = " ".join(part for part in (meeting.state, meeting.postal_code) if part)
+    parts = (meeting.address, meeting.city, state_zip, "USA")
+    return ", ".join(part for part in parts if part)
+
+
+def approximate_address(meeting: WeeklyMeeting) -> str:
+    """Where an online-only meeting is placed, approximately: its city (or Los Angeles)."""
+    return f"{meeting.city or DEFAULT_CITY}, {meeting.state or 'CA'}, USA"
+
+
+def _coordinate(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def feed_item(listing: Listing, meeting: WeeklyMeeting, *, slug: str, timezone: str) -> dict:
@@ -151,17 +235,47 @@ def feed_item(listing: Listing, meeting: WeeklyMeeting, *, slug: str, timezone: 
     if meeting.end:
         item["end_time"] = _hhmm(meeting.end)
     item["timezone"] = timezone
-    item["types"] = types_of(meeting)
+    item["types"] = types_of(meeting, closed=listing.status == "temporarily-closed")
+    if meeting.address:
+        # In person: the full street address, exact.
+        address = {
+            "formatted_address": full_address(meeting),
+            "approximate": "no",
+            "address": meeting.address,
+            "city": meeting.city,
+            "state": meeting.state,
+            "postal_code": meeting.postal_code,
+            "country": COUNTRY,
+        }
+    else:
+        # Online only: the spec asks for an address all the same; an approximate one, said so.
+        address = {
+            "formatted_address": approximate_address(meeting),
+            "approximate": "yes",
+            "city": meeting.city,
+            "state": meeting.state,
+        }
+    conference_url = meeting.online_url if is_meeting_link(meeting.online_url) else ""
     optional = {
         "location": meeting.location_name,
-        "formatted_address": meeting.address,
-        "conference_url": meeting.online_url,
+        **address,
+        "latitude": _coordinate(meeting.latitude),
+        "longitude": _coordinate(meeting.longitude),
+        "location_notes": meeting.location_notes,
+        "conference_url": conference_url,
+        # Another web link (a page with the joining details) is not a conference link: the
+        # apps would offer it as one. It goes as the meeting's page instead.
+        "url": meeting.online_url if meeting.online_url and not conference_url else "",
+        "conference_url_notes": meeting.conference_notes if conference_url else "",
         "conference_phone": meeting.dial_in,
+        "conference_phone_notes": (
+            meeting.conference_notes if meeting.dial_in and not conference_url else ""
+        ),
         "region": meeting.region,
         "group": listing.name,
         "notes": meeting.notes,
     }
-    item.update({key: value for key, value in optional.items() if value})
+    item.update({key: value for key, value in optional.items() if value not in ("", None)})
     if meeting.updated:
         item["updated"] = meeting.updated.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return item
@@ -169,12 +283,24 @@ def feed_item(listing: Listing, meeting: WeeklyMeeting, *, slug: str, timezone: 
 
 def feed_items(listings: Iterable[Listing], *, timezone: str) -> Iterator[dict]:
     """Every meeting of every listing that meets (active or temporarily closed), by listing,
-    one at a time (the feed streams: ``streaming.json_array``)."""
+    one at a time (the feed streams: ``streaming.json_array``).
+
+    A meeting's slug is the one stored with it (kept from the feed it was imported from, or
+    made when it was saved), else one made from the listing's slug, day and time. Slugs must
+    be unique in a feed: a second meeting with a slug already sent gets ``-2``, ``-3``.
+    """
+    sent: set[str] = set()
     for listing in listings:
         if listing.status not in MEETING_STATUSES:
             continue
         for meeting, key in zip(listing.meetings, meeting_keys(listing), strict=True):
-            slug = meeting_slug(listing.slug, key)
+            slug = meeting.slug or meeting_slug(listing.slug, key)
+            if slug in sent:
+                number = 2
+                while f"{slug}-{number}" in sent:
+                    number += 1
+                slug = f"{slug}-{number}"
+            sent.add(slug)
             yield feed_item(listing, meeting, slug=slug, timezone=timezone)
 
 
@@ -214,6 +340,13 @@ class FeedMeeting:
     region: str = ""
     type_codes: tuple[str, ...] = ()
     notes: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    location_notes: str = ""
+    conference_notes: str = ""
 
 
 @dataclass
@@ -284,6 +417,80 @@ def _text(item: dict, key: str, number: int, problems: list, limit: int) -> str:
     return value
 
 
+# A street address written out: "1 Main St, Long Beach, CA 90802" (and ", USA").
+_STREET_ADDRESS = re.compile(
+    r"^(?P<street>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Za-z]{2})"
+    r"(?:\s+(?P<zip>\d{5}(?:-\d{4})?))?(?:,\s*(?:USA|US|United States))?$"
+)
+STATE_MAX = 2
+POSTAL_CODE_MAX = 10
+CITY_MAX = 100
+
+
+def split_address(text: str) -> tuple[str, str, str, str]:
+    """(street, city, state, postal code) from a written-out address; the whole text as the
+    street line when it does not read as one."""
+    match = _STREET_ADDRESS.match(text.strip())
+    if not match:
+        return text.strip(), "", "", ""
+    return (
+        match["street"].strip(),
+        match["city"].strip(),
+        match["state"].upper(),
+        match["zip"] or "",
+    )
+
+
+def _address(item: dict, number: int, problems: list, warnings: list) -> tuple[str, str, str, str]:
+    """The street line, city, state and postal code of an item.
+
+    ``approximate: "yes"`` (an online meeting placed roughly) keeps no street line: the
+    formatted address is a city or a region, not a place to go. Otherwise the address parts
+    are read when the item gives them, else the formatted address is split.
+    """
+    approximate = str(item.get("approximate") or "").strip().lower() == "yes"
+    street = _text(item, "address", number, problems, ADDRESS_MAX)
+    city = _text(item, "city", number, problems, CITY_MAX)
+    state = _text(item, "state", number, problems, 40)
+    postal_code = _text(item, "postal_code", number, problems, POSTAL_CODE_MAX)
+    formatted = _text(item, "formatted_address", number, problems, ADDRESS_MAX)
+    if approximate:
+        street = ""
+    elif not street and formatted:
+        street, found_city, found_state, found_zip = split_address(formatted)
+        city, state, postal_code = (
+            city or found_city,
+            state or found_state,
+            postal_code or found_zip,
+        )
+    if state.casefold() == "california":
+        state = "CA"
+    if len(state) > STATE_MAX:
+        warnings.append(
+            Problem(number, "state", f"state “{state}” is not a two-letter code; it is left out.")
+        )
+        state = ""
+    return street, city, state.upper(), postal_code
+
+
+def _coordinate_in(item: dict, key: str, bound: int, number: int, problems: list):
+    """A latitude (``bound`` 90) or longitude (180) as a decimal of six places, or None."""
+    value = item.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems.append(Problem(number, key, f"{key} must be a number, not {_kind_of(value)}."))
+        return None
+    try:
+        number_value = Decimal(str(value).strip())
+    except InvalidOperation:
+        number_value = None
+    if number_value is None or not number_value.is_finite() or abs(number_value) > bound:
+        problems.append(Problem(number, key, f"{key} must be a number from -{bound} to {bound}."))
+        return None
+    return number_value.quantize(Decimal("0.000001"))
+
+
 def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], list, list]:
     """One item of the array: its meetings (one per day), problems, warnings."""
     problems: list[Problem] = []
@@ -312,46 +519,51 @@ def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], 
         slug = ""
     slug = slug.strip()
 
-    days: list[int] = []
-    if "day" not in item or item.get("day") in (None, ""):
-        problems.append(
+    # The spec: a meeting without a day or a time is held by appointment. The directory keeps
+    # weekly meetings only, so such an item is left out with a note, and the rest imported.
+    if item.get("day") in (None, "") or item.get("time") in (None, ""):
+        if problems:
+            return [], problems, warnings
+        warnings.append(
             Problem(
                 number,
                 "day",
-                "day is missing: only weekly meetings can be imported (a meeting by "
-                "appointment has no day and time).",
+                "The meeting is by appointment (no day or no time): only weekly meetings are "
+                "imported, so it is left out.",
             )
         )
-    else:
-        try:
-            days = parse_days(item["day"])
-        except ValueError as error:
-            problems.append(Problem(number, "day", str(error)))
+        return [], [], warnings
+
+    days: list[int] = []
+    try:
+        days = parse_days(item["day"])
+    except ValueError as error:
+        problems.append(Problem(number, "day", str(error)))
 
     start = end = None
-    if item.get("time") in (None, ""):
-        problems.append(Problem(number, "time", "time is missing: give the start as HH:MM."))
-    else:
-        try:
-            start = parse_time(item["time"], label="time")
-        except ValueError as error:
-            problems.append(Problem(number, "time", str(error)))
+    try:
+        start = parse_time(item["time"], label="time")
+    except ValueError as error:
+        problems.append(Problem(number, "time", str(error)))
     if item.get("end_time") not in (None, ""):
         try:
             end = parse_time(item["end_time"], label="end_time")
         except ValueError as error:
             problems.append(Problem(number, "end_time", str(error)))
     if start and end and end <= start:
-        problems.append(
+        # Past midnight (or ending as it starts): the directory keeps an end on the same day,
+        # so the meeting comes in without its end time.
+        warnings.append(
             Problem(
                 number,
                 "end_time",
                 f"The meeting ends at {end:%H:%M}, "
                 + ("when" if end == start else "before")
-                + f" it starts at {start:%H:%M}. A meeting that runs past midnight can be "
-                "imported without its end_time.",
+                + f" it starts at {start:%H:%M} (past midnight): it is imported without its "
+                "end time.",
             )
         )
+        end = None
 
     given_timezone = item.get("timezone")
     if isinstance(given_timezone, str) and given_timezone and given_timezone != timezone:
@@ -393,18 +605,25 @@ def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], 
                     types.append(known)
 
     location_name = _text(item, "location", number, problems, LOCATION_MAX)
-    address = _text(item, "formatted_address", number, problems, ADDRESS_MAX)
-    if not address:
-        parts = [
-            _text(item, key, number, problems, ADDRESS_MAX)
-            for key in ("address", "city", "state", "postal_code", "country")
-        ]
-        address = ", ".join(part for part in parts if part)
-        if len(address) > ADDRESS_MAX:
-            problems.append(
-                Problem(number, "address", f"The address is longer than {ADDRESS_MAX} characters.")
+    street, city, state, postal_code = _address(item, number, problems, warnings)
+    latitude = _coordinate_in(item, "latitude", 90, number, problems)
+    longitude = _coordinate_in(item, "longitude", 180, number, problems)
+    if (latitude is None) != (longitude is None):
+        warnings.append(
+            Problem(number, "latitude", "Only one of latitude and longitude: both are left out.")
+        )
+        latitude = longitude = None
+    location_notes = _text(item, "location_notes", number, problems, NOTES_MAX)
+    conference_notes = "\n".join(
+        dict.fromkeys(
+            note
+            for note in (
+                _text(item, "conference_url_notes", number, problems, NOTES_MAX),
+                _text(item, "conference_phone_notes", number, problems, NOTES_MAX),
             )
-            address = ""
+            if note
+        )
+    )
     online_url = _text(item, "conference_url", number, problems, URL_MAX)
     if online_url:
         try:
@@ -417,6 +636,16 @@ def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], 
                     f"conference_url “{online_url}” is not a web address (http:// or https://).",
                 )
             )
+        else:
+            if not is_meeting_link(online_url):
+                warnings.append(
+                    Problem(
+                        number,
+                        "conference_url",
+                        f"conference_url “{online_url}” does not open a meeting on a known "
+                        "videoconference service; it is imported, but check it.",
+                    )
+                )
     dial_in = _text(item, "conference_phone", number, problems, 100)
     if dial_in and not _DIAL.match(dial_in):
         problems.append(
@@ -435,17 +664,26 @@ def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], 
 
     if problems:
         return [], problems, warnings
+    # An item held on several days is a meeting per day here, each with its own slug (a feed
+    # never repeats a slug): the source's slug and the day.
     meetings = [
         FeedMeeting(
             item=number,
-            slug=slug,
+            slug=slug if len(days) == 1 else f"{slug}-{DAY_ABBREVIATIONS[day]}",
             name=name,
             group=group,
             weekday=day,
             start=start,
             end=end,
             location_name=location_name,
-            address=address,
+            address=street,
+            city=city,
+            state=state,
+            postal_code=postal_code,
+            latitude=latitude,
+            longitude=longitude,
+            location_notes=location_notes,
+            conference_notes=conference_notes,
             online_url=online_url,
             dial_in=dial_in,
             region=region,
@@ -457,16 +695,63 @@ def parse_item(number: int, item, *, timezone: str) -> tuple[list[FeedMeeting], 
     return meetings, [], warnings
 
 
+# The longest number a feed has reason to hold (a day, a slug given as a number, a
+# coordinate): anything longer is refused before Python converts it (a 5,000-digit number
+# raises ValueError in int(), and converting one is quadratic).
+MAX_NUMBER_LENGTH = 40
+
+
+def _number(text: str, convert):
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise FileRefused(
+            f"The file holds a number {len(text):,} characters long; a meeting feed's numbers "
+            f"are at most {MAX_NUMBER_LENGTH} characters."
+        )
+    return convert(text)
+
+
+def _no_constant(name: str):
+    raise FileRefused(f"The file holds {name}, which is not valid JSON.")
+
+
+def _invalid_text(value, depth: int = 0) -> str | None:
+    """The first text of ``value`` that is not valid Unicode (a lone surrogate, from an escape
+    such as ``\\ud800``): JSON's parser lets it through, but it cannot be stored or shown."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value
+        return None
+    if depth > 20:
+        return None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        for one in value:
+            found = _invalid_text(one, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def parse_feed(text: str, *, timezone: str) -> ParsedFeed:
     """Every item of the feed checked; FileRefused when the file is not a feed at all."""
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text,
+            parse_int=lambda digits: _number(digits, int),
+            parse_float=lambda digits: _number(digits, float),
+            parse_constant=_no_constant,
+        )
     except json.JSONDecodeError as error:
         raise FileRefused(
             f"The file is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
     except RecursionError:
         raise FileRefused("The file is not a meeting feed: it is nested too deeply.") from None
+    except ValueError as error:  # a number the parser could not convert
+        raise FileRefused(f"The file holds a number that cannot be read: {error}.") from None
     if not isinstance(data, list):
         raise FileRefused(
             "A Meeting Guide feed is a JSON array of meetings ([ {...}, {...} ]); this file "
@@ -479,6 +764,16 @@ def parse_feed(text: str, *, timezone: str) -> ParsedFeed:
     parsed = ParsedFeed()
     slugs: dict[str, int] = {}
     for number, item in enumerate(data, start=1):
+        if _invalid_text(item) is not None:
+            parsed.problems.append(
+                Problem(
+                    number,
+                    "",
+                    "The meeting holds text that is not valid Unicode (an escape such as "
+                    "\\ud800 that stands for half a character); correct it at the source.",
+                )
+            )
+            continue
         meetings, problems, warnings = parse_item(number, item, timezone=timezone)
         parsed.warnings += warnings
         if meetings and meetings[0].slug in slugs:

@@ -7,19 +7,22 @@ not to invent codes that could clash with future ones.
 
 import re
 
-# Code -> English name, as the spec's table gives them.
+# Code -> English name, as the spec's table gives them (its data/types.json).
 MEETING_TYPES: dict[str, str] = {
     "11": "11th Step Meditation",
     "12x12": "12 Steps & 12 Traditions",
     "A": "Secular",
     "ABSI": "As Bill Sees It",
+    "AF": "Afrikaans",
     "AL": "Concurrent with Alateen",
     "AL-AN": "Concurrent with Al-Anon",
     "AM": "Amharic",
+    "AR": "Arabic",
     "ASL": "American Sign Language",
     "B": "Big Book",
     "BA": "Babysitting Available",
     "BE": "Newcomer",
+    "BG": "Bulgarian",
     "BI": "Bisexual",
     "BRK": "Breakfast",
     "C": "Closed",
@@ -35,6 +38,7 @@ MEETING_TYPES: dict[str, str] = {
     "EN": "English",
     "FA": "Persian",
     "FF": "Fragrance Free",
+    "FI": "Finnish",
     "FR": "French",
     "G": "Gay",
     "GR": "Grapevine",
@@ -43,8 +47,10 @@ MEETING_TYPES: dict[str, str] = {
     "HI": "Hindi",
     "HR": "Croatian",
     "HU": "Hungarian",
+    "IS": "Icelandic",
     "ITA": "Italian",
     "JA": "Japanese",
+    "KA": "Georgian",
     "KOR": "Korean",
     "L": "Lesbian",
     "LGBTQ": "LGBTQ",
@@ -54,13 +60,14 @@ MEETING_TYPES: dict[str, str] = {
     "M": "Men",
     "MED": "Meditation",
     "ML": "Malayalam",
+    "MT": "Maltese",
     "N": "Native American",
     "NB": "Non-Binary",
     "NDG": "Indigenous",
+    "NE": "Nepali",
+    "NL": "Dutch",
     "NO": "Norwegian",
     "O": "Open",
-    # Not in the spec's table: the Meeting Guide app and TSML UI mark online meetings with it.
-    "ONL": "Online",
     "OUT": "Outdoor",
     "P": "Professionals",
     "POA": "Proof of Attendance",
@@ -72,6 +79,7 @@ MEETING_TYPES: dict[str, str] = {
     "S": "Spanish",
     "SEN": "Seniors",
     "SK": "Slovak",
+    "SL": "Slovenian",
     "SM": "Smoking Permitted",
     "SP": "Speaker",
     "ST": "Step Study",
@@ -81,6 +89,7 @@ MEETING_TYPES: dict[str, str] = {
     "TH": "Thai",
     "TL": "Tagalog",
     "TR": "Tradition Study",
+    "TUR": "Turkish",
     "UK": "Ukrainian",
     "W": "Women",
     "X": "Wheelchair Access",
@@ -88,6 +97,103 @@ MEETING_TYPES: dict[str, str] = {
     "XT": "Cross Talk Permitted",
     "Y": "Young People",
 }
+
+# Code -> Spanish name, from the same file: the public directory's Spanish pages.
+MEETING_TYPES_ES: dict[str, str] = {
+    "11": "Meditación del Paso 11",
+    "12x12": "12 Pasos y 12 Tradiciones",
+    "A": "Secular",
+    "ABSI": "Como lo ve Bill",
+    "AF": "Afrikáans",
+    "AL": "Concurrente con Alateen",
+    "AL-AN": "Concurrente con Al-Anon",
+    "AM": "Amárico",
+    "AR": "Árabe",
+    "ASL": "Lenguaje por señas",
+    "B": "Libro Grande",
+    "BA": "Guardería disponible",
+    "BE": "Principiantes",
+    "BG": "Búlgaro",
+    "BI": "Bisexual",
+    "BRK": "Desayuno",
+    "C": "Cerrada",
+    "CAN": "Luz de una vela",
+    "CF": "Niño amigable",
+    "D": "Discusión",
+    "DA": "Danés",
+    "DB": "Canasta digital",
+    "DD": "Diagnóstico dual",
+    "DE": "Alemán",
+    "DR": "Reflexiones Diarias",
+    "EL": "Griego",
+    "EN": "Inglés",
+    "FA": "Persa",
+    "FF": "Sin fragancia",
+    "FI": "Finlandés",
+    "FR": "Francés",
+    "G": "Gay",
+    "GR": "La Viña",
+    "H": "Cumpleaños",
+    "HE": "Hebreo",
+    "HI": "Hindi",
+    "HR": "Croata",
+    "HU": "Húngaro",
+    "IS": "Islandés",
+    "ITA": "Italiano",
+    "JA": "Japonés",
+    "KA": "Georgiano",
+    "KOR": "Coreano",
+    "L": "Lesbiana",
+    "LGBTQ": "LGBTQ",
+    "LIT": "Literatura",
+    "LS": "Viviendo Sobrio",
+    "LT": "Lituano",
+    "M": "Hombres",
+    "MED": "Meditación",
+    "ML": "Malayalam",
+    "MT": "Maltés",
+    "N": "Nativo Americano",
+    "NB": "No binario",
+    "NDG": "Indígena",
+    "NE": "Nepalí",
+    "NL": "Holandés",
+    "NO": "Noruego",
+    "O": "Abierta",
+    "OUT": "Al aire libre",
+    "P": "Profesionales",
+    "POA": "Prueba de Asistencia",
+    "POC": "Gente de color",
+    "POL": "Polaco",
+    "POR": "Portugués",
+    "PUN": "Punjabi",
+    "RUS": "Ruso",
+    "S": "Español",
+    "SEN": "Personas mayores",
+    "SK": "Eslovaco",
+    "SL": "Esloveno",
+    "SM": "Se permite fumar",
+    "SP": "Orador",
+    "ST": "Estudio de pasos",
+    "SV": "Sueco",
+    "T": "Transgénero",
+    "TC": "Ubicación temporalmente cerrada",
+    "TH": "Tailandés",
+    "TL": "Tagalo",
+    "TR": "Estudio de tradicion",
+    "TUR": "Turco",
+    "UK": "Ucraniano",
+    "W": "Mujeres",
+    "X": "Acceso en silla de ruedas",
+    "XB": "Baño accesible para sillas de ruedas",
+    "XT": "Se permite opinar",
+    "Y": "Gente joven",
+}
+
+# Not in the spec's list: the Meeting Guide app and TSML UI mark online meetings with it.
+# Kept apart so that the test comparing the list with the spec's file sees exactly the spec.
+EXTENSIONS: dict[str, tuple[str, str]] = {"ONL": ("Online", "En línea")}
+MEETING_TYPES.update({code: names[0] for code, names in EXTENSIONS.items()})
+MEETING_TYPES_ES.update({code: names[1] for code, names in EXTENSIONS.items()})
 
 # Codes are matched without regard to case ("be" is BE), but "12x12" keeps its small x.
 _BY_UPPER = {code.upper(): code for code in MEETING_TYPES}
@@ -120,5 +226,7 @@ def parse_type_codes(text: str) -> list[str]:
     return codes
 
 
-def type_label(code: str) -> str:
-    return MEETING_TYPES.get(code, code)
+def type_label(code: str, language: str = "en") -> str:
+    """The code's name in English, or in Spanish for ``language`` "es"."""
+    names = MEETING_TYPES_ES if language == "es" else MEETING_TYPES
+    return names.get(code, code)

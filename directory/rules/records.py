@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 
 # Listings whose meetings are worth publishing (Group.Status values): an inactive or defunct
 # group meets nowhere.
@@ -49,13 +50,16 @@ class WeeklyMeeting:
     type_codes: tuple[str, ...] = ()
     notes: str = ""
     updated: datetime | None = None
-    # With ``address``, the full street address (an in-person meeting's HSDS location).
+    # The Meeting Guide's stable identifier, kept from the source or made once and stored.
+    slug: str = ""
+    # With ``address`` (the street line), the full address of an in-person meeting.
     city: str = ""
     state: str = ""
     postal_code: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
     location_notes: str = ""
+    conference_notes: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from directory.rules.meeting_guide import (
     FeedMeeting,
     ParsedFeed,
     Problem,
+    full_address,
     parse_feed,
 )
 from directory.rules.name_matching import match_name
@@ -95,6 +96,18 @@ class ImportPlan:
 
 
 CHANGE_LABELS = {
+    "weekday": "day",
+    "start_time": "time",
+    "address": "address",
+    "online_url": "conference link",
+    "slug": "slug",
+    "city": "city",
+    "state": "state",
+    "postal_code": "postal code",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "location_notes": "location notes",
+    "conference_notes": "conference notes",
     "name": "name",
     "end_time": "end",
     "location_name": "location",
@@ -106,8 +119,14 @@ CHANGE_LABELS = {
 }
 
 
-def _match_key(weekday, start, address, online_url) -> tuple:
-    return (weekday, start, address.casefold(), online_url)
+def _place(meeting) -> str:
+    """The meeting's street address written out, whatever its parts: "1 Main St, Long Beach,
+    CA 90802" kept as one street line and the same address in parts are one place."""
+    return full_address(meeting).casefold() if meeting.address else ""
+
+
+def _match_key(weekday, start, place, online_url) -> tuple:
+    return (weekday, start, place, online_url)
 
 
 def _match_by_name(parsed: ParsedFeed, entries, warnings, choices: Mapping[str, int]) -> None:
@@ -170,7 +189,9 @@ def plan_meetings(
         entries = [MeetingPlan(meeting=meeting) for meeting in parsed.meetings]
         _match_by_name(parsed, entries, warnings, choices or {})
     elif listing is None:
-        for group in Group.objects.current().only("pk", "name", "aliases", "slug", "version"):
+        for group in Group.objects.current().only(
+            "pk", "name", "aliases", "slug", "version", "status"
+        ):
             names = {group.name.casefold(), *(str(a).casefold() for a in group.aliases or [])}
             for name in names:
                 by_name_index[name].append(group)
@@ -217,13 +238,16 @@ def plan_meetings(
         entries.append(entry)
 
     existing: dict[tuple, list[Meeting]] = defaultdict(list)
+    by_slug: dict[tuple, Meeting] = {}
     targets = {entry.listing.pk for entry in entries if entry.listing is not None}
     for meeting in Meeting.objects.filter(group_id__in=targets).select_related(
         "service_area", "language"
     ):
+        if meeting.slug:
+            by_slug.setdefault((meeting.group_id, meeting.slug), meeting)
         key = (
             meeting.group_id,
-            *_match_key(meeting.weekday, meeting.start_time, meeting.address, meeting.online_url),
+            *_match_key(meeting.weekday, meeting.start_time, _place(meeting), meeting.online_url),
         )
         existing[key].append(meeting)
 
@@ -253,8 +277,24 @@ def plan_meetings(
             if known is not None and language is None:
                 language = known
                 type_codes.remove(code)
+        # TC says the listing is temporarily closed: that is the listing's status here, not a
+        # type of the meeting (the feed adds it back while the listing stays closed).
+        if entry.listing.status == Group.Status.TEMPORARILY_CLOSED and "TC" in type_codes:
+            type_codes.remove("TC")
         name = "" if meeting.name == entry.listing.name else meeting.name
         entry.values = {
+            "weekday": meeting.weekday,
+            "start_time": meeting.start,
+            "address": meeting.address,
+            "online_url": meeting.online_url,
+            "slug": meeting.slug,
+            "city": meeting.city,
+            "state": meeting.state,
+            "postal_code": meeting.postal_code,
+            "latitude": meeting.latitude,
+            "longitude": meeting.longitude,
+            "location_notes": meeting.location_notes,
+            "conference_notes": meeting.conference_notes,
             "name": name,
             "end_time": meeting.end,
             "location_name": meeting.location_name,
@@ -266,7 +306,7 @@ def plan_meetings(
         }
         key = (
             entry.listing.pk,
-            *_match_key(meeting.weekday, meeting.start, meeting.address, meeting.online_url),
+            *_match_key(meeting.weekday, meeting.start, _place(meeting), meeting.online_url),
         )
         if key in claimed:
             problems.append(
@@ -279,9 +319,16 @@ def plan_meetings(
             )
             continue
         claimed[key] = meeting.item
-        matches = existing.get(key, [])
+        # The same meeting is the one with the source's slug (it keeps following the meeting
+        # when its time or place changes), else the one held at the same day, time and place.
+        same = by_slug.get((entry.listing.pk, meeting.slug))
+        matches = [same] if same is not None else existing.get(key, [])
         if matches:
             entry.existing = matches[0]
+            if _place(entry.existing) == _place(meeting):
+                # The same place, written in parts or as one line: the stored form stays.
+                for attribute in ("address", "city", "state", "postal_code"):
+                    del entry.values[attribute]
             entry.changes = [
                 CHANGE_LABELS[attribute]
                 for attribute, value in entry.values.items()

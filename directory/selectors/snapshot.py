@@ -78,12 +78,14 @@ MEETING_COLUMNS = (
     "type_codes",
     "notes",
     "updated",
+    "slug",
     "city",
     "state",
     "postal_code",
     "latitude",
     "longitude",
     "location_notes",
+    "conference_notes",
 )
 
 
@@ -184,12 +186,14 @@ def _meeting(values) -> WeeklyMeeting:
         type_codes,
         notes,
         updated,
+        slug,
         city,
         state,
         postal_code,
         latitude,
         longitude,
         location_notes,
+        conference_notes,
     ) = values
     return WeeklyMeeting(
         weekday=weekday,
@@ -205,12 +209,14 @@ def _meeting(values) -> WeeklyMeeting:
         type_codes=tuple(str(code) for code in (type_codes or [])),
         notes=notes,
         updated=updated,
+        slug=slug,
         city=city,
         state=state,
         postal_code=postal_code,
-        latitude=float(latitude) if latitude is not None else None,
-        longitude=float(longitude) if longitude is not None else None,
+        latitude=latitude,
+        longitude=longitude,
         location_notes=location_notes,
+        conference_notes=conference_notes,
     )
 
 

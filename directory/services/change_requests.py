@@ -56,7 +56,7 @@ def send_verification_link(*, group: Group, email: str, by, site_url: str) -> Ve
         sent_by=by,
         expires_at=timezone.now() + timedelta(days=link_days()),
     )
-    url = site_url + reverse("groups:verify-link", kwargs={"token": make_token(link)})
+    url = site_url + reverse("public:verify-link", kwargs={"token": make_token(link)})
     body = (
         f"Hello,\n\n"
         f"Los Angeles County Department of Mental Health lists {group.name} in the list of "

@@ -36,12 +36,14 @@ from directory.rules.listings import (
     CONTACT_M2M,
     GROUP_FIELDS,
     GROUP_M2M,
+    MEETING_FEED_FIELDS,
     MEETING_FIELDS,
     RESERVED_SLUGS,
     RESOURCE_FIELDS,
     RESOURCE_PHONE_FIELDS,
     RowEdit,
 )
+from directory.rules.meeting_guide import DAY_ABBREVIATIONS, meeting_slug
 from directory.selectors.manage import local_today
 
 
@@ -131,7 +133,21 @@ def _apply_rows(
                 row.order = next_order
                 next_order += 1
         _set_fields(row, edit.values, fields)
+        if isinstance(row, Meeting) and not row.slug:
+            row.slug = _meeting_slug(parent, row)
         _save(row, by=by, m2m=_m2m(edit.values, m2m))
+
+
+def _meeting_slug(group: Group, meeting: Meeting) -> str:
+    """The meeting's Meeting Guide slug, made once and stored, so that apps that read the
+    feed keep following the same meeting when its time or place changes later."""
+    key = f"{DAY_ABBREVIATIONS[meeting.weekday]}-{meeting.start_time:%H%M}"
+    base = meeting_slug(group.slug, key)
+    taken = set(Meeting.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
 
 
 def _unique_slug(name: str) -> str:
@@ -181,7 +197,7 @@ def create_group(
         model=Meeting,
         parent_field="group",
         edits=meetings,
-        fields=MEETING_FIELDS,
+        fields=MEETING_FIELDS + MEETING_FEED_FIELDS,
         m2m=(),
         by=by,
     )
@@ -222,7 +238,7 @@ def update_group(
             model=Meeting,
             parent_field="group",
             edits=meetings,
-            fields=MEETING_FIELDS,
+            fields=MEETING_FIELDS + MEETING_FEED_FIELDS,
             m2m=(),
             by=by,
         )

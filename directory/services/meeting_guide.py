@@ -59,14 +59,7 @@ def confirm_import(
             listings: dict[int, Group] = {}
             for entry in plan.entries:
                 if entry.action == "create":
-                    values = {
-                        "weekday": entry.meeting.weekday,
-                        "start_time": entry.meeting.start,
-                        "address": entry.meeting.address,
-                        "online_url": entry.meeting.online_url,
-                        **entry.values,
-                    }
-                    edit = RowEdit(pk=None, values=values)
+                    edit = RowEdit(pk=None, values=entry.values)
                 elif entry.action == "update":
                     edit = RowEdit(pk=entry.existing.pk, values=entry.values)
                 else:

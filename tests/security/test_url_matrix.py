@@ -39,20 +39,23 @@ def test_every_url_argument_is_filled_from_the_world(world):
             assert world.value(key) not in (None, ""), (pattern.name, key)
 
 
+def test_exactly_the_public_pages_are_open_to_anonymous_people():
+    """The public directory adds these addresses and nothing else to what anyone may open."""
+    open_to_all = {
+        name for name, route in m.MATRIX.items() if route.expected("GET")["anonymous"] != m.SIGN_IN
+    }
+    assert open_to_all == m.PUBLIC
+
+
 def test_the_table_is_well_formed():
     for name, route in m.MATRIX.items():
         for method in m.METHODS:
             outcomes = route.expected(method)
             assert set(outcomes.values()) <= m.DECLARABLE, (name, method)
-        # Deny by default: only sign-in, the health check and the groups' own pages (suggest a
-        # change, the e-mailed link) are open to anonymous people (the admin's sign-in answers
-        # them with a redirect to the product's).
-        if name not in {
-            "accounts:sign-in",
-            "healthz",
-            "groups:suggest-change",
-            "groups:verify-link",
-        }:
+        # Deny by default: only sign-in, the health check and the public directory (VII.A)
+        # are open to anonymous people (the admin's sign-in answers them with a redirect to
+        # the product's).
+        if name not in m.PUBLIC:
             assert route.expected("GET")["anonymous"] == m.SIGN_IN, name
             assert route.expected("POST")["anonymous"] == m.SIGN_IN, name
         # Access-log expectations only on client-related rows, and for a method that gets in.

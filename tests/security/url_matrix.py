@@ -114,6 +114,22 @@ def _r(*outcomes: str) -> tuple[str, ...]:
 
 # Shapes that repeat. Columns: anonymous, clinician, supervisor, site_admin, other, superuser.
 EVERYONE = _r(OK, OK, OK, OK, OK, OK)
+NO_ONE = _r(M, M, M, M, M, M)  # a read-only page open to everyone: POST is no method
+# The only pages anonymous people may open: sign-in, the health check, the public directory.
+PUBLIC = frozenset(
+    {
+        "accounts:sign-in",
+        "healthz",
+        "public:search",
+        "public:search-es",
+        "public:group",
+        "public:group-es",
+        "public:meetings",
+        # The groups' own corrections (VII.D): suggest a change, the e-mailed link.
+        "public:suggest-change",
+        "public:verify-link",
+    }
+)
 STAFF = _r(S, OK, OK, OK, OK, OK)  # any signed-in person
 STAFF_NO_METHOD = _r(S, M, M, M, M, M)
 # The catalogue's management: site admins (and the superuser, who holds every permission).
@@ -215,8 +231,17 @@ MATRIX: dict[str, Route] = {
     # Site admins and supervisors (the other clinic's person is a supervisor too).
     "directory:progress": Route(get=_r(S, D, OK, OK, OK, OK), post=_r(S, D, M, M, M, M)),
     # The groups' own pages: no sign-in (an empty POST: 400, nothing queued).
-    "groups:suggest-change": Route(get=EVERYONE, post=EVERYONE, kwargs=SLUG),
-    "groups:verify-link": Route(get=EVERYONE, post=EVERYONE, kwargs={"token": "verify_token"}),
+    "public:suggest-change": Route(get=EVERYONE, post=EVERYONE, kwargs=SLUG),
+    "public:verify-link": Route(get=EVERYONE, post=EVERYONE, kwargs={"token": "verify_token"}),
+    # --- the public directory (VII.A): open to everyone, read-only ----------------------------
+    **{name: Route(get=EVERYONE, post=NO_ONE) for name in ("public:search", "public:search-es")},
+    **{
+        name: Route(get=EVERYONE, post=NO_ONE, kwargs=SLUG)
+        for name in ("public:group", "public:group-es")
+    },
+    "public:meetings": Route(get=EVERYONE, post=NO_ONE),
+    # The waiting-room poster is printed by staff, for any clinic (no client data on it).
+    "public:poster": Route(get=STAFF, post=STAFF_NO_METHOD, kwargs={"clinic_id": "clinic"}),
     # --- clients -----------------------------------------------------------------------------
     "clients:list": Route(
         get=CLINIC_LIST,

@@ -134,6 +134,7 @@ def build_world(*, clinic, clinician) -> World:
             "change_request": change_request,
             "group": group,
             "resource": resource,
+            "clinic": clinic,
         },
         values={
             "group_slug": group.slug,
