@@ -6,7 +6,16 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from accounts.models import AccessEvent, Clinic, Role, ServicePlanningArea, StaffSession, User
+from accounts.models import (
+    AccessEvent,
+    Clinic,
+    EnrolmentCode,
+    Role,
+    ServicePlanningArea,
+    SignInLock,
+    StaffSession,
+    User,
+)
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -64,3 +73,26 @@ class AccessEventFactory(factory.django.DjangoModelFactory):
     action = AccessEvent.Action.VIEW
     outcome = AccessEvent.Outcome.SUCCESS
     ip_address = "127.0.0.1"
+
+
+class SignInLockFactory(factory.django.DjangoModelFactory):
+    """Failed sign-ins of one username, not yet locked."""
+
+    class Meta:
+        model = SignInLock
+
+    username = factory.Sequence(lambda n: f"someone-{n}")
+    failures = 1
+    last_failure_at = factory.LazyFunction(timezone.now)
+
+
+class EnrolmentCodeFactory(factory.django.DjangoModelFactory):
+    """An unused enrolment code issued today, valid 72 hours (only its hash is stored)."""
+
+    class Meta:
+        model = EnrolmentCode
+
+    user = factory.SubFactory(UserFactory)
+    code_hash = factory.Sequence(lambda n: f"{n:064x}")
+    issued_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.issued_at + datetime.timedelta(hours=72))

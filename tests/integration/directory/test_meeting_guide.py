@@ -88,10 +88,10 @@ def test_a_published_feed_is_matched_by_name_previewed_row_by_row_and_written(
     assert rows[2].action == "skip"
 
     assert _confirm(client, again).status_code == 302
-    written = sorted(Meeting.objects.values_list("group__slug", "address"))
+    written = sorted(Meeting.objects.values_list("group__slug", "address", "city", "postal_code"))
     assert written == [
-        ("dra-2", "4 Main St, Pasadena, CA 91101"),
-        ("emotions-anonymous", "1 Main St, Pasadena, CA 91101"),
+        ("dra-2", "4 Main St", "Pasadena", "91101"),
+        ("emotions-anonymous", "1 Main St", "Pasadena", "91101"),
     ]
     assert Group.objects.get(slug="dra-2").meetings.get().history.get().history_user == site_admin
 
