@@ -103,7 +103,7 @@ class ScreeningForm(forms.Form):
                 required=False,
                 label=(
                     f"Which one ({indication.code})"
-                    + (", required" if indication.detail_required else "")
+                    + (", it helps matching" if indication.detail_asked else "")
                 ),
             )
 

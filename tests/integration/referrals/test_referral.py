@@ -222,6 +222,22 @@ def test_live_decision_changes_as_the_answers_change(sign_in, clinician, client_
     assert not Screening.objects.exists()  # the live decision saves nothing
 
 
+@pytest.mark.parametrize("code", ["IV.G", "IV.H"])
+def test_iv_g_or_h_without_its_detail_is_saved_as_refer(sign_in, clinician, client_record, code):
+    """IV "any of following": IV.G or IV.H ticked with no crisis or diagnosis named is enough;
+    the page says naming it helps matching, and the screening is a referral."""
+    answers = {**REFER_ANSWERS, "indications": [code], "detail_iv_h": ""}
+    client = sign_in(clinician)
+    html = client.post(f"/referrals/screen/{client_record.pk}/decision/", answers).content.decode()
+    assert "<strong>Refer.</strong>" in html and "helps matching" in html
+    assert "Screening incomplete" not in html
+    response = client.post(f"/referrals/screen/{client_record.pk}/", answers)
+    assert response.status_code == 302
+    screening = Screening.objects.get()
+    assert screening.decision == "refer"
+    assert not screening.reasons.filter(kind="missing").exists()
+
+
 def test_saving_a_screening_records_who_when_and_every_reason(sign_in, clinician, client_record):
     response = sign_in(clinician).post(
         f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "on_medication": "yes"}
