@@ -416,7 +416,7 @@ class FollowUpDoneForm(forms.Form):
 class CloseReferralForm(forms.Form):
     reason = forms.ChoiceField(
         choices=[
-            (Referral.CloseReason.COMPLETED.value, "Completed: the client is engaged"),
+            (Referral.CloseReason.COMPLETED.value, "Completed: the client attended the group"),
             (Referral.CloseReason.DECLINED.value, "The client declined (VII.E)"),
             (Referral.CloseReason.LOST_CONTACT.value, "Lost contact"),
         ],

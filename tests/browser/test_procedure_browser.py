@@ -372,7 +372,7 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     dates = planned.inner_text().split(":", 1)[1].split(";")
     assert len(dates) == 6, dates
     assert {d.split()[0] for d in dates} == {"Tue", "Sat"}, dates
-    expect(step(page, "g")).to_contain_text("Meetings in a row so far: 0 of 6")
+    expect(step(page, "g")).to_contain_text("Meetings in a row so far: 0 of the 6 encouraged")
     tally.click(step(page, "g").get_by_role("button", name="Six meetings in a row encouraged"))
     expect(step(page, "g").locator(".badge", has_text="Done")).to_have_count(1)
     stored = ProcedureStep.objects.get(referral=referral, code="VIII.G").details["planned"]
