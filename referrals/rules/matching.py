@@ -387,6 +387,19 @@ def _unknown_area(listing: Listing) -> tuple[int, str] | None:
     return None
 
 
+def language_unmet(result: MatchResult, client: ClientProfile, vocabulary: Vocabulary) -> str:
+    """VIII.B "specific cultural or linguistic needs" (and IV.F): the name of the client's
+    language when it is not English and no suggested group records it, so that the page can
+    say so and point to the listings that do and to SHARE!; "" otherwise (English, a language
+    the directory has no name for, or a suggestion that offers it)."""
+    code = client.language_code
+    if not code or code == "en" or code not in vocabulary.languages:
+        return ""
+    if any(code in s.listing.language_codes for s in result.suggestions):
+        return ""
+    return vocabulary.languages[code]
+
+
 def _verification(listing: Listing, today: date):
     when = listing.last_verified_on
     if when is None:

@@ -19,6 +19,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     Value,
 )
 from django.db.models.functions import Cast
@@ -315,6 +316,30 @@ def client_profile(referral: Referral) -> matching.ClientProfile:
         ),
         twelve_step=matching.TwelveStep(referral.twelve_step),
     )
+
+
+# The listings in the client's language the groups page names when no suggestion offers it.
+IN_LANGUAGE_SHOWN = 10
+
+
+def listings_in_language(code: str, *, medicated: bool) -> list[Group]:
+    """Available listings whose own languages or meetings record ``code``, whatever their
+    needs, for a client no suggested group speaks to (VIII.B). VI.C still holds: for a
+    medicated client, none that discourages medication or has an open medication concern.
+    One query."""
+    listings = (
+        Group.objects.current()
+        .filter(status=Group.Status.ACTIVE)
+        .filter(
+            Q(pk__in=Group.languages.through.objects.filter(language__code=code).values("group_id"))
+            | Q(pk__in=Meeting.objects.filter(language__code=code).values("group_id"))
+        )
+    )
+    if medicated:
+        listings = listings.exclude(medication_stance=matching.Stance.DISCOURAGES).exclude(
+            _open_medication_concern()
+        )
+    return list(listings.order_by("name", "id").only("id", "name", "slug")[:IN_LANGUAGE_SHOWN])
 
 
 def share_resources() -> list[ReferralResource]:

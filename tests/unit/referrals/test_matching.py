@@ -549,6 +549,24 @@ def test_an_area_not_printed_is_unknown_never_everywhere(
     assert m._area(one, who, VOCABULARY, words=False)[0] == points
 
 
+# VIII.B linguistic needs: (client's language, the suggestions' languages) -> what is unmet.
+LANGUAGE_UNMET_CASES = [
+    ("es", [{"en"}], "Spanish"),  # every suggestion English only
+    ("es", [{"en"}, set()], "Spanish"),  # none recorded is not Spanish
+    ("es", [{"en"}, {"es", "en"}], ""),  # one offers it
+    ("en", [{"es"}], ""),  # English is never flagged
+    ("", [{"en"}], ""),  # no language stated
+    ("xx", [{"en"}], ""),  # a language the directory has no name for
+]
+
+
+@pytest.mark.parametrize(("code", "offered", "expected"), LANGUAGE_UNMET_CASES)
+def test_language_unmet(code, offered, expected):
+    result = run([listing(f"Group {n}", language_codes=c) for n, c in enumerate(offered)])
+    assert len(result.suggestions) == len(offered)
+    assert m.language_unmet(result, client(language_code=code), VOCABULARY) == expected
+
+
 def test_reasons_fall_back_to_codes_the_vocabulary_does_not_know():
     one = listing(need_slugs={"peer-support"}, areas={"somewhere-new"}, language_codes={"tl"})
     who = client(need_slugs={"peer-support"}, language_code="tl", area_slug="east")
