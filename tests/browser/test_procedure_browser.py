@@ -330,11 +330,13 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     expect(page).to_have_url(path_is(f"/referrals/{referral.pk}/"))
     stages.mark("choose the group (VIII.C)")
 
-    # The checklist, just referred: A, B and J done (J: the follow-ups were scheduled).
+    # The checklist, just referred: A and B done. J's follow-ups are scheduled, not yet done.
     checklist = page.get_by_role("region", name=PROCEDURE)
-    expect(checklist).to_contain_text("3 of 11 steps done or not applicable")
-    for letter in "abj":
+    expect(checklist).to_contain_text("2 of 11 steps done or not applicable")
+    for letter in "ab":
         expect(step(page, letter).locator(".badge", has_text="Done")).to_have_count(1)
+    expect(step(page, "j").locator(".badge", has_text="Done")).to_have_count(0)
+    expect(step(page, "j")).to_contain_text("0 of 3 follow-ups done, next on")
     for letter in "cefghi":
         expect(step(page, letter).locator(".badge", has_text="To do now")).to_have_count(1)
     expect(step(page, "k").locator(".badge", has_text="Pending")).to_have_count(1)

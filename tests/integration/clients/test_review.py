@@ -321,6 +321,25 @@ def test_figures_match_the_hand_computed_clinic(clinic, hand_computed):
     assert data.gaps.paginator.count == 2
 
 
+def test_completed_without_having_been_engaged_is_not_six_in_a_row(clinic, staff, groups):
+    """VIII.G only encourages six in a row: a referral closed as completed after one meeting
+    is completed, and not counted as six in a row; one closed after being engaged is."""
+    ana = staff["ana"]
+    once = _referral(_screening(ana, 20, Decision.REFER), 19, [groups["g1"]])
+    _attend(once.client, groups["g1"], 12)
+    once.status, once.close_reason = Status.CLOSED, "completed"
+    once.save()
+    engaged = _referral(
+        _screening(ana, 30, Decision.REFER), 29, [groups["g1"]], status=Status.ENGAGED
+    )
+    engaged.status, engaged.close_reason = Status.CLOSED, "completed"
+    engaged.save()
+    row = next(
+        r for r in review.review(clinic.pk, Period(START, TODAY)).rows if r.name == "Ana Alvarez"
+    )
+    assert (row.referred, row.six_in_a_row) == (2, 1)
+
+
 def test_the_gap_weeks_move_the_line(clinic, hand_computed):
     """One week: r3 (referred 10 days ago) is a gap too. 26 weeks: nothing is old enough."""
     one = review.review(clinic.pk, Period(START, TODAY), gap_weeks=1)
