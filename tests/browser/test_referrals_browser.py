@@ -696,7 +696,7 @@ def test_the_share_fallback_has_no_serious_accessibility_violations(
     scans = Scans(page)
     sign_in_as_clinician(page, settings, clinician)
     page.goto(f"/referrals/{preparing_referral.pk}/groups/")
-    fallback = page.get_by_role("region", name=re.compile("refer to SHARE!"))
+    fallback = page.get_by_role("region", name=re.compile("ask SHARE! for a current group"))
     expect(fallback).to_contain_text("1-877-SHARE-49")
     expect(fallback).to_contain_text("Friendship Line")
     expect(page.get_by_role("checkbox")).to_have_count(0)
