@@ -103,7 +103,7 @@ class ScreeningForm(forms.Form):
                 required=False,
                 label=(
                     f"Which one ({indication.code})"
-                    + (", required" if indication.detail_required else "")
+                    + (", it helps matching" if indication.detail_asked else "")
                 ),
             )
 
@@ -416,7 +416,7 @@ class FollowUpDoneForm(forms.Form):
 class CloseReferralForm(forms.Form):
     reason = forms.ChoiceField(
         choices=[
-            (Referral.CloseReason.COMPLETED.value, "Completed: the client is engaged"),
+            (Referral.CloseReason.COMPLETED.value, "Completed: the client attended the group"),
             (Referral.CloseReason.DECLINED.value, "The client declined (VII.E)"),
             (Referral.CloseReason.LOST_CONTACT.value, "Lost contact"),
         ],

@@ -15,7 +15,8 @@ The figures, per clinician, for a period of whole days (``Period``, local time):
 * **referred**: referrals whose ``referred_at`` is in the period;
 * **attendance documented** (IX.A): of those, the ones whose client has any attendance
   (attended or missed) documented for one of the referral's chosen groups, at any date;
-* **six in a row** (VIII.G): of those referred, the ones engaged, or closed as completed;
+* **six in a row** (VIII.G): of those referred, the ones engaged, or closed as completed after
+  having been engaged;
 * **concerns raised** (IX.B): feedback they recorded with at least one concern kind, given in
   the period;
 * **documentation gaps**: of those referred, the ones referred more than ``gap_weeks`` weeks
@@ -91,9 +92,17 @@ FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
 )
 
 # VIII.G "six meetings in a row": the status says it (sync_status never contradicts the
-# attendance), or the referral was closed as completed.
-SIX_IN_A_ROW = Q(status=Referral.Status.ENGAGED) | Q(
-    status=Referral.Status.CLOSED, close_reason=Referral.CloseReason.COMPLETED
+# attendance), or it said so before the referral was closed as completed. "Completed" alone
+# only needs an attendance, so the referral's history (one indexed lookup) tells which.
+SIX_IN_A_ROW = Q(status=Referral.Status.ENGAGED) | (
+    Q(status=Referral.Status.CLOSED, close_reason=Referral.CloseReason.COMPLETED)
+    & Q(
+        Exists(
+            Referral.history.filter(id=OuterRef("pk"), status=Referral.Status.ENGAGED)
+            .order_by()
+            .values("pk")
+        )
+    )
 )
 # A referral closed for any other reason (declined, lost contact, not eligible) leaves nothing
 # to document: it is never a documentation gap.

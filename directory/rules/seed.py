@@ -9,7 +9,8 @@ Policy clauses carried here: the APPENDIX (listings, headings, contacts), sectio
 A-E, III.A-I (each listing's format), VI.C (medication stance, "not known" unless the policy
 says otherwise), VII.C-D (a current annotated list: every listing last verified 2008-11-07, so
 stale), VIII.D-E (SHARE!, the Friendship Line and its hours, the Client Coalition's two
-numbers), VIII.F (the twelve-step etiquette note). II.A-H rows are made by seed_directory.
+numbers), VIII.F (a listing's own etiquette note, only where the source gives one). II.A-H
+rows are made by seed_directory. A contact printed without an area gets none.
 """
 
 from __future__ import annotations
@@ -433,7 +434,6 @@ FLAG_FIELDS = {"summary", "detail", "concerns_medication"}
 class _Context:
     known: dict[str, dict]
     area_labels: dict[str, list[str]]
-    unlabelled_areas: list[str]
     defaults: dict
     revised: date
     last_verified_on: date
@@ -504,7 +504,9 @@ def _contact(raw, index: int, where: str, printed: str, ctx: _Context) -> tuple[
         _check_printed(area, printed, where, f"{field}.area")
         areas = ctx.area_labels[area]
     else:
-        areas = [] if kind == "url" else ctx.unlabelled_areas
+        # Printed without an area: none is recorded ("area not printed"). Where it serves is
+        # unknown, and matching treats it so; it is never read as countywide.
+        areas = []
     fields.update(
         {
             "area_label": area,
@@ -599,9 +601,10 @@ def _listing(entry, index: int, ctx: _Context) -> tuple[list[dict], dict[str, Ph
         where,
         "languages",
     )
+    # VIII.F: only a note the source gives the listing. What clinicians tell a client about a
+    # twelve-step group (III.A) is the pages' own text, never stored as the listing's customs
+    # (the note is printed on the client's sheet).
     etiquette = _text(entry, "etiquette_note", where, required=False)
-    if not etiquette and is_twelve_step:
-        etiquette = ctx.defaults["twelve_step_etiquette"]  # III.A, VIII.F
 
     contacts, phones = [], {}
     contact_areas: set[str] = set()
@@ -766,7 +769,6 @@ def build_records(taxonomy: dict, appendix: dict) -> list[dict]:
             "source",
             "last_verified_on",
             "area_labels",
-            "unlabelled_areas",
             "defaults",
             "listings",
             "referral_resources",
@@ -783,23 +785,18 @@ def build_records(taxonomy: dict, appendix: dict) -> list[dict]:
         if not isinstance(slugs, list) or not slugs:
             _fail("appendix: area_labels", str(label), "must list service areas")
         _refs(slugs, areas, "appendix: area_labels", str(label))
-    unlabelled = _refs(
-        _list(appendix, "unlabelled_areas", "appendix"), areas, "appendix", "unlabelled_areas"
-    )
     defaults = _mapping(
         appendix["defaults"],
         "appendix: defaults",
-        required={"languages", "medication_stance", "twelve_step_etiquette"},
+        required={"languages", "medication_stance"},
     )
     ctx = _Context(
         known=known,
         area_labels=area_labels,
-        unlabelled_areas=unlabelled,
         defaults=defaults,
         revised=_date(source["revised"], "appendix: source", "revised"),
         last_verified_on=_date(appendix["last_verified_on"], "appendix", "last_verified_on"),
     )
-    _text(defaults, "twelve_step_etiquette", "appendix: defaults")
 
     listings = _list(appendix, "listings", "appendix", required=True)
     seen: dict[tuple[str, str], str] = {}

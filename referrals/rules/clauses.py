@@ -27,8 +27,10 @@ class Indication:
     title: str
     policy_text: str
     details: tuple[Detail, ...] = ()
-    # Whether the clinician must say which detail applies (IV.G and IV.H name their kinds).
-    detail_required: bool = False
+    # Whether the form asks which detail applies (IV.G and IV.H name their kinds). The answer
+    # helps matching; it is never required: IV's lists are examples ("including") and any one
+    # indication suffices.
+    detail_asked: bool = False
     needs: tuple[str, ...] = ()
     group_types: tuple[str, ...] = field(default=())  # directory.GroupType codes
 
@@ -137,7 +139,7 @@ INDICATIONS: tuple[Indication, ...] = (
             Detail("child-abuse", "Child abuse", ("trauma-abuse-survivors", "incest")),
             Detail("other", "Another life crisis", ("emotional-health",)),
         ),
-        detail_required=True,
+        detail_asked=True,
     ),
     Indication(
         "IV.H",
@@ -157,7 +159,7 @@ INDICATIONS: tuple[Indication, ...] = (
             Detail("other", "Another diagnosis", ("emotional-health",)),
             Detail("family", "A family member's diagnosis", ("families-mental-illness",)),
         ),
-        detail_required=True,
+        detail_asked=True,
     ),
 )
 

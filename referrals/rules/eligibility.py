@@ -61,8 +61,8 @@ CLAUSE_ORDER: tuple[str, ...] = ("IV", *clauses.INDICATIONS_BY_CODE, "V", "VI.A"
 # VI.C: the one restriction the policy places on which groups a client may be referred to.
 MEDICATION_SAFE_GROUPS_ONLY = "medication-safe-groups-only"
 
-# What the clinician is asked to name when an indication needs its detail (IV.G, IV.H).
-_DETAIL_QUESTION = {"IV.G": "which life crisis", "IV.H": "which diagnosis"}
+# What the form asks the clinician to name for IV.G and IV.H (helpful, never required).
+_DETAIL_NAMED = {"IV.G": "the life crisis", "IV.H": "the diagnosis"}
 
 
 class InvalidAnswers(ValueError):
@@ -265,17 +265,12 @@ class IndicationsRule(Rule):
             message = indication.title
             if detail is not None:
                 message = f"{message}: {_lower_first(detail.label)}"
+            elif indication.detail_asked:
+                # IV: "any of following", and IV.G/IV.H's kinds are examples ("including"): the
+                # indication suffices without its detail, which only sharpens matching.
+                what = _DETAIL_NAMED.get(indication.code, "the detail")
+                message = f"{message} ({what} not named; naming it helps matching)"
             yield self.reason("indicated", ReasonKind.SUPPORTS, message, clause=indication.code)
-            # IV.G and IV.H name their kinds: the crisis or diagnosis is what groups are
-            # matched on, so the screening is not complete without it.
-            if indication.detail_required and detail is None:
-                question = _DETAIL_QUESTION.get(indication.code, "which one applies")
-                yield self.reason(
-                    "detail-needed",
-                    ReasonKind.MISSING,
-                    f"{indication.title}: say {question}, so that groups can be matched to it.",
-                    clause=indication.code,
-                )
 
 
 class SelectionCriterionRule(Rule):

@@ -11,7 +11,9 @@ What the policy asks of matching:
 - VIII.C: the clinician refers to a specific group from the clinic's referral list; matching
   offers the ranked suggestions, each with the reasons it is there, and those reasons are saved
   with the referral (so they are short sentences).
-- VIII.D: when no group fits, the client is referred to SHARE! (``MatchResult.share_fallback``).
+- When no group fits, SHARE! is the suggestion (``MatchResult.share_fallback``): the Appendix
+  says current contact information for self-help groups is available through SHARE!. (VIII.D
+  is for when no peer attending the group is available, a different trigger.)
 - VI.C: a client on appropriately prescribed psychiatric medication is never referred to a group
   that encourages members to stop their medication or treats medicated members as less than full
   members. Such listings, and listings with an unresolved medication concern, are *excluded*
@@ -88,6 +90,9 @@ class Listing:
     group_type_codes: frozenset[str] = frozenset()
     language_codes: frozenset[str] = frozenset()  # the group's languages and its meetings'
     areas: frozenset[str] = frozenset()  # area slugs of the group, its contacts and meetings
+    # A phone or e-mail of the listing was printed without an area (the 2008 appendix prints
+    # many): where it serves is unknown, never "everywhere" (``_unknown_area``).
+    area_not_printed: bool = False
     is_twelve_step: bool = False
     medication_stance: Stance = Stance.NOT_KNOWN
     open_medication_concern: bool = False  # an open ReviewFlag with concerns_medication (VI.C)
@@ -146,7 +151,7 @@ class Excluded:
 class MatchResult:
     suggestions: tuple[Suggestion, ...]  # ranked, best first
     not_suitable: tuple[Excluded, ...]  # VI.C exclusions, shown apart with the reason
-    share_fallback: bool  # VIII.D: nothing fits, so SHARE! is the suggestion
+    share_fallback: bool  # nothing fits, so SHARE! is the suggestion (Appendix)
 
 
 # --- Weights -----------------------------------------------------------------------------------
@@ -161,8 +166,9 @@ class MatchResult:
 # - LANGUAGE_MATCH when the listing offers the client's language (VIII.B linguistic needs). It
 #   weighs more than place: a group the client cannot follow is of little use however near.
 # - AREA_*: the client's most convenient location (VIII.B). A group meeting in the client's own
-#   area > one serving all of the county > national or online > a listing that records no area
-#   (it may well be near) > one that meets only somewhere else.
+#   area > one serving all of the county > national or online > a listing whose area is unknown
+#   (none recorded, or a contact printed without one: it may well be near) > one that meets
+#   only somewhere else.
 # - VERIFIED_*: verified within a year (VII.D "a current ... list") > verified longer ago > never.
 # - TWELVE_STEP_PREFERRED: a small boost for a 12-step group when the client prefers one.
 #   TWELVE_STEP_AVOIDED: a strong demotion (more than one matched need) for a 12-step group when
@@ -335,10 +341,11 @@ def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary, *, wo
     one of a kind, so without ``words`` nothing is sorted and the reason is ""."""
     if not client.area_slug:
         return 0, ""
-    if not listing.areas:
-        return AREA_UNKNOWN, "area not recorded"
     if client.area_slug in listing.areas:
         return AREA_SAME, _where(_area_of(client.area_slug, vocabulary)) if words else ""
+    unknown = _unknown_area(listing)
+    if unknown is not None and not listing.areas:
+        return unknown
     areas = [_area_of(slug, vocabulary) for slug in listing.areas]
     if words:
         areas.sort(key=_area_order)
@@ -355,6 +362,9 @@ def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary, *, wo
     ):
         if kind in first_of_kind:
             return gained, _where(first_of_kind[kind]) if words else ""
+    if unknown is not None:
+        # Areas elsewhere, but a contact printed without one: it may serve the client's area.
+        return unknown
     if not words:
         return AREA_ELSEWHERE, ""
     reason = _where(areas[0])
@@ -362,6 +372,31 @@ def _area(listing: Listing, client: ClientProfile, vocabulary: Vocabulary, *, wo
         others = len(areas) - 1
         reason += f" and {others} other area" + ("s" if others > 1 else "")
     return AREA_ELSEWHERE, reason
+
+
+def _unknown_area(listing: Listing) -> tuple[int, str] | None:
+    """Points and reason when where a listing serves is unknown: no area recorded at all, or a
+    contact printed without one. Unknown is neither a match nor a match everywhere: it ranks
+    below a group known to serve the client's area, the county or the nation, and above one
+    known to meet only elsewhere. None when every way to reach the listing names its area."""
+    if not listing.areas:
+        return AREA_UNKNOWN, "area not printed"
+    if listing.area_not_printed:
+        return AREA_UNKNOWN, "area not printed for some of its contacts"
+    return None
+
+
+def language_unmet(result: MatchResult, client: ClientProfile, vocabulary: Vocabulary) -> str:
+    """VIII.B "specific cultural or linguistic needs" (and IV.F): the name of the client's
+    language when it is not English and no suggested group records it, so that the page can
+    say so and point to the listings that do and to SHARE!; "" otherwise (English, a language
+    the directory has no name for, or a suggestion that offers it)."""
+    code = client.language_code
+    if not code or code == "en" or code not in vocabulary.languages:
+        return ""
+    if any(code in s.listing.language_codes for s in result.suggestions):
+        return ""
+    return vocabulary.languages[code]
 
 
 def _verification(listing: Listing, today: date):
@@ -410,7 +445,7 @@ def match(
 
     Order: score, highest first; ties by name (case-insensitively), then id, so the order never
     depends on the order of the input. At most ``limit`` suggestions and at most ``limit``
-    exclusions. ``share_fallback`` is True when nothing is suggested (VIII.D).
+    exclusions. ``share_fallback`` is True when nothing is suggested (SHARE!, per the Appendix).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")

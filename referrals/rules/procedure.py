@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 
@@ -71,7 +72,8 @@ class CloseReason(StrEnum):
 APPROVED = "approved"  # Referral.Approval.APPROVED
 DECLINED = "declined"  # Referral.Approval.DECLINED
 
-# VIII.G: "six scheduled self-help meetings in a row".
+# VIII.G: clients "should be encouraged to attend six scheduled self-help meetings in a row":
+# the encouragement and the "engaged" status use it; nothing requires it.
 MEETINGS_IN_A_ROW = 6
 # VIII.H: "the first three sessions".
 ADVOCATE_SESSIONS = (1, 2, 3)
@@ -296,6 +298,12 @@ class ReferralFacts:
     six_in_a_row: bool = False  # six scheduled meetings in a row reached (computed elsewhere)
     steps: Mapping[str, StepStatus] = field(default_factory=dict)  # missing codes: pending
     active_peer_contacts: int = 0  # consenting, not withdrawn, for the chosen groups
+    # VIII.J: the referral's follow-ups, how many are recorded, the next one still open and
+    # whether one is due (today or overdue). The step follows these, never a stored flag.
+    followups_scheduled: int = 0
+    followups_done: int = 0
+    next_followup_on: date | None = None
+    followup_due_now: bool = False
 
     def step_status(self, step: Step | str) -> StepStatus:
         """The recorded status of a step (pending when not recorded)."""
@@ -325,10 +333,33 @@ _DO_FIRST = {
 }
 
 
+def followups_settled(facts: ReferralFacts) -> bool:
+    """VIII.J "At regular intervals ... reminders": done only once the reminders happened, that
+    is every follow-up of the referral is recorded (or the referral is closed). Scheduling them
+    is not doing them."""
+    if facts.is_closed:
+        return True
+    return facts.followups_scheduled >= 1 and facts.followups_done >= facts.followups_scheduled
+
+
+def followup_summary(facts: ReferralFacts) -> str:
+    """VIII.J as the checklist shows it: "1 of 3 follow-ups done, next on 2026-12-14"."""
+    total = facts.followups_scheduled
+    if total < 1:
+        return "No follow-ups scheduled yet."
+    text = f"{facts.followups_done} of {total} follow-up{'s' if total != 1 else ''} done"
+    if facts.next_followup_on is not None and not facts.is_closed:
+        text += f", next on {facts.next_followup_on.isoformat()}"
+    return text + "."
+
+
 def effective_status(step: Step | str, facts: ReferralFacts) -> StepStatus:
     """A step's status as the procedure counts it: as recorded, except that VIII.D is not
     needed (so not applicable) once VIII.C's introduction took place ("When another client
-    already attending ... is not available")."""
+    already attending ... is not available"), and VIII.J is derived from its follow-ups
+    (``followups_settled``), whatever was stored."""
+    if str(step) == Step.J:
+        return StepStatus.DONE if followups_settled(facts) else StepStatus.PENDING
     recorded = facts.step_status(step)
     if (
         str(step) == Step.D
@@ -434,7 +465,8 @@ def completion_problems(step: Step | str, facts: ReferralFacts) -> list[Problem]
     code = defn.code
     if facts.is_closed:
         return [_closed(code)]
-    if facts.step_status(code) == StepStatus.DONE:
+    # Effective: VIII.J is done by its follow-ups, whatever was stored.
+    if effective_status(code, facts) == StepStatus.DONE:
         return [Problem(code, "already-done", f"{_name(code)} is already done.")]
     problems = _blocking_problems(defn, facts)
     if defn.step == Step.B and facts.approval not in (APPROVED, DECLINED):
@@ -445,6 +477,15 @@ def completion_problems(step: Step | str, facts: ReferralFacts) -> list[Problem]
                 "needs-approval",
                 "Record the client's approval of their goals, location and language (VIII.B) "
                 "before marking VIII.B done.",
+            )
+        )
+    if defn.step == Step.J and not problems:
+        # VIII.J is done by recording its follow-ups, not by a button.
+        problems.append(
+            Problem(
+                code,
+                "followups-open",
+                f"VIII.J is done when its follow-ups are recorded: {followup_summary(facts)}",
             )
         )
     if defn.step == Step.C and facts.active_peer_contacts < 1 and facts.groups_chosen >= 1:
@@ -556,7 +597,8 @@ def derive_status(facts: ReferralFacts) -> Status:
 
     Closed overrides everything (a closed referral is not reopened by new facts); without a
     chosen group the referral is still being prepared, whatever else is recorded; six scheduled
-    meetings in a row (VIII.G) is engaged; a documented attendance (IX.A) is attending.
+    meetings in a row (what VIII.G encourages) is engaged; a documented attendance (IX.A) is
+    attending.
     """
     if facts.is_closed:
         return Status.CLOSED
@@ -577,14 +619,16 @@ def close_problems(reason: CloseReason | str, facts: ReferralFacts) -> list[Prob
         reason = CloseReason(reason)
     except ValueError:
         return [Problem("", "unknown-reason", f"“{reason}” is not a reason to close a referral.")]
-    if reason == CloseReason.COMPLETED and not facts.six_in_a_row:
-        # VIII.G: the aim is six scheduled meetings in a row; before that it is not complete.
+    if reason == CloseReason.COMPLETED and facts.attended < 1:
+        # "Completed" says the client went: an attendance must be documented (IX.A). VIII.G
+        # only asks that clients be encouraged to attend six meetings in a row; it sets no
+        # number a referral must reach.
         return [
             Problem(
-                Step.G.value,
-                "not-engaged",
-                "A referral is completed once the client has attended six scheduled meetings "
-                "in a row (VIII.G). Until then, close it as declined or lost contact.",
+                "",
+                "no-attendance",
+                "Document a meeting the client attended (IX.A) before closing the referral as "
+                "completed. If the client did not go, close it as declined or lost contact.",
             )
         ]
     if reason == CloseReason.NOT_ELIGIBLE and derive_status(facts) != Status.PREPARING:
@@ -604,14 +648,21 @@ def close_problems(reason: CloseReason | str, facts: ReferralFacts) -> list[Prob
 
 # Problems that are the step's own work, not a reason to wait: getting the approval is what
 # VIII.B asks; choosing the group is the first half of VIII.C and the introduction (or marking
-# it not applicable when no peer is available) the second.
+# it not applicable when no peer is available) the second; recording the follow-ups is VIII.J.
 _OWN_WORK = frozenset(
     {
         (Step.B, "needs-approval"),
         (Step.C, "needs-groups"),
         (Step.C, "no-peer-contact"),
+        (Step.J, "followups-open"),
     }
 )
+
+
+def _j_waits(facts: ReferralFacts) -> bool:
+    """VIII.J is to do now when a follow-up is due (today or overdue), or when none is
+    scheduled at all (add one); follow-ups still ahead are not yet the clinician's work."""
+    return facts.followup_due_now or facts.followups_scheduled < 1
 
 
 def waiting_steps(facts: ReferralFacts) -> list[Step]:
@@ -630,11 +681,13 @@ def waiting_steps(facts: ReferralFacts) -> list[Step]:
         for defn in STEPS
         if effective_status(defn.step, facts) == StepStatus.PENDING
         and all((defn.step, p.code) in _OWN_WORK for p in completion_problems(defn.step, facts))
+        and (defn.step != Step.J or _j_waits(facts))
     ]
 
 
 def progress(facts: ReferralFacts) -> tuple[int, int]:
-    """(steps done or not applicable, 11). VIII.D counts as settled once C is done."""
+    """(steps done or not applicable, 11). VIII.D counts as settled once C is done; VIII.J
+    once its follow-ups are recorded."""
     settled = sum(
         effective_status(defn.step, facts) in (StepStatus.DONE, StepStatus.NOT_APPLICABLE)
         for defn in STEPS

@@ -19,6 +19,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     Value,
 )
 from django.db.models.functions import Cast
@@ -52,6 +53,8 @@ from referrals.rules import eligibility, matching
 # area of the listing (the third column holds the id), or one of its meetings' distinct
 # (language, area) pairs (the third and fourth columns, either may be NULL).
 _NEED, _TYPE, _LANGUAGE, _AREA, _MEETING = 1, 2, 3, 4, 5
+# A phone or e-mail of the listing with no area: where it serves is unknown (matching).
+_NO_AREA = 6
 _TABLE_OF = {_NEED: "need", _TYPE: "type", _LANGUAGE: "language", _AREA: "area"}
 
 
@@ -214,11 +217,16 @@ def _facts(listing_ids: list[int]) -> list[tuple[int, int, int | None, int | Non
         f" FROM {table(through)} a JOIN {table(Contact)} c"
         f" ON c.{qn(Contact._meta.pk.column)} = a.{column(through, 'contact')}"
         f" WHERE c.{contact_group} {one_of}",
+        # Contacts (not web addresses, which are no place) printed without an area.
+        f"SELECT c.{contact_group}, {_NO_AREA}, NULL, NULL FROM {table(Contact)} c"  # noqa: S608
+        f" WHERE c.{contact_group} {one_of} AND c.{column(Contact, 'kind')} <> %s"
+        f" AND NOT EXISTS (SELECT 1 FROM {table(through)} a"
+        f" WHERE a.{column(through, 'contact')} = c.{qn(Contact._meta.pk.column)})",
     ]
     # UNION ALL: the parts other than the meetings' hold no duplicates worth a database's sort
     # (a listing's two contacts in one area give two rows; Python keeps sets).
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), [ids] * len(parts))
+        cursor.execute(" UNION ALL ".join(parts), [ids] * len(parts) + [Contact.Kind.WEB])
         return cursor.fetchall()
 
 
@@ -240,7 +248,11 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
     languages, areas = keys[_LANGUAGE], keys[_AREA]
     # Per listing: its need slugs, type codes, language codes and area slugs.
     facts: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
+    area_not_printed: set[int] = set()
     for listing_id, kind, value_id, area_id in _facts([row[0] for row in groups]):
+        if kind == _NO_AREA:
+            area_not_printed.add(listing_id)
+            continue
         sets = facts.get(listing_id)
         if sets is None:
             sets = facts[listing_id] = (set(), set(), set(), set())
@@ -265,6 +277,7 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
                 group_type_codes=frozenset(types),
                 language_codes=frozenset(language_codes),
                 areas=frozenset(area_slugs),
+                area_not_printed=pk in area_not_printed,
                 is_twelve_step=twelve_step,
                 medication_stance=matching.Stance(stance),
                 open_medication_concern=concern,
@@ -306,6 +319,30 @@ def client_profile(referral: Referral) -> matching.ClientProfile:
         ),
         twelve_step=matching.TwelveStep(referral.twelve_step),
     )
+
+
+# The listings in the client's language the groups page names when no suggestion offers it.
+IN_LANGUAGE_SHOWN = 10
+
+
+def listings_in_language(code: str, *, medicated: bool) -> list[Group]:
+    """Available listings whose own languages or meetings record ``code``, whatever their
+    needs, for a client no suggested group speaks to (VIII.B). VI.C still holds: for a
+    medicated client, none that discourages medication or has an open medication concern.
+    One query."""
+    listings = (
+        Group.objects.current()
+        .filter(status=Group.Status.ACTIVE)
+        .filter(
+            Q(pk__in=Group.languages.through.objects.filter(language__code=code).values("group_id"))
+            | Q(pk__in=Meeting.objects.filter(language__code=code).values("group_id"))
+        )
+    )
+    if medicated:
+        listings = listings.exclude(medication_stance=matching.Stance.DISCOURAGES).exclude(
+            _open_medication_concern()
+        )
+    return list(listings.order_by("name", "id").only("id", "name", "slug")[:IN_LANGUAGE_SHOWN])
 
 
 def share_resources() -> list[ReferralResource]:

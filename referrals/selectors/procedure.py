@@ -15,14 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db.models import F, Window
+from django.db.models import Count, F, Min, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from clients.models import Attendance, PeerContact
 from clients.rules import attendance as attendance_rules
 from directory.models import Meeting
-from referrals.models import ProcedureStep, Referral
+from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
 
 # The run of meetings in a row is counted from at most this many of the latest documented
@@ -82,8 +82,27 @@ def runs_for(
 PEERS_OFFERED_PER_GROUP = 10
 
 
-def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
-    """What the procedure's rules need to know about a referral: six small queries."""
+def followup_facts(referral: Referral, *, today: date | None = None) -> dict:
+    """VIII.J: how many follow-ups the referral has, how many are recorded, the next open one
+    and whether one is due now (one aggregate query)."""
+    today = today or timezone.localdate()
+    open_ = Q(done_at__isnull=True)
+    counts = FollowUp.objects.filter(referral=referral).aggregate(
+        scheduled=Count("pk"),
+        done=Count("pk", filter=~open_),
+        next_on=Min("due_on", filter=open_),
+    )
+    next_on = counts["next_on"]
+    return {
+        "followups_scheduled": counts["scheduled"],
+        "followups_done": counts["done"],
+        "next_followup_on": next_on,
+        "followup_due_now": next_on is not None and next_on <= today,
+    }
+
+
+def procedure_facts(referral: Referral, *, today: date | None = None) -> procedure.ReferralFacts:
+    """What the procedure's rules need to know about a referral: seven small queries."""
     group_ids = list(referral.groups.values_list("group_id", flat=True))
     runs = runs_for(referral.client_id, group_ids)
     attended = Attendance.objects.filter(
@@ -111,4 +130,5 @@ def procedure_facts(referral: Referral) -> procedure.ReferralFacts:
             )
         },
         active_peer_contacts=peers,
+        **followup_facts(referral, today=today),
     )

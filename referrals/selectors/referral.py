@@ -186,7 +186,7 @@ def referral_page(referral: Referral, *, today) -> dict:
             Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
         )
     }
-    facts = procedure_facts(referral)
+    facts = procedure_facts(referral, today=today)
     waiting = set(procedure.waiting_steps(facts))
     rows = []
     for definition in procedure.STEPS:
@@ -202,6 +202,7 @@ def referral_page(referral: Referral, *, today) -> dict:
         )
     done, total = procedure.progress(facts)
     return {
+        "followup_summary": procedure.followup_summary(facts),
         "steps": rows,
         "facts": facts,
         "progress_done": done,

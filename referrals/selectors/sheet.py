@@ -24,7 +24,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import get_language_info
 
 from clients.models import OTHER_LANGUAGE, Client, PeerContact
-from directory.models import Contact, Group, Meeting, ReferralResource, ResourcePhone
+from directory.models import Contact, Group, Language, Meeting, ReferralResource, ResourcePhone
 from directory.selectors.browse import areas_covering, contacts_for_area
 from referrals.models import ProcedureStep, Referral, ReferredGroup
 
@@ -67,6 +67,9 @@ class Sheet:
     # For a client whose language is neither: the language a translation can be requested in
     # ("" for "other" with no language named).
     translation_requested_in: str | None
+    # IX / VIII.B linguistic needs: the client's language (not English) when none of the chosen
+    # groups records it, for the sheet to say so and point to SHARE!; "" otherwise.
+    language_not_spoken: str = ""
 
 
 def sheet_referrals():
@@ -103,6 +106,11 @@ def build(referral: Referral, *, today: date) -> Sheet:
         .prefetch_related(
             Prefetch("group__contacts", queryset=contacts_for_area(area), to_attr="sheet_contacts"),
             Prefetch("group__meetings", queryset=_meetings_near(area), to_attr="sheet_meetings"),
+            Prefetch(
+                "group__languages",
+                queryset=Language.objects.only("code"),
+                to_attr="sheet_languages",
+            ),
         )
     )
     if not chosen:
@@ -122,7 +130,26 @@ def build(referral: Referral, *, today: date) -> Sheet:
         printed_on=today,
         language=language,
         translation_requested_in=requested_in,
+        language_not_spoken=_language_not_spoken(referral, [row.group for row in chosen]),
     )
+
+
+def _language_not_spoken(referral: Referral, groups: list[Group]) -> str:
+    """The client's language, named in the sheet's language when rendered, when it is not
+    English and no chosen group records it (the group's own languages or a meeting's); ""
+    when one does, or when the client reads English."""
+    code = referral.language or referral.client.preferred_language
+    if not code or code == "en" or code == OTHER_LANGUAGE:
+        return ""
+    for group in groups:
+        codes = {language.code for language in group.sheet_languages}
+        codes |= {m.language.code for m in group.sheet_meetings if m.language is not None}
+        if code in codes:
+            return ""
+    try:
+        return get_language_info(code)["name_translated"]
+    except KeyError:
+        return referral.client.get_preferred_language_display()
 
 
 def _meetings_near(area) -> object:

@@ -56,7 +56,6 @@ WAITING_WHEN_PENDING = (
     Code.G,
     Code.H,
     Code.I,
-    Code.J,
 )
 
 
@@ -70,15 +69,24 @@ def _own(user):
     return Referral.objects.filter(clinic_id=user.clinic_id, clinician=user)
 
 
-def _waiting() -> Q:
+def _followups(today: date | None = None):
+    """The referral's follow-ups; with ``today``, the open ones due by then (VIII.J)."""
+    followups = FollowUp.objects.filter(referral=OuterRef("pk"))
+    if today is None:
+        return followups
+    return followups.filter(done_at__isnull=True, due_on__lte=today)
+
+
+def _waiting(today: date) -> Q:
     """Referrals with a step the clinician can do now (procedure.waiting_steps, in SQL).
 
     * Preparing: always. Groups are not chosen yet, so VIII.A (counsel), VIII.B (the client's
       input and approval) or VIII.C (choose a group with them) is the next thing to do.
-    * Active (referred, attending, engaged): a pending step among A–C and E–J; D when it is
-      pending and C was marked not applicable (SHARE! is for when no peer is available); K when
-      it is pending and an attendance is documented, which the status says (attending or
-      engaged: "the group they attend").
+    * Active (referred, attending, engaged): a pending step among A–C and E–I; D when it is
+      pending and C was marked not applicable (SHARE! is for when no peer is available); J,
+      which follows its follow-ups rather than a stored flag, when one is due by today or none
+      is scheduled; K when it is pending and an attendance is documented, which the status says
+      (attending or engaged: "the group they attend").
 
     Simplifications, each on the side of the stored data being consistent: an active referral
     is taken to have its groups chosen and VIII.B settled (choose_groups requires both), and
@@ -94,6 +102,8 @@ def _waiting() -> Q:
             & Q(Exists(steps.filter(code=Code.C, status=StepStatus.NOT_APPLICABLE)))
         )
         | (Q(status__in=ATTENDED) & Q(Exists(pending.filter(code=Code.K))))
+        | Q(Exists(_followups(today)))
+        | ~Q(Exists(_followups()))
     )
     return Q(status=Referral.Status.PREPARING) | (Q(status__in=ACTIVE) & active_and_waiting)
 
@@ -211,7 +221,7 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
         upcoming=Count("pk", filter=Q(due_on__gt=today)),
     )
     referral_counts = _own(user).aggregate(
-        waiting=Count("pk", filter=_waiting()),
+        waiting=Count("pk", filter=_waiting(today)),
         report_back=Count("pk", filter=_due_to_report_back(today)),
     )
 
@@ -222,7 +232,11 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
         counts["overdue"] + counts["due_today"] + counts["upcoming"],
     )
     waiting_section = _page(
-        _own(user).filter(_waiting()).select_related("client").order_by("created_at", "id"),
+        _own(user)
+        .filter(_waiting(today))
+        .select_related("client")
+        .annotate(has_followups=Exists(_followups()), followup_due=Exists(_followups(today)))
+        .order_by("created_at", "id"),
         query,
         "wpage",
         referral_counts["waiting"],
@@ -298,6 +312,11 @@ def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.
         groups_chosen=groups_chosen,
         attended=1 if referral.status in ATTENDED else 0,
         steps={code: procedure.StepStatus(status) for code, status in steps.items()},
+        # VIII.J from the two flags the waiting rows carry: follow-ups open (one stands for
+        # "not all recorded") and one due by today. A referral with follow-ups none of which
+        # is due is not waiting on J, recorded or not.
+        followups_scheduled=1 if getattr(referral, "has_followups", False) else 0,
+        followup_due_now=getattr(referral, "followup_due", False),
     )
 
 

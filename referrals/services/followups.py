@@ -8,9 +8,11 @@ from django.utils import timezone
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
+    ProcedureStep,
     Referral,
 )
 from referrals.rules import procedure
+from referrals.selectors import procedure as procedure_selectors
 from referrals.services.procedure import StepRefused, locked, sync_status
 
 
@@ -36,6 +38,24 @@ def schedule_followups(*, referral: Referral, start: date, by) -> list[FollowUp]
         for w in weeks
     )
     return followups
+
+
+def sync_reminder_step(*, referral: Referral, by) -> str:
+    """VIII.J's stored step follows its follow-ups: done once every one is recorded, pending
+    again when one is added. Pages derive it from the follow-ups anyway
+    (``procedure.effective_status``); the stored row keeps lists that read it honest."""
+    facts = procedure_selectors.procedure_facts(referral)
+    settled = procedure.followups_settled(facts)
+    status = ProcedureStep.Status.DONE if settled else ProcedureStep.Status.PENDING
+    step = ProcedureStep.objects.filter(referral=referral, code=ProcedureStep.Code.J).first()
+    if step is not None and step.status != status:
+        step.status = status
+        step.completed_by = by if settled else None
+        step.completed_at = timezone.now() if settled else None
+        step.note = procedure.followup_summary(facts)
+        step._history_user = by
+        step.save()
+    return status
 
 
 def add_followup(*, referral: Referral, due_on: date, by, today: date | None = None) -> FollowUp:
@@ -72,6 +92,7 @@ def add_followup(*, referral: Referral, due_on: date, by, today: date | None = N
         )
         followup._history_user = by
         followup.save()
+        sync_reminder_step(referral=referral, by=by)
     return followup
 
 
@@ -87,6 +108,7 @@ def complete_followup(*, followup: FollowUp, outcome: str, note: str, by) -> Fol
             followup._history_user = by
             followup.save(update_fields=["note"])
             sync_status(referral=followup.referral, by=by)
+            sync_reminder_step(referral=followup.referral, by=by)
     return followup
 
 

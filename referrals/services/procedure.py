@@ -279,6 +279,15 @@ def close_referral(*, referral: Referral, reason: str, by, note: str = "") -> Re
         referral.save(update_fields=["status", "close_reason", "closed_at", "updated_at"])
         # What is still due no longer is: open follow-ups of a closed referral leave the worklist.
         FollowUp.objects.filter(referral=referral, done_at__isnull=True).delete()
+        # VIII.J ends with the referral: its reminders are settled (``followups_settled``).
+        ProcedureStep.objects.filter(
+            referral=referral, code=ProcedureStep.Code.J, status=ProcedureStep.Status.PENDING
+        ).update(
+            status=ProcedureStep.Status.DONE,
+            completed_by=by,
+            completed_at=referral.closed_at,
+            note=f"Referral closed ({reason}).",
+        )
     return referral
 
 

@@ -167,16 +167,9 @@ def choose_groups(
             for pk in dict.fromkeys(chosen_ids)
         )
         referral.refresh_from_db()
-        followups = schedule_followups(referral=referral, start=timezone.localdate(now), by=by)
-        # VIII.J: the reminders are the follow-ups just put on the clinician's worklist.
-        ProcedureStep.objects.filter(
-            referral=referral, code=ProcedureStep.Code.J, status=ProcedureStep.Status.PENDING
-        ).update(
-            status=ProcedureStep.Status.DONE,
-            completed_by=by,
-            completed_at=now,
-            note="Follow-ups scheduled: " + ", ".join(f.due_on.isoformat() for f in followups),
-        )
+        # VIII.J: the reminders are the follow-ups put on the clinician's worklist. The step is
+        # done once they are recorded (``followups.sync_reminder_step``), not now.
+        schedule_followups(referral=referral, start=timezone.localdate(now), by=by)
         # One history row for the status change, with who made it.
         referral._history_user = by
         referral._change_reason = "VIII.C groups chosen"

@@ -44,7 +44,7 @@ DONE_ELSEWHERE = {
     "VIII.B": "The client's input and approval page records this step.",
     "VIII.C": "Record the introduction with the peer contact chosen.",
     "VIII.H": "Record the advocate and the sessions they went to.",
-    "VIII.J": "Follow-ups are scheduled when groups are chosen.",
+    "VIII.J": "Done when the follow-ups scheduled are recorded.",
     "VIII.K": "Record the client's answer.",
 }
 

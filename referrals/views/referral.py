@@ -160,6 +160,16 @@ def choose_groups(request, pk: int):
         status = 400
     else:
         form = ChooseGroupsForm(suggestions=result.suggestions)
+    # VIII.B linguistic needs: no suggestion speaks the client's language, so the page says so
+    # and names the listings that do (any need), beside SHARE!.
+    unmet = matching.language_unmet(result, profile, vocabulary)
+    in_language = (
+        matching_selectors.listings_in_language(
+            profile.language_code, medicated=profile.on_prescribed_medication
+        )
+        if unmet
+        else []
+    )
     return render(
         request,
         "referrals/groups.html",
@@ -169,7 +179,11 @@ def choose_groups(request, pk: int):
             "profile": profile,
             "result": result,
             "form": form,
-            "share": matching_selectors.share_resources() if result.share_fallback else [],
+            "share": (
+                matching_selectors.share_resources() if result.share_fallback or unmet else []
+            ),
+            "language_unmet": unmet,
+            "in_language": in_language,
         },
         status=status,
     )

@@ -330,11 +330,13 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     expect(page).to_have_url(path_is(f"/referrals/{referral.pk}/"))
     stages.mark("choose the group (VIII.C)")
 
-    # The checklist, just referred: A, B and J done (J: the follow-ups were scheduled).
+    # The checklist, just referred: A and B done. J's follow-ups are scheduled, not yet done.
     checklist = page.get_by_role("region", name=PROCEDURE)
-    expect(checklist).to_contain_text("3 of 11 steps done or not applicable")
-    for letter in "abj":
+    expect(checklist).to_contain_text("2 of 11 steps done or not applicable")
+    for letter in "ab":
         expect(step(page, letter).locator(".badge", has_text="Done")).to_have_count(1)
+    expect(step(page, "j").locator(".badge", has_text="Done")).to_have_count(0)
+    expect(step(page, "j")).to_contain_text("0 of 3 follow-ups done, next on")
     for letter in "cefghi":
         expect(step(page, letter).locator(".badge", has_text="To do now")).to_have_count(1)
     expect(step(page, "k").locator(".badge", has_text="Pending")).to_have_count(1)
@@ -372,7 +374,7 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     dates = planned.inner_text().split(":", 1)[1].split(";")
     assert len(dates) == 6, dates
     assert {d.split()[0] for d in dates} == {"Tue", "Sat"}, dates
-    expect(step(page, "g")).to_contain_text("Meetings in a row so far: 0 of 6")
+    expect(step(page, "g")).to_contain_text("Meetings in a row so far: 0 of the 6 encouraged")
     tally.click(step(page, "g").get_by_role("button", name="Six meetings in a row encouraged"))
     expect(step(page, "g").locator(".badge", has_text="Done")).to_have_count(1)
     stored = ProcedureStep.objects.get(referral=referral, code="VIII.G").details["planned"]
@@ -389,13 +391,15 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     tally.click(step(page, "i").get_by_role("button", name=re.compile(r"^Done")))
     expect(step(page, "i").locator(".badge", has_text="Done")).to_have_count(1)
 
-    # Everything the referral day allows: all but VIII.K (it needs an attendance first).
-    expect(checklist).to_contain_text("10 of 11 steps done or not applicable")
+    # Everything the referral day allows: all but VIII.J (its follow-ups are weeks away) and
+    # VIII.K (it needs an attendance first).
+    expect(checklist).to_contain_text("9 of 11 steps done or not applicable")
     expect(checklist.get_by_role("button", name=re.compile(r"^Done\b"))).to_have_count(0)
     statuses = dict(ProcedureStep.objects.filter(referral=referral).values_list("code", "status"))
     assert statuses == {
-        **{f"VIII.{x}": "done" for x in "ABCEFGHIJ"},
+        **{f"VIII.{x}": "done" for x in "ABCEFGHI"},
         "VIII.D": "pending",  # counted as not needed, never recorded (procedure.effective_status)
+        "VIII.J": "pending",  # done once its follow-ups are recorded, not when scheduled
         "VIII.K": "pending",
     }
     c_step = ProcedureStep.objects.get(referral=referral, code="VIII.C")
@@ -434,9 +438,10 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
         "Sábado",
         "10:00–11:30",
         "Biblioteca Benjamin Franklin",
-        # VIII.F: the group's note as entered, and the general customs in Spanish.
-        ETIQUETTE,
-        "Anonimato: los miembros se presentan solo con su nombre de pila.",
+        # VIII.F: the group's note is in English, so the Spanish sheet says it has customs of
+        # its own; the general customs in Spanish.
+        "Este grupo tiene sus propias costumbres.",
+        "En muchos grupos las personas usan solo su nombre de pila.",
         "comentarios cruzados",
         # VIII.G: six scheduled meetings in a row.
         "Intente asistir a seis reuniones programadas seguidas, y después siga yendo con "
@@ -643,8 +648,9 @@ def test_the_checklist_has_no_serious_accessibility_violations(
     step(page, "h").get_by_role("checkbox", name="1", exact=True).check()
     step(page, "h").get_by_role("button", name="Record").click()
     step(page, "i").get_by_role("button", name=re.compile(r"^Done")).click()
-    expect(page.get_by_role("region", name=PROCEDURE)).to_contain_text("10 of 11 steps")
-    scans.scan("checklist, all but VIII.K done")
+    # All but VIII.J (its follow-ups are not yet recorded) and VIII.K.
+    expect(page.get_by_role("region", name=PROCEDURE)).to_contain_text("9 of 11 steps")
+    scans.scan("checklist, all but VIII.J and VIII.K done")
 
     scans.check()
     assert len(scans.scanned) == 7

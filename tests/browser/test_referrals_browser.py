@@ -41,7 +41,7 @@ axe = Axe()
 
 # What the screening page's controls are called (their accessible names).
 IV_H = "IV.H Support for specific diagnoses"
-IV_H_DETAIL = "Which one (IV.H), required"
+IV_H_DETAIL = "Which one (IV.H), it helps matching"
 NONE_APPLIES = "None of the indications IV.A–H applies"
 V_GROUP = "V. Selection criterion"
 V_MET = "Met: can be with a group for 20 minutes"
@@ -696,7 +696,7 @@ def test_the_share_fallback_has_no_serious_accessibility_violations(
     scans = Scans(page)
     sign_in_as_clinician(page, settings, clinician)
     page.goto(f"/referrals/{preparing_referral.pk}/groups/")
-    fallback = page.get_by_role("region", name=re.compile("refer to SHARE!"))
+    fallback = page.get_by_role("region", name=re.compile("ask SHARE! for a current group"))
     expect(fallback).to_contain_text("1-877-SHARE-49")
     expect(fallback).to_contain_text("Friendship Line")
     expect(page.get_by_role("checkbox")).to_have_count(0)

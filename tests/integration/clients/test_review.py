@@ -185,8 +185,8 @@ def hand_computed(staff, groups, outsider, other_clinic):
       s4  not now [20], BLOCKS V and VI.A
       s5  not now [5], BLOCKS IV
       s6  incomplete [3]
-      s7  refer [70] (before the period) → r7 referred [55], G2; missed G2 [50]; closed
-          completed                                → referred, documented, six in a row
+      s7  refer [70] (before the period) → r7 referred [55], G2; missed G2 [50]; engaged,
+          then closed completed                    → referred, documented, six in a row
       s8  refer [45] → r8 referred [45], G1; closed declined → nothing to document, no gap
       s9  not now [61] (before the period), BLOCKS VI.B → not counted
       s10 refer [30] → r10 referred [30], G1; attended G3 [20], not a chosen group → gap
@@ -230,7 +230,11 @@ def hand_computed(staff, groups, outsider, other_clinic):
     _screening(ana, 5, Decision.NOT_NOW, blocks=["IV"])
     _screening(ana, 3, Decision.INCOMPLETE)
     s7 = _screening(ana, 70, Decision.REFER)
-    r7 = _referral(s7, 55, [g2], status=Status.CLOSED, close_reason="completed")
+    # Engaged, then closed as completed: the history says it reached six in a row (VIII.G);
+    # "completed" alone needs only an attendance.
+    r7 = _referral(s7, 55, [g2], status=Status.ENGAGED)
+    r7.status, r7.close_reason = Status.CLOSED, "completed"
+    r7.save()
     _attend(r7.client, g2, 50, status=Attendance.Status.MISSED)
     s8 = _screening(ana, 45, Decision.REFER)
     _referral(s8, 45, [g1], status=Status.CLOSED, close_reason="declined")
@@ -315,6 +319,25 @@ def test_figures_match_the_hand_computed_clinic(clinic, hand_computed):
         ("Greg", "Gapley"),
     ]
     assert data.gaps.paginator.count == 2
+
+
+def test_completed_without_having_been_engaged_is_not_six_in_a_row(clinic, staff, groups):
+    """VIII.G only encourages six in a row: a referral closed as completed after one meeting
+    is completed, and not counted as six in a row; one closed after being engaged is."""
+    ana = staff["ana"]
+    once = _referral(_screening(ana, 20, Decision.REFER), 19, [groups["g1"]])
+    _attend(once.client, groups["g1"], 12)
+    once.status, once.close_reason = Status.CLOSED, "completed"
+    once.save()
+    engaged = _referral(
+        _screening(ana, 30, Decision.REFER), 29, [groups["g1"]], status=Status.ENGAGED
+    )
+    engaged.status, engaged.close_reason = Status.CLOSED, "completed"
+    engaged.save()
+    row = next(
+        r for r in review.review(clinic.pk, Period(START, TODAY)).rows if r.name == "Ana Alvarez"
+    )
+    assert (row.referred, row.six_in_a_row) == (2, 1)
 
 
 def test_the_gap_weeks_move_the_line(clinic, hand_computed):

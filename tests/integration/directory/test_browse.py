@@ -1016,7 +1016,7 @@ def test_site_admins_get_their_actions_on_the_group_page(sign_in, site_admin, ca
 
 def test_group_page_without_contacts_or_meetings_points_to_share(sign_in, clinician, catalogue):
     html = sign_in(clinician).get("/directory/anger-management-support-groups/").content.decode()
-    assert "No contact is listed. Refer the client to SHARE!" in html
+    assert "No contact is listed. SHARE! keeps current contact information" in html
     assert "No meeting times are listed" in html
 
 

@@ -305,12 +305,7 @@ APPENDIX = {
         [],
         ["http://www.womenforsobriety.org/"],
     ),
-    # ---- Other Types of Self-Help Groups: no contacts (SHARE! has them)
-    "Anger Management support groups": ({H4}, [], [], []),
-    "Bereavement Support Groups": ({H4}, [], [], []),
-    "Caregiver support groups": ({H4}, [], [], []),
-    "Parent Support Groups": ({H4}, [], [], []),
-    "Physical disease support groups": ({H4}, [], [], []),
+    # ---- Other Types of Self-Help Groups: types, not listings (OTHER_TYPES, categories)
     # ---- Self-help groups that address the needs of family members of mental health clients
     "Family-to-Family": ({H5}, [(NONE, "(310) 478-8761", "+13104788761", "")], [], []),
     "Keeping Kids Connected": ({H5}, [(NONE, "(800) 899-2866", "+18008992866", "")], [], []),
@@ -339,7 +334,15 @@ APPENDIX = {
     ),
 }
 
-OTHER_TYPES = [name for name, (headings, *_rest) in APPENDIX.items() if headings == {H4}]
+# The five types printed under "Other Types", with no group or contact: categories that point
+# clinicians to SHARE!, never listings a client could be referred to.
+OTHER_TYPES = {
+    "anger-management-support-groups": "Anger Management support groups",
+    "bereavement-support-groups": "Bereavement Support Groups",
+    "caregiver-support-groups": "Caregiver support groups",
+    "parent-support-groups": "Parent Support Groups",
+    "physical-disease-support-groups": "Physical disease support groups",
+}
 
 # Printed area label -> the Service Planning Areas (by number) and other areas it maps to.
 AREAS = {
@@ -356,7 +359,7 @@ AREAS = {
     "Inland Empire/San Bernardino": {"inland-empire-san-bernardino"},
     "Los Angeles": {"countywide"},
     "L A County": {"countywide"},
-    NONE: {"countywide"},
+    NONE: set(),  # printed without an area: none recorded, never countywide
 }
 
 
@@ -405,13 +408,14 @@ def _area_keys(contact):
 
 
 def test_every_listing_under_its_headings(seeded):
-    """APPENDIX: all 51 listings, each under the heading(s) it is printed under."""
+    """APPENDIX: all 46 listings, each under the heading(s) it is printed under."""
     got = {
         group.name: {c.name for c in group.categories.all()}
         for group in Group.objects.prefetch_related("categories")
     }
     assert got == {name: headings for name, (headings, *_rest) in APPENDIX.items()}
-    assert Category.objects.count() == 5
+    # The five headings, and the five "Other Types" as categories of their own.
+    assert Category.objects.count() == 5 + len(OTHER_TYPES)
 
 
 def test_every_phone_as_printed_with_extension_and_area(seeded):
@@ -486,23 +490,31 @@ def test_neuroticos_anonimos_is_spanish(seeded):
     assert "(Spanish language)" in group.source_note
 
 
-def test_other_types_have_no_contacts_and_point_to_share(seeded):
-    assert len(OTHER_TYPES) == 5
-    for name in OTHER_TYPES:
-        group = Group.objects.get(name=name)
-        assert not group.contacts.exists()
-        assert "SHARE!" in group.description and "1-877-SHARE-49" in group.description
-        assert group.format == "III.H"  # III.H names each of these kinds of support group
+def test_other_types_are_categories_pointing_to_share_not_listings(seeded):
+    """APPENDIX "Other Types": a type of group named without a group or contact is a category
+    whose description sends clinicians to SHARE!, and nothing a client could be referred to."""
+    for slug, name in OTHER_TYPES.items():
+        category = Category.objects.get(slug=slug)
+        assert category.name == name
+        assert "SHARE!" in category.description and "1-877-SHARE-49" in category.description
+        assert not category.groups.exists()
+        assert not Group.objects.filter(name=name).exists()
+        assert not Group.objects.filter(slug=slug).exists()
+
+
+def test_a_contact_printed_without_an_area_has_none(seeded):
+    """Seed faithful: 43 contacts are printed without an area; none is stored as countywide."""
+    unlabelled = Contact.objects.filter(area_label="").exclude(kind=Contact.Kind.WEB)
+    assert unlabelled.count() == 43  # the issue counted 43 stored as countywide before
+    assert not unlabelled.filter(service_areas__isnull=False).exists()
+    # Countywide only where the appendix printed "Los Angeles" or "L A County".
+    countywide = Contact.objects.filter(service_areas__slug="countywide")
+    assert set(countywide.values_list("area_label", flat=True)) <= {"Los Angeles", "L A County"}
 
 
 @pytest.mark.parametrize(
     ("name", "need"),
     [
-        ("Anger Management support groups", "anger"),
-        ("Bereavement Support Groups", "bereavement"),
-        ("Caregiver support groups", "caregiving"),
-        ("Parent Support Groups", "parenting"),
-        ("Physical disease support groups", "physical-illness"),
         ("Survivors after Suicide", "suicide-loss"),
         ("Obsessive Compulsives Anonymous", "ocd"),
         ("Schizophrenics Anonymous", "schizophrenia"),
@@ -546,7 +558,9 @@ def test_twelve_step_heading_listings_are_twelve_step(seeded):
     """The first heading: "patterned after Alcoholics Anonymous" (III.A)."""
     for group in Group.objects.filter(categories__slug="twelve-step-mh"):
         assert group.is_twelve_step and group.format == "III.A"
-        assert "VIII.F" in group.etiquette_note
+        # The etiquette note is printed on the client's sheet: no clinician instruction or
+        # clause code is stored there (the pages say what to tell the client, VIII.F).
+        assert "VIII.F" not in group.etiquette_note and "clinician" not in group.etiquette_note
 
 
 def test_aliases_find_other_names(seeded):
@@ -720,9 +734,9 @@ def test_directory_search_for_co_occurring_finds_dual_recovery(seeded):
 
 
 def test_loading_twice_duplicates_nothing(seeded):
-    assert "created 5 categories" in seeded
+    assert "created 10 categories" in seeded  # five headings, five "Other Types"
     before = directory_counts()
-    assert before["directory.Group"] == 51
+    assert before["directory.Group"] == 46
     again = seed_directory()
     assert "nothing to create" in again
     assert directory_counts() == before
@@ -763,7 +777,7 @@ def test_rerun_creates_only_what_is_missing(seeded):
     assert [str(c.phone) for c in kids.contacts.all()] == ["+13235647911"]
     assert kids.criteria.count() == 8
     assert ReferralResource.objects.get(key="share").phones.count() == 1
-    assert Group.objects.count() == 51 and Contact.objects.filter(group__name="Toughlove").count()
+    assert Group.objects.count() == 46 and Contact.objects.filter(group__name="Toughlove").count()
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,11 @@ def read_row_by_row():
                 group_type_codes=frozenset(t.code for t in g.types.all()),
                 language_codes=frozenset(languages),
                 areas=frozenset(areas),
+                # A phone or e-mail printed without an area: unknown, never everywhere.
+                area_not_printed=any(
+                    c.kind != Contact.Kind.WEB and not c.service_areas.all()
+                    for c in g.contacts.all()
+                ),
                 is_twelve_step=g.is_twelve_step,
                 medication_stance=matching.Stance(g.medication_stance),
                 open_medication_concern=any(

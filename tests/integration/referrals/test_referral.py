@@ -222,6 +222,22 @@ def test_live_decision_changes_as_the_answers_change(sign_in, clinician, client_
     assert not Screening.objects.exists()  # the live decision saves nothing
 
 
+@pytest.mark.parametrize("code", ["IV.G", "IV.H"])
+def test_iv_g_or_h_without_its_detail_is_saved_as_refer(sign_in, clinician, client_record, code):
+    """IV "any of following": IV.G or IV.H ticked with no crisis or diagnosis named is enough;
+    the page says naming it helps matching, and the screening is a referral."""
+    answers = {**REFER_ANSWERS, "indications": [code], "detail_iv_h": ""}
+    client = sign_in(clinician)
+    html = client.post(f"/referrals/screen/{client_record.pk}/decision/", answers).content.decode()
+    assert "<strong>Refer.</strong>" in html and "helps matching" in html
+    assert "Screening incomplete" not in html
+    response = client.post(f"/referrals/screen/{client_record.pk}/", answers)
+    assert response.status_code == 302
+    screening = Screening.objects.get()
+    assert screening.decision == "refer"
+    assert not screening.reasons.filter(kind="missing").exists()
+
+
 def test_saving_a_screening_records_who_when_and_every_reason(sign_in, clinician, client_record):
     response = sign_in(clinician).post(
         f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "on_medication": "yes"}
@@ -497,6 +513,34 @@ def test_a_client_not_on_medication_may_see_those_groups(
 ):
     names = _names(sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/"))
     assert "Pill Free Peers" in names and "Flagged Friends" in names
+
+
+def test_no_suggestion_in_the_clients_language_is_said_with_the_listings_that_do(
+    sign_in, clinician, approved_referral, listings, flagged, taxonomy
+):
+    """VIII.B linguistic needs: a Spanish-speaking client whose suggestions are all in English
+    is told so, with the listings that do record Spanish (other needs) and SHARE!; VI.C still
+    keeps an unsafe Spanish listing off that list for a medicated client."""
+    Client.objects.filter(pk=approved_referral.client_id).update(on_prescribed_medication=True)
+    listings["spanish"].languages.clear()
+    _group("Grupo Alcohol", needs=["alcohol"], areas=[3], languages=["es"], taxonomy=taxonomy)
+    ReferralResourceFactory(key="share", name="SHARE! the Self-Help And Recovery Exchange")
+    response = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/")
+    assert response.context["result"].suggestions  # groups fit the need, none in Spanish
+    assert response.context["language_unmet"] == "Spanish"
+    offered = [group.name for group in response.context["in_language"]]
+    assert offered == ["Grupo Alcohol"]  # not "Pill Free Peers": it discourages medication
+    html = response.content.decode()
+    assert "No suggested group records Spanish" in html and "Grupo Alcohol" in html
+    assert "SHARE! the Self-Help And Recovery Exchange" in html
+
+
+def test_a_suggestion_in_the_clients_language_needs_no_such_notice(
+    sign_in, clinician, approved_referral, listings
+):
+    response = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/")
+    assert response.context["language_unmet"] == ""
+    assert "No suggested group records" not in response.content.decode()
 
 
 def test_choosing_groups_saves_them_with_their_reasons_once(

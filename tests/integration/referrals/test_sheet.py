@@ -3,7 +3,9 @@ Spanish, nothing clinical on it ever, the access log, roles and tenancy, a refer
 sheet yet, and a fixed number of queries."""
 
 import html as html_lib
+import re
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -22,6 +24,7 @@ from directory.models import (
 from referrals.models import ProcedureStep, Referral
 from referrals.rules import clauses, eligibility
 from referrals.services import screening as screening_services
+from referrals.templatetags import referral_tags
 from tests.factories.clients import ClientFactory, PeerContactFactory
 from tests.factories.directory import (
     ContactFactory,
@@ -256,7 +259,12 @@ def test_english_sheet_has_groups_contacts_meetings_resources_and_encouragement(
     assert "https://meet.example.org/hope" in page and "Saturday" in page
     # VIII.F: the group's own etiquette note and the general customs.
     assert "Members hold hands for the closing words" in page
-    assert "members use first names only" in page
+    # First names are a custom of many groups, not a rule of every group; fees are allowed if
+    # small or nominal (I.C, II.G), so the sheet never says attending is free.
+    assert "Many groups use first names only." in page
+    assert "members use first names only" not in page
+    assert "There is no fee" not in page and "no fee to attend" not in page
+    assert "free or ask only a small fee to cover their costs" in page
     assert "talk about your own experience" in page
     assert "no crosstalk" in page
     assert "Arrive on time. It is fine to just listen." in page
@@ -300,9 +308,11 @@ def test_spanish_sheet_is_translated_with_the_same_content(sign_in, clinician, s
     page = _sheet(sign_in(clinician), spanish_referral)
     assert 'lang="es"' in page
     assert "Sus grupos de autoayuda" in page
-    # Listing data as entered.
+    # Listing names as entered; the group's own English note is not put on a Spanish sheet:
+    # the client is told the group has customs of its own, in Spanish.
     assert "Sunrise Friends Circle" in page and "Hope Walkers" in page
-    assert "Members hold hands for the closing words" in page
+    assert "Members hold hands for the closing words" not in page
+    assert "Este grupo tiene sus propias costumbres." in page
     # Contacts for the area.
     assert "(323) 555-0101" in page and "pregunte por Rosa" in page
     assert "(800) 555-0102" in page and "(626) 555-0103" not in page
@@ -313,7 +323,7 @@ def test_spanish_sheet_is_translated_with_the_same_content(sign_in, clinician, s
     assert page.index("East LA Library") < page.index("Pasadena Hall")
     assert "En línea:" in page
     # VIII.F etiquette, what to expect, VIII.G six meetings.
-    assert "Anonimato: los miembros se presentan solo con su nombre de pila." in page
+    assert "En muchos grupos las personas usan solo su nombre de pila." in page
     assert "hable de su propia experiencia" in page
     assert "comentarios cruzados" in page
     assert "Llegue a tiempo. Está bien solo escuchar." in page
@@ -583,8 +593,152 @@ def test_query_count_does_not_grow_with_groups_contacts_and_meetings(
     assert many == few
     # Session, user, OTP device, permissions (2), the referral (1); the chosen groups, their
     # contacts for the area, their meetings, the peer introductions, the resources and their
-    # phones (6); the access-log write.
-    assert many <= 13
+    # phones, the groups' languages (7); the access-log write.
+    assert many <= 14
+
+
+# --- the Spanish sheet is all Spanish ---------------------------------------------------------
+
+CATALOGUE = Path(__file__).resolve().parents[3] / "locale" / "es" / "LC_MESSAGES" / "django.po"
+CLAUSE_CODE = re.compile(r"\b(?:I|II|III|IV|V|VI|VII|VIII|IX)\.[A-K]\b|\((?:IV|V|VI|VII|VIII)\)")
+
+
+def _catalogue() -> list[tuple[str, str]]:
+    """(English msgid, Spanish msgstr) pairs of the catalogue, plurals as their own pairs."""
+    pairs, entry, key = [], {}, None
+    for line in [*CATALOGUE.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if entry.get("msgid"):
+                strings = [v for k, v in entry.items() if k.startswith("msgstr")]
+                pairs.append((entry["msgid"], strings[0]))
+                if entry.get("msgid_plural"):
+                    pairs.append((entry["msgid_plural"], strings[-1]))
+            entry, key = {}, None
+            continue
+        if line.startswith("#"):
+            continue
+        match = re.match(r'^(msgid_plural|msgid|msgstr(?:\[\d\])?) "(.*)"$', line)
+        if match:
+            key = match.group(1)
+            entry[key] = _unquote(match.group(2))
+        elif line.startswith('"') and key:
+            entry[key] += _unquote(line[1:-1])
+    return pairs
+
+
+def _unquote(text: str) -> str:
+    return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _client_text(page: str) -> str:
+    """What the client reads: the sheet's article, without its markup."""
+    article = page[page.index('<article class="client-sheet"') : page.index("</article>")]
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", article))
+    return re.sub(r"\s+", " ", text)
+
+
+def _english_fragments():
+    """Each English sentence of the catalogue, cut at its placeholders, whose Spanish differs
+    from it (a name kept as it is, "San Gabriel", is no English left behind)."""
+    for english, spanish in _catalogue():
+        if not english or english == spanish or english in spanish:
+            continue
+        if english in referral_tags.DATA_WORDS:
+            # Place names ("East", "Los Angeles") also sit in addresses printed as entered;
+            # the labels among them are checked one by one in the test.
+            continue
+        for fragment in re.split(r"%\(\w+\)s", english):
+            fragment = fragment.strip(" .,:;–")
+            if len(fragment.split()) >= 2 or (fragment and " " not in english):
+                yield fragment
+
+
+@pytest.fixture
+def spanish_everything(clinic, clinician, areas, groups, resources):
+    """A Spanish client's sheet with every client-facing branch: a twelve-step group whose
+    note is the old seeded clinician instruction, a contact note and area label from the 2008
+    list, phone labels, the Client Coalition's doubtful numbers, a group that may no longer meet
+    and one listing more meetings than the sheet shows."""
+    sunrise = groups["sunrise"]
+    sunrise.is_twelve_step = True
+    sunrise.etiquette_note = (
+        "A twelve-step group patterned after Alcoholics Anonymous, with a particular structure "
+        "of which clinicians should be aware (III.A). Describe to the client the appropriate "
+        "focus of group sharing in 12-step programs (VIII.F)."
+    )
+    sunrise.save()
+    ContactFactory(group=sunrise, phone="+18005550111", note="Toll free", area_label="L A County")
+    for n in range(10):
+        MeetingFactory(group=groups["hope"], weekday=n % 7, start_time=time(8 + n, 0))
+    groups["hope"].status = "temporarily-closed"
+    groups["hope"].save()
+    resources["coalition"].needs_confirmation = True
+    resources["coalition"].save()
+    ResourcePhoneFactory(
+        resource=resources["coalition"],
+        phone="+12135550171",
+        label="LAC DMH Office of Consumer Affairs",
+    )
+    return _referral(clinic, clinician, areas, [sunrise, groups["hope"]], language="es")
+
+
+def test_the_spanish_sheet_has_no_english_sentence_from_the_catalogue(
+    sign_in, clinician, spanish_everything
+):
+    """VII.A, VIII.C–F for a Spanish-speaking client: every fixed sentence and label in
+    Spanish, no clause code, no instruction meant for the clinician."""
+    text = _client_text(_sheet(sign_in(clinician), spanish_everything))
+    fragments = list(_english_fragments())
+    assert len(fragments) > 40  # the check is only as good as the catalogue it reads
+    left = [f for f in fragments if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)]
+    assert left == []
+    assert not CLAUSE_CODE.search(text), CLAUSE_CODE.search(text)
+    for instruction in ["clinicians should", "Describe to the client", "of which clinicians"]:
+        assert instruction not in text
+    # Labels from the directory, in Spanish; the client's area too.
+    assert "Llamada gratuita" in text and "Condado de Los Ángeles" in text
+    assert "de su zona: Este." in text
+    for label in ["Toll free", "L A County", "LAC DMH Office of Consumer Affairs"]:
+        assert label not in text, label
+    assert "Oficina de Asuntos del Consumidor" in text
+    # VIII.F for a twelve-step group, in Spanish.
+    assert "Este es un grupo de doce pasos" in text
+    # VIII.E: the same caveat as the procedure page, in Spanish.
+    assert "Estamos confirmando cuál de estos números está vigente." in text
+
+
+def test_the_english_sheet_carries_the_client_coalition_caveat(
+    sign_in, clinician, referral, resources
+):
+    """VIII.E: two numbers printed, one doubtful; the sheet says so as the procedure page does."""
+    client = sign_in(clinician)
+    assert "We are confirming which of these numbers is current." not in _sheet(client, referral)
+    resources["coalition"].needs_confirmation = True
+    resources["coalition"].save()
+    page = _sheet(client, referral)
+    assert "We are confirming which of these numbers is current." in page
+    procedure_page = client.get(f"/referrals/{referral.pk}/").content.decode()
+    assert "a site admin is confirming these numbers" in procedure_page
+
+
+def test_no_chosen_group_in_the_clients_language_is_said_and_share_offered(
+    sign_in, clinician, clinic, areas, groups, resources
+):
+    """VIII.B linguistic needs: when no chosen group records the client's language the sheet
+    says so in it and points to SHARE!; when one does (Sunrise meets in Spanish), it does not."""
+    client = sign_in(clinician)
+    english_only = _referral(clinic, clinician, areas, [groups["hope"]], language="es")
+    text = _client_text(_sheet(client, english_only))
+    assert "Ninguno de estos grupos indica reuniones en español." in text
+    assert "SHARE!" in text
+    with_spanish = _referral(
+        clinic, clinician, areas, [groups["sunrise"]], language="es", record_number="90817265"
+    )
+    assert "Ninguno de estos grupos" not in _client_text(_sheet(client, with_spanish))
+    english = _referral(
+        clinic, clinician, areas, [groups["hope"]], language="en", record_number="90817266"
+    )
+    assert "None of these groups lists meetings" not in _sheet(client, english)
 
 
 # --- VII.D: when the group's information was last checked ------------------------------------

@@ -205,7 +205,7 @@ class TestWaiting:
             approval=Referral.Approval.APPROVED,
             done=[Code.A, Code.B],
         )
-        return {
+        made = {
             "preparing, nothing yet": make_referral(clinician, status=Referral.Status.PREPARING),
             "preparing, approved": approved_prep,
             "referred, E and F pending": make_referral(
@@ -232,6 +232,21 @@ class TestWaiting:
                 clinician, groups=[group], status=Referral.Status.CLOSED
             ),
         }
+        # Groups chosen schedule the follow-ups (VIII.J): one three weeks ahead is not yet due.
+        for name, referral in made.items():
+            if name.startswith(("referred", "attending")):
+                FollowUpFactory(referral=referral, due_on=TODAY + timedelta(weeks=3))
+        # VIII.J waits when a follow-up is due by today, or when none is scheduled at all.
+        made["referred, a follow-up due today"] = settled(clinician, groups=[group])
+        FollowUpFactory(referral=made["referred, a follow-up due today"], due_on=TODAY)
+        made["referred, no follow-up"] = settled(clinician, groups=[group])
+        made["referred, follow-ups all recorded"] = settled(clinician, groups=[group])
+        FollowUpFactory(
+            referral=made["referred, follow-ups all recorded"],
+            due_on=TODAY - timedelta(days=1),
+            done_at=timezone.now(),
+        )
+        return made
 
     def test_which_referrals_wait_and_on_which_steps(self, sign_in, clinician, referrals, frozen):
         work = home(sign_in(clinician))
@@ -246,8 +261,11 @@ class TestWaiting:
             "referred, C not applicable, D pending": ["VIII.D"],
             "referred, C done, D pending": None,
             "closed, all pending": None,
+            "referred, a follow-up due today": ["VIII.J"],
+            "referred, no follow-up": ["VIII.J"],
+            "referred, follow-ups all recorded": None,
         }
-        assert work.waiting.count == 5
+        assert work.waiting.count == 7
 
     def test_the_sql_rule_agrees_with_the_procedures_rules(
         self, sign_in, clinician, referrals, group, frozen
@@ -390,7 +408,8 @@ def test_each_list_pages_on_its_own_and_keeps_the_others(sign_in, clinician, fro
 
     work = home(client)
     assert work.followups.count == 45 and len(work.followups.rows) == worklist.PAGE_SIZE
-    assert work.waiting.count == worklist.PAGE_SIZE + 1
+    # The preparing referrals, and the one whose follow-ups are overdue (VIII.J to do now).
+    assert work.waiting.count == worklist.PAGE_SIZE + 2
     assert work.followups.next_url == "?fpage=2"
 
     work = home(client, fpage="3", wpage="2")
@@ -399,7 +418,7 @@ def test_each_list_pages_on_its_own_and_keeps_the_others(sign_in, clinician, fro
     assert [f.due_on for f in work.followups.rows] == [
         TODAY - timedelta(days=n) for n in range(4, -1, -1)
     ]
-    assert len(work.waiting.rows) == 1
+    assert len(work.waiting.rows) == 2
     assert work.followups.previous_url == "?fpage=2&wpage=2"
     assert work.waiting.previous_url == "?fpage=3&wpage=1"
     html = client.get("/clinician/", {"fpage": "3", "wpage": "2"}).content.decode()
@@ -431,9 +450,10 @@ def test_only_the_clinicians_own_referrals_at_their_clinic(
 
     work = home(sign_in(clinician))
     assert {f.referral_id for f in work.followups.rows} == {mine.pk}
-    assert {r.pk for r in work.waiting.rows} == set()
+    # Mine waits on VIII.J (its follow-up is due today); no one else's referral appears.
+    assert {r.pk for r in work.waiting.rows} == {mine.pk}
     assert {r.pk for r in work.report_back.rows} == {mine.pk}
-    assert (work.followups.count, work.waiting.count, work.report_back.count) == (1, 0, 1)
+    assert (work.followups.count, work.waiting.count, work.report_back.count) == (1, 1, 1)
 
     html = sign_in(outsider).get("/clinician/").content.decode()
     assert f"/referrals/{outsiders.pk}/" in html

@@ -163,12 +163,7 @@ def appendix(*listings, resources=None):
         "source": {"document": "04.9", "part": "APPENDIX", "revised": "2008-11-07"},
         "last_verified_on": "2008-11-07",
         "area_labels": {"Long Beach": ["south-bay-harbor"]},
-        "unlabelled_areas": ["countywide"],
-        "defaults": {
-            "languages": ["en"],
-            "medication_stance": "not-known",
-            "twelve_step_etiquette": "Describe the focus of sharing (VIII.F).",
-        },
+        "defaults": {"languages": ["en"], "medication_stance": "not-known"},
         "listings": list(listings) if listings else [listing()],
         "referral_resources": resources if resources is not None else [resource()],
     }
@@ -208,7 +203,8 @@ def test_listing_becomes_natural_keyed_records():
     assert group["languages"] == [["en"]]  # the default
     assert group["medication_stance"] == "not-known"  # VI.C: unknown unless stated
     assert group["last_verified_on"] == "2008-11-07"
-    assert group["etiquette_note"] == "Describe the focus of sharing (VIII.F)."
+    # A twelve-step listing gets no invented note: the note is printed on the client's sheet.
+    assert group["etiquette_note"] == ""
     assert group["service_areas"] == [["south-bay-harbor"]]  # from its contacts
     assert group["source_note"] == (
         "Appendix (revised November 7, 2008), under “Other Programs”:\n"
@@ -262,13 +258,14 @@ def test_transcriber_correction_needs_printed_text_and_reason():
     assert web["note"] == "As printed: http://www.artsanonymous.org/o (the next bullet run in)"
 
 
-def test_unlabelled_phone_serves_the_county():
+def test_a_phone_printed_without_an_area_has_none():
+    """Seed faithful: no area printed is no area recorded, never countywide."""
     entry = listing(
         printed=[{"under": "other-programs", "text": "Debtors Anonymous o (626) 794-0001"}],
         contacts=[{"phone": "(626) 794-0001"}],
     )
     (phone,) = by_model(build(entry), "contact")
-    assert phone["service_areas"] == [["countywide"]] and phone["area_label"] == ""
+    assert phone["service_areas"] == [] and phone["area_label"] == ""
 
 
 def test_vanity_number_of_a_referral_resource():
@@ -314,7 +311,8 @@ def test_output_is_deterministic_json():
 def test_the_real_source_builds():
     """The committed transcription is valid (what build_directory_fixture runs)."""
     records = json.loads(seed.build_fixture_text())
-    assert len(by_model(records, "group")) == 51
+    # 51 printed entries less the five "Other Types", which are categories (taxonomy.yaml).
+    assert len(by_model(records, "group")) == 46
 
 
 # ---- Malformed input: a clear error naming the listing and the field -------------------------

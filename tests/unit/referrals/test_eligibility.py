@@ -60,8 +60,9 @@ EXPECTED_IV = {
     "none-answered": {("IV", "missing")},
     "one": {("IV.D", "supports")},
     "two": {("IV.A", "supports"), ("IV.H", "supports")},
-    # IV.H names "specific disorders": the indication stands, but which diagnosis is missing.
-    "IV.H-no-detail": {("IV.H", "supports"), ("IV.H", "missing")},
+    # IV: "any of following"; IV.H's disorders are examples ("including"): the indication
+    # suffices without naming the diagnosis.
+    "IV.H-no-detail": {("IV.H", "supports")},
 }
 EXPECTED_V = {
     "met": {("V", "supports")},
@@ -95,7 +96,7 @@ def policy_decision(iv, v, vi_a, vi_b, explained, vi_c):
         return "not-now"
     # A question not answered yet (VI.B "yes" before explanation is not yet an answer).
     if (
-        iv in ("none-answered", "IV.H-no-detail")
+        iv == "none-answered"
         or "not-assessed" in (v, vi_a, vi_b, vi_c)
         or (vi_b == "yes" and not explained)
     ):
@@ -156,11 +157,12 @@ def test_every_combination_of_answers(combination):
 
 
 def test_decisions_over_all_combinations_counted_by_hand():
-    """810 combinations. Refer needs an indication with its detail ("one" or "two"), V met,
-    VI.A no, VI.B no (explained or not) and VI.C answered: 2 × 2 × 2 = 8. Not now is anything
-    with a blocker: 810 minus the 4 × 2 × 2 × 5 × 3 = 240 without one."""
+    """810 combinations. Refer needs an indication, with or without its detail ("one", "two",
+    "IV.H-no-detail"), V met, VI.A no, VI.B no (explained or not) and VI.C answered:
+    3 × 2 × 2 = 12. Not now is anything with a blocker: 810 minus the 4 × 2 × 2 × 5 × 3 = 240
+    without one."""
     decisions = Counter(str(evaluate(answers_for(*c)).decision) for c in COMBINATIONS)
-    assert decisions == {"refer": 8, "incomplete": 232, "not-now": 570}
+    assert decisions == {"refer": 12, "incomplete": 228, "not-now": 570}
 
 
 # ---- One test per rule and outcome ---------------------------------------------------------
@@ -201,9 +203,9 @@ RULE_CASES = [
     # A detail is optional where the policy names no kinds (IV.A–F)...
     ("IV.D", one("IV.D"), [("indicated", "supports")], "refer"),
     ("IV.F", one("IV.F"), [("indicated", "supports")], "refer"),
-    # ...and required for IV.G (which life crisis) and IV.H (which diagnosis).
-    ("IV.G", one("IV.G"), [("indicated", "supports"), ("detail-needed", "missing")], "incomplete"),
-    ("IV.H", one("IV.H"), [("indicated", "supports"), ("detail-needed", "missing")], "incomplete"),
+    # ...and for IV.G and IV.H, whose kinds are examples ("including"): asked, never required.
+    ("IV.G", one("IV.G"), [("indicated", "supports")], "refer"),
+    ("IV.H", one("IV.H"), [("indicated", "supports")], "refer"),
     (
         "IV",
         {"indications": (), "no_indication_found": True},
@@ -377,11 +379,32 @@ def test_outcome_groups_reasons_by_kind():
         ("V", "able-to-join-group"),
     ]
     assert [(r.clause, r.code) for r in outcome.blocking] == [("VI.A", "violence")]
-    assert [(r.clause, r.code) for r in outcome.missing] == [("IV.H", "detail-needed")]
+    assert outcome.missing == ()  # IV.H without the diagnosis named is not missing anything
     assert [(r.clause, r.code) for r in outcome.reasons if r.kind == "restricts"] == [
         ("VI.C", "medication-safe-groups-only")
     ]
-    assert len(outcome.reasons) == 6  # the five above and VI.C's
+    assert len(outcome.reasons) == 5  # the four above and VI.C's
+
+
+# IV "any of following": each indication alone, with no detail, and everything else answered in
+# favour, is a referral. The detail the form asks for IV.G and IV.H sharpens matching only.
+@pytest.mark.parametrize("code", [i.code for i in clauses.INDICATIONS])
+def test_iv_any_single_indication_without_detail_refers(code):
+    outcome = evaluate(with_(indications=(IndicationFound(code),)))
+    assert outcome.decision == Decision.REFER
+    assert outcome.missing == ()
+    assert [(r.clause, r.code) for r in outcome.supporting][0] == (code, "indicated")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [("IV.G", "the life crisis not named"), ("IV.H", "the diagnosis not named")]
+)
+def test_iv_g_and_h_without_detail_say_naming_it_helps_matching(code, words):
+    """The clinician still sees that the detail would help, without being held up by it."""
+    outcome = evaluate(with_(indications=(IndicationFound(code),)))
+    (reason,) = [r for r in outcome.reasons if r.clause == code]
+    assert words in reason.message and "helps matching" in reason.message
+    assert reason.kind == ReasonKind.SUPPORTS
 
 
 def test_plain_strings_from_a_form_count_as_the_choices():
@@ -426,14 +449,6 @@ def test_each_indication_message_names_its_detail(indication, detail):
     message = reason(outcome, indication, "supports").message
     assert message.startswith(clauses.INDICATIONS_BY_CODE[indication].title)
     assert detail.label.lower() in message.lower()
-
-
-@pytest.mark.parametrize(
-    ("indication", "question"), [("IV.G", "which life crisis"), ("IV.H", "which diagnosis")]
-)
-def test_missing_detail_says_which_detail_is_needed(indication, question):
-    outcome = evaluate(with_(**one(indication)))
-    assert question in reason(outcome, indication, "missing").message
 
 
 def test_not_indicated_message():
@@ -500,7 +515,6 @@ def test_reasons_in_the_policys_order():
         ("IV.A", "supports"),
         ("IV.D", "supports"),
         ("IV.H", "supports"),
-        ("IV.H", "missing"),  # a clause's own reasons keep their order
         ("V", "missing"),
         ("VI.A", "missing"),
         ("VI.B", "missing"),
@@ -753,7 +767,7 @@ def test_problem_messages_cut_long_values_short():
         ((IndicationFound("IV.G", "bereavement"),), {"bereavement", "suicide-loss"}),
         ((IndicationFound("IV.B", "self"),), {"emotional-health"}),
         ((IndicationFound("IV.A", "friends"),), set()),  # social needs: any group, no one need
-        ((IndicationFound("IV.H"),), set()),  # which diagnosis is still missing
+        ((IndicationFound("IV.H"),), set()),  # no diagnosis named: matching has no need to go on
         (
             (IndicationFound("IV.H", "depression"), IndicationFound("IV.D", "alcohol")),
             {"depression", "alcohol"},

@@ -442,7 +442,7 @@ def test_twelve_step_preference_accepts_the_model_values():
         (
             {"need_slugs": set(), "group_type_codes": {"C"}, "area_slug": "east"},
             {"group_type_codes": {"C"}, "areas": set()},
-            ("an educational group", "English (no language recorded)", "area not recorded",
+            ("an educational group", "English (no language recorded)", "area not printed",
              "verified October 2026"),
         ),
         (  # A client who can get anywhere in the county: a SPA is as good as their own.
@@ -512,6 +512,59 @@ def test_reason_sentences(client_kw, listing_kw, expected):
     reasons = reasons_of(one, client(**client_kw))
     assert reasons == expected
     assert run([one], client(**client_kw)).suggestions[0].summary == "; ".join(expected)
+
+
+# Seed faithful: a contact printed without an area is an unknown area, never a match
+# everywhere. (listing areas, a contact printed without an area, the client's area) ->
+# (points, the area's reason).
+UNKNOWN_AREA_CASES = [
+    # Nothing recorded at all: unknown, not "serves all of Los Angeles County".
+    (set(), False, "east", m.AREA_UNKNOWN, "area not printed"),
+    (set(), True, "east", m.AREA_UNKNOWN, "area not printed"),
+    # Known elsewhere, plus a contact printed without one: it may serve the client's area.
+    ({"san-fernando"}, True, "east", m.AREA_UNKNOWN, "area not printed for some of its contacts"),
+    # Known elsewhere, every contact with its area: elsewhere.
+    ({"san-fernando"}, False, "east", m.AREA_ELSEWHERE, "meets in SPA 2 – San Fernando"),
+    # Known in the client's area or wider: what is known wins over what is unknown.
+    ({"east"}, True, "east", m.AREA_SAME, "meets in SPA 7 – East"),
+    ({"countywide"}, True, "east", m.AREA_COUNTYWIDE, "serves all of Los Angeles County"),
+    ({"national"}, True, "east", m.AREA_NATIONAL, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("areas", "not_printed", "client_area", "points", "reason"), UNKNOWN_AREA_CASES
+)
+def test_an_area_not_printed_is_unknown_never_everywhere(
+    areas, not_printed, client_area, points, reason
+):
+    one = listing(areas=areas, area_not_printed=not_printed)
+    who = client(area_slug=client_area)
+    gained, said = m._area(one, who, VOCABULARY)
+    assert gained == points
+    if reason is not None:
+        assert said == reason
+    assert "all of Los Angeles County" not in said or "countywide" in areas
+    # The same points whether or not the sentence is written.
+    assert m._area(one, who, VOCABULARY, words=False)[0] == points
+
+
+# VIII.B linguistic needs: (client's language, the suggestions' languages) -> what is unmet.
+LANGUAGE_UNMET_CASES = [
+    ("es", [{"en"}], "Spanish"),  # every suggestion English only
+    ("es", [{"en"}, set()], "Spanish"),  # none recorded is not Spanish
+    ("es", [{"en"}, {"es", "en"}], ""),  # one offers it
+    ("en", [{"es"}], ""),  # English is never flagged
+    ("", [{"en"}], ""),  # no language stated
+    ("xx", [{"en"}], ""),  # a language the directory has no name for
+]
+
+
+@pytest.mark.parametrize(("code", "offered", "expected"), LANGUAGE_UNMET_CASES)
+def test_language_unmet(code, offered, expected):
+    result = run([listing(f"Group {n}", language_codes=c) for n, c in enumerate(offered)])
+    assert len(result.suggestions) == len(offered)
+    assert m.language_unmet(result, client(language_code=code), VOCABULARY) == expected
 
 
 def test_reasons_fall_back_to_codes_the_vocabulary_does_not_know():

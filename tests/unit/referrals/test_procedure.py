@@ -16,6 +16,7 @@ do not call the module's rules: each row says which problems (by code) the modul
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ from referrals.rules.procedure import (
     completion_problems,
     derive_status,
     effective_status,
+    followup_summary,
+    followups_settled,
     not_applicable_problems,
     progress,
     waiting_steps,
@@ -122,6 +125,7 @@ CODES = {
     "n": "already-not-applicable",
     "v": "never-not-applicable",
     "X": "closed",
+    "F": "followups-open",  # VIII.J is done by recording its follow-ups
 }
 
 
@@ -146,12 +150,12 @@ EXPECTED_DONE = {
     "a-done":           "d   P    RG   RGQ  RG   RG   RG   RG   RG   RG   RGT",
     "approved":         "d   .    RG   RGQ  RG   RG   RG   RG   RG   RG   RGT",
     "b-done-no-groups": "d   d    G    GQ   G    G    G    G    G    G    GT",
-    "referred-no-peer": "d   d    N    Q    .    .    .    .    .    .    T",
-    "referred-peer":    "d   d    .    Q    .    .    .    .    .    .    T",
+    "referred-no-peer": "d   d    N    Q    .    .    .    .    .    F    T",
+    "referred-peer":    "d   d    .    Q    .    .    .    .    .    F    T",
     # C was marked not applicable; with no peer contact it still cannot be done.
-    "c-na":             "d   d    N    .    .    .    .    .    .    .    T",
-    "c-done":           "d   d    d    I    .    .    .    .    .    .    T",
-    "attending":        "d   d    N    Q    .    .    .    .    .    .    .",
+    "c-na":             "d   d    N    .    .    .    .    .    .    F    T",
+    "c-done":           "d   d    d    I    .    .    .    .    .    F    T",
+    "attending":        "d   d    N    Q    .    .    .    .    .    F    .",
     "declined":         "d   Y    RG   RGQ  RG   RG   RG   RG   RG   RG   RGT",
     "legacy":           ".   R    RN   RQ   R    R    R    R    R    R    RT",
     "closed":           "X   X    X    X    X    X    X    X    X    X    X",
@@ -385,11 +389,13 @@ def test_derive_status(stored, close_reason, groups, attended, six, expected):
 @pytest.mark.parametrize(
     ("reason", "stored", "groups", "attended", "six", "codes"),
     [
-        # Completed: only once engaged, six scheduled meetings in a row (VIII.G).
+        # Completed: once an attendance is documented. VIII.G encourages six in a row; it
+        # requires nothing, so one meeting attended is enough to close as completed.
         ("completed", "engaged", 1, 6, True, []),
-        ("completed", "attending", 1, 5, False, ["not-engaged"]),
-        ("completed", "referred", 1, 0, False, ["not-engaged"]),
-        ("completed", "preparing", 0, 0, False, ["not-engaged"]),
+        ("completed", "attending", 1, 5, False, []),
+        ("completed", "attending", 1, 1, False, []),
+        ("completed", "referred", 1, 0, False, ["no-attendance"]),
+        ("completed", "preparing", 0, 0, False, ["no-attendance"]),
         # Declined (VII.E: encouraged, not required) and lost contact: at any time before closed.
         ("declined", "preparing", 0, 0, False, []),
         ("declined", "referred", 1, 0, False, []),
@@ -427,10 +433,11 @@ def test_closing_a_closed_referral_is_refused(reason, stored, close_reason):
 
 
 def test_close_messages():
-    facts = ReferralFacts(status=Status.ATTENDING, groups_chosen=1, attended=3)
+    facts = ReferralFacts(status=Status.REFERRED, groups_chosen=1, attended=0)
     (problem,) = close_problems(CloseReason.COMPLETED, facts)
-    assert problem.step == "VIII.G"
-    assert "six scheduled meetings in a row (VIII.G)" in problem.message
+    assert "attended (IX.A)" in problem.message
+    # VIII.G asks only that clients be encouraged: no wording may make six a requirement.
+    assert "VIII.G" not in problem.message and "six" not in problem.message.lower()
     (problem,) = close_problems("not-eligible", facts)
     assert "declined or lost contact" in problem.message
 
@@ -479,7 +486,7 @@ def test_waiting_steps_are_the_ones_that_may_be_done_or_are_the_steps_own_work()
     """Consistency: a waiting step is either completable now, or its only obstacle is the
     work the step itself asks (B's approval, C's group and introduction)."""
     own_work = {("VIII.B", "needs-approval"), ("VIII.C", "needs-groups"),
-                ("VIII.C", "no-peer-contact")}  # fmt: skip
+                ("VIII.C", "no-peer-contact"), ("VIII.J", "followups-open")}  # fmt: skip
     for name, facts in SITUATIONS.items():
         for step in waiting_steps(facts):
             codes = {(p.step, p.code) for p in completion_problems(step, facts)}
@@ -501,14 +508,75 @@ def test_waiting_steps_are_the_ones_that_may_be_done_or_are_the_steps_own_work()
         ({"A": DONE, "B": DONE, "C": DONE, "D": NA}, 4),  # ... and not counted twice
         ({"A": DONE, "B": DONE, "H": NA, "K": NA}, 4),
         ({"A": DONE, "B": "pending", "C": "pending"}, 1),
-        (dict.fromkeys(LETTERS, DONE), 11),
-        ({**dict.fromkeys(LETTERS, DONE), "C": DONE, "D": "pending"}, 11),
-        ({**dict.fromkeys(LETTERS, DONE), "C": NA, "D": NA, "H": NA, "K": NA}, 11),
+        # A stored "done" for VIII.J counts for nothing: its follow-ups are not recorded.
+        (dict.fromkeys(LETTERS, DONE), 10),
+        ({**dict.fromkeys(LETTERS, DONE), "C": DONE, "D": "pending"}, 10),
+        ({**dict.fromkeys(LETTERS, DONE), "C": NA, "D": NA, "H": NA, "K": NA}, 10),
     ],
 )
 def test_progress(statuses, expected):
-    facts = ReferralFacts(status=Status.REFERRED, groups_chosen=1, steps=steps(**statuses))
+    facts = ReferralFacts(
+        status=Status.REFERRED,
+        groups_chosen=1,
+        steps=steps(**statuses),
+        followups_scheduled=3,
+        followups_done=2,
+    )
     assert progress(facts) == (expected, 11)
+
+
+# ---- VIII.J: done only when its follow-ups are recorded ---------------------------------------
+
+NEXT = date(2026, 12, 14)
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "done", "next_on", "due_now", "closed", "status", "waits", "summary"),
+    [
+        # Scheduled, none recorded, none due yet: pending, not yet the clinician's work.
+        (3, 0, NEXT, False, False, "pending", False, "0 of 3 follow-ups done, next on 2026-12-14."),
+        # One is due (today or overdue): to do now.
+        (3, 1, NEXT, True, False, "pending", True, "1 of 3 follow-ups done, next on 2026-12-14."),
+        # Every follow-up recorded: done.
+        (3, 3, None, False, False, "done", False, "3 of 3 follow-ups done."),
+        (1, 1, None, False, False, "done", False, "1 of 1 follow-up done."),
+        # None scheduled at all: to do now (add one), never done.
+        (0, 0, None, False, False, "pending", True, "No follow-ups scheduled yet."),
+        # A closed referral: settled, whatever was recorded.
+        (3, 1, None, False, True, "done", False, "1 of 3 follow-ups done."),
+    ],
+)
+def test_viii_j_follows_the_follow_ups(
+    scheduled, done, next_on, due_now, closed, status, waits, summary
+):
+    facts = ReferralFacts(
+        status=Status.CLOSED if closed else Status.REFERRED,
+        close_reason="lost-contact" if closed else "",
+        approval="approved",
+        groups_chosen=1,
+        # A stored "done" (as the old scheduling wrote) is never believed.
+        steps=steps(A=DONE, B=DONE, J=DONE),
+        followups_scheduled=scheduled,
+        followups_done=done,
+        next_followup_on=next_on,
+        followup_due_now=due_now,
+    )
+    assert effective_status(Step.J, facts) == StepStatus(status)
+    assert (Step.J in waiting_steps(facts)) is waits
+    assert followup_summary(facts) == summary
+    assert followups_settled(facts) is (status == "done")
+    if not closed and status == "pending":
+        (problem,) = completion_problems(Step.J, facts)
+        assert problem.code == "followups-open" and summary in problem.message
+
+
+def test_progress_counts_viii_j_once_its_follow_ups_are_recorded():
+    every = steps(**dict.fromkeys(LETTERS, DONE))
+    recorded = ReferralFacts(
+        status=Status.REFERRED, groups_chosen=1, steps=every, followups_scheduled=3,
+        followups_done=3,
+    )  # fmt: skip
+    assert progress(recorded) == (11, 11)
 
 
 def test_d_counts_as_not_applicable_once_c_is_done():
