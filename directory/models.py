@@ -181,9 +181,17 @@ class Group(models.Model):
     class MedicationStance(models.TextChoices):
         """VI.C: whether members on prescribed psychiatric medication are full members."""
 
-        AFFIRMING = "affirming", "Affirms members on prescribed medication"
-        NOT_KNOWN = "not-known", "Not known"
-        DISCOURAGES = "discourages", "Discourages or excludes members on medication"
+        # Both limbs of VI.C in one value: either one makes the group unsuitable for a
+        # client on appropriately prescribed psychiatric medication.
+        AFFIRMING = "affirming", "Treats members on prescribed medication as full members"
+        NOT_KNOWN = "not-known", "Stance not confirmed"
+        DISCOURAGES = (
+            "discourages",
+            (
+                "Members encourage stopping psychiatric medication against physician advice, or "
+                "members on prescribed medication are not treated as full members"
+            ),
+        )
 
     slug = models.SlugField(max_length=120, unique=True)
     name = models.CharField(max_length=200)
@@ -256,7 +264,6 @@ class CriterionConfirmation(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="criteria")
     criterion = models.CharField(max_length=4, choices=Criterion.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_CONFIRMED)
-    confirmed = models.BooleanField(default=False)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -424,6 +431,11 @@ class ReviewFlag(models.Model):
         ADMIN = "admin", "Raised by a site admin"
         FEEDBACK = "feedback", "Raised by client feedback"
 
+    class Outcome(models.TextChoices):
+        UNFOUNDED = "unfounded", "Unfounded: the group is safe for members on medication"
+        STANCE_CHANGED = "stance-changed", "Confirmed: the listing's medication stance changed"
+        GROUP_REMOVED = "group-removed", "Confirmed: the listing removed from the referral list"
+
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags"
     )
@@ -448,6 +460,10 @@ class ReviewFlag(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    # VI.C: what a site admin found about a medication concern. "Unfounded" clears it; "stance
+    # changed" leaves the listing's stance to exclude it; "group removed" (the listing archived)
+    # stays a confirmed concern for clients already referred there.
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     history = HistoricalRecords()
 
     class Meta:

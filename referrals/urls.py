@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals.views import procedure, referral, screening, sheet, worklist
+from referrals.views import medication_safety, procedure, referral, screening, sheet, worklist
 
 app_name = "referrals"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/client-input/", referral.client_input, name="client-input"),
     path("<int:pk>/groups/", referral.choose_groups, name="groups"),
     path("<int:pk>/sheet/", sheet.client_sheet, name="sheet"),
+    # VI.C after the referral: the decision about a chosen group that became unsafe.
+    path("<int:pk>/vi-c/<int:group_id>/", medication_safety.decide, name="vic-decision"),
     # The procedure VIII.A–K; a step is named by its letter (a to k).
     path("<int:pk>/steps/<str:letter>/done/", procedure.step_done, name="step-done"),
     path(

@@ -119,7 +119,13 @@ def test_vi_c_rule_alone(stance, concern, safe, reason):
 
 
 def test_vi_c_reasons_are_the_agreed_sentences():
-    assert m.REASON_DISCOURAGES == "discourages or excludes members on prescribed medication"
+    # VI.C: both limbs, in the policy's words.
+    assert m.REASON_DISCOURAGES == (
+        "recorded as a group where members encourage clients to stop taking their psychiatric "
+        "medications against physician advice, or where members are not treated as full members "
+        "because of their prescribed medication use"
+    )
+    assert m.REASON_STANCE_UNKNOWN == "stance not confirmed — ask before referring"
     assert m.REASON_OPEN_CONCERN == (
         "an open review flag reports a medication concern that a site admin has not yet resolved"
     )
@@ -345,12 +351,14 @@ def test_one_more_need_outweighs_everything_else():
         on_prescribed_medication=True,
         twelve_step=TwelveStep.PREFER,
     )
+    # Both confirmed safe: for a medicated client the VI.C tier comes first (see below).
     two_needs_only = listing(
         "Two Needs",
         need_slugs={"depression", "anxiety"},
         language_codes={"ko"},
         areas={"orange-county"},
         last_verified_on=None,
+        medication_stance=Stance.AFFIRMING,
     )
     one_need_everything_else = listing(
         "One Need",
@@ -485,13 +493,13 @@ def test_twelve_step_preference_accepts_the_model_values():
             {"on_prescribed_medication": True},
             {"medication_stance": Stance.NOT_KNOWN},
             ("helps with depression", "English (no language recorded)", "verified October 2026",
-             "medication stance not confirmed"),
+             "stance not confirmed — ask before referring"),
         ),
         (  # ... and when it is.
             {"on_prescribed_medication": True, "twelve_step": TwelveStep.PREFER},
             {"medication_stance": Stance.AFFIRMING, "is_twelve_step": True},
             ("helps with depression", "English (no language recorded)", "verified October 2026",
-             "a 12-step group", "welcomes members on prescribed medication"),
+             "a 12-step group", "treats members on prescribed medication as full members"),
         ),
         (  # "Other language" (or a code the directory cannot name): nothing to say.
             {"language_code": "other"},
@@ -572,8 +580,8 @@ SCENARIOS = [
             listing("Affirming", medication_stance=Stance.AFFIRMING, last_verified_on=OLD),
             listing("Discouraging", medication_stance=Stance.DISCOURAGES),
         ],
-        ["Unknown Stance", "Affirming"],
-        id="medicated: recency outweighs affirming; discouraging excluded",
+        ["Affirming", "Unknown Stance"],
+        id="VI.C medicated: confirmed safe before stance not confirmed; discouraging excluded",
     ),
 ]  # fmt: skip
 
@@ -740,8 +748,8 @@ def test_property_ranking_is_sound_for_any_client(listings, who, limit, seed):
     if not who.on_prescribed_medication:
         assert result.not_suitable == ()
     # Best first, ties by name then id; ranks count from 1.
-    keys = [(-s.score, s.listing.name.casefold(), s.listing.name, s.listing.id) for s in
-            result.suggestions]  # fmt: skip
+    keys = [(m.medication_tier(s.listing, who), -s.score, s.listing.name.casefold(),
+             s.listing.name, s.listing.id) for s in result.suggestions]  # fmt: skip
     assert keys == sorted(keys)
     assert [s.rank for s in result.suggestions] == list(range(1, len(suggested) + 1))
     # At most `limit`, and the best ones: nothing left out scores higher than the last shown.
@@ -755,11 +763,12 @@ def test_property_ranking_is_sound_for_any_client(listings, who, limit, seed):
     ]
     assert len(result.suggestions) == min(limit, len(eligible))
     if result.suggestions:
-        last = result.suggestions[-1].score
+        last = result.suggestions[-1]
+        last_key = (m.medication_tier(last.listing, who), -last.score)
         left_out = [one for one in eligible if one.id not in {x.id for x in suggested}]
         for one in left_out:
             points, _ = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
-            assert points <= last
+            assert (m.medication_tier(one, who), -points) >= last_key
     # VIII.D: SHARE! exactly when nothing is suggested.
     assert result.share_fallback is (not result.suggestions)
     # Deterministic: the same answer again, and whatever the input order.
@@ -783,7 +792,9 @@ def reference_match(listings, who: ClientProfile, limit: int = 20):
             unsafe.append(((-points, *order), one))
             continue
         points, reasons = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
-        ranked.append(((-points, *order), one, points, reasons))
+        # VI.C: for a medicated client, confirmed-safe listings before stance not confirmed.
+        tier = int(who.on_prescribed_medication and one.medication_stance != Stance.AFFIRMING)
+        ranked.append(((tier, -points, *order), one, points, reasons))
     ranked.sort(key=lambda row: row[0])
     unsafe.sort(key=lambda row: row[0])
     return m.MatchResult(
