@@ -184,7 +184,7 @@ class Group(models.Model):
         # Both limbs of VI.C in one value: either one makes the group unsuitable for a
         # client on appropriately prescribed psychiatric medication.
         AFFIRMING = "affirming", "Treats members on prescribed medication as full members"
-        NOT_KNOWN = "not-known", "Stance not confirmed"
+        NOT_KNOWN = "not-known", "Not known"
         DISCOURAGES = (
             "discourages",
             (

@@ -235,7 +235,7 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
     for a in assessed:
         if not a.offered:
             withheld[a.referral_id].add(a.group_name)
-    followups = followups_due(user, today, paused=set(withheld))
+    followups = followups_due(user, today, paused=_paused(withheld))
     counts = followups.aggregate(
         overdue=Count("pk", filter=Q(due_on__lt=today)),
         due_today=Count("pk", filter=Q(due_on=today)),
@@ -333,6 +333,19 @@ def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.
         attended=1 if referral.status in ATTENDED else 0,
         steps={code: procedure.StepStatus(status) for code, status in steps.items()},
     )
+
+
+def _paused(withheld: dict[int, set[str]]) -> set[int]:
+    """Referrals every chosen group of which VI.C rules out now: their reminders stop. One
+    query, only when some group is ruled out."""
+    if not withheld:
+        return set()
+    chosen: defaultdict[int, set[str]] = defaultdict(set)
+    for referral_id, name in ReferredGroup.objects.filter(referral_id__in=withheld).values_list(
+        "referral_id", "group__name"
+    ):
+        chosen[referral_id].add(name)
+    return {pk for pk, names in chosen.items() if names <= withheld[pk]}
 
 
 def _client_names(referral_ids) -> dict[int, str]:

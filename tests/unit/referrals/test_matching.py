@@ -886,3 +886,106 @@ def test_two_thousand_listings_rank_as_the_full_ranking_did(seed):
     for limit in (1, 20, 300):
         result = run(listings, who, limit=limit)
         assert result == reference_match(listings, who, limit)
+
+
+# --- II.A–H tri-state, VI.C stance tiers, VIII.C direct choice ---------------------------------
+
+CRITERIA_VOCABULARY = dataclasses.replace(
+    VOCABULARY, criteria={"II.B": "Everyone in the group is a peer", "II.G": "Dues are nominal"}
+)
+
+
+@pytest.mark.parametrize(
+    ("failed", "medicated", "clause", "reason"),
+    [
+        ({"II.B"}, False, "II",
+         "does not meet II.B (everyone in the group is a peer): not a self-help group for DMH "
+         "referral"),
+        ({"II.B", "II.G"}, True, "II",
+         "does not meet II.B (everyone in the group is a peer) and II.G (dues are nominal): "
+         "not a self-help group for DMH referral"),
+        ({"II.E"}, False, "II",
+         "does not meet II.E: not a self-help group for DMH referral"),
+    ],
+)  # fmt: skip
+def test_ii_does_not_meet_excludes_with_the_criterion_named(failed, medicated, clause, reason):
+    """II: a listing recorded as failing a criterion is never suggested, for any client."""
+    failing = listing("Failing", failed_criteria=frozenset(failed))
+    fine = listing("Fine")
+    result = match(
+        [failing, fine],
+        client(on_prescribed_medication=medicated),
+        vocabulary=CRITERIA_VOCABULARY,
+        today=TODAY,
+    )
+    assert names(result) == ["Fine"]
+    assert [(e.listing.name, e.clause, e.reason) for e in result.not_suitable] == [
+        ("Failing", clause, reason)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("unconfirmed", "reason"),
+    [
+        (m.ALL_CRITERIA, "criteria II.A–H not confirmed"),
+        (frozenset({"II.E", "II.B"}), "not confirmed: II.B, II.E"),
+        (frozenset(), None),
+    ],
+)
+def test_ii_not_confirmed_is_said_on_the_suggestion(unconfirmed, reason):
+    result = run([listing("Unsure", unconfirmed_criteria=unconfirmed)])
+    reasons = result.suggestions[0].reasons
+    if reason is None:
+        assert not any("confirmed" in r for r in reasons)
+    else:
+        assert reasons[-1] == reason
+
+
+def test_vi_c_confirmed_safe_ranks_above_stance_not_confirmed_for_a_medicated_client():
+    """VI.C: a listing whose stance is not confirmed, however well it fits, comes after every
+    confirmed-safe one for a medicated client, and is shown apart; not for other clients."""
+    unknown = listing(
+        "Unknown Close", need_slugs={"depression", "anxiety"}, medication_stance=Stance.NOT_KNOWN
+    )
+    affirming = listing("Affirming", medication_stance=Stance.AFFIRMING)
+    medicated = client(need_slugs={"depression", "anxiety"}, on_prescribed_medication=True)
+    result = run([unknown, affirming], medicated)
+    assert names(result) == ["Affirming", "Unknown Close"]
+    assert [s.listing.name for s in result.stance_confirmed(medicated)] == ["Affirming"]
+    assert [s.listing.name for s in result.stance_not_confirmed(medicated)] == ["Unknown Close"]
+    assert result.suggestions[1].reasons[-1] == "stance not confirmed — ask before referring"
+    plain = client(need_slugs={"depression", "anxiety"})
+    result = run([unknown, affirming], plain)
+    assert names(result) == ["Unknown Close", "Affirming"]
+    assert result.stance_not_confirmed(plain) == ()
+
+
+@pytest.mark.parametrize(
+    ("kw", "medicated", "outcome"),
+    [
+        ({}, False, "suggestion"),
+        ({"need_slugs": {"alcohol"}}, False, "suggestion"),  # VIII.C: any listing, by name
+        ({"medication_stance": Stance.DISCOURAGES}, False, "suggestion"),
+        ({"medication_stance": Stance.DISCOURAGES}, True, "VI.C"),
+        ({"open_medication_concern": True}, True, "VI.C"),
+        ({"failed_criteria": frozenset({"II.B"})}, False, "II"),
+        ({"available": False}, False, "VIII.C"),
+    ],
+)
+def test_viii_c_direct_choice_keeps_ii_and_vi_c(kw, medicated, outcome):
+    """VIII.C: the clinician may refer to any listing directly; II "does not meet" and VI.C
+    are still enforced, with the reason."""
+    found = m.direct_choice(
+        listing("Known", **kw),
+        client(on_prescribed_medication=medicated),
+        vocabulary=CRITERIA_VOCABULARY,
+        today=TODAY,
+    )
+    if outcome == "suggestion":
+        assert isinstance(found, m.Suggestion)
+        assert found.reasons[0] == "chosen directly by the clinician"
+        shares = "need_slugs" not in kw
+        assert ("shares none of the client's needs" in found.reasons) is not shares
+    else:
+        assert isinstance(found, m.Excluded)
+        assert found.clause == outcome and found.reason
