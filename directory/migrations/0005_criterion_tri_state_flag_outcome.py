@@ -4,38 +4,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0004_criterion_status_meeting_address'),
+        ("directory", "0004_criterion_status_meeting_address"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='criterionconfirmation',
-            name='confirmed',
+            model_name="criterionconfirmation",
+            name="confirmed",
         ),
         migrations.RemoveField(
-            model_name='historicalcriterionconfirmation',
-            name='confirmed',
+            model_name="historicalcriterionconfirmation",
+            name="confirmed",
         ),
         migrations.AddField(
-            model_name='historicalreviewflag',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('unfounded', 'Unfounded: the group is safe for members on medication'), ('stance-changed', "Confirmed: the listing's medication stance changed"), ('group-removed', 'Confirmed: the listing removed from the referral list')], max_length=16),
+            model_name="historicalreviewflag",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("unfounded", "Unfounded: the group is safe for members on medication"),
+                    ("stance-changed", "Confirmed: the listing's medication stance changed"),
+                    ("group-removed", "Confirmed: the listing removed from the referral list"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='reviewflag',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('unfounded', 'Unfounded: the group is safe for members on medication'), ('stance-changed', "Confirmed: the listing's medication stance changed"), ('group-removed', 'Confirmed: the listing removed from the referral list')], max_length=16),
+            model_name="reviewflag",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("unfounded", "Unfounded: the group is safe for members on medication"),
+                    ("stance-changed", "Confirmed: the listing's medication stance changed"),
+                    ("group-removed", "Confirmed: the listing removed from the referral list"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='group',
-            name='medication_stance',
-            field=models.CharField(choices=[('affirming', 'Treats members on prescribed medication as full members'), ('not-known', 'Not known'), ('discourages', 'Members encourage stopping psychiatric medication against physician advice, or members on prescribed medication are not treated as full members')], default='not-known', max_length=20),
+            model_name="group",
+            name="medication_stance",
+            field=models.CharField(
+                choices=[
+                    ("affirming", "Treats members on prescribed medication as full members"),
+                    ("not-known", "Not known"),
+                    (
+                        "discourages",
+                        "Members encourage stopping psychiatric medication against physician advice, or members on prescribed medication are not treated as full members",
+                    ),
+                ],
+                default="not-known",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalgroup',
-            name='medication_stance',
-            field=models.CharField(choices=[('affirming', 'Treats members on prescribed medication as full members'), ('not-known', 'Not known'), ('discourages', 'Members encourage stopping psychiatric medication against physician advice, or members on prescribed medication are not treated as full members')], default='not-known', max_length=20),
+            model_name="historicalgroup",
+            name="medication_stance",
+            field=models.CharField(
+                choices=[
+                    ("affirming", "Treats members on prescribed medication as full members"),
+                    ("not-known", "Not known"),
+                    (
+                        "discourages",
+                        "Members encourage stopping psychiatric medication against physician advice, or members on prescribed medication are not treated as full members",
+                    ),
+                ],
+                default="not-known",
+                max_length=20,
+            ),
         ),
     ]
