@@ -249,7 +249,9 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
     decided = list(
         MedicationSafetyDecision.objects.filter(
             referral__clinic_id=clinic_id, decided_at__gte=start, decided_at__lt=end
-        ).values_list("alert_since", "decided_at")
+        )
+        .order_by()
+        .values_list("alert_since", "decided_at")
     )
     # Cleared: a medication concern found unfounded in the period, about a group chosen for
     # a medicated client of the clinic before it was resolved.
@@ -263,6 +265,7 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
             group__review_flags__resolved_at__lt=end,
         )
         .exclude(group__medication_stance=Group.MedicationStance.DISCOURAGES)
+        .order_by()
         .values_list(
             "chosen_at", "group__review_flags__opened_at", "group__review_flags__resolved_at"
         )
