@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from referrals.models import (
     FollowUp,
-    MedicationSafetyDecision,
     FollowUpSchedule,
+    MedicationSafetyDecision,
     ProcedureStep,
     Referral,
     ReferredGroup,
