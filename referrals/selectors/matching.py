@@ -1,9 +1,10 @@
 """Reads for matching (VIII.B–D, VI.C): the directory's listings as the pure rules want them.
 
 Matching (``referrals/rules/matching.py``) works on plain facts; ``matching_inputs`` builds them
-in three queries at any size of the directory: the vocabulary, the listings that can appear for
-the client (narrowed in SQL by the rule matching itself applies), and those listings' distinct
-needs, types, languages and areas, as ``values_list`` rows rather than model instances.
+in four queries at any size of the directory: the vocabulary, the listings that can appear for
+the client (narrowed in SQL by the rule matching itself applies), their II.A–H criteria, and
+those listings' distinct needs, types, languages and areas, as ``values_list`` rows rather than
+model instances.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ from referrals.rules import eligibility, matching
 
 # --- matching (VIII.B–D, VI.C) ---------------------------------------------------------------
 #
-# Three queries, whatever the size of the directory: the vocabulary (with ids), the listings
-# that can appear for the client, and those listings' facts. What is shipped to Python grows with
+# Four queries, whatever the size of the directory: the vocabulary (with ids), the listings
+# that can appear for the client, their II.A–H criteria, and those listings' facts. What is shipped to Python grows with
 # the listings that can appear, never with the meetings: a listing's ten meetings in one area
 # and language come back as one row.
 
@@ -300,7 +301,7 @@ def _listings(profile, catalogue: _Catalogue, groups=None) -> list[matching.List
 def matching_inputs(
     profile: matching.ClientProfile,
 ) -> tuple[list[matching.Listing], matching.Vocabulary]:
-    """What ``matching.match`` needs for this client, in three queries at any size of the
+    """What ``matching.match`` needs for this client, in four queries at any size of the
     directory: the listings that can appear for them (``_can_appear``) and the vocabulary."""
     catalogue = _catalogue()
     return _listings(profile, catalogue), catalogue.vocabulary

@@ -529,7 +529,10 @@ def test_attendance_and_feedback_pages_have_no_serious_accessibility_violations(
         concerns="Not called on to share.", by=clinician,
     )  # fmt: skip
     directory_services.resolve_flag(
-        flag=resolved.review_flag, note="Spoke with the group's contact.", by=site_admin
+        flag=resolved.review_flag,
+        note="Spoke with the group's contact.",
+        outcome="unfounded",
+        by=site_admin,
     )
     sign_in_as(page, settings, clinician, "/clinician/")
 
