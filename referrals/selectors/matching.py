@@ -48,9 +48,9 @@ from referrals.rules import eligibility, matching
 # --- matching (VIII.B–D, VI.C) ---------------------------------------------------------------
 #
 # Four queries, whatever the size of the directory: the vocabulary (with ids), the listings
-# that can appear for the client, their II.A–H criteria, and those listings' facts. What is shipped to Python grows with
-# the listings that can appear, never with the meetings: a listing's ten meetings in one area
-# and language come back as one row.
+# that can appear for the client, their II.A–H criteria, and those listings' facts. What is
+# shipped to Python grows with the listings that can appear, never with the meetings: a
+# listing's ten meetings in one area and language come back as one row.
 
 # What a row of the facts query is about (its second column): a need, a type, a language or an
 # area of the listing (the third column holds the id), or one of its meetings' distinct
