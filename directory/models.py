@@ -432,7 +432,7 @@ class ReviewFlag(models.Model):
         FEEDBACK = "feedback", "Raised by client feedback"
 
     class Outcome(models.TextChoices):
-        UNFOUNDED = "unfounded", "Unfounded: the group is safe for members on medication"
+        UNFOUNDED = "unfounded", "Unfounded: the concern was not borne out"
         STANCE_CHANGED = "stance-changed", "Confirmed: the listing's medication stance changed"
         GROUP_REMOVED = "group-removed", "Confirmed: the listing removed from the referral list"
 

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("unfounded", "Unfounded: the group is safe for members on medication"),
+                    ("unfounded", "Unfounded: the concern was not borne out"),
                     ("stance-changed", "Confirmed: the listing's medication stance changed"),
                     ("group-removed", "Confirmed: the listing removed from the referral list"),
                 ],
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("unfounded", "Unfounded: the group is safe for members on medication"),
+                    ("unfounded", "Unfounded: the concern was not borne out"),
                     ("stance-changed", "Confirmed: the listing's medication stance changed"),
                     ("group-removed", "Confirmed: the listing removed from the referral list"),
                 ],
