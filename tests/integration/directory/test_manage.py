@@ -659,17 +659,22 @@ def test_raise_and_resolve_a_review_flag(sign_in, site_admin, other_admin, group
 
     second = sign_in(other_admin)
     response = second.post(
-        f"/directory/flags/{flag.pk}/resolve/", {"resolution_note": "Called the group: not so."}
+        f"/directory/flags/{flag.pk}/resolve/",
+        # VI.C: a medication concern is resolved with what was found.
+        {"outcome": "unfounded", "resolution_note": "Called the group: not so."},
     )
     assert response.status_code == 302 and response["Location"] == "/directory/manage/"
     flag.refresh_from_db()
     assert flag.resolved_by == other_admin and flag.resolved_at is not None
-    assert flag.resolution_note == "Called the group: not so."
+    assert flag.resolution_note == "Called the group: not so." and flag.outcome == "unfounded"
     assert flag.history.first().history_user == other_admin
     assert not second.get("/directory/manage/").context["work"].flags.object_list
 
     # Resolving it again is refused, and says who resolved it.
-    response = client.post(f"/directory/flags/{flag.pk}/resolve/", {"resolution_note": "Me too."})
+    response = client.post(
+        f"/directory/flags/{flag.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": "Me too."},
+    )
     assert response.status_code == 409
     assert "Called the group: not so." in response.text and "Sam Second" in response.text
     flag.refresh_from_db()
