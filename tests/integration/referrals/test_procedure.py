@@ -1454,5 +1454,9 @@ def test_the_referral_pages_queries_do_not_grow(
 #     attended count, 18 the active peers count, 19 the steps' statuses; 20 the peers offered
 #     (with their group), 21 the follow-ups (with who did them);
 #   22 the groups the client attended (VIII.K offers only those), 23 the chosen groups'
-#   meetings again (procedure_facts reads the schedules for six in a row), 24 the access-log row.
-PINNED_PAGE_QUERIES = 24
+#   meetings again (procedure_facts reads the schedules for six in a row);
+#   VI.C from current facts (selectors/medication_safety.referral_alerts): 24 the chosen groups
+#     with their stance and the client's medication, 25 their medication concerns, 26 the
+#     decisions in force, 27 the decisions recorded (the page's VI.C history);
+#   28 the access-log row.
+PINNED_PAGE_QUERIES = 28
