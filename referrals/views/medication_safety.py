@@ -26,6 +26,9 @@ from referrals.selectors import matching as matching_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import medication_safety as services
 
+# The largest id a database column holds (a signed 64-bit integer).
+LARGEST_ID = 2**63 - 1
+
 
 def _replacements(referral, profile):
     """The groups that may be chosen instead: this client's suggestions now (VI.C and II
@@ -53,6 +56,9 @@ def _verdict(replacement_id, profile):
 @require_http_methods(["GET", "POST"])
 def decide(request, pk: int, group_id: int):
     referral = fetch(request, selectors.referrals(), pk)
+    if group_id > LARGEST_ID:
+        # No row has it, and a foreign key's lookup would hand it to the database as is.
+        raise Http404("That group is not among this referral's groups.")
     assessment = services.current_assessment(referral, group_id)
     if assessment is None:
         raise Http404("That group is not among this referral's groups.")
