@@ -342,17 +342,23 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
 
     # VIII.C: suggestions with their reasons; VI.C-unsafe groups apart, never among them.
     expect(page).to_have_url(path_is(f"/referrals/{referral.pk}/groups/"))
-    suggested = page.get_by_role("group", name="Suggested groups")
-    expect(suggested.get_by_role("checkbox")).to_have_count(2)
+    # VI.C, for this medicated client: confirmed-safe groups first, those whose stance is not
+    # confirmed apart, below them ("ask before referring").
+    suggested = page.get_by_role("group", name=re.compile("^Suggested: confirmed to treat"))
+    unconfirmed = page.get_by_role("group", name=re.compile("^Suggested: stance not confirmed"))
+    expect(suggested.get_by_role("checkbox")).to_have_count(1)
     best = suggested.get_by_role("checkbox", name="Grupo Depresion Metro")
     expect(best).to_have_accessible_description(re.compile("helps with depression.*Spanish"))
-    expect(suggested.get_by_role("checkbox", name="Depression Circle")).to_be_visible()
+    expect(unconfirmed.get_by_role("checkbox", name="Depression Circle")).to_be_visible()
     for unsafe in ("Pill Free Peers", "Flagged Friends"):
         expect(suggested.get_by_text(unsafe)).to_have_count(0)
+        expect(unconfirmed.get_by_text(unsafe)).to_have_count(0)
     not_suitable = page.get_by_role("region", name="Not suitable under VI.C")
     expect(not_suitable.get_by_role("listitem")).to_have_count(2)
     expect(not_suitable).to_contain_text("Pill Free Peers")
-    expect(not_suitable).to_contain_text("discourages or excludes members on prescribed medication")
+    expect(not_suitable).to_contain_text(
+        "members encourage clients to stop taking their psychiatric medications"
+    )
     expect(not_suitable).to_contain_text("Flagged Friends")
     expect(not_suitable).to_contain_text("an open review flag reports a medication concern")
     expect(page.get_by_text("Gamblers Table")).to_have_count(0)
