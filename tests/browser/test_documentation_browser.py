@@ -177,7 +177,11 @@ def group_field(page: Page):
 
 
 def suggested(page: Page):
-    return page.get_by_role("group", name="Suggested groups")
+    # VI.C: for a medicated client the suggestions come in two groups, confirmed-safe first
+    # and "stance not confirmed — ask before referring" apart; both are suggestions.
+    return page.locator("form").filter(
+        has=page.get_by_role("button", name="Refer to the groups picked")
+    )
 
 
 def not_suitable(page: Page):

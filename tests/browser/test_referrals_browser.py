@@ -292,7 +292,9 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
     # Every question answered: refer, restricted to medication-safe groups (VI.C).
     expect(decision(page)).to_contain_text("Refer.")
     expect(decision(page)).not_to_contain_text("Screening incomplete")
-    expect(decision(page)).to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
 
     # VI.A rules a referral out, and says so; back to no, and it is "refer" again.
     with tally.exploring():
@@ -321,7 +323,7 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
     panel = page.get_by_role("region", name="Decision")
     expect(panel).to_contain_text("Refer.")
     expect(panel).to_contain_text("VI.C")
-    expect(panel).to_contain_text("only groups that treat members on prescribed")
+    expect(panel).to_contain_text("are not suggested; nor are groups with a medication concern")
     assert screening.decision == "refer" and screening.on_prescribed_medication
     tally.click(page.get_by_role("button", name=re.compile(r"^Go on")))
 
@@ -455,13 +457,17 @@ def test_the_decision_changes_with_the_answers_without_a_reload(
         page,
         lambda: page.get_by_role("group", name=VI_B_GROUP).get_by_label("No", exact=True).check(),
     )
-    expect(decision(page)).to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
     live(
         page,
         lambda: page.get_by_role("group", name=VI_C_GROUP).get_by_label("No", exact=True).check(),
     )
     expect(decision(page)).to_contain_text("Refer.")
-    expect(decision(page)).not_to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).not_to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
 
     expect(page).to_have_url(path_is(url))
     assert page.evaluate("window.__notReloaded") is True
