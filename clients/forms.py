@@ -37,7 +37,8 @@ MEDICATION_HELP = (
     "Policy 04.9, VI.C: for a client taking appropriately prescribed psychiatric medication, "
     "no referral is made to a group whose members encourage stopping medication against "
     "physician advice, or that does not treat members on medication as full members. Ticking "
-    "this keeps such groups out of the client's suggestions."
+    "this keeps groups recorded as such out of the client's suggestions, and marks those whose "
+    "stance is not confirmed for you to ask before referring."
 )
 DUPLICATE_MESSAGE = "A client with this clinical record number is already recorded at your clinic."
 OTHER_LANGUAGE_MESSAGE = "Name the language, since “Other language” is chosen."

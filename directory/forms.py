@@ -586,20 +586,26 @@ def criterion_field_name(criterion: str) -> str:
 
 
 class CriteriaForm(forms.Form):
-    """II.A–H: which of the eight criteria the listing is confirmed to meet."""
+    """II.A–H: per criterion, whether the listing meets it, does not, or is not confirmed."""
 
-    def __init__(self, *args, confirmed: set[str] = frozenset(), **kwargs):
+    def __init__(self, *args, statuses: Mapping[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        statuses = statuses or {}
         for criterion in Criterion:
-            self.fields[criterion_field_name(criterion.value)] = forms.BooleanField(
-                required=False,
-                initial=criterion.value in confirmed,
+            self.fields[criterion_field_name(criterion.value)] = forms.ChoiceField(
+                choices=CriterionConfirmation.Status.choices,
+                widget=forms.RadioSelect,
+                initial=statuses.get(criterion.value, CriterionConfirmation.Status.NOT_CONFIRMED),
                 label=f"{criterion.value} {criterion.label}",
+                error_messages={
+                    "required": "Choose meets, does not meet or not confirmed.",
+                    "invalid_choice": "Choose meets, does not meet or not confirmed.",
+                },
             )
         _style(self)
 
-    def confirmed(self) -> set[str]:
-        return {c.value for c in Criterion if self.cleaned_data[criterion_field_name(c.value)]}
+    def statuses(self) -> dict[str, str]:
+        return {c.value: self.cleaned_data[criterion_field_name(c.value)] for c in Criterion}
 
 
 class ReviewFlagForm(forms.ModelForm):
@@ -621,6 +627,21 @@ class ReviewFlagForm(forms.ModelForm):
 
 
 class ResolveFlagForm(forms.Form):
+    # VI.C: asked only for a medication concern about a listing (the view drops it otherwise).
+    outcome = forms.ChoiceField(
+        label="What was found (VI.C)",
+        choices=ReviewFlag.Outcome.choices,
+        widget=forms.RadioSelect,
+        help_text=(
+            "Unfounded clears the clinicians' alerts; stance changed records that members "
+            "encourage stopping psychiatric medication against physician advice or do not treat "
+            "members on medication as full members; group removed archives the listing."
+        ),
+        error_messages={
+            "required": "Say what was found: unfounded, stance changed, or group removed.",
+            "invalid_choice": "Say what was found: unfounded, stance changed, or group removed.",
+        },
+    )
     resolution_note = forms.CharField(
         label="How it was resolved",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -628,8 +649,10 @@ class ResolveFlagForm(forms.Form):
         error_messages={"required": "Say how the flag was resolved: the note is kept with it."},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, medication: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not medication:
+            del self.fields["outcome"]
         _style(self)
 
 

@@ -197,9 +197,17 @@ class Group(models.Model):
     class MedicationStance(models.TextChoices):
         """VI.C: whether members on prescribed psychiatric medication are full members."""
 
-        AFFIRMING = "affirming", "Affirms members on prescribed medication"
+        # Both limbs of VI.C in one value: either one makes the group unsuitable for a
+        # client on appropriately prescribed psychiatric medication.
+        AFFIRMING = "affirming", "Treats members on prescribed medication as full members"
         NOT_KNOWN = "not-known", "Not known"
-        DISCOURAGES = "discourages", "Discourages or excludes members on medication"
+        DISCOURAGES = (
+            "discourages",
+            (
+                "Members encourage stopping psychiatric medication against physician advice, or "
+                "members on prescribed medication are not treated as full members"
+            ),
+        )
 
     slug = models.SlugField(max_length=120, unique=True)
     name = models.CharField(max_length=200)
@@ -279,7 +287,6 @@ class CriterionConfirmation(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="criteria")
     criterion = models.CharField(max_length=4, choices=Criterion.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_CONFIRMED)
-    confirmed = models.BooleanField(default=False)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -448,6 +455,11 @@ class ReviewFlag(models.Model):
         FEEDBACK = "feedback", "Raised by client feedback"
         CLINICIAN = "clinician", "Reported by a clinician"
 
+    class Outcome(models.TextChoices):
+        UNFOUNDED = "unfounded", "Unfounded: the concern was not borne out"
+        STANCE_CHANGED = "stance-changed", "Confirmed: the listing's medication stance changed"
+        GROUP_REMOVED = "group-removed", "Confirmed: the listing removed from the referral list"
+
     group = models.ForeignKey(
         Group, on_delete=models.CASCADE, null=True, blank=True, related_name="review_flags"
     )
@@ -472,6 +484,10 @@ class ReviewFlag(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    # VI.C: what a site admin found about a medication concern. "Unfounded" clears it; "stance
+    # changed" leaves the listing's stance to exclude it; "group removed" (the listing archived)
+    # stays a confirmed concern for clients already referred there.
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     history = HistoricalRecords()
 
     class Meta:

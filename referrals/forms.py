@@ -19,8 +19,8 @@ from phonenumber_field.formfields import PhoneNumberField
 from clients.models import LANGUAGE_CHOICES, PeerContact
 from directory.models import Group, Need, ServiceArea
 from directory.rules import places
-from referrals.models import FollowUp, Referral
-from referrals.rules import clauses, eligibility, schedule
+from referrals.models import FollowUp, MedicationSafetyDecision, Referral
+from referrals.rules import clauses, eligibility, medication_safety, schedule
 
 ANSWER_CHOICES = [
     (eligibility.Answer.NOT_ASSESSED.value, "Not assessed yet"),
@@ -302,6 +302,61 @@ class ChooseGroupsForm(forms.Form):
     def __init__(self, *args, suggestions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["groups"].choices = [(s.listing.id, s.listing.name) for s in suggestions]
+
+
+class MedicationSafetyDecisionForm(forms.Form):
+    """VI.C after the referral: what to do about a chosen group that became unsafe."""
+
+    kind = forms.ChoiceField(
+        label="Decision",
+        choices=MedicationSafetyDecision.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose what to do about the group: remove it, choose another, or keep it.",
+            "invalid_choice": (
+                "Choose what to do about the group: remove it, choose another, or keep it."
+            ),
+        },
+    )
+    replacement = forms.TypedChoiceField(
+        label="The group to refer to instead",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        error_messages={
+            "invalid_choice": "Pick the other group from the list: it may have changed.",
+        },
+    )
+    reason = forms.CharField(
+        label="Why the group is kept",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed to keep the group; kept with the referral.",
+    )
+    discussed = forms.BooleanField(
+        label="I discussed keeping this group with the client and their prescriber",
+        required=False,
+    )
+
+    def __init__(self, *args, replacements=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replacement"].choices = [("", "Choose a group")] + [
+            (s.listing.id, s.listing.name) for s in replacements
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind:
+            for error in medication_safety.check_decision(
+                kind=kind,
+                reason=cleaned.get("reason") or "",
+                discussed=bool(cleaned.get("discussed")),
+                replacement=cleaned.get("replacement") is not None,
+            ):
+                self.add_error(None, error)
+        return cleaned
 
 
 # --- the procedure, VIII.A–K ----------------------------------------------------------------

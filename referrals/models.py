@@ -200,6 +200,55 @@ class ReferredGroup(models.Model):
         return f"{self.referral_id} → {self.group_id}"
 
 
+class MedicationSafetyDecision(models.Model):
+    """VI.C after the referral: what the clinician decided about a chosen group that became
+    unsafe for a client on prescribed psychiatric medication.
+
+    Not the safety state itself, which is derived from current facts at every read
+    (``referrals/selectors/medication_safety.py``): this is the clinician's answer to one alert,
+    with the causes it answered (``causes``), so that a new cause raises a new alert.
+    """
+
+    class Kind(models.TextChoices):
+        REMOVED = "removed", "Group removed from the referral"
+        REPLACED = "replaced", "Group removed and another chosen"
+        KEPT = "kept", "Kept after discussing with the client and prescriber"
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="medication_decisions"
+    )
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    # The alert's causes when decided ("stance", "concern:12", "confirmed:12").
+    causes = models.JSONField(default=list)
+    # When the alert began, as derived when the decision was made (None: not recorded).
+    alert_since = models.DateTimeField(null=True, blank=True)
+    replacement = models.ForeignKey(
+        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["referral", "-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["referral", "group"], name="vic_decision_referral_group"),
+            models.Index(fields=["decided_at"], name="vic_decision_when"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="kept") | ~models.Q(reason=""),
+                name="kept_group_has_reason",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.decided_at:%Y-%m-%d})"
+
+
 class ProcedureStep(models.Model):
     """One step of the referral procedure, VIII.A to VIII.K, on one referral.
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from referrals.views import (
     fhir,
+    medication_safety,
     procedure,
     referral,
     screening,
@@ -23,6 +24,8 @@ urlpatterns = [
     path("<int:pk>/sheet/", sheet.client_sheet, name="sheet"),
     # The referral as a FHIR R4 Bundle for the clinic's health record.
     path("<int:pk>/fhir/", fhir.referral_bundle, name="fhir"),
+    # VI.C after the referral: the decision about a chosen group that became unsafe.
+    path("<int:pk>/vi-c/<int:group_id>/", medication_safety.decide, name="vic-decision"),
     # The procedure VIII.A–K; a step is named by its letter (a to k).
     path("<int:pk>/steps/<str:letter>/done/", procedure.step_done, name="step-done"),
     path(

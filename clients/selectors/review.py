@@ -60,8 +60,10 @@ from django.utils import timezone
 
 from clients.models import Attendance, DocumentationSignOff, Feedback
 from core.pagination import CountedPage, CountedPaginator
-from core.periods import Period, monday
+from core.periods import Period, local_midnight, monday
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
+from referrals.rules.medication_safety import AlertFigures
+from referrals.selectors import medication_safety
 
 DEFAULT_GAP_WEEKS = 4
 MIN_GAP_WEEKS, MAX_GAP_WEEKS = 1, 26
@@ -563,6 +565,9 @@ class Review:
     weeks: list[Week]
     gaps: CountedPage
     sign_offs: list[DocumentationSignOff]
+    # VI.C alerts on the clinic's referrals: open now, and closed in the period, with how long
+    # they stayed open (None for a user with no clinic).
+    vic: AlertFigures | None = None
     # Whom the supervisor may sign off (``clinic_staff``): the sign-off form's choices.
     staff: list = field(default_factory=list)
 
@@ -632,4 +637,14 @@ def review(
         ),
         sign_offs=sign_offs(clinic_id, period),
         staff=staff,
+        vic=(
+            medication_safety.clinic_figures(
+                clinic_id,
+                start=local_midnight(period.start),
+                end=local_midnight(period.end + timedelta(days=1)),
+                now=now,
+            )
+            if clinic_id is not None
+            else None
+        ),
     )

@@ -90,15 +90,26 @@ def _open_flag_count():
 
 @dataclass(frozen=True)
 class CriterionRow:
-    """One of II.A–H for a listing: confirmed or not, by whom, when."""
+    """One of II.A–H for a listing: meets, does not meet, or not confirmed; by whom, when."""
 
     code: str
     label: str
     confirmation: CriterionConfirmation | None
 
     @property
-    def confirmed(self) -> bool:
-        return self.confirmation is not None and self.confirmation.confirmed
+    def status(self) -> str:
+        if self.confirmation is None:
+            return CriterionConfirmation.Status.NOT_CONFIRMED
+        return self.confirmation.status
+
+    @property
+    def status_label(self) -> str:
+        return CriterionConfirmation.Status(self.status).label
+
+    @property
+    def recorded(self) -> bool:
+        """Someone recorded an answer (who and when are shown)."""
+        return self.confirmation is not None and self.confirmation.confirmed_at is not None
 
 
 def group_page(slug: str, *, include_archived: bool = False) -> Group:

@@ -180,6 +180,13 @@ class Lookups:
         )
 
 
+# VI.C stance labels files exported before the labels named both limbs still carry.
+FORMER_STANCE_LABELS = {
+    "affirms members on prescribed medication": Group.MedicationStance.AFFIRMING,
+    "discourages or excludes members on medication": Group.MedicationStance.DISCOURAGES,
+}
+
+
 def _choice(value: str, choices) -> str | None:
     folded = value.casefold()
     for choice in choices:
@@ -277,7 +284,9 @@ def parse_row(number: int, values: dict[str, str], lookups: Lookups) -> RowPlan:
     stance = values.get("Medication stance", "")
     # VI.C: unless the file says otherwise, a group's stance on medication is not known.
     parsed["medication_stance"] = (
-        _choice(stance, Group.MedicationStance) if stance else Group.MedicationStance.NOT_KNOWN
+        (_choice(stance, Group.MedicationStance) or FORMER_STANCE_LABELS.get(stance.casefold()))
+        if stance
+        else Group.MedicationStance.NOT_KNOWN
     )
     if parsed["medication_stance"] is None:
         labels = ", ".join(str(choice.label) for choice in Group.MedicationStance)

@@ -10,7 +10,19 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -101,10 +113,22 @@ def stale_listings(today: date | None = None):
 
 
 def open_flags():
+    """Open flags by risk: medication concerns first (VI.C: until resolved they keep a listing
+    from medicated clients and raise alerts on referrals already made), then client feedback
+    (a safety concern), then the rest; oldest first within each."""
     return (
         ReviewFlag.objects.filter(resolved_at__isnull=True)
         .select_related("group", "resource", "opened_by")
-        .order_by("opened_at", "pk")
+        .order_by(
+            F("concerns_medication").desc(),
+            Case(
+                When(source=ReviewFlag.Source.FEEDBACK, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+            "opened_at",
+            "pk",
+        )
     )
 
 

@@ -285,30 +285,35 @@ def unarchive_group(*, group: Group, by) -> Group:
 
 
 @transaction.atomic
-def confirm_criteria(*, group: Group, confirmed: Iterable[str], by) -> list[str]:
-    """II.A–H: set which criteria the listing is confirmed to meet.
+def set_criteria(*, group: Group, statuses: Mapping[str, str], by) -> list[str]:
+    """II.A–H: record, per criterion, whether the listing meets it, does not, or is not
+    confirmed (``CriterionConfirmation.Status``). Criteria not named keep their status.
 
-    Each criterion whose answer changes records who changed it and when (withdrawing a
-    confirmation is recorded too). Returns the criteria that changed.
+    Each criterion whose status changes records who changed it and when (going back to "not
+    confirmed" is recorded too). Returns the criteria that changed.
     """
-    confirmed = set(confirmed)
-    unknown = confirmed - set(Criterion.values)
+    unknown = set(statuses) - set(Criterion.values)
     if unknown:
         raise ValueError(f"Unknown criteria: {sorted(unknown)}")
+    bad = set(statuses.values()) - set(CriterionConfirmation.Status.values)
+    if bad:
+        raise ValueError(f"Unknown statuses: {sorted(bad)}")
     group = _locked(group)
     rows = {row.criterion: row for row in CriterionConfirmation.objects.filter(group=group)}
     now = timezone.now()
     changed = []
     for criterion in Criterion.values:
-        wanted = criterion in confirmed
+        if criterion not in statuses:
+            continue
+        wanted = statuses[criterion]
         row = rows.get(criterion)
         if row is None:
-            if not wanted:
+            if wanted == CriterionConfirmation.Status.NOT_CONFIRMED:
                 continue  # no row means not confirmed: nothing to record
             row = CriterionConfirmation(group=group, criterion=criterion)
-        elif row.confirmed == wanted:
+        elif row.status == wanted:
             continue
-        row.confirmed = wanted
+        row.status = wanted
         row.confirmed_by = by
         row.confirmed_at = now
         _save(row, by=by)
@@ -352,17 +357,47 @@ def raise_flag(
     return _save(flag, by=by)
 
 
+class OutcomeRequired(ValueError):
+    """A medication concern is resolved with an outcome (VI.C); other flags take none."""
+
+
 @transaction.atomic
-def resolve_flag(*, flag: ReviewFlag, note: str, by) -> ReviewFlag:
-    """Close a review flag with a note saying what was done; records who and when."""
+def resolve_flag(*, flag: ReviewFlag, note: str, by, outcome: str = "") -> ReviewFlag:
+    """Close a review flag with a note saying what was done; records who and when.
+
+    A medication concern (VI.C) needs an outcome, and the outcome acts on the listing in the
+    same transaction: "stance changed" records that members discourage prescribed medication
+    or do not treat medicated members as full members; "group removed" archives the listing.
+    Every chosen group of an open referral is assessed from these facts at read time
+    (``referrals/selectors/medication_safety.py``), so the clinicians' alerts follow at once.
+    """
     if not note.strip():
         raise ValueError("A resolution needs a note.")
     flag = ReviewFlag.objects.select_for_update().get(pk=flag.pk)
     if flag.resolved_at is not None:
         raise AlreadyResolved(flag)
+    if flag.concerns_medication and flag.group_id is not None:
+        if outcome not in ReviewFlag.Outcome.values:
+            raise OutcomeRequired(
+                "Say what was found: unfounded, stance changed, or group removed (VI.C)."
+            )
+    elif outcome:
+        raise OutcomeRequired("Only a medication concern about a listing takes an outcome.")
+    if outcome == ReviewFlag.Outcome.STANCE_CHANGED:
+        group = _locked(flag.group)
+        if group.medication_stance != Group.MedicationStance.DISCOURAGES:
+            group.medication_stance = Group.MedicationStance.DISCOURAGES
+            # A concurrent edit of the listing, started from the old version, must not put
+            # the old stance back: it is refused (the edit's optimistic lock).
+            group.version += 1
+            group._change_reason = "VI.C medication concern confirmed: stance changed"
+            _save(group, by=by)
+    elif outcome == ReviewFlag.Outcome.GROUP_REMOVED:
+        archive_group(group=flag.group, by=by)
     flag.resolved_at = timezone.now()
     flag.resolved_by = by
     flag.resolution_note = note.strip()
+    flag.outcome = outcome
     return _save(flag, by=by)
 
 

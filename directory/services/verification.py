@@ -136,8 +136,6 @@ def _set_criteria(group: Group, statuses: Mapping[str, str], *, by, reason: str)
         elif row.status == status:
             continue
         row.status = status
-        # The boolean mirrors "meets" while code that still reads it remains.
-        row.confirmed = status == CriterionConfirmation.Status.MEETS
         row.confirmed_by = by
         row.confirmed_at = now
         row._change_reason = reason

@@ -302,15 +302,13 @@ def group_verify(request, slug):
 @permission_required("directory.change_criterionconfirmation")
 @require_http_methods(["GET", "POST"])
 def group_criteria(request, slug):
-    """II.A–H: which criteria are confirmed for the listing, by whom and when."""
+    """II.A–H: per criterion, meets / does not meet / not confirmed, by whom and when."""
     group = get_object_or_404(Group, slug=slug)
     rows = {row.criterion: row for row in group.criteria.select_related("confirmed_by")}
-    confirmed = {criterion for criterion, row in rows.items() if row.confirmed}
-    form = CriteriaForm(request.POST if request.method == "POST" else None, confirmed=confirmed)
+    statuses = {criterion: row.status for criterion, row in rows.items()}
+    form = CriteriaForm(request.POST if request.method == "POST" else None, statuses=statuses)
     if request.method == "POST" and form.is_valid():
-        changed = services.confirm_criteria(
-            group=group, confirmed=form.confirmed(), by=request.user
-        )
+        changed = services.set_criteria(group=group, statuses=form.statuses(), by=request.user)
         if changed:
             messages.success(request, f"Recorded: {', '.join(changed)}.")
         else:
@@ -391,14 +389,20 @@ def flag_resolve(request, pk):
     flag = get_object_or_404(
         ReviewFlag.objects.select_related("group", "resource", "opened_by", "resolved_by"), pk=pk
     )
-    form = ResolveFlagForm(request.POST if request.method == "POST" else None)
+    form = ResolveFlagForm(
+        request.POST if request.method == "POST" else None,
+        medication=flag.concerns_medication and flag.group_id is not None,
+    )
     status = 200
     if request.method == "POST":
         valid = form.is_valid()
         if flag.resolved_at is None and valid:
             try:
                 services.resolve_flag(
-                    flag=flag, note=form.cleaned_data["resolution_note"], by=request.user
+                    flag=flag,
+                    note=form.cleaned_data["resolution_note"],
+                    outcome=form.cleaned_data.get("outcome", ""),
+                    by=request.user,
                 )
             except services.AlreadyResolved:
                 flag.refresh_from_db()

@@ -25,9 +25,13 @@ Choices the views rely on:
   least one of the client's needs or group types, or the client named none), ranked like the
   suggestions and capped at ``limit``: the clinician sees the best of the excluded listings, the
   ones they might otherwise have gone looking for, and never the whole unsafe directory.
-- A medicated client sees "welcomes members on prescribed medication" for an affirming listing,
-  and a small score bonus for it (``MEDICATION_AFFIRMED``); a not-known stance is allowed, with
-  a reason saying that it is not confirmed.
+- A medicated client sees "treats members on prescribed medication as full members" for an
+  affirming listing; a not-known stance is allowed, worded "stance not confirmed — ask before
+  referring", and ranked below every confirmed-safe listing (``medication_tier``): the data
+  cannot promise it is safe, so the clinician asks first.
+- II.A–H: a listing recorded as not meeting a criterion is not a self-help group for DMH
+  referral; it is excluded (``not_suitable``, clause "II", the criterion named) from
+  suggestions and from direct choice. Criteria not confirmed are said on the suggestion.
 - When the client gave no area (or no language), that factor scores nothing for any listing and
   adds no reason: every listing is equal on it.
 - A listing with no recorded language counts as English: most of the directory was transcribed
@@ -96,6 +100,9 @@ class Listing:
     is_twelve_step: bool = False
     medication_stance: Stance = Stance.NOT_KNOWN
     open_medication_concern: bool = False  # an open ReviewFlag with concerns_medication (VI.C)
+    # II.A–H: criteria recorded as "does not meet", and those not confirmed either way.
+    failed_criteria: frozenset[str] = frozenset()
+    unconfirmed_criteria: frozenset[str] = frozenset()
     last_verified_on: date | None = None
     current_months: int = DEFAULT_CURRENT_MONTHS  # VII.D: how long a verification lasts
     available: bool = True  # active and not archived; unavailable listings never appear
@@ -113,6 +120,7 @@ class Vocabulary:
     languages: Mapping[str, str] = field(default_factory=dict)
     areas: Mapping[str, Area] = field(default_factory=dict)
     group_types: Mapping[str, str] = field(default_factory=dict)
+    criteria: Mapping[str, str] = field(default_factory=dict)  # "II.B" -> its text
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,14 @@ class MatchResult:
     not_suitable: tuple[Excluded, ...]  # VI.C exclusions, shown apart with the reason
     share_fallback: bool  # nothing fits, so SHARE! is the suggestion (Appendix)
 
+    def stance_confirmed(self, client: ClientProfile) -> tuple[Suggestion, ...]:
+        """VI.C, for the page: the suggestions confirmed safe (all of them for a client not on
+        medication), apart from ``stance_not_confirmed``."""
+        return tuple(s for s in self.suggestions if not medication_tier(s.listing, client))
+
+    def stance_not_confirmed(self, client: ClientProfile) -> tuple[Suggestion, ...]:
+        return tuple(s for s in self.suggestions if medication_tier(s.listing, client))
+
 
 # --- Weights -----------------------------------------------------------------------------------
 #
@@ -192,7 +208,16 @@ TWELVE_STEP_AVOIDED = -150
 MEDICATION_AFFIRMED = 3
 
 VI_C = "VI.C"
-REASON_DISCOURAGES = "discourages or excludes members on prescribed medication"
+II = "II"
+# VI.C's two limbs, in the policy's words: the stance value covers either one.
+REASON_DISCOURAGES = (
+    "recorded as a group where members encourage clients to stop taking their psychiatric "
+    "medications against physician advice, or where members are not treated as full members "
+    "because of their prescribed medication use"
+)
+REASON_AFFIRMED = "treats members on prescribed medication as full members"
+REASON_STANCE_UNKNOWN = "stance not confirmed — ask before referring"
+ALL_CRITERIA = frozenset(f"II.{letter}" for letter in "ABCDEFGH")
 REASON_OPEN_CONCERN = (
     "an open review flag reports a medication concern that a site admin has not yet resolved"
 )
@@ -232,6 +257,61 @@ def is_medication_safe(listing: Listing) -> tuple[bool, str]:
     if listing.open_medication_concern:
         reasons.append(REASON_OPEN_CONCERN)
     return (not reasons, "; ".join(reasons))
+
+
+def medication_tier(listing: Listing, client: ClientProfile) -> int:
+    """VI.C ranking for a medicated client: 0 for a listing confirmed to treat medicated
+    members as full members, 1 for a stance not confirmed (shown apart, "ask before
+    referring"). Every listing is tier 0 for a client not on medication."""
+    if client.on_prescribed_medication and listing.medication_stance != Stance.AFFIRMING:
+        return 1
+    return 0
+
+
+def failed_criteria(listing: Listing, vocabulary: Vocabulary) -> str:
+    """II: the reason a listing recorded as failing a criterion is excluded ("" if none)."""
+    if not listing.failed_criteria:
+        return ""
+    named = [
+        f"{code} ({_lower_first(vocabulary.criteria[code])})"
+        if code in vocabulary.criteria
+        else code
+        for code in sorted(listing.failed_criteria)
+    ]
+    return "does not meet " + _enumerate_all(named) + ": not a self-help group for DMH referral"
+
+
+def criteria_reason(listing: Listing) -> str:
+    """II.A–H not confirmed either way, as said on a suggestion."""
+    codes = sorted(listing.unconfirmed_criteria)
+    if set(codes) >= ALL_CRITERIA:
+        return "criteria II.A–H not confirmed"
+    return "not confirmed: " + ", ".join(codes)
+
+
+def direct_choice(
+    listing: Listing, client: ClientProfile, *, vocabulary: Vocabulary, today: date
+) -> Suggestion | Excluded:
+    """VIII.C: a listing the clinician picked by name, from personal knowledge or the clinic's
+    list, whether or not matching suggested it. II "does not meet" and VI.C still apply:
+    either gives an ``Excluded`` with the reason; otherwise a ``Suggestion`` (rank 0) with the
+    reasons it fits, or says it shares none of the client's needs."""
+    if not listing.available:
+        return Excluded(
+            listing=listing, clause="VIII.C", reason="not an active listing on the referral list"
+        )
+    failed = failed_criteria(listing, vocabulary)
+    if failed:
+        return Excluded(listing=listing, clause=II, reason=failed)
+    if client.on_prescribed_medication:
+        safe, why = is_medication_safe(listing)
+        if not safe:
+            return Excluded(listing=listing, clause=VI_C, reason=why)
+    worth, reasons = score(listing, client, vocabulary=vocabulary, today=today)
+    lead = ("chosen directly by the clinician",)
+    if not is_relevant(listing, client):
+        lead += ("shares none of the client's needs",)
+    return Suggestion(listing=listing, score=worth, reasons=lead + reasons, rank=0)
 
 
 # --- Scoring -----------------------------------------------------------------------------------
@@ -311,9 +391,12 @@ def _score(
         # VI.C: unsafe listings never reach here for a medicated client (see match()).
         if listing.medication_stance == Stance.AFFIRMING:
             total += MEDICATION_AFFIRMED
-            reasons.append("welcomes members on prescribed medication")
+            reasons.append(REASON_AFFIRMED)
         else:
-            reasons.append("medication stance not confirmed")
+            reasons.append(REASON_STANCE_UNKNOWN)
+
+    if words and listing.unconfirmed_criteria:
+        reasons.append(criteria_reason(listing))
 
     return total, (tuple(reasons) if words else ())
 
@@ -453,9 +536,15 @@ def match(
     unmedicated = _unmedicated(client)
     # Every listing is ranked by its points alone; only the few shown are worded (``points``).
     ranked: list[tuple[tuple, Listing]] = []
-    unsafe: list[tuple[tuple, Listing, str]] = []
+    unsafe: list[tuple[tuple, Listing, str, str]] = []
     for listing in listings:
         if not listing.available or not is_relevant(listing, client):
+            continue
+        failed = failed_criteria(listing, vocabulary)
+        if failed:
+            # II: not a self-help group for DMH referral, whoever the client is.
+            worth = points(listing, unmedicated, vocabulary=vocabulary, today=today)
+            unsafe.append((_order(worth, listing), listing, II, failed))
             continue
         if medicated:
             safe, why = is_medication_safe(listing)
@@ -463,10 +552,11 @@ def match(
                 # VI.C: excluded outright, whatever it would have scored. Its score still orders
                 # the not-suitable list, so the clinician sees the ones they would have missed.
                 worth = points(listing, unmedicated, vocabulary=vocabulary, today=today)
-                unsafe.append((_order(worth, listing), listing, why))
+                unsafe.append((_order(worth, listing), listing, VI_C, why))
                 continue
         worth = points(listing, client, vocabulary=vocabulary, today=today)
-        ranked.append((_order(worth, listing), listing))
+        # VI.C: a confirmed-safe listing before any whose stance is not confirmed.
+        ranked.append(((medication_tier(listing, client), *_order(worth, listing)), listing))
 
     # The best ``limit`` of each, as sorting them all and cutting would give (the order keys
     # end with the id, so they never tie).
@@ -476,8 +566,8 @@ def match(
         worth, reasons = score(listing, client, vocabulary=vocabulary, today=today)
         suggestions.append(Suggestion(listing=listing, score=worth, reasons=reasons, rank=rank))
     not_suitable = tuple(
-        Excluded(listing=listing, clause=VI_C, reason=why)
-        for _, listing, why in heapq.nsmallest(limit, unsafe, key=first)
+        Excluded(listing=listing, clause=clause, reason=why)
+        for _, listing, clause, why in heapq.nsmallest(limit, unsafe, key=first)
     )
     return MatchResult(
         suggestions=tuple(suggestions),
@@ -522,6 +612,12 @@ def _lower_first(text: str) -> str:
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
     return text
+
+
+def _enumerate_all(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _enumerate(items: list[str]) -> str:

@@ -1,15 +1,16 @@
 """Reads for matching (VIII.B–D, VI.C): the directory's listings as the pure rules want them.
 
 Matching (``referrals/rules/matching.py``) works on plain facts; ``matching_inputs`` builds them
-in three queries at any size of the directory: the vocabulary, the listings that can appear for
-the client (narrowed in SQL by the rule matching itself applies), and those listings' distinct
-needs, types, languages and areas, as ``values_list`` rows rather than model instances.
+in four queries at any size of the directory: the vocabulary, the listings that can appear for
+the client (narrowed in SQL by the rule matching itself applies), their II.A–H criteria, and
+those listings' distinct needs, types, languages and areas, as ``values_list`` rows rather than
+model instances.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection
 from django.db.models import (
@@ -20,12 +21,15 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    TextField,
     Value,
 )
 from django.db.models.functions import Cast
 
 from directory.models import (
     Contact,
+    Criterion,
+    CriterionConfirmation,
     Group,
     GroupType,
     Language,
@@ -44,10 +48,10 @@ from referrals.rules import eligibility, matching
 
 # --- matching (VIII.B–D, VI.C) ---------------------------------------------------------------
 #
-# Three queries, whatever the size of the directory: the vocabulary (with ids), the listings
-# that can appear for the client, and those listings' facts. What is shipped to Python grows with
-# the listings that can appear, never with the meetings: a listing's ten meetings in one area
-# and language come back as one row.
+# Four queries, whatever the size of the directory: the vocabulary (with ids), the listings
+# that can appear for the client, their II.A–H criteria, and those listings' facts. What is
+# shipped to Python grows with the listings that can appear, never with the meetings: a
+# listing's ten meetings in one area and language come back as one row.
 
 # What a row of the facts query is about (its second column): a need, a type, a language or an
 # area of the listing (the third column holds the id), or one of its meetings' distinct
@@ -118,6 +122,7 @@ def _catalogue() -> _Catalogue:
         languages=names["language"],
         group_types=names["type"],
         areas=areas,
+        criteria=dict(Criterion.choices),
     )
     return _Catalogue(vocabulary=vocabulary, keys=keys)
 
@@ -230,11 +235,28 @@ def _facts(listing_ids: list[int]) -> list[tuple[int, int, int | None, int | Non
         return cursor.fetchall()
 
 
-def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
+def _criteria(groups) -> dict[int, tuple[set[str], set[str]]]:
+    """II.A–H per listing of ``groups`` (a queryset): (failed, recorded) criteria. A criterion
+    with no row, or "not confirmed", is unconfirmed. One query."""
+    found: dict[int, tuple[set[str], set[str]]] = {}
+    for group_id, criterion, status in (
+        CriterionConfirmation.objects.filter(group__in=groups.values("pk"))
+        .exclude(status=CriterionConfirmation.Status.NOT_CONFIRMED)
+        .order_by()
+        .values_list("group_id", "criterion", "status")
+    ):
+        failed, recorded = found.setdefault(group_id, (set(), set()))
+        recorded.add(criterion)
+        if status == CriterionConfirmation.Status.DOES_NOT_MEET:
+            failed.add(criterion)
+    return found
+
+
+def _listings(profile, catalogue: _Catalogue, groups=None) -> list[matching.Listing]:
+    groups = groups if groups is not None else _can_appear(profile, catalogue)
+    criteria = _criteria(groups)
     groups = list(
-        _can_appear(profile, catalogue)
-        .annotate(open_medication_concern=_open_medication_concern())
-        .values_list(
+        groups.annotate(open_medication_concern=_open_medication_concern()).values_list(
             "id",
             "name",
             "slug",
@@ -268,6 +290,7 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
     listed = []
     for pk, name, slug, twelve_step, stance, concern, verified in groups:
         needs, types, language_codes, area_slugs = facts.get(pk, none)
+        failed, recorded = criteria.get(pk, (set(), set()))
         listed.append(
             matching.Listing(
                 id=pk,
@@ -281,6 +304,8 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
                 is_twelve_step=twelve_step,
                 medication_stance=matching.Stance(stance),
                 open_medication_concern=concern,
+                failed_criteria=frozenset(failed),
+                unconfirmed_criteria=matching.ALL_CRITERIA - recorded,
                 last_verified_on=verified,
                 current_months=months,
             )
@@ -291,7 +316,7 @@ def _listings(profile, catalogue: _Catalogue) -> list[matching.Listing]:
 def matching_inputs(
     profile: matching.ClientProfile,
 ) -> tuple[list[matching.Listing], matching.Vocabulary]:
-    """What ``matching.match`` needs for this client, in three queries at any size of the
+    """What ``matching.match`` needs for this client, in four queries at any size of the
     directory: the listings that can appear for them (``_can_appear``) and the vocabulary."""
     catalogue = _catalogue()
     return _listings(profile, catalogue), catalogue.vocabulary
@@ -301,6 +326,43 @@ def matching_listings(profile: matching.ClientProfile | None = None) -> list[mat
     """Every available listing as facts for matching, or, with ``profile``, those that can
     appear for that client (the same result from ``matching.match``)."""
     return _listings(profile, _catalogue())
+
+
+# VIII.C: at most this many listings answer a search by name on the choose-groups page.
+DIRECT_SEARCH_LIMIT = 15
+
+
+def direct_search(query: str) -> list[Group]:
+    """VIII.C: active listings whose name (or another name it is known by) holds ``query``,
+    for the clinician to pick directly. A fixed number of rows, by name."""
+    query = query.strip()
+    if len(query) < 2:
+        return []
+    return list(
+        Group.objects.current()
+        .filter(status=Group.Status.ACTIVE)
+        .annotate(alias_text=Cast("aliases", TextField()))
+        .filter(Q(name__icontains=query) | Q(alias_text__icontains=query))
+        .order_by("name", "pk")
+        .only("pk", "name", "slug")[:DIRECT_SEARCH_LIMIT]
+    )
+
+
+def direct_listings(ids) -> tuple[list[matching.Listing], matching.Vocabulary]:
+    """The listings with these ids as matching's facts (any status: ``direct_choice`` says
+    why an unavailable one cannot be chosen), and the vocabulary."""
+    catalogue = _catalogue()
+    groups = Group.objects.filter(pk__in=list(ids)).order_by()
+    listings = _listings(None, catalogue, groups)
+    available = set(
+        groups.filter(archived_at__isnull=True, status=Group.Status.ACTIVE).values_list(
+            "pk", flat=True
+        )
+    )
+    return [
+        listing if listing.id in available else replace(listing, available=False)
+        for listing in listings
+    ], catalogue.vocabulary
 
 
 def client_profile(referral: Referral) -> matching.ClientProfile:

@@ -12,6 +12,11 @@ Everything is read here, in a fixed number of queries whatever the number of gro
 and meetings: the referral (one), the chosen groups (one), their contacts for the area (one),
 their meetings (one), the referral resources and their phones (two), the peer introductions
 (one). The template only lays it out.
+
+VI.C holds at the moment of printing: a chosen group that VI.C now rules out for the client
+(``selectors/medication_safety.py``, from current facts) is left off, and a reprint shows the
+remaining groups with SHARE! and the other resources. A referral whose every group was removed
+after such an alert still prints, with the resources alone.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from django.utils.translation import get_language_info
 from clients.models import OTHER_LANGUAGE, Client, PeerContact
 from directory.models import Contact, Group, Language, Meeting, ReferralResource, ResourcePhone
 from directory.selectors.browse import areas_covering, contacts_for_area
-from referrals.models import ProcedureStep, Referral, ReferredGroup
+from referrals.models import MedicationSafetyDecision, ProcedureStep, Referral, ReferredGroup
+from referrals.selectors import medication_safety
 
 # The languages the sheet is written in; any other preferred language gets the English sheet
 # and a line saying a translation can be requested.
@@ -56,7 +62,7 @@ class SheetGroup:
 
 @dataclass(frozen=True)
 class Sheet:
-    groups: list[SheetGroup]
+    groups: list[SheetGroup]  # VI.C: those it rules out now are not here
     # VIII.D–E: SHARE!, the Friendship Line, the Client Coalition, in that order (those recorded).
     resources: list[ReferralResource]
     clinician_name: str
@@ -113,11 +119,14 @@ def build(referral: Referral, *, today: date) -> Sheet:
             ),
         )
     )
-    if not chosen:
+    if not chosen and not MedicationSafetyDecision.objects.filter(referral=referral).exists():
         raise SheetNotReady(
             "No group has been chosen for this referral, so there is nothing to print on the "
             "client's sheet. Choose the groups with the client (VIII.C) first."
         )
+    # VI.C now: groups it rules out are not offered to the client.
+    withheld = medication_safety.withheld_group_ids(referral) if chosen else set()
+    chosen = [row for row in chosen if row.group_id not in withheld]
     peers = _introduced_peers(referral)
     language, requested_in = sheet_language(referral.client)
     clinician = referral.clinician

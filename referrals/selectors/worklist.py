@@ -1,6 +1,9 @@
 """The clinician's worklist, on their home page: what is theirs to do today (VIII.I–J).
 
-Three lists, each paginated on its own (``fpage``, ``wpage``, ``rpage``):
+First, **VI.C alerts**: a chosen group of the clinician's open referral that became unsafe for
+the medicated client, until the clinician records a decision (``selectors/medication_safety``).
+
+Then three lists, each paginated on its own (``fpage``, ``wpage``, ``rpage``):
 
 * **Follow-ups** (VIII.J, "at regular intervals"): overdue (due before today, not done), due
   today, then due in the next ``UPCOMING_DAYS`` days.
@@ -27,7 +30,9 @@ from django.utils import timezone
 from clients.models import Attendance
 from core.pagination import CountedPage, CountedPaginator
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
+from referrals.rules import medication_safety as vic_rules
 from referrals.rules import procedure
+from referrals.selectors import medication_safety
 
 PAGE_SIZE = 20
 # "Upcoming this week": due after today and at most this many days ahead (a rolling week, so
@@ -174,9 +179,18 @@ class Section:
         return self.page.next_url
 
 
+@dataclass(frozen=True)
+class VicAlert:
+    """A VI.C alert on the worklist, with the client's name for the row."""
+
+    alert: vic_rules.Assessment
+    client_name: str
+
+
 @dataclass
 class Worklist:
     today: date
+    vic_alerts: list[VicAlert]
     upcoming_until: date
     report_back_since: date
     report_back_days: int
@@ -197,8 +211,9 @@ def _page(queryset, query: QueryDict, param: str, count: int) -> Section:
     return Section(page=paginator.get_page(query.get(param)), count=count)
 
 
-def followups_due(user, today: date):
-    """The user's open follow-ups at their clinic, up to ``UPCOMING_DAYS`` ahead."""
+def followups_due(user, today: date, *, paused: set[int] = frozenset()):
+    """The user's open follow-ups at their clinic, up to ``UPCOMING_DAYS`` ahead, but those of
+    referrals ``paused`` (every chosen group ruled out by VI.C now: their reminders stop)."""
     if user.clinic_id is None:
         return FollowUp.objects.none()
     # The follow-up's own clinician (copied from the referral's when it was scheduled), which
@@ -208,13 +223,29 @@ def followups_due(user, today: date):
         clinic_id=user.clinic_id,
         done_at__isnull=True,
         due_on__lte=today + timedelta(days=UPCOMING_DAYS),
-    ).exclude(referral__status=Referral.Status.CLOSED)
+    ).exclude(Q(referral__status=Referral.Status.CLOSED) | Q(referral_id__in=paused))
 
 
 def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> Worklist:
     """Everything the worklist shows, in a fixed number of queries (see the module's note)."""
     query = query if query is not None else QueryDict()
-    followups = followups_due(user, today)
+    # VI.C: read once, from current facts: the alerts awaiting a decision head the worklist;
+    # groups ruled out are not named on follow-ups, whose reminders stop when none is left.
+    own_open = _own(user).filter(status__in=ACTIVE)
+    assessed = (
+        medication_safety.assess_rows(medication_safety.unsafe_candidates(own_open))
+        if user.clinic_id
+        else []
+    )
+    vic_alerts = sorted(
+        (a for a in assessed if a.needs_decision),
+        key=lambda a: (a.since is not None, a.since or timezone.now(), a.referral_id),
+    )
+    withheld: defaultdict[int, set[str]] = defaultdict(set)
+    for a in assessed:
+        if not a.offered:
+            withheld[a.referral_id].add(a.group_name)
+    followups = followups_due(user, today, paused=_paused(withheld))
     counts = followups.aggregate(
         overdue=Count("pk", filter=Q(due_on__lt=today)),
         due_today=Count("pk", filter=Q(due_on=today)),
@@ -261,10 +292,12 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
     )
 
     referral_ids = {f.referral_id for f in followup_section.rows}
+    referral_ids |= {a.referral_id for a in vic_alerts}
     referral_ids |= {r.pk for r in waiting_section.rows}
     referral_ids |= {r.pk for r in report_section.rows}
-    groups = _group_names(referral_ids)
+    groups = _group_names(referral_ids, withheld)
     steps = _steps([r.pk for r in waiting_section.rows])
+    clients = _client_names({a.referral_id for a in vic_alerts})
 
     for followup in followup_section.rows:
         followup.group_names = groups.get(followup.referral_id, [])
@@ -289,6 +322,7 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
 
     return Worklist(
         today=today,
+        vic_alerts=[VicAlert(a, clients.get(a.referral_id, "")) for a in vic_alerts],
         upcoming_until=today + timedelta(days=UPCOMING_DAYS),
         report_back_since=today - timedelta(days=REPORT_BACK_DAYS),
         report_back_days=REPORT_BACK_DAYS,
@@ -320,8 +354,35 @@ def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.
     )
 
 
-def _group_names(referral_ids) -> dict[int, list[str]]:
-    """The chosen groups' names for the rows on the pages: one query for all three lists."""
+def _paused(withheld: dict[int, set[str]]) -> set[int]:
+    """Referrals every chosen group of which VI.C rules out now: their reminders stop. One
+    query, only when some group is ruled out."""
+    if not withheld:
+        return set()
+    chosen: defaultdict[int, set[str]] = defaultdict(set)
+    for referral_id, name in ReferredGroup.objects.filter(referral_id__in=withheld).values_list(
+        "referral_id", "group__name"
+    ):
+        chosen[referral_id].add(name)
+    return {pk for pk, names in chosen.items() if names <= withheld[pk]}
+
+
+def _client_names(referral_ids) -> dict[int, str]:
+    """The clients' names for the VI.C alerts: one query (none without alerts)."""
+    if not referral_ids:
+        return {}
+    return {
+        pk: f"{first} {last}"
+        for pk, first, last in Referral.objects.filter(pk__in=referral_ids).values_list(
+            "pk", "client__first_name", "client__last_name"
+        )
+    }
+
+
+def _group_names(referral_ids, withheld=None) -> dict[int, list[str]]:
+    """The chosen groups' names for the rows on the pages: one query for all three lists.
+    Groups VI.C rules out now (``withheld``, by referral) are not named: they are not offered."""
+    withheld = withheld or {}
     names: defaultdict[int, list[str]] = defaultdict(list)
     if not referral_ids:
         return names
@@ -330,7 +391,8 @@ def _group_names(referral_ids) -> dict[int, list[str]]:
         .order_by("referral_id", "suggested_rank", "id")
         .values_list("referral_id", "group__name")
     ):
-        names[referral_id].append(name)
+        if name not in withheld.get(referral_id, ()):
+            names[referral_id].append(name)
     return names
 
 

@@ -131,8 +131,9 @@ def choose_groups(
 ) -> list[ReferredGroup]:
     """VIII.C: record the groups picked with the client, each with why it was suggested.
 
-    ``suggestions`` are those just computed for this referral; only they can be chosen, so a
-    group excluded under VI.C can never be recorded, whatever was posted.
+    ``suggestions`` are those just computed for this referral (matching's, and those the
+    clinician picked by name that ``matching.direct_choice`` allowed); only they can be chosen,
+    so a group excluded under II or VI.C can never be recorded, whatever was posted.
     """
     if referral.approval != Referral.Approval.APPROVED:
         raise ReferralConflict("Record the client's approval (VIII.B) before choosing groups.")
@@ -160,7 +161,8 @@ def choose_groups(
                 referral=referral,
                 group_id=pk,
                 reasons=list(offered[pk].reasons),
-                suggested_rank=offered[pk].rank,
+                # A group chosen directly (VIII.C), not from the ranking, has no rank.
+                suggested_rank=offered[pk].rank or None,
                 chosen_at=now,
                 chosen_by=by,
             )

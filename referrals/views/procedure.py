@@ -33,6 +33,7 @@ from referrals.forms import (
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
+from referrals.selectors import medication_safety
 from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import followups as followup_services
@@ -66,6 +67,8 @@ def referral_context(request, referral: Referral, **extra) -> dict:
         "close_form": CloseReferralForm(),
         "step_errors": {},
         "referral_open": referral.status != Referral.Status.CLOSED,
+        # VI.C after the referral, from current facts (templates/referrals/_vic_alerts.html).
+        **medication_safety.referral_alerts(referral),
         **page,
         "peers": peers,
         **extra,

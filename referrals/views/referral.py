@@ -128,29 +128,87 @@ def _input_saved_already(current: Referral, values: dict, user) -> bool:
     )
 
 
+def _direct(query: str, profile, *, today) -> list:
+    """VIII.C: listings found by name, each as ``matching.direct_choice`` judges it for this
+    client (a ``Suggestion``, or an ``Excluded`` under II or VI.C, with the reason)."""
+    found = matching_selectors.direct_search(query)
+    if not found:
+        return []
+    listings, vocabulary = matching_selectors.direct_listings([g.pk for g in found])
+    by_id = {listing.id: listing for listing in listings}
+    return [
+        matching.direct_choice(by_id[g.pk], profile, vocabulary=vocabulary, today=today)
+        for g in found
+        if g.pk in by_id
+    ]
+
+
+def _picked_directly(posted, suggestions, profile, *, today):
+    """Groups posted that matching did not suggest: VIII.C lets the clinician refer to any
+    listing directly, so each is judged now (II and VI.C still enforced). Returns the ones
+    allowed (as suggestions) and the refusals."""
+    suggested = {s.listing.id for s in suggestions}
+    wanted = []
+    for value in posted:
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            continue
+        if pk not in suggested:
+            wanted.append(pk)
+    if not wanted:
+        return [], []
+    listings, vocabulary = matching_selectors.direct_listings(wanted)
+    verdicts = [
+        matching.direct_choice(listing, profile, vocabulary=vocabulary, today=today)
+        for listing in listings
+    ]
+    allowed = [v for v in verdicts if isinstance(v, matching.Suggestion)]
+    refused = [v for v in verdicts if isinstance(v, matching.Excluded)]
+    return allowed, refused
+
+
 @permission_required("referrals.change_referral")
 @access_logged(AccessEvent.Action.EDIT, on_read=AccessEvent.Action.VIEW)
 @require_http_methods(["GET", "POST"])
 def choose_groups(request, pk: int):
-    """VIII.C–D: suggested groups with their reasons; VI.C exclusions apart; SHARE! if none."""
+    """VIII.C–D: suggested groups with their reasons; II and VI.C exclusions apart; SHARE! if
+    none; and any active listing found by name (VIII.C: "directly ... based upon his/her
+    personal knowledge or clinic referral lists"), with II and VI.C still enforced."""
     referral = fetch(request, selectors.referrals(), pk)
     if referral.status != Referral.Status.PREPARING:
         return redirect("referrals:detail", pk=referral.pk)
     if referral.approval != Referral.Approval.APPROVED:
         messages.warning(request, "Record the client's input and approval (VIII.B) first.")
         return redirect("referrals:client-input", pk=referral.pk)
+    today = timezone.localdate()
     profile = matching_selectors.client_profile(referral)
+    query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q")) or ""
+    query = query.strip()[:100]
+    direct = _direct(query, profile, today=today)
+    if request.method == "GET" and request.headers.get("HX-Request") and "q" in request.GET:
+        # htmx: only the search's results, swapped into the page in place.
+        return render(
+            request,
+            "referrals/_direct_results.html",
+            {"direct": direct, "query": query, "referral": referral},
+        )
     # Only the listings that can appear for this client: the same result, less to read.
     listings, vocabulary = matching_selectors.matching_inputs(profile)
-    result = matching.match(listings, profile, vocabulary=vocabulary, today=timezone.localdate())
+    result = matching.match(listings, profile, vocabulary=vocabulary, today=today)
     status = 200
+    refused = []
     if request.method == "POST":
-        form = ChooseGroupsForm(request.POST, suggestions=result.suggestions)
-        if form.is_valid():
+        allowed, refused = _picked_directly(
+            request.POST.getlist("groups"), result.suggestions, profile, today=today
+        )
+        offered = [*result.suggestions, *allowed]
+        form = ChooseGroupsForm(request.POST, suggestions=offered)
+        if form.is_valid() and not refused:
             try:
                 referral_services.choose_groups(
                     referral=referral,
-                    suggestions=result.suggestions,
+                    suggestions=offered,
                     chosen_ids=form.cleaned_data["groups"],
                     by=request.user,
                 )
@@ -178,7 +236,13 @@ def choose_groups(request, pk: int):
             "client": referral.client,
             "profile": profile,
             "result": result,
+            # VI.C: for a medicated client, confirmed-safe suggestions apart from the others.
+            "confirmed_safe": result.stance_confirmed(profile),
+            "stance_unknown": result.stance_not_confirmed(profile),
             "form": form,
+            "refused": refused,
+            "direct": direct,
+            "query": query,
             "share": (
                 matching_selectors.share_resources() if result.share_fallback or unmet else []
             ),

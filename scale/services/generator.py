@@ -741,8 +741,11 @@ class CountyGenerator:
         self._load(
             "listing criteria",
             CriterionConfirmation,
-            ["id", "group_id", "criterion", "confirmed", "confirmed_by_id", "confirmed_at"],
-            ((i, g, c[0], ok, by, at) for i, g, c, ok, by, at in rows),
+            ["id", "group_id", "criterion", "status", "confirmed_by_id", "confirmed_at"],
+            (
+                (i, g, c[0], "meets" if ok else "not_confirmed", by, at)
+                for i, g, c, ok, by, at in rows
+            ),
         )
 
     def _contacts(self, ids) -> None:

@@ -292,7 +292,9 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
     # Every question answered: refer, restricted to medication-safe groups (VI.C).
     expect(decision(page)).to_contain_text("Refer.")
     expect(decision(page)).not_to_contain_text("Screening incomplete")
-    expect(decision(page)).to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
 
     # VI.A rules a referral out, and says so; back to no, and it is "refer" again.
     with tally.exploring():
@@ -321,7 +323,7 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
     panel = page.get_by_role("region", name="Decision")
     expect(panel).to_contain_text("Refer.")
     expect(panel).to_contain_text("VI.C")
-    expect(panel).to_contain_text("only groups that treat members on prescribed")
+    expect(panel).to_contain_text("are not suggested; nor are groups with a medication concern")
     assert screening.decision == "refer" and screening.on_prescribed_medication
     tally.click(page.get_by_role("button", name=re.compile(r"^Go on")))
 
@@ -342,17 +344,23 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
 
     # VIII.C: suggestions with their reasons; VI.C-unsafe groups apart, never among them.
     expect(page).to_have_url(path_is(f"/referrals/{referral.pk}/groups/"))
-    suggested = page.get_by_role("group", name="Suggested groups")
-    expect(suggested.get_by_role("checkbox")).to_have_count(2)
+    # VI.C, for this medicated client: confirmed-safe groups first, those whose stance is not
+    # confirmed apart, below them ("ask before referring").
+    suggested = page.get_by_role("group", name=re.compile("^Suggested: confirmed to treat"))
+    unconfirmed = page.get_by_role("group", name=re.compile("^Suggested: stance not confirmed"))
+    expect(suggested.get_by_role("checkbox")).to_have_count(1)
     best = suggested.get_by_role("checkbox", name="Grupo Depresion Metro")
     expect(best).to_have_accessible_description(re.compile("helps with depression.*Spanish"))
-    expect(suggested.get_by_role("checkbox", name="Depression Circle")).to_be_visible()
+    expect(unconfirmed.get_by_role("checkbox", name="Depression Circle")).to_be_visible()
     for unsafe in ("Pill Free Peers", "Flagged Friends"):
         expect(suggested.get_by_text(unsafe)).to_have_count(0)
+        expect(unconfirmed.get_by_text(unsafe)).to_have_count(0)
     not_suitable = page.get_by_role("region", name="Not suitable under VI.C")
     expect(not_suitable.get_by_role("listitem")).to_have_count(2)
     expect(not_suitable).to_contain_text("Pill Free Peers")
-    expect(not_suitable).to_contain_text("discourages or excludes members on prescribed medication")
+    expect(not_suitable).to_contain_text(
+        "members encourage clients to stop taking their psychiatric medications"
+    )
     expect(not_suitable).to_contain_text("Flagged Friends")
     expect(not_suitable).to_contain_text("an open review flag reports a medication concern")
     expect(page.get_by_text("Gamblers Table")).to_have_count(0)
@@ -449,13 +457,17 @@ def test_the_decision_changes_with_the_answers_without_a_reload(
         page,
         lambda: page.get_by_role("group", name=VI_B_GROUP).get_by_label("No", exact=True).check(),
     )
-    expect(decision(page)).to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
     live(
         page,
         lambda: page.get_by_role("group", name=VI_C_GROUP).get_by_label("No", exact=True).check(),
     )
     expect(decision(page)).to_contain_text("Refer.")
-    expect(decision(page)).not_to_contain_text("only groups that treat members on prescribed")
+    expect(decision(page)).not_to_contain_text(
+        "are not suggested; nor are groups with a medication concern"
+    )
 
     expect(page).to_have_url(path_is(url))
     assert page.evaluate("window.__notReloaded") is True

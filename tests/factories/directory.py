@@ -129,7 +129,7 @@ class CriterionConfirmationFactory(factory.django.DjangoModelFactory):
 
     group = factory.SubFactory(GroupFactory)
     criterion = Criterion.A
-    confirmed = False
+    status = CriterionConfirmation.Status.NOT_CONFIRMED
 
 
 class ReferralResourceFactory(factory.django.DjangoModelFactory):

@@ -1,5 +1,6 @@
 """Factories for referrals: screenings and their reasons, referrals with their eleven procedure
-steps, the groups chosen, follow-ups, the clinic's follow-up schedule and reminder digests."""
+steps, the groups chosen, follow-ups, the clinic's follow-up schedule, reminder digests and the
+clinician's VI.C decisions."""
 
 import datetime
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 from referrals.models import (
     FollowUp,
     FollowUpSchedule,
+    MedicationSafetyDecision,
     ProcedureStep,
     Referral,
     ReferredGroup,
@@ -125,3 +127,17 @@ class ReminderDigestFactory(factory.django.DjangoModelFactory):
 
     clinician = factory.SubFactory(UserFactory)
     sent_on = factory.LazyFunction(timezone.localdate)
+
+
+class MedicationSafetyDecisionFactory(factory.django.DjangoModelFactory):
+    """A clinician's decision about a chosen group VI.C ruled out after the referral: removed."""
+
+    class Meta:
+        model = MedicationSafetyDecision
+
+    referral = factory.SubFactory(ReferralFactory)
+    group = factory.SubFactory(GroupFactory)
+    kind = MedicationSafetyDecision.Kind.REMOVED
+    causes = factory.LazyFunction(lambda: ["stance"])
+    decided_at = factory.LazyFunction(timezone.now)
+    decided_by = factory.SelfAttribute("referral.clinician")

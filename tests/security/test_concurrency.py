@@ -1084,7 +1084,10 @@ def _criteria(world):
     return DoubleSubmit(
         user=world["site_admin"],
         url=f"/directory/{listing.slug}/criteria/",
-        data={"criterion_II_C": "on"},
+        data={
+            f"criterion_II_{letter}": "meets" if letter == "C" else "not_confirmed"
+            for letter in "ABCDEFGH"
+        },
         records=lambda: {
             "confirmations": CriterionConfirmation.objects.count(),
             "confirmation history": CriterionConfirmation.history.count(),

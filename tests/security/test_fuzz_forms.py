@@ -150,7 +150,7 @@ def build_fuzz_world(
     with no referral, an archived listing, a resolved flag, and another clinic's records for
     tampered ids to point at."""
     from clients.models import Feedback
-    from directory.models import ReviewFlag
+    from directory.models import Group, ReviewFlag
     from referrals.models import ProcedureStep, Referral
     from tests.factories.clients import ClientFactory
     from tests.factories.directory import GroupFactory, MeetingFactory
@@ -205,6 +205,21 @@ def build_fuzz_world(
     fresh_screening = ScreeningFactory(
         client=ClientFactory(clinic=clinic, created_by=clinician), screened_by=clinician
     )
+    # VI.C after the referral: a medicated client's chosen group now discourages medication,
+    # so the clinician's decision form shows.
+    unsafe_group = GroupFactory(
+        slug="unsafe-anonymous",
+        name="Unsafe Anonymous",
+        medication_stance=Group.MedicationStance.DISCOURAGES,
+    )
+    unsafe_referral, _ = referred_referral(
+        ClientFactory(clinic=clinic, created_by=clinician, on_prescribed_medication=True),
+        clinician,
+    )
+    ReferredGroupFactory(
+        referral=unsafe_referral, group=unsafe_group, chosen_at=now, chosen_by=clinician
+    )
+    unsafe = (unsafe_referral, unsafe_group)
     archived = GroupFactory(slug="archived-anonymous", name="Archived Anonymous")
     archived.archived_at = now
     archived.save()
@@ -266,6 +281,8 @@ def build_fuzz_world(
         ],
         "peer_contact": [base.value("peer_contact"), other_peer.pk, missing, huge],
         "flag": [base.value("flag"), resolved.pk, missing, huge],
+        # A chosen group (VI.C decision): the referred referral's, one chosen elsewhere.
+        "group": [group.pk, unsafe_group.pk, missing, huge],
         "group_slug": [group.slug, archived.slug, "no-such-listing"],
         "resource_key": [base.value("resource_key"), "no-such-resource"],
         "step_letter": [*"abcdefghijk", "z"],
@@ -297,7 +314,12 @@ def build_fuzz_world(
         base=base,
         candidates=candidates,
         tamper_ids=tamper_ids,
-        extra={"referred": referred, "approved": approved, "archived": archived},
+        extra={
+            "referred": referred,
+            "approved": approved,
+            "archived": archived,
+            "unsafe": unsafe,
+        },
     )
 
 
@@ -311,6 +333,13 @@ def host_urls(name: str, w: FuzzWorld) -> list[str]:
         "clients:peer-contact-withdraw": [w.url("clients:peer-contacts")],
         "clients:find": [w.url("clients:list")],
         "referrals:groups": [w.url("referrals:groups", {"pk": w.extra["approved"].pk})],
+        # VI.C: the decision's form shows while a chosen group is ruled out.
+        "referrals:vic-decision": [
+            w.url(
+                "referrals:vic-decision",
+                {"pk": w.extra["unsafe"][0].pk, "group_id": w.extra["unsafe"][1].pk},
+            )
+        ],
         "clients:review-sign-off": [
             w.url("clients:review")
             + "?"

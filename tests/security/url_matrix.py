@@ -370,6 +370,17 @@ MATRIX: dict[str, Route] = {
             "POST": Log("edit", "referral", "referral"),
         },
     ),
+    # VI.C after the referral: the decision about a chosen group (clinicians of the clinic).
+    "referrals:vic-decision": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE,
+        kwargs={"pk": "referral", "group_id": "group"},
+        client_related=True,
+        log={
+            "GET": Log("view", "referral", "referral"),
+            "POST": Log("edit", "referral", "referral"),
+        },
+    ),
     "referrals:sheet": Route(
         get=RECORD_PAGE,
         post=RECORD_PAGE_NO_METHOD,

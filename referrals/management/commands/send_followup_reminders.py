@@ -1,5 +1,8 @@
 """Email each clinician a digest of the follow-ups due today and overdue (policy VIII.J).
 
+Follow-ups of a referral whose every chosen group VI.C now rules out are left out (the alert on
+the clinician's worklist takes their place).
+
 Run once a day, from cron. One email per active clinician with follow-ups due or overdue at their
 clinic (the same as their worklist's): the two counts and a link to the worklist
 (``settings.SITE_URL`` and its path). No PHI: only counts, never a client's name, record number
@@ -26,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import FollowUp, Referral, ReminderDigest
+from referrals.selectors import medication_safety
 
 DEFAULT_SITE_URL = "http://localhost:8000"
 CLINICIAN_PERMISSION = ("accounts", "use_clinician_home")
@@ -34,11 +38,16 @@ CLINICIAN_PERMISSION = ("accounts", "use_clinician_home")
 def due_counts(today: date) -> dict[int, tuple[int, int]]:
     """{clinician id: (due today, overdue)} for open follow-ups of open referrals at the
     clinician's own clinic: one query."""
+    # VI.C: a referral every chosen group of which is now ruled out gets no reminders: they
+    # would encourage going to a group the client should not be referred to. Its alert heads
+    # the clinician's worklist instead.
+    paused = medication_safety.paused_referral_ids()
     rows = (
         FollowUp.objects.filter(
             done_at__isnull=True, due_on__lte=today, clinic_id=F("clinician__clinic_id")
         )
         .exclude(referral__status=Referral.Status.CLOSED)
+        .exclude(referral_id__in=paused)
         .values("clinician_id")
         .annotate(
             due=Count("pk", filter=Q(due_on=today)),

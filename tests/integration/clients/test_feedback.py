@@ -432,7 +432,10 @@ def test_the_flag_is_on_the_site_admins_worklist_and_resolved_there(
         assert "Told to stop." not in page
     response = admin.post(
         f"/directory/flags/{flag.pk}/resolve/",
-        {"resolution_note": "Called the group's contact: a new member misspoke; addressed."},
+        {
+            "outcome": ReviewFlag.Outcome.UNFOUNDED,
+            "resolution_note": "Called the group's contact: a new member misspoke; addressed.",
+        },
     )
     assert response.status_code == 302
     flag.refresh_from_db()

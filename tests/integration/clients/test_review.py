@@ -937,8 +937,9 @@ def test_the_page_runs_a_fixed_number_of_queries(
     # the clinic's staff with this period's sign-off, which are also the sign-off form's
     # choices (1); screenings with the funnel, their BLOCKS reasons, referrals and feedback
     # counted by clinician (4); the weeks, the page of gaps (its count is the figures' total),
-    # the sign-offs (3); the access-log row.
-    assert many == 14, "\n".join(sql)
+    # the sign-offs (3); VI.C alerts: the chosen groups that may be unsafe now, the decisions
+    # and the concerns found unfounded in the period (3); the access-log row.
+    assert many == 17, "\n".join(sql)
     data = review.review(clinic.pk, Period(START, TODAY))
     assert len(data.rows) == 13
     assert (

@@ -179,7 +179,8 @@ def test_the_vi_c_loop_end_to_end(
     assert flag.summary in worklist and "VI.C medication" in worklist
     assert "Ximena" not in worklist and "424242" not in worklist
     resolved = admin_side.post(
-        f"/directory/flags/{flag.pk}/resolve/", {"resolution_note": RESOLUTION}
+        f"/directory/flags/{flag.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": RESOLUTION},
     )
     assert resolved.status_code == 302
     flag.refresh_from_db()
@@ -218,11 +219,15 @@ def test_the_listing_stays_excluded_until_every_medication_report_is_resolved(
         )
     first, second = ReviewFlag.objects.filter(group=listings["x"]).order_by("id")
     admin_side = sign_in(site_admin)
-    admin_side.post(f"/directory/flags/{first.pk}/resolve/", {"resolution_note": RESOLUTION})
+    admin_side.post(
+        f"/directory/flags/{first.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": RESOLUTION},
+    )
     clinic_side = sign_in(clinician)
     assert X not in _suggested(clinic_side, medicated)
     sign_in(site_admin).post(
-        f"/directory/flags/{second.pk}/resolve/", {"resolution_note": RESOLUTION}
+        f"/directory/flags/{second.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": RESOLUTION},
     )
     assert X in _suggested(sign_in(clinician), medicated)
 

@@ -936,11 +936,11 @@ def test_group_page_shows_everything(sign_in, clinician, site_admin, catalogue):
     CriterionConfirmation.objects.create(
         group=group,
         criterion=Criterion.B,
-        confirmed=True,
+        status=CriterionConfirmation.Status.MEETS,
         confirmed_by=site_admin,
         confirmed_at=datetime(2025, 3, 4, 18, 0, tzinfo=utc),
     )
-    CriterionConfirmation.objects.create(group=group, criterion=Criterion.C, confirmed=False)
+    CriterionConfirmation.objects.create(group=group, criterion=Criterion.C)
     Meeting.objects.create(
         group=group,
         name="Thursday night DRA",

@@ -1043,7 +1043,7 @@ def test_problems_are_reported_by_row_and_column(sign_in, site_admin, listings):
         (8, "Web addresses", "“www.example.org” is not a web address"),
         (9, "Slug", "“Not A Slug!” is not a slug"),
         (9, "Headings", "A listing needs at least one heading of the list."),
-        (9, "Medication stance", "“Maybe” is not one of: Affirms members on prescribed"),
+        (9, "Medication stance", "“Maybe” is not one of: Treats members on prescribed"),
         (10, "Slug", "“import” is the address of a directory page; give the listing another"),
         (
             11,

@@ -555,27 +555,43 @@ def test_worklist_lists_open_flags_and_unreachable_listings(sign_in, site_admin,
 # --- Criteria II.A–H -----------------------------------------------------------------------------
 
 
-def test_confirm_criteria_records_who_and_when(sign_in, site_admin, other_admin, group):
+def _criteria(**given):
+    """A criteria form's data: every criterion "not confirmed" but those given."""
+    data = {f"criterion_II_{letter}": "not_confirmed" for letter in "ABCDEFGH"}
+    data.update({f"criterion_II_{letter}": status for letter, status in given.items()})
+    return data
+
+
+def test_criteria_tri_state_records_who_and_when(sign_in, site_admin, other_admin, group):
+    # II.A–H: meets / does not meet / not confirmed, each with who and when.
     client = sign_in(site_admin)
     response = client.post(
-        f"/directory/{group.slug}/criteria/", {"criterion_II_A": "on", "criterion_II_C": "on"}
+        f"/directory/{group.slug}/criteria/", _criteria(A="meets", C="does_not_meet")
     )
     assert response.status_code == 302
     rows = {row.criterion: row for row in group.criteria.all()}
     assert set(rows) == {"II.A", "II.C"}
-    assert all(
-        r.confirmed and r.confirmed_by == site_admin and r.confirmed_at for r in rows.values()
-    )
+    assert rows["II.A"].status == "meets" and rows["II.C"].status == "does_not_meet"
+    assert all(r.confirmed_by == site_admin and r.confirmed_at for r in rows.values())
     html = client.get(f"/directory/{group.slug}/criteria/").text
-    assert "Confirmed by" in html
+    assert "Meets: recorded by" in html and "Does not meet: recorded by" in html
 
-    # II.A withdrawn by another admin: recorded as theirs; II.C untouched keeps its record.
+    # II.A back to "not confirmed" by another admin: recorded as theirs; II.C keeps its record.
     second = sign_in(other_admin)
-    second.post(f"/directory/{group.slug}/criteria/", {"criterion_II_C": "on"})
+    second.post(f"/directory/{group.slug}/criteria/", _criteria(C="does_not_meet"))
     rows = {row.criterion: row for row in group.criteria.all()}
-    assert not rows["II.A"].confirmed and rows["II.A"].confirmed_by == other_admin
-    assert rows["II.C"].confirmed and rows["II.C"].confirmed_by == site_admin
+    assert rows["II.A"].status == "not_confirmed" and rows["II.A"].confirmed_by == other_admin
+    assert rows["II.C"].status == "does_not_meet" and rows["II.C"].confirmed_by == site_admin
     assert rows["II.A"].history.count() == 2
+
+
+def test_criteria_bad_status_is_refused_and_nothing_saved(sign_in, site_admin, group):
+    data = _criteria(A="meets")
+    data["criterion_II_B"] = "maybe"
+    response = sign_in(site_admin).post(f"/directory/{group.slug}/criteria/", data)
+    assert response.status_code == 400
+    assert "Choose meets, does not meet or not confirmed." in response.text
+    assert not group.criteria.exists()
 
 
 # --- History -------------------------------------------------------------------------------------
@@ -643,17 +659,22 @@ def test_raise_and_resolve_a_review_flag(sign_in, site_admin, other_admin, group
 
     second = sign_in(other_admin)
     response = second.post(
-        f"/directory/flags/{flag.pk}/resolve/", {"resolution_note": "Called the group: not so."}
+        f"/directory/flags/{flag.pk}/resolve/",
+        # VI.C: a medication concern is resolved with what was found.
+        {"outcome": "unfounded", "resolution_note": "Called the group: not so."},
     )
     assert response.status_code == 302 and response["Location"] == "/directory/manage/"
     flag.refresh_from_db()
     assert flag.resolved_by == other_admin and flag.resolved_at is not None
-    assert flag.resolution_note == "Called the group: not so."
+    assert flag.resolution_note == "Called the group: not so." and flag.outcome == "unfounded"
     assert flag.history.first().history_user == other_admin
     assert not second.get("/directory/manage/").context["work"].flags.object_list
 
     # Resolving it again is refused, and says who resolved it.
-    response = client.post(f"/directory/flags/{flag.pk}/resolve/", {"resolution_note": "Me too."})
+    response = client.post(
+        f"/directory/flags/{flag.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": "Me too."},
+    )
     assert response.status_code == 409
     assert "Called the group: not so." in response.text and "Sam Second" in response.text
     flag.refresh_from_db()
@@ -1076,7 +1097,7 @@ def busy_group(group, site_admin, other_admin):
             values={"fees_note": f"Fee {n}", "needs": list(group.needs.all())},
             by=other_admin if n % 2 else site_admin,
         )
-    services.confirm_criteria(group=group, confirmed={"II.A", "II.B"}, by=site_admin)
+    services.set_criteria(group=group, statuses={"II.A": "meets", "II.B": "meets"}, by=site_admin)
     services.verify_group(group=group, by=site_admin)
     for n in range(5):
         flag = services.raise_flag(group=group, by=site_admin, summary=f"Doubt {n}")

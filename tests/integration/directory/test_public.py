@@ -58,7 +58,7 @@ def catalogue(db, site_admin):
         type_codes=["O"],
     )
     ReviewFlagFactory(group=group, summary="REVIEW-FLAG-SECRET")
-    CriterionConfirmationFactory(group=group, confirmed=True, confirmed_by=site_admin)
+    CriterionConfirmationFactory(group=group, status="meets", confirmed_by=site_admin)
     closed = GroupFactory(slug="closed-group", name="Closed Group", status="temporarily-closed")
     MeetingFactory(group=closed, address="", online_url="https://zoom.us/j/5")
     GroupFactory(slug="gone-group", name="Gone Group", status=Group.Status.DEFUNCT)

@@ -587,7 +587,9 @@ def test_medication_stance_not_known_for_every_listing(seeded):
 def test_criteria_ii_a_to_h_unconfirmed_for_every_listing(seeded):
     """II.A–H: a row per criterion, none confirmed until a site admin does."""
     assert CriterionConfirmation.objects.count() == 8 * len(APPENDIX)
-    assert not CriterionConfirmation.objects.filter(confirmed=True).exists()
+    assert set(CriterionConfirmation.objects.values_list("status", flat=True)) == {
+        CriterionConfirmation.Status.NOT_CONFIRMED
+    }
     counts = Counter(CriterionConfirmation.objects.values_list("criterion", flat=True))
     assert counts == {f"II.{c}": len(APPENDIX) for c in "ABCDEFGH"}
 

@@ -1473,5 +1473,9 @@ def test_the_referral_pages_queries_do_not_grow(
 #     counted (VIII.J: scheduled, recorded, next); 21 the peers offered (with their group),
 #     22 the follow-ups (with who did them);
 #   23 the groups the client attended (VIII.K offers only those), 24 the chosen groups'
-#   meetings again (procedure_facts reads the schedules for six in a row), 25 the access-log row.
-PINNED_PAGE_QUERIES = 25
+#   meetings again (procedure_facts reads the schedules for six in a row);
+#   VI.C from current facts (selectors/medication_safety.referral_alerts): 25 the chosen groups
+#     with their stance and the client's medication, 26 their medication concerns, 27 the
+#     decisions in force, 28 the decisions recorded (the page's VI.C history);
+#   29 the access-log row.
+PINNED_PAGE_QUERIES = 29

@@ -667,8 +667,9 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     assert Group.objects.count() == 2000 and Meeting.objects.count() == 20_000
     # Session, user, OTP device, permissions (2), the referral and its prefetches (3: goal needs,
     # chosen groups, the screening's reasons); matching (referrals/selectors/matching.py): the
-    # vocabulary, the listings that can appear, their facts; the access-log write.
-    assert few == many == 13
+    # vocabulary, the listings that can appear, their II.A–H criteria, their facts; the
+    # access-log write.
+    assert few == many == 14
 
 
 def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_record):

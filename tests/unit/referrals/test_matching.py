@@ -119,7 +119,13 @@ def test_vi_c_rule_alone(stance, concern, safe, reason):
 
 
 def test_vi_c_reasons_are_the_agreed_sentences():
-    assert m.REASON_DISCOURAGES == "discourages or excludes members on prescribed medication"
+    # VI.C: both limbs, in the policy's words.
+    assert m.REASON_DISCOURAGES == (
+        "recorded as a group where members encourage clients to stop taking their psychiatric "
+        "medications against physician advice, or where members are not treated as full members "
+        "because of their prescribed medication use"
+    )
+    assert m.REASON_STANCE_UNKNOWN == "stance not confirmed — ask before referring"
     assert m.REASON_OPEN_CONCERN == (
         "an open review flag reports a medication concern that a site admin has not yet resolved"
     )
@@ -345,12 +351,14 @@ def test_one_more_need_outweighs_everything_else():
         on_prescribed_medication=True,
         twelve_step=TwelveStep.PREFER,
     )
+    # Both confirmed safe: for a medicated client the VI.C tier comes first (see below).
     two_needs_only = listing(
         "Two Needs",
         need_slugs={"depression", "anxiety"},
         language_codes={"ko"},
         areas={"orange-county"},
         last_verified_on=None,
+        medication_stance=Stance.AFFIRMING,
     )
     one_need_everything_else = listing(
         "One Need",
@@ -485,13 +493,13 @@ def test_twelve_step_preference_accepts_the_model_values():
             {"on_prescribed_medication": True},
             {"medication_stance": Stance.NOT_KNOWN},
             ("helps with depression", "English (no language recorded)", "verified October 2026",
-             "medication stance not confirmed"),
+             "stance not confirmed — ask before referring"),
         ),
         (  # ... and when it is.
             {"on_prescribed_medication": True, "twelve_step": TwelveStep.PREFER},
             {"medication_stance": Stance.AFFIRMING, "is_twelve_step": True},
             ("helps with depression", "English (no language recorded)", "verified October 2026",
-             "a 12-step group", "welcomes members on prescribed medication"),
+             "a 12-step group", "treats members on prescribed medication as full members"),
         ),
         (  # "Other language" (or a code the directory cannot name): nothing to say.
             {"language_code": "other"},
@@ -625,8 +633,8 @@ SCENARIOS = [
             listing("Affirming", medication_stance=Stance.AFFIRMING, last_verified_on=OLD),
             listing("Discouraging", medication_stance=Stance.DISCOURAGES),
         ],
-        ["Unknown Stance", "Affirming"],
-        id="medicated: recency outweighs affirming; discouraging excluded",
+        ["Affirming", "Unknown Stance"],
+        id="VI.C medicated: confirmed safe before stance not confirmed; discouraging excluded",
     ),
 ]  # fmt: skip
 
@@ -793,8 +801,8 @@ def test_property_ranking_is_sound_for_any_client(listings, who, limit, seed):
     if not who.on_prescribed_medication:
         assert result.not_suitable == ()
     # Best first, ties by name then id; ranks count from 1.
-    keys = [(-s.score, s.listing.name.casefold(), s.listing.name, s.listing.id) for s in
-            result.suggestions]  # fmt: skip
+    keys = [(m.medication_tier(s.listing, who), -s.score, s.listing.name.casefold(),
+             s.listing.name, s.listing.id) for s in result.suggestions]  # fmt: skip
     assert keys == sorted(keys)
     assert [s.rank for s in result.suggestions] == list(range(1, len(suggested) + 1))
     # At most `limit`, and the best ones: nothing left out scores higher than the last shown.
@@ -808,11 +816,12 @@ def test_property_ranking_is_sound_for_any_client(listings, who, limit, seed):
     ]
     assert len(result.suggestions) == min(limit, len(eligible))
     if result.suggestions:
-        last = result.suggestions[-1].score
+        last = result.suggestions[-1]
+        last_key = (m.medication_tier(last.listing, who), -last.score)
         left_out = [one for one in eligible if one.id not in {x.id for x in suggested}]
         for one in left_out:
             points, _ = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
-            assert points <= last
+            assert (m.medication_tier(one, who), -points) >= last_key
     # VIII.D: SHARE! exactly when nothing is suggested.
     assert result.share_fallback is (not result.suggestions)
     # Deterministic: the same answer again, and whatever the input order.
@@ -836,7 +845,9 @@ def reference_match(listings, who: ClientProfile, limit: int = 20):
             unsafe.append(((-points, *order), one))
             continue
         points, reasons = m.score(one, who, vocabulary=VOCABULARY, today=TODAY)
-        ranked.append(((-points, *order), one, points, reasons))
+        # VI.C: for a medicated client, confirmed-safe listings before stance not confirmed.
+        tier = int(who.on_prescribed_medication and one.medication_stance != Stance.AFFIRMING)
+        ranked.append(((tier, -points, *order), one, points, reasons))
     ranked.sort(key=lambda row: row[0])
     unsafe.sort(key=lambda row: row[0])
     return m.MatchResult(
@@ -946,3 +957,106 @@ def test_currency_ranks_current_listings_first_and_says_why(verified, months, po
     listing = m.Listing(id=1, name="A", slug="a", last_verified_on=verified, current_months=months)
     assert m.currency(listing, date(2026, 12, 7)) == (points, reason)
     assert m.VERIFIED_RECENTLY > m.VERIFIED_LONG_AGO > m.NEVER_VERIFIED
+
+
+# --- II.A–H tri-state, VI.C stance tiers, VIII.C direct choice ---------------------------------
+
+CRITERIA_VOCABULARY = dataclasses.replace(
+    VOCABULARY, criteria={"II.B": "Everyone in the group is a peer", "II.G": "Dues are nominal"}
+)
+
+
+@pytest.mark.parametrize(
+    ("failed", "medicated", "clause", "reason"),
+    [
+        ({"II.B"}, False, "II",
+         "does not meet II.B (everyone in the group is a peer): not a self-help group for DMH "
+         "referral"),
+        ({"II.B", "II.G"}, True, "II",
+         "does not meet II.B (everyone in the group is a peer) and II.G (dues are nominal): "
+         "not a self-help group for DMH referral"),
+        ({"II.E"}, False, "II",
+         "does not meet II.E: not a self-help group for DMH referral"),
+    ],
+)  # fmt: skip
+def test_ii_does_not_meet_excludes_with_the_criterion_named(failed, medicated, clause, reason):
+    """II: a listing recorded as failing a criterion is never suggested, for any client."""
+    failing = listing("Failing", failed_criteria=frozenset(failed))
+    fine = listing("Fine")
+    result = match(
+        [failing, fine],
+        client(on_prescribed_medication=medicated),
+        vocabulary=CRITERIA_VOCABULARY,
+        today=TODAY,
+    )
+    assert names(result) == ["Fine"]
+    assert [(e.listing.name, e.clause, e.reason) for e in result.not_suitable] == [
+        ("Failing", clause, reason)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("unconfirmed", "reason"),
+    [
+        (m.ALL_CRITERIA, "criteria II.A–H not confirmed"),
+        (frozenset({"II.E", "II.B"}), "not confirmed: II.B, II.E"),
+        (frozenset(), None),
+    ],
+)
+def test_ii_not_confirmed_is_said_on_the_suggestion(unconfirmed, reason):
+    result = run([listing("Unsure", unconfirmed_criteria=unconfirmed)])
+    reasons = result.suggestions[0].reasons
+    if reason is None:
+        assert not any("confirmed" in r for r in reasons)
+    else:
+        assert reasons[-1] == reason
+
+
+def test_vi_c_confirmed_safe_ranks_above_stance_not_confirmed_for_a_medicated_client():
+    """VI.C: a listing whose stance is not confirmed, however well it fits, comes after every
+    confirmed-safe one for a medicated client, and is shown apart; not for other clients."""
+    unknown = listing(
+        "Unknown Close", need_slugs={"depression", "anxiety"}, medication_stance=Stance.NOT_KNOWN
+    )
+    affirming = listing("Affirming", medication_stance=Stance.AFFIRMING)
+    medicated = client(need_slugs={"depression", "anxiety"}, on_prescribed_medication=True)
+    result = run([unknown, affirming], medicated)
+    assert names(result) == ["Affirming", "Unknown Close"]
+    assert [s.listing.name for s in result.stance_confirmed(medicated)] == ["Affirming"]
+    assert [s.listing.name for s in result.stance_not_confirmed(medicated)] == ["Unknown Close"]
+    assert result.suggestions[1].reasons[-1] == "stance not confirmed — ask before referring"
+    plain = client(need_slugs={"depression", "anxiety"})
+    result = run([unknown, affirming], plain)
+    assert names(result) == ["Unknown Close", "Affirming"]
+    assert result.stance_not_confirmed(plain) == ()
+
+
+@pytest.mark.parametrize(
+    ("kw", "medicated", "outcome"),
+    [
+        ({}, False, "suggestion"),
+        ({"need_slugs": {"alcohol"}}, False, "suggestion"),  # VIII.C: any listing, by name
+        ({"medication_stance": Stance.DISCOURAGES}, False, "suggestion"),
+        ({"medication_stance": Stance.DISCOURAGES}, True, "VI.C"),
+        ({"open_medication_concern": True}, True, "VI.C"),
+        ({"failed_criteria": frozenset({"II.B"})}, False, "II"),
+        ({"available": False}, False, "VIII.C"),
+    ],
+)
+def test_viii_c_direct_choice_keeps_ii_and_vi_c(kw, medicated, outcome):
+    """VIII.C: the clinician may refer to any listing directly; II "does not meet" and VI.C
+    are still enforced, with the reason."""
+    found = m.direct_choice(
+        listing("Known", **kw),
+        client(on_prescribed_medication=medicated),
+        vocabulary=CRITERIA_VOCABULARY,
+        today=TODAY,
+    )
+    if outcome == "suggestion":
+        assert isinstance(found, m.Suggestion)
+        assert found.reasons[0] == "chosen directly by the clinician"
+        shares = "need_slugs" not in kw
+        assert ("shares none of the client's needs" in found.reasons) is not shares
+    else:
+        assert isinstance(found, m.Excluded)
+        assert found.clause == outcome and found.reason
