@@ -101,9 +101,11 @@ class ScreeningForm(forms.Form):
             self.fields[detail_field_name(indication.code)] = forms.ChoiceField(
                 choices=[("", "—")] + [(d.code, d.label) for d in indication.details],
                 required=False,
+                # Needed only once the indication is ticked: "required" beside an unticked
+                # one read as if every indication had to be answered.
                 label=(
                     f"Which one ({indication.code})"
-                    + (", required" if indication.detail_required else "")
+                    + (", needed if ticked" if indication.detail_required else "")
                 ),
             )
 
@@ -270,7 +272,8 @@ class ClientInputForm(forms.ModelForm):
                 "Counsel the client on the benefits first (VIII.A), then record their approval.",
             )
         if approval == Referral.Approval.APPROVED:
-            if not cleaned.get("preferred_area"):
+            # A place that could not be placed has its own message already; one is enough.
+            if not cleaned.get("preferred_area") and "location_text" not in self.errors:
                 self.add_error(
                     "preferred_area",
                     "Give the most convenient location: a service area or a place.",

@@ -1456,3 +1456,14 @@ def test_the_referral_pages_queries_do_not_grow(
 #   22 the groups the client attended (VIII.K offers only those), 23 the chosen groups'
 #   meetings again (procedure_facts reads the schedules for six in a row), 24 the access-log row.
 PINNED_PAGE_QUERIES = 24
+
+
+def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, resources):
+    """ "4:34 a.m." already ends the sentence: no second full stop after it."""
+    morning = datetime(2026, 3, 2, 4, 34, tzinfo=LA)
+    ProcedureStep.objects.filter(referral=referred, code="VIII.F").update(
+        status="done", completed_by=clinician, completed_at=morning
+    )
+    html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
+    assert "4:34 a.m." in html
+    assert "a.m.." not in html and "p.m.." not in html

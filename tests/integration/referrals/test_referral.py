@@ -645,3 +645,24 @@ def test_the_client_page_prompts_for_a_report_back_once_referred(
     assert "At this appointment (VIII.I" not in client.get(page).content.decode()
     client.post(f"/referrals/{approved_referral.pk}/groups/", {"groups": [listings["spanish"].pk]})
     assert client.get(page).content.decode().count("At this appointment (VIII.I") == 1
+
+
+def test_a_zip_code_outside_the_county_gets_one_message(sign_in, clinician, preparing_referral):
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing_referral.pk}/client-input/",
+        _input(preparing_referral, location_text="92614"),
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["location_text"]
+    assert "outside Los Angeles County" in form.errors["location_text"][0]
+    assert "Give the most convenient location" not in response.content.decode()
+
+
+def test_indication_details_are_not_labelled_required_before_they_are_ticked(
+    sign_in, clinician, client_record
+):
+    """IV: any one indication is enough; a detail is needed only for one that is ticked."""
+    html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
+    assert ", required<" not in html and ", required" not in html
+    assert "needed if ticked" in html
