@@ -422,6 +422,7 @@ class CloseReferralForm(forms.Form):
             (Referral.CloseReason.COMPLETED.value, "Completed: the client is engaged"),
             (Referral.CloseReason.DECLINED.value, "The client declined (VII.E)"),
             (Referral.CloseReason.LOST_CONTACT.value, "Lost contact"),
+            (Referral.CloseReason.IN_ERROR.value, "Opened in error"),
         ],
         widget=forms.RadioSelect,
     )

@@ -66,6 +66,7 @@ class CloseReason(StrEnum):
     DECLINED = "declined"
     LOST_CONTACT = "lost-contact"
     NOT_ELIGIBLE = "not-eligible"
+    IN_ERROR = "in-error"
 
 
 APPROVED = "approved"  # Referral.Approval.APPROVED
@@ -598,7 +599,8 @@ def close_problems(reason: CloseReason | str, facts: ReferralFacts) -> list[Prob
                 "eligible. Close it as declined or lost contact.",
             )
         ]
-    # Declined (VII.E: encouraged, not required) and lost contact are allowed at any time.
+    # Declined (VII.E: encouraged, not required), lost contact and opened in error (a draft
+    # started for the wrong client, or twice) are allowed at any time.
     return []
 
 

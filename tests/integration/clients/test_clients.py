@@ -1053,6 +1053,7 @@ def _history(client_record, count, clinician, groups):
             screening__client=client_record,
             screening__screened_by=clinician,
             screening__screened_at=timezone.now() - timezone.timedelta(days=n),
+            status="referred",  # groups are chosen below; a client has one draft at most
         )
         for rank, group in enumerate(groups):
             ReferredGroupFactory(

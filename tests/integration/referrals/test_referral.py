@@ -666,3 +666,58 @@ def test_indication_details_are_not_labelled_required_before_they_are_ticked(
     html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
     assert ", required<" not in html and ", required" not in html
     assert "needed if ticked" in html
+
+
+# --- one draft per client ------------------------------------------------------------------
+
+
+def test_screening_again_carries_the_draft_on_instead_of_starting_a_second(
+    sign_in, clinician, client_record, taxonomy
+):
+    web = sign_in(clinician)
+    web.post(f"/referrals/screen/{client_record.pk}/", REFER_ANSWERS)
+    first = Screening.objects.get()
+    web.post(f"/referrals/screenings/{first.pk}/refer/")
+    draft = Referral.objects.get()
+    web.post(f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "submission_id": ""})
+    second = Screening.objects.exclude(pk=first.pk).get()
+    response = web.post(f"/referrals/screenings/{second.pk}/refer/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/referrals/{draft.pk}/client-input/"
+    assert Referral.objects.count() == 1
+    draft.refresh_from_db()
+    assert draft.screening_id == second.pk and draft.status == "preparing"
+    assert draft.steps.count() == 11
+
+
+def test_the_database_holds_one_draft_per_client(client_record, clinician):
+    from django.db import IntegrityError, transaction
+
+    ReferralFactory(screening=ScreeningFactory(client=client_record, screened_by=clinician))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReferralFactory(screening=ScreeningFactory(client=client_record, screened_by=clinician))
+
+
+def test_a_draft_is_discarded_as_opened_in_error_and_logged(sign_in, clinician, preparing_referral):
+    web = sign_in(clinician)
+    page = web.get(f"/referrals/{preparing_referral.pk}/").content.decode()
+    assert "Discard this draft (opened in error)" in page
+    response = web.post(
+        f"/referrals/{preparing_referral.pk}/close/",
+        {"reason": "in-error", "note": "Draft discarded"},
+    )
+    assert response.status_code == 302
+    preparing_referral.refresh_from_db()
+    assert (preparing_referral.status, preparing_referral.close_reason) == ("closed", "in-error")
+    assert preparing_referral.get_close_reason_display() == "Opened in error"
+    row = AccessEvent.objects.order_by("-id").first()
+    assert (row.action, row.object_type, row.object_id, row.outcome) == (
+        "edit",
+        "referral",
+        str(preparing_referral.pk),
+        "success",
+    )
+    # The client can be referred again: a new screening starts a new draft.
+    screening = ScreeningFactory(client=preparing_referral.client, screened_by=clinician)
+    web.post(f"/referrals/screenings/{screening.pk}/refer/")
+    assert Referral.objects.filter(status="preparing").count() == 1
