@@ -354,14 +354,15 @@ class AdvocateForm(forms.Form):
     """VIII.H: who went with the client (first name) and to which of the first three sessions."""
 
     first_name = forms.CharField(max_length=40, label="Peer advocate's first name")
+    # None ticked: the plan, before the sessions happen (the advocate who will go).
     sessions = forms.TypedMultipleChoiceField(
         choices=[(1, "First session"), (2, "Second session"), (3, "Third session")],
         coerce=int,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Sessions accompanied",
         error_messages={
             "invalid_choice": "Only the first three sessions are accompanied (VIII.H).",
-            "required": "Tick the sessions the advocate went to.",
         },
     )
 

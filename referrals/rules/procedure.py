@@ -552,6 +552,14 @@ def advocate_session_problems(sessions: Sequence[int], already: Sequence[int]) -
     return problems
 
 
+def accompanied_sessions(accompanied: Sequence[bool]) -> list[int]:
+    """VIII.H: which of "the first three sessions" documented attendance says the peer
+    advocate went to. ``accompanied`` holds, for each meeting the client attended at a chosen
+    group since the referral, in date order, whether the advocate went; only the first three
+    count. The same fact as the step's own record, entered once (IX.A attendance)."""
+    return [n for n, went in enumerate(accompanied[: len(ADVOCATE_SESSIONS)], start=1) if went]
+
+
 def derive_status(facts: ReferralFacts) -> Status:
     """The status the facts imply, so that the stored status never contradicts them.
 

@@ -1251,7 +1251,7 @@ def _bad_inputs(ready):
         ),
         ("steps/h/advocate/", {"sessions": ["1"]}, 400, "This field is required"),
         ("steps/h/advocate/", {"first_name": "x" * 41, "sessions": ["1"]}, 400, "at most 40"),
-        ("steps/h/advocate/", {"first_name": "Luz"}, 400, "Tick the sessions"),
+        ("steps/h/advocate/", {"first_name": "  ", "sessions": []}, 400, "required"),
         ("steps/h/advocate/", {"first_name": "Luz", "sessions": ["0"]}, 400, "first three"),
         ("steps/h/advocate/", {"first_name": "Luz", "sessions": ["abc"]}, 400, "first three"),
         ("steps/k/answer/", {}, 400, "required"),
@@ -1467,3 +1467,50 @@ def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, res
     html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
     assert "4:34 a.m." in html
     assert "a.m.." not in html and "p.m.." not in html
+
+
+# --- VIII.H as a plan ----------------------------------------------------------------------
+
+
+def test_the_advocate_is_planned_before_the_sessions_and_attendance_completes_the_step(
+    sign_in, clinician, referred
+):
+    """VIII.H: "peer advocates should accompany the clients to the first three sessions":
+    the advocate is recorded before the sessions; attendance marked "advocate went" then
+    records each session, so the same fact is never entered twice."""
+    web = sign_in(clinician)
+    planned = web.post(f"/referrals/{referred.pk}/steps/h/advocate/", {"first_name": "Luz"})
+    assert planned.status_code == 302
+    step = _step(referred, "h")
+    assert step.status == "pending"
+    assert step.details == {"advocate_first_name": "Luz", "planned": True}
+    page = web.get(f"/referrals/{referred.pk}/").content.decode()
+    assert "Planned: Luz will go with the client to the first three sessions." in page
+
+    group_id = referred.groups.get().group_id
+    today = timezone.localdate()
+    documented = web.post(
+        f"/referrals/attendance/{referred.client_id}/new/",
+        {
+            "group": str(group_id),
+            "dates": today.isoformat(),
+            "status": "attended",
+            "meeting": "",
+            "accompanied": "yes",
+            "source": "client",
+            "before_referral_reason": "",
+        },
+    )
+    assert documented.status_code == 302, documented.content[:500]
+    step = _step(referred, "h")
+    assert step.status == "done" and step.completed_by == clinician
+    assert step.details["sessions"] == [1] and step.details["advocate_first_name"] == "Luz"
+
+
+def test_planning_the_advocate_follows_the_policys_order(sign_in, clinician, preparing):
+    """Before groups are chosen there are no sessions to plan for: 409, nothing saved."""
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing.pk}/steps/h/advocate/", {"first_name": "Luz"}
+    )
+    assert response.status_code == 409
+    assert _step(preparing, "h").details == {}
