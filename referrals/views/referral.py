@@ -170,6 +170,10 @@ def choose_groups(request, pk: int):
             "result": result,
             "form": form,
             "share": matching_selectors.share_resources() if result.share_fallback else [],
+            # VIII.C: phone, meeting times, languages, area and verification on each card.
+            "cards": matching_selectors.card_facts(
+                [s.listing.id for s in result.suggestions], today=timezone.localdate()
+            ),
         },
         status=status,
     )

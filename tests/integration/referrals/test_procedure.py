@@ -1514,3 +1514,13 @@ def test_planning_the_advocate_follows_the_policys_order(sign_in, clinician, pre
     )
     assert response.status_code == 409
     assert _step(preparing, "h").details == {}
+
+
+def test_the_peer_to_introduce_shows_a_first_name_and_a_phone_to_call(
+    sign_in, clinician, referred, peer
+):
+    """VIII.C: the phone introduction needs the number on the step, not on another page;
+    the peer's first name and the phone they chose to share, nothing more."""
+    html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
+    assert '<a href="tel:+13235550142">call Marisol: (323) 555-0142</a>' in html
+    assert "Quintanilla" not in html

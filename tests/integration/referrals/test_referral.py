@@ -623,8 +623,9 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     assert Group.objects.count() == 2000 and Meeting.objects.count() == 20_000
     # Session, user, OTP device, permissions (2), the referral and its prefetches (3: goal needs,
     # chosen groups, the screening's reasons); matching (referrals/selectors/matching.py): the
-    # vocabulary, the listings that can appear, their facts; the access-log write.
-    assert few == many == 13
+    # vocabulary, the listings that can appear, their facts; the cards' facts (5: the
+    # listings, their languages, their areas, phones, meetings); the access-log write.
+    assert few == many == 18
 
 
 def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_record):
@@ -721,3 +722,20 @@ def test_a_draft_is_discarded_as_opened_in_error_and_logged(sign_in, clinician, 
     screening = ScreeningFactory(client=preparing_referral.client, screened_by=clinician)
     web.post(f"/referrals/screenings/{screening.pk}/refer/")
     assert Referral.objects.filter(status="preparing").count() == 1
+
+
+def test_each_suggestion_carries_what_is_needed_to_act_on_it(
+    sign_in, clinician, approved_referral, listings
+):
+    """VIII.C: the phone to call (a tel: link), when the group meets and next, its languages,
+    area and when it was last verified, on the card itself: no other page to open."""
+    spanish = listings["spanish"]
+    Contact.objects.filter(group=spanish).delete()
+    Contact.objects.create(group=spanish, kind=Contact.Kind.PHONE, phone="+13235550142")
+    Meeting.objects.create(group=spanish, weekday=Meeting.Weekday.TUESDAY, start_time="19:00")
+    html = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/").content.decode()
+    card = html.split('id="group-' + str(spanish.pk) + '"', 1)[1].split("</li>", 1)[0]
+    assert '<a href="tel:+13235550142">(323) 555-0142</a>' in card
+    assert "Tuesday 7:00 p.m." in card and "next Tue" in card
+    assert "Spanish" in card and "East" in card
+    assert "1 October 2026" in card
