@@ -41,7 +41,7 @@ axe = Axe()
 
 # What the screening page's controls are called (their accessible names).
 IV_H = "IV.H Support for specific diagnoses"
-IV_H_DETAIL = "Which one (IV.H), required"
+IV_H_DETAIL = "Which one (IV.H), needed if ticked"
 NONE_APPLIES = "None of the indications IV.A–H applies"
 V_GROUP = "V. Selection criterion"
 V_MET = "Met: can be with a group for 20 minutes"
