@@ -20,7 +20,7 @@ TEST_ENV := SECRET_KEY=$${SECRET_KEY:-tests-only-secret-key-not-for-any-deployme
 .PHONY: help run test venv install install-dev install-bench migrate demo lint format check clean backup restore fuzz bench
 
 help:
-	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000"
+	@echo "make run    set up everything and serve the demo at http://127.0.0.1:8000 (PORT=8001 for another)"
 	@echo "make test   set up and run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make lint   ruff check and format check, and the import layers (docs/ARCHITECTURE.md)"
 	@echo "make format fix what ruff can and format the code"
@@ -53,11 +53,16 @@ install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 install-bench: $(VENV)/.installed-bench
 
+# PORT=8001 make run serves on another port. The set-up runs quietly; the demo's address and
+# accounts come last, in a box (seed_demo), just before the server's own few lines.
+PORT ?= 8000
+
 run: install
-	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py seed_demo
-	$(DEMO_ENV) $(PY) manage.py seed_directory
-	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Setting up the demo database (the first run takes a minute or two)..."
+	@$(DEMO_ENV) $(PY) manage.py migrate --noinput --verbosity 0
+	@$(DEMO_ENV) $(PY) manage.py seed_directory --verbosity 0 >/dev/null
+	@$(DEMO_ENV) $(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
+	@$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto

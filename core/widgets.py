@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.html import format_html, format_html_join
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+from phonenumber_field.widgets import RegionalPhoneNumberWidget
 
 # The option's only attribute: a Select's options inherit none (``option_inherits_attrs``).
 SELECTED = format_html(" {}", "selected")
@@ -66,3 +68,19 @@ class Select(forms.Select):
             _attrs(widget["attrs"]),
             format_html_join("", "{}", ((part,) for part in parts)),
         )
+
+
+class PhoneInput(RegionalPhoneNumberWidget):
+    """A phone number shown in the national format once valid, and exactly as typed otherwise.
+
+    phonenumber-field's widget reformats whatever it is given; an invalid number came back
+    stripped of its punctuation ("213-385-59" as "21338559"), so the message spoke of a number
+    the clinician had not typed.
+    """
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            number = to_python(value, region=self.region)
+            if not (isinstance(number, PhoneNumber) and number.is_valid()):
+                return value
+        return super().format_value(value)

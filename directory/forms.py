@@ -258,7 +258,7 @@ class ContactForm(forms.ModelForm):
             "extension": "Digits only.",
             "area_label": "As printed, e.g. “Long Beach”.",
         }
-        widgets = {"service_areas": forms.CheckboxSelectMultiple}
+        widgets = {"service_areas": forms.CheckboxSelectMultiple, "phone": core_widgets.PhoneInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -700,6 +700,7 @@ class ResourcePhoneForm(forms.ModelForm):
         fields = list(RESOURCE_PHONE_FIELDS)
         labels = {"label": "What it is for", "source": "Where it was printed"}
         help_texts = {"phone": "E.g. (888) 448-9777.", "extension": "Digits only."}
+        widgets = {"phone": core_widgets.PhoneInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -101,6 +101,8 @@ class ScreeningForm(forms.Form):
             self.fields[detail_field_name(indication.code)] = forms.ChoiceField(
                 choices=[("", "—")] + [(d.code, d.label) for d in indication.details],
                 required=False,
+                # Needed only once the indication is ticked: "required" beside an unticked
+                # one read as if every indication had to be answered.
                 label=(
                     f"Which one ({indication.code})"
                     + (", it helps matching" if indication.detail_asked else "")
@@ -270,7 +272,8 @@ class ClientInputForm(forms.ModelForm):
                 "Counsel the client on the benefits first (VIII.A), then record their approval.",
             )
         if approval == Referral.Approval.APPROVED:
-            if not cleaned.get("preferred_area"):
+            # A place that could not be placed has its own message already; one is enough.
+            if not cleaned.get("preferred_area") and "location_text" not in self.errors:
                 self.add_error(
                     "preferred_area",
                     "Give the most convenient location: a service area or a place.",
@@ -406,14 +409,15 @@ class AdvocateForm(forms.Form):
     """VIII.H: who went with the client (first name) and to which of the first three sessions."""
 
     first_name = forms.CharField(max_length=40, label="Peer advocate's first name")
+    # None ticked: the plan, before the sessions happen (the advocate who will go).
     sessions = forms.TypedMultipleChoiceField(
         choices=[(1, "First session"), (2, "Second session"), (3, "Third session")],
         coerce=int,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Sessions accompanied",
         error_messages={
             "invalid_choice": "Only the first three sessions are accompanied (VIII.H).",
-            "required": "Tick the sessions the advocate went to.",
         },
     )
 
@@ -474,6 +478,7 @@ class CloseReferralForm(forms.Form):
             (Referral.CloseReason.COMPLETED.value, "Completed: the client attended the group"),
             (Referral.CloseReason.DECLINED.value, "The client declined (VII.E)"),
             (Referral.CloseReason.LOST_CONTACT.value, "Lost contact"),
+            (Referral.CloseReason.IN_ERROR.value, "Opened in error"),
         ],
         widget=forms.RadioSelect,
     )

@@ -100,6 +100,7 @@ class Referral(models.Model):
         DECLINED = "declined", "Client declined (VII.E)"
         LOST_CONTACT = "lost-contact", "Lost contact"
         NOT_ELIGIBLE = "not-eligible", "Not eligible"
+        IN_ERROR = "in-error", "Opened in error"
 
     class Approval(models.TextChoices):
         PENDING = "pending", "Not yet asked"
@@ -169,7 +170,14 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="closed") | ~models.Q(close_reason=""),
                 name="closed_referral_has_reason",
-            )
+            ),
+            # One draft per client: screening again carries the draft on to the new
+            # screening instead of starting a second one (services.referral.start_referral).
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(status="preparing"),
+                name="one_draft_referral_per_client",
+            ),
         ]
 
     def __str__(self):

@@ -93,7 +93,14 @@ class _RequestAccessLog:
     object_id: str = ""
 
     def subject(self, obj) -> None:
-        """The record this request showed, changed, printed or exported."""
+        """The record this request showed, changed, printed or exported.
+
+        A second subject replaces the record looked up first, and the name ``attempted``
+        gave it: a request that looked up a client and then created a screening is logged as
+        the screening it created, not as the client."""
+        if self.obj is not None:
+            self.object_type = ""
+            self.object_id = ""
         self.obj = obj
 
     def attempted(self, object_type: str, object_id) -> None:
@@ -136,6 +143,28 @@ def access_logged(action: str, *, on_read: str | None = None):
         return wrapper
 
     return decorator
+
+
+def access_checked(view):
+    """Decorate a view that checks access to a client's record but shows none of it: the
+    screening's live decision, computed from the answers posted, says nothing about the
+    client. It writes no row when it answers (six or seven "views" of one screening were only
+    noise in the log), but a request refused or for another clinic's record is logged as a
+    ``view`` attempt, so that probing still leaves a trace."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.access_log = _RequestAccessLog()
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            _write(request, AccessEvent.Action.VIEW, AccessEvent.Outcome.NOT_FOUND)
+            raise
+        except PermissionDenied:
+            _write(request, AccessEvent.Action.VIEW, AccessEvent.Outcome.DENIED)
+            raise
+
+    return wrapper
 
 
 def _write(request, action, outcome):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from clients.models import Client
+from core.search import Fold, fold
 
 LIST_PAGE_SIZE = 25
 # A search shows at most this many; more means the search should be narrower.
@@ -31,15 +32,20 @@ def client_list(user, *, mine: bool):
 def find_clients(user, *, record_number: str | None = None, name_terms=()):
     """Clients of the user's clinic matching an exact record number or every name term.
 
-    A name term matches part of the first or the last name, in any case ("ana gar" finds
-    Ana García). Returns the first ``FIND_LIMIT`` by last name and whether there were more.
+    A name term matches part of the first or the last name, in any case and with or without
+    accents ("ana gar" and "GARCIA" find Ana García, "maria" finds María). Returns the first
+    ``FIND_LIMIT`` by last name and whether there were more.
     """
     clients = clinic_clients(user).select_related("primary_clinician")
     if record_number is not None:
         clients = clients.filter(record_number=record_number)
-    else:
+    elif name_terms:
+        clients = clients.annotate(folded_first=Fold("first_name"), folded_last=Fold("last_name"))
         for term in name_terms:
-            clients = clients.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))
+            folded = fold(term)
+            clients = clients.filter(
+                Q(folded_first__contains=folded) | Q(folded_last__contains=folded)
+            )
     found = list(clients.order_by("last_name", "first_name", "id")[: FIND_LIMIT + 1])
     return found[:FIND_LIMIT], len(found) > FIND_LIMIT
 

@@ -26,7 +26,7 @@ from clients.rules.attendance import ALREADY_DOCUMENTED, AttendanceRefused, Prob
 from clients.selectors.attendance import problems_for
 from directory.models import Group, Meeting
 from referrals.models import Referral, ReferredGroup
-from referrals.services.procedure import sync_status
+from referrals.services.procedure import sync_advocate_sessions, sync_status
 
 
 def record_attendance(
@@ -88,6 +88,9 @@ def record_attendance(
             )
             for referral in referrals:
                 sync_status(referral=referral, by=by)
+                if accompanied:
+                    # VIII.H: "advocate went" is the step's own fact, not entered twice.
+                    sync_advocate_sessions(referral=referral, by=by)
     except IntegrityError:
         # Another request saved one of these days after the check above (a double submit):
         # the unique constraint refused it, and nothing of this submission was saved.

@@ -98,6 +98,7 @@ def _save(request, client_id: int):
         for problem in refused.problems:
             form.add_error(problem.field if problem.field in form.fields else None, problem.message)
         return _page(request, client, form, status=400)
+    request.access_log.subject(rows[0])  # what was created: attendance, not the client
     # No names in the message: messages may travel in a cookie.
     count = len(rows)
     messages.success(request, f"{count} meeting{'s' if count != 1 else ''} documented.")

@@ -80,6 +80,7 @@ def _create(request, pk):
         except ValidationError as error:  # the same rules, should the day have turned since
             form.add_error(None, error)
         else:
+            request.access_log.subject(entry)  # what was created: feedback, not the client
             # No client's name in messages: they may travel in a cookie. A group's name is not PHI.
             messages.success(request, "The feedback was documented.")
             if entry.review_flag_id and entry.review_flag.concerns_medication:

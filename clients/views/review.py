@@ -108,7 +108,11 @@ def review_page(request):
 
 @permission_required("clients.add_documentationsignoff")
 @require_POST
+@access_logged(AccessEvent.Action.CREATE)
 def sign_off(request):
+    """A sign-off is logged as the sign-off it creates; refused, as an attempt to create one
+    (the page shown again is part of that request, not a view of its own)."""
+    request.access_log.attempted("documentationsignoff", "")
     today = timezone.localdate()
     clinic_id = request.user.clinic_id
     form = SignOffForm(request.POST, clinic_id=clinic_id, today=today)
@@ -136,6 +140,7 @@ def sign_off(request):
             "is already signed off: a period is signed off once. Nothing was saved.",
         )
         return _refused(request, form, status=409)
+    request.access_log.subject(signed)
     messages.success(
         request,
         f"Signed off {name}'s documentation for {period.start:%b %-d, %Y} to "
@@ -146,17 +151,17 @@ def sign_off(request):
     return redirect(f"{reverse('clients:review')}?{query.urlencode()}")
 
 
-@access_logged(AccessEvent.Action.VIEW)
 def _refused(request, form, *, status):
-    """The page again, for the period it was sent from, with the sign-off form's messages.
-    It shows the gaps (client names), so it is logged as a view, as the page is."""
+    """The page again, for the period it was sent from, with the sign-off form's messages."""
     today = timezone.localdate()
     query_form = _query_form(
         {key: request.POST.get(key, "") for key in ("start", "end", "weeks")}, today
     )
     if not query_form.is_valid():
         query_form = _query_form({}, today)
-    return _render(request, query_form=query_form, sign_off_form=form, status=status)
+    response = _render(request, query_form=query_form, sign_off_form=form, status=status)
+    request.access_log.attempted("documentationsignoff", "")  # the page names the review
+    return response
 
 
 # --- CSV -------------------------------------------------------------------------------------

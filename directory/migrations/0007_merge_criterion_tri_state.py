@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0005_criterion_tri_state_flag_outcome'),
-        ('directory', '0006_merge_meeting_slugs_and_verification'),
+        ("directory", "0005_criterion_tri_state_flag_outcome"),
+        ("directory", "0006_merge_meeting_slugs_and_verification"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -417,13 +417,18 @@ def group_history(group: Group, page_number) -> tuple[CountedPage, list[Entry]]:
         source = by_key[key]
         record = records[key][history_id]
         before = previous[key].get(record.previous_id)
+        changes = _changes(source, record, before, m2m[key], lookups)
+        if record.history_type == "~" and not changes:
+            # A save that changed no field shown here (the listing's version moving on when
+            # only a meeting changed, a row saved as it was): a row saying so is only noise.
+            continue
         entries.append(
             Entry(
                 when=record.history_date,
                 who=person(record.history_user),
                 subject=_subject(source, record),
                 action=ACTIONS[record.history_type],
-                changes=_changes(source, record, before, m2m[key], lookups),
+                changes=changes,
                 source=record.history_change_reason or "",
             )
         )

@@ -67,6 +67,7 @@ class CloseReason(StrEnum):
     DECLINED = "declined"
     LOST_CONTACT = "lost-contact"
     NOT_ELIGIBLE = "not-eligible"
+    IN_ERROR = "in-error"
 
 
 APPROVED = "approved"  # Referral.Approval.APPROVED
@@ -592,6 +593,14 @@ def advocate_session_problems(sessions: Sequence[int], already: Sequence[int]) -
     return problems
 
 
+def accompanied_sessions(accompanied: Sequence[bool]) -> list[int]:
+    """VIII.H: which of "the first three sessions" documented attendance says the peer
+    advocate went to. ``accompanied`` holds, for each meeting the client attended at a chosen
+    group since the referral, in date order, whether the advocate went; only the first three
+    count. The same fact as the step's own record, entered once (IX.A attendance)."""
+    return [n for n, went in enumerate(accompanied[: len(ADVOCATE_SESSIONS)], start=1) if went]
+
+
 def derive_status(facts: ReferralFacts) -> Status:
     """The status the facts imply, so that the stored status never contradicts them.
 
@@ -642,7 +651,8 @@ def close_problems(reason: CloseReason | str, facts: ReferralFacts) -> list[Prob
                 "eligible. Close it as declined or lost contact.",
             )
         ]
-    # Declined (VII.E: encouraged, not required) and lost contact are allowed at any time.
+    # Declined (VII.E: encouraged, not required), lost contact and opened in error (a draft
+    # started for the wrong client, or twice) are allowed at any time.
     return []
 
 

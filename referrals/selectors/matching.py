@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -44,7 +45,7 @@ from directory.models import (
 from referrals.models import (
     Referral,
 )
-from referrals.rules import eligibility, matching
+from referrals.rules import eligibility, matching, schedule
 
 # --- matching (VIII.B–D, VI.C) ---------------------------------------------------------------
 #
@@ -416,3 +417,49 @@ def share_resources() -> list[ReferralResource]:
             Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
         )
     )
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """VIII.C: what the clinician needs on a suggestion to act on it with the client there:
+    how to call, when it meets (and next), in which languages, where, and how current."""
+
+    phones: list  # Contact rows of kind phone, in the listing's order
+    meetings: list  # (weekday label, start time), in the week's order
+    next_meeting: object | None  # schedule.PlannedMeeting
+    languages: list[str]
+    areas: list[str]
+    last_verified_on: object | None
+
+
+def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
+    """The facts of each suggested listing (at most matching's limit, 20), in five queries."""
+    groups = Group.objects.filter(pk__in=listing_ids).prefetch_related(
+        Prefetch("languages", queryset=Language.objects.order_by("name")),
+        Prefetch("service_areas", queryset=ServiceArea.objects.order_by("order", "name")),
+    )
+    phones: dict[int, list] = {}
+    for contact in Contact.objects.filter(
+        group_id__in=listing_ids, kind=Contact.Kind.PHONE
+    ).order_by("order", "id"):
+        phones.setdefault(contact.group_id, []).append(contact)
+    weekly: dict[int, list] = {}
+    for meeting in Meeting.objects.filter(group_id__in=listing_ids).only(
+        "group_id", "weekday", "start_time"
+    ):
+        weekly.setdefault(meeting.group_id, []).append(
+            schedule.WeeklyMeeting(meeting.weekday, meeting.start_time)
+        )
+    facts = {}
+    for group in groups:
+        meetings = sorted(set(weekly.get(group.pk, [])), key=lambda m: (m.weekday, m.start))
+        upcoming = schedule.next_meetings(meetings, after=today - timedelta(days=1), count=1)
+        facts[group.pk] = CardFacts(
+            phones=phones.get(group.pk, []),
+            meetings=[(Meeting.Weekday(m.weekday).label, m.start) for m in meetings],
+            next_meeting=upcoming[0] if upcoming else None,
+            languages=[language.name for language in group.languages.all()],
+            areas=[area.name for area in group.service_areas.all()],
+            last_verified_on=group.last_verified_on,
+        )
+    return facts

@@ -188,6 +188,77 @@ def record_advocate_sessions(
     return step
 
 
+def plan_advocate(*, referral: Referral, first_name: str, by, note: str = "") -> ProcedureStep:
+    """VIII.H as a plan: the peer advocate (first name only) who will go with the client to
+    the first three sessions, recorded before they happen. The step stays to do until a
+    session is recorded, here or by attendance marked "advocate went"."""
+    with transaction.atomic():
+        referral = locked(referral)
+        step = ProcedureStep.objects.select_for_update().get(
+            referral=referral, code=ProcedureStep.Code.H
+        )
+        facts = procedure_selectors.procedure_facts(referral)
+        if step.status == ProcedureStep.Status.DONE:
+            problems = (
+                [
+                    procedure.Problem(
+                        "VIII.H",
+                        "closed",
+                        "This referral is closed: VIII.H can no longer be recorded.",
+                    )
+                ]
+                if facts.is_closed
+                else []
+            )
+        else:
+            problems = procedure.completion_problems(procedure.Step.H, facts)
+        if problems:
+            raise StepRefused(problems)
+        step.details = {**step.details, "advocate_first_name": first_name, "planned": True}
+        step.note = note or step.note
+        step._history_user = by
+        step._change_reason = "VIII.H advocate planned"
+        step.save(update_fields=["details", "note"])
+    return step
+
+
+def sync_advocate_sessions(*, referral: Referral, by) -> ProcedureStep | None:
+    """VIII.H from attendance: the first three meetings attended at a chosen group since the
+    referral, those marked "advocate went" recorded as the sessions accompanied, and the step
+    done once there is one. Sessions recorded by hand are kept."""
+    if referral.referred_at is None or referral.status == Referral.Status.CLOSED:
+        return None
+    step = ProcedureStep.objects.select_for_update().get(
+        referral=referral, code=ProcedureStep.Code.H
+    )
+    if step.status == ProcedureStep.Status.NOT_APPLICABLE:
+        return None
+    attended = (
+        Attendance.objects.filter(
+            client_id=referral.client_id,
+            status=Attendance.Status.ATTENDED,
+            group_id__in=referral.groups.values("group_id"),
+            on_date__gte=timezone.localdate(referral.referred_at),
+        )
+        .order_by("on_date", "id")
+        .values_list("accompanied", flat=True)[: len(procedure.ADVOCATE_SESSIONS)]
+    )
+    found = procedure.accompanied_sessions(list(attended))
+    already = list(step.details.get("sessions", []))
+    sessions = sorted({*already, *found})
+    if not found or sessions == already:
+        return step
+    step.details = {**step.details, "sessions": sessions}
+    if step.status != ProcedureStep.Status.DONE:
+        step.status = ProcedureStep.Status.DONE
+        step.completed_by = by
+        step.completed_at = timezone.now()
+    step._history_user = by
+    step._change_reason = "VIII.H sessions from attendance"
+    step.save()
+    return step
+
+
 def record_contact_answer(
     *,
     referral: Referral,

@@ -45,6 +45,11 @@ def start_referral(*, screening: Screening, by) -> Referral:
     existing = Referral.objects.filter(screening=screening).first()
     if existing is not None:
         return existing
+    draft = Referral.objects.filter(
+        client_id=screening.client_id, status=Referral.Status.PREPARING
+    ).first()
+    if draft is not None:
+        return _carry_draft(draft, screening, by)
     try:
         with transaction.atomic():
             referral = Referral(
@@ -58,9 +63,46 @@ def start_referral(*, screening: Screening, by) -> Referral:
             referral.save()
             create_steps(referral=referral, screening=screening)
     except IntegrityError:
-        # The other click won the race for the one-to-one; theirs is the referral.
-        return Referral.objects.get(screening=screening)
+        # The other click won the race for the one-to-one (or a colleague started the
+        # client's one draft a moment ago): theirs is the referral.
+        referral = Referral.objects.filter(screening=screening).first()
+        if referral is not None:
+            return referral
+        draft = Referral.objects.get(
+            client_id=screening.client_id, status=Referral.Status.PREPARING
+        )
+        return _carry_draft(draft, screening, by)
     return referral
+
+
+def _carry_draft(draft: Referral, screening: Screening, by) -> Referral:
+    """The client's draft referral now rests on their latest screening: one draft per client.
+
+    What the draft holds (the client's input, any approval) is kept; the counselling the new
+    screening recorded settles VIII.A if the draft was still waiting for it.
+    """
+    with transaction.atomic():
+        moved = Referral.objects.filter(pk=draft.pk, status=Referral.Status.PREPARING).update(
+            screening=screening, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if not moved:
+            raise ReferralConflict(
+                "The client's draft referral was closed or moved on a moment ago; "
+                "open the client's page to see it."
+            )
+        draft.refresh_from_db()
+        if screening.answers.get("explanation_given"):
+            _settle(
+                draft,
+                ProcedureStep.Code.A,
+                screening.screened_by,
+                screening.screened_at,
+                "Benefits explained at screening.",
+            )
+        draft._history_user = by
+        draft._change_reason = f"carried on to screening {screening.pk}"
+        draft.save(update_fields=["updated_at"])
+    return draft
 
 
 def _claim(referral: Referral, version: int) -> None:

@@ -44,7 +44,7 @@ LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
 DONE_ELSEWHERE = {
     "VIII.B": "The client's input and approval page records this step.",
     "VIII.C": "Record the introduction with the peer contact chosen.",
-    "VIII.H": "Record the advocate and the sessions they went to.",
+    "VIII.H": "Record the advocate planned, then the sessions they went to.",
     "VIII.J": "Done when the follow-ups scheduled are recorded.",
     "VIII.K": "Record the client's answer.",
 }
@@ -209,7 +209,7 @@ def introduction(request, pk: int):
 @access_logged(AccessEvent.Action.EDIT)
 @require_POST
 def advocate(request, pk: int):
-    """VIII.H: the peer advocate and which of the first three sessions they went to."""
+    """VIII.H: the peer advocate planned, and which of the first three sessions they went to."""
     referral = _referral(request, pk)
     form = AdvocateForm(request.POST)
     if not form.is_valid():
@@ -217,12 +217,18 @@ def advocate(request, pk: int):
             request, referral, 400, code="VIII.H", errors=_messages(form), advocate_form=form
         )
     try:
-        procedure_services.record_advocate_sessions(
-            referral=referral,
-            first_name=form.cleaned_data["first_name"],
-            sessions=form.cleaned_data["sessions"],
-            by=request.user,
-        )
+        if form.cleaned_data["sessions"]:
+            procedure_services.record_advocate_sessions(
+                referral=referral,
+                first_name=form.cleaned_data["first_name"],
+                sessions=form.cleaned_data["sessions"],
+                by=request.user,
+            )
+        else:
+            # The plan: who will go, before the first session.
+            procedure_services.plan_advocate(
+                referral=referral, first_name=form.cleaned_data["first_name"], by=request.user
+            )
     except procedure_services.StepRefused as refused:
         return _again(
             request,

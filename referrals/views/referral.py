@@ -248,6 +248,10 @@ def choose_groups(request, pk: int):
             ),
             "language_unmet": unmet,
             "in_language": in_language,
+            # VIII.C: phone, meeting times, languages, area and verification on each card.
+            "cards": matching_selectors.card_facts(
+                [s.listing.id for s in result.suggestions], today=timezone.localdate()
+            ),
         },
         status=status,
     )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from accounts.services.access_log import access_logged
+from accounts.services.access_log import access_checked, access_logged
 from clients.selectors import clients as client_selectors
 from core.access import fetch
 from referrals.forms import ScreeningForm
@@ -52,6 +52,8 @@ def screen(request, client_id: int):
                 by=request.user,
                 submission_id=form.cleaned_data["submission_id"],
             )
+            # What was created is the screening, not the client it is about.
+            request.access_log.subject(screening)
             return redirect("referrals:screening", pk=screening.pk)
         status = 400
     else:
@@ -66,7 +68,7 @@ def screen(request, client_id: int):
 
 
 @permission_required("referrals.add_screening")
-@access_logged(AccessEvent.Action.VIEW)
+@access_checked
 @require_POST
 def screen_decision(request, client_id: int):
     """The decision so far, as the clinician answers (htmx). Nothing is saved.

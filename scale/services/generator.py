@@ -1005,6 +1005,7 @@ class CountyGenerator:
         )
         # What attendance needs of each referral that got as far as a group.
         attending: list[tuple] = []
+        drafting: set[int] = set()
         total_screenings = self.scale.referrals + self.scale.referrals // 4
         days = self.scale.days
         for n in range(total_screenings):
@@ -1053,6 +1054,11 @@ class CountyGenerator:
             rid = next(referral_id)
             created = screened_at + dt.timedelta(minutes=rng.randrange(5, 40))
             stage = self._stage(age)
+            if stage in ("preparing", "choosing"):
+                # A client has one draft referral at most (referrals' one_draft constraint).
+                if client_id in drafting:
+                    stage = "referred"
+                drafting.add(client_id)
             language = clients["language"][client_index]
             closing = {
                 "declined": ("closed", "declined"),

@@ -341,13 +341,17 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
         expect(step(page, letter).locator(".badge", has_text="To do now")).to_have_count(1)
     expect(step(page, "k").locator(".badge", has_text="Pending")).to_have_count(1)
 
-    # VIII.C: the phone introduction to a peer, first name only: no surname, no phone.
+    # VIII.C: the phone introduction to a peer: the first name and the phone they chose to
+    # share, to call from the step itself; no surname.
     peers = step(page, "c").get_by_role(
         "group", name="Peer contacts who attend the group (first names only)"
     )
     expect(peers.get_by_role("radio")).to_have_count(1)
     expect(peers).to_contain_text(PEER_FIRST_NAME)
-    for hidden in (PEER_LAST_NAME, "Guadalupe", "555-0177", "5550177"):
+    expect(peers.get_by_role("link", name=re.compile(r"555-0177"))).to_have_attribute(
+        "href", re.compile(r"^tel:\+1\d{3}5550177$")
+    )
+    for hidden in (PEER_LAST_NAME, "Guadalupe"):
         expect(checklist).not_to_contain_text(hidden)
     tally.click(peers.get_by_role("radio", name=re.compile(rf"^{PEER_FIRST_NAME}\b")))
     tally.click(step(page, "c").get_by_role("button", name="The phone introduction took place"))
@@ -625,12 +629,12 @@ def test_the_checklist_has_no_serious_accessibility_violations(
     expect_refused(page, "d", "try the phone introduction (VIII.C) first")
     scans.scan("checklist, VIII.D refused (409)")
 
-    # 400: the advocate without a session.
+    # 400: the advocate without a name.
     page.goto(url)
-    step(page, "h").get_by_label("Peer advocate's first name").fill(ADVOCATE)
+    step(page, "h").get_by_label("Peer advocate's first name").fill(" ")
     step(page, "h").get_by_role("button", name="Record").click()
-    expect_refused(page, "h", "Tick the sessions the advocate went to.")
-    scans.scan("checklist, advocate without a session (400)")
+    expect_refused(page, "h", "required")
+    scans.scan("checklist, advocate without a name (400)")
 
     # 400 on the page as a whole: closing without a reason.
     page.get_by_role("button", name="Close the referral").click()

@@ -118,7 +118,12 @@ def test_another_clinic_gets_404_and_the_attempt_is_logged(world, prober, outsid
                 continue
             row = rows[0]
             got = (row.action, row.outcome, row.object_type, row.object_id, row.user_id)
-            want = (log.action, "not-found", log.object_type, m.expected_object_id(world, log))
+            want = (
+                log.action,
+                "not-found",
+                log.type_when_refused,
+                m.expected_object_id(world, log.when_refused()),
+            )
             if got != (*want, user.pk) or row.clinic_id != user.clinic_id:
                 problems.append(f"{where}: logged {got} clinic {row.clinic_id}, wanted {want}")
     print(f"tenancy: {probes} probes from outside the clinic, {len(problems)} problems")
@@ -155,7 +160,7 @@ def test_a_record_of_another_clinic_looks_like_one_that_does_not_exist(world, pr
         log = route.log[method]
         first_kind = next(key for key in route.kwargs.values() if key in m.TENANCY_KINDS)
         rows = [(r.outcome, r.object_type, r.object_id) for r in nowhere.seen]
-        if rows != [("not-found", log.object_type, str(missing[first_kind]))]:
+        if rows != [("not-found", log.type_when_refused, str(missing[first_kind]))]:
             problems.append(f"{where}: logged {rows}")
     assert not problems, "\n".join(problems)
 

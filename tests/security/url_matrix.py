@@ -14,7 +14,7 @@ mark the tenancy probes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -81,6 +81,20 @@ class Log:
     action: str
     object_type: str
     key: str | None = None
+    # Logged only when refused (another clinic's record, no permission): a request that
+    # shows nothing of the record writes no row when it is let in.
+    refused_only: bool = False
+    # What a refusal names when it differs: the record asked for (a screening) rather than
+    # the one a request let in creates (its referral): its type and World key.
+    refused_type: str = ""
+    refused_key: str | None = None
+
+    @property
+    def type_when_refused(self) -> str:
+        return self.refused_type or self.object_type
+
+    def when_refused(self) -> Log:
+        return replace(self, object_type=self.type_when_refused, key=self.refused_key or self.key)
 
 
 @dataclass(frozen=True)
@@ -317,6 +331,7 @@ MATRIX: dict[str, Route] = {
         post=RECORD_CHANGE,
         kwargs=CLIENT_ID,
         client_related=True,
+        # The matrix's POST is refused (empty answers): a failed create, of this client.
         log={"GET": Log("view", "client", "client"), "POST": Log("create", "client", "client")},
     ),
     "referrals:screen-decision": Route(
@@ -324,7 +339,8 @@ MATRIX: dict[str, Route] = {
         post=RECORD_CHANGE,
         kwargs=CLIENT_ID,
         client_related=True,
-        log={"POST": Log("view", "client", "client")},  # nothing is saved
+        # Nothing is saved and nothing of the client shown: a row only for a refusal.
+        log={"POST": Log("view", "client", "client", refused_only=True)},
     ),
     "referrals:screening": Route(
         get=RECORD_PAGE,
@@ -333,14 +349,18 @@ MATRIX: dict[str, Route] = {
         client_related=True,
         log=_viewed("screening", "screening"),
     ),
-    # The world's screening already has its referral: the POST is refused with a message and
-    # sent back to the screening, which the row names.
+    # The world's screening already has its referral: the POST (a second click) goes on to
+    # that referral, which the row names.
     "referrals:start": Route(
         get=RECORD_CHANGE_NO_METHOD,
         post=RECORD_CHANGE,
         kwargs={"pk": "screening"},
         client_related=True,
-        log={"POST": Log("create", "screening", "screening")},
+        log={
+            "POST": Log(
+                "create", "referral", "referral", refused_type="screening", refused_key="screening"
+            )
+        },
     ),
     "referrals:detail": Route(
         get=RECORD_PAGE,
@@ -455,13 +475,13 @@ MATRIX: dict[str, Route] = {
         query="review_period",
         log={"GET": Log("export", "supervisor-review", "review_period")},
     ),
-    # A refused sign-off (the matrix's empty one) shows the review again: a view of it.
+    # A refused sign-off (the matrix's empty one) is a failed create of a sign-off.
     "clients:review-sign-off": Route(
         get=SUPERVISOR_NO_METHOD,
         post=SUPERVISOR,
         client_related=True,
         query="review_period",
-        log={"POST": Log("view", "supervisor-review", "review_period")},
+        log={"POST": Log("create", "documentationsignoff")},
     ),
 }
 

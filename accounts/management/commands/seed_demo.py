@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import Clinic, Role, ServicePlanningArea
 
 DEMO_CLINIC = "Demo Mental Health Clinic"
+RESET_COMMAND = "DEBUG=1 .venv/bin/python manage.py seed_demo --reset-passwords"
 DEMO_ACCOUNTS = [
     # username, first name, last name, role (None: superuser)
     ("demo-clinician", "Casey", "Clinician", Role.CLINICIAN),
@@ -33,8 +34,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Give the existing demo accounts new passwords and print them.",
         )
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000/",
+            help="The address the demo is served at, printed with the accounts.",
+        )
 
-    def handle(self, *args, reset_passwords=False, **options):
+    def handle(self, *args, reset_passwords=False, url="http://127.0.0.1:8000/", **options):
         if not settings.DEBUG:
             raise CommandError("Demo accounts are created only with DEBUG on, never otherwise.")
         created = []
@@ -58,12 +64,25 @@ class Command(BaseCommand):
                     user.set_password(password)
                     created.append((username, password, role.label if role else "superuser"))
                 user.save()
-        if not created:
-            self.stdout.write(
-                "Demo accounts already exist; their passwords were printed when they were "
-                "created. New ones: python manage.py seed_demo --reset-passwords (DEBUG=1)."
-            )
-            return
-        self.stdout.write(self.style.SUCCESS("Demo accounts (passwords shown this once):"))
-        for username, password, role in created:
-            self.stdout.write(f"  {role:<11} {username:<16} {password}")
+        # `make run` prints this last, just before the server starts: in a box, so that the
+        # address and the passwords are not lost among the set-up's output, and the command for
+        # new passwords on a line of its own, to paste as it is.
+        if created:
+            lines = [f"The demo is at {url}", "", "Sign in as (passwords shown this once):"]
+            lines += [
+                f"  {role:<11} {username:<16} {password}" for username, password, role in created
+            ]
+        else:
+            lines = [
+                f"The demo is at {url}",
+                "",
+                "The demo accounts already exist; their passwords were printed when they",
+                "were created. For new ones, paste the command below the box.",
+            ]
+        width = max(len(line) for line in lines)
+        self.stdout.write("+" + "-" * (width + 2) + "+")
+        for line in lines:
+            self.stdout.write(f"| {line:<{width}} |")
+        self.stdout.write("+" + "-" * (width + 2) + "+")
+        self.stdout.write("New passwords for the demo accounts (run in this folder):")
+        self.stdout.write(f"{RESET_COMMAND}\n")

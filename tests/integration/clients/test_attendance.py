@@ -200,7 +200,12 @@ def test_several_dates_in_one_go(sign_in, clinician, ana, referral, group):
         AccessEvent.Action.CREATE,
         AccessEvent.Outcome.SUCCESS,
     )
-    assert (event.object_type, event.object_id, event.user) == ("client", str(ana.pk), clinician)
+    # The row names what was created: the attendance (the first of the dates).
+    assert (event.object_type, event.object_id, event.user) == (
+        "attendance",
+        str(rows[0].pk),
+        clinician,
+    )
 
 
 def test_a_missed_meeting_is_documented_and_does_not_make_attending(

@@ -579,8 +579,11 @@ def test_each_request_writes_one_access_log_row(sign_in, clinician, client_recor
     assert len(saved) == 1
     assert Feedback.objects.count() == 1
     assert (saved[0].action, saved[0].outcome) == ("create", "success")
-    # The row names the client whose record gained the entry, as for a screening.
-    assert (saved[0].object_type, saved[0].object_id) == ("client", str(client_record.pk))
+    # The row names what was created: the feedback (of the client's clinic).
+    assert (saved[0].object_type, saved[0].object_id) == (
+        "feedback",
+        str(Feedback.objects.get().pk),
+    )
     assert saved[0].clinic_id == client_record.clinic_id
 
 

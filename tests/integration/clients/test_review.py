@@ -743,12 +743,19 @@ def test_each_request_writes_one_access_log_row(sign_in, supervisor, hand_comput
     assert AccessEvent.objects.count() == before + 3
     assert (failed.action, failed.outcome) == ("view", "failure")
 
-    # A sign-off saved shows no client: no row. Refused, it shows the page again: one row.
-    _sign_off(client, staff["ana"])
-    assert AccessEvent.objects.count() == before + 3
+    # A sign-off saved is one "create" of the sign-off; refused, one failed "create".
     _sign_off(client, staff["ana"])
     assert AccessEvent.objects.count() == before + 4
-    assert AccessEvent.objects.order_by("-id").first().outcome == "failure"
+    signed = AccessEvent.objects.order_by("-id").first()
+    assert (signed.action, signed.object_type, signed.outcome) == (
+        "create",
+        "documentationsignoff",
+        "success",
+    )
+    _sign_off(client, staff["ana"])
+    assert AccessEvent.objects.count() == before + 5
+    refused = AccessEvent.objects.order_by("-id").first()
+    assert (refused.action, refused.outcome) == ("create", "failure")
 
 
 # --- bad parameters --------------------------------------------------------------------------

@@ -312,10 +312,15 @@ def busy_clinic(clinic, other_clinic, supervisor):
     )
     closed = list(Referral.CloseReason)
     referrals = []
+    drafting = set()  # one draft (preparing) referral per client
     for s in screenings:
         if s.decision != Decision.REFER or rng.random() < 0.2:
             continue
         status = rng.choice(list(Status))
+        if status == Status.PREPARING and s.client_id in drafting:
+            status = Status.REFERRED
+        if status == Status.PREPARING:
+            drafting.add(s.client_id)
         referrals.append(
             Referral(
                 client=s.client,

@@ -11,6 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -138,3 +139,10 @@ def test_a_real_server_with_no_database_answers_503_not_a_stack_trace(server_wit
     status, headers, body = fetch(server_without_database + "/healthz")
     assert status == 503
     assert b'"database": "unavailable"' in body
+
+
+def test_every_page_names_its_icon(client, db):
+    """Without one the browser asks for /favicon.ico, a 404 and a console error on every page."""
+    html = client.get("/account/sign-in/").content.decode()
+    assert 'rel="icon"' in html and "favicon.svg" in html
+    assert (settings.BASE_DIR / "static" / "favicon.svg").exists()

@@ -1209,3 +1209,22 @@ def test_the_group_page_shows_the_admin_actions_to_site_admins_only(
     assert f'action="/directory/{group.slug}/archive/"' in html
     html = sign_in(clinician).get(f"/directory/{group.slug}/").text
     assert "Mark verified today" not in html and "/edit/" not in html
+
+
+def test_history_leaves_out_saves_that_changed_nothing(sign_in, site_admin, group):
+    """A save of the listing that changed no field (its version moving on with a contact's
+    edit, or "Save" pressed on an unchanged page) is no row of its own."""
+    contact = group.contacts.get()
+    group = services.update_group(
+        group=group,
+        version=group.version,
+        values={},
+        contacts=[services.RowEdit(pk=contact.pk, values={"area_label": "Long Beach"})],
+        by=site_admin,
+    )
+    services.update_group(group=group, version=group.version, values={}, by=site_admin)
+    response = sign_in(site_admin).get(f"/directory/{group.slug}/history/")
+    entries = response.context["entries"]
+    assert [e.action for e in entries if e.subject.startswith("Listing")] == ["Created"]
+    assert any(c.new == "Long Beach" for e in entries for c in e.changes)
+    assert "No field changed" not in response.text

@@ -1269,7 +1269,7 @@ def _bad_inputs(ready):
         ),
         ("steps/h/advocate/", {"sessions": ["1"]}, 400, "This field is required"),
         ("steps/h/advocate/", {"first_name": "x" * 41, "sessions": ["1"]}, 400, "at most 40"),
-        ("steps/h/advocate/", {"first_name": "Luz"}, 400, "Tick the sessions"),
+        ("steps/h/advocate/", {"first_name": "  ", "sessions": []}, 400, "required"),
         ("steps/h/advocate/", {"first_name": "Luz", "sessions": ["0"]}, 400, "first three"),
         ("steps/h/advocate/", {"first_name": "Luz", "sessions": ["abc"]}, 400, "first three"),
         ("steps/k/answer/", {}, 400, "required"),
@@ -1479,3 +1479,71 @@ def test_the_referral_pages_queries_do_not_grow(
 #     decisions in force, 28 the decisions recorded (the page's VI.C history);
 #   29 the access-log row.
 PINNED_PAGE_QUERIES = 29
+
+
+def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, resources):
+    """ "4:34 a.m." already ends the sentence: no second full stop after it."""
+    morning = datetime(2026, 3, 2, 4, 34, tzinfo=LA)
+    ProcedureStep.objects.filter(referral=referred, code="VIII.F").update(
+        status="done", completed_by=clinician, completed_at=morning
+    )
+    html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
+    assert "4:34 a.m." in html
+    assert "a.m.." not in html and "p.m.." not in html
+
+
+# --- VIII.H as a plan ----------------------------------------------------------------------
+
+
+def test_the_advocate_is_planned_before_the_sessions_and_attendance_completes_the_step(
+    sign_in, clinician, referred
+):
+    """VIII.H: "peer advocates should accompany the clients to the first three sessions":
+    the advocate is recorded before the sessions; attendance marked "advocate went" then
+    records each session, so the same fact is never entered twice."""
+    web = sign_in(clinician)
+    planned = web.post(f"/referrals/{referred.pk}/steps/h/advocate/", {"first_name": "Luz"})
+    assert planned.status_code == 302
+    step = _step(referred, "h")
+    assert step.status == "pending"
+    assert step.details == {"advocate_first_name": "Luz", "planned": True}
+    page = web.get(f"/referrals/{referred.pk}/").content.decode()
+    assert "Planned: Luz will go with the client to the first three sessions." in page
+
+    group_id = referred.groups.get().group_id
+    today = timezone.localdate()
+    documented = web.post(
+        f"/referrals/attendance/{referred.client_id}/new/",
+        {
+            "group": str(group_id),
+            "dates": today.isoformat(),
+            "status": "attended",
+            "meeting": "",
+            "accompanied": "yes",
+            "source": "client",
+            "before_referral_reason": "",
+        },
+    )
+    assert documented.status_code == 302, documented.content[:500]
+    step = _step(referred, "h")
+    assert step.status == "done" and step.completed_by == clinician
+    assert step.details["sessions"] == [1] and step.details["advocate_first_name"] == "Luz"
+
+
+def test_planning_the_advocate_follows_the_policys_order(sign_in, clinician, preparing):
+    """Before groups are chosen there are no sessions to plan for: 409, nothing saved."""
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing.pk}/steps/h/advocate/", {"first_name": "Luz"}
+    )
+    assert response.status_code == 409
+    assert _step(preparing, "h").details == {}
+
+
+def test_the_peer_to_introduce_shows_a_first_name_and_a_phone_to_call(
+    sign_in, clinician, referred, peer
+):
+    """VIII.C: the phone introduction needs the number on the step, not on another page;
+    the peer's first name and the phone they chose to share, nothing more."""
+    html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
+    assert '<a href="tel:+13235550142">call Marisol: (323) 555-0142</a>' in html
+    assert "Quintanilla" not in html

@@ -667,9 +667,10 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     assert Group.objects.count() == 2000 and Meeting.objects.count() == 20_000
     # Session, user, OTP device, permissions (2), the referral and its prefetches (3: goal needs,
     # chosen groups, the screening's reasons); matching (referrals/selectors/matching.py): the
-    # vocabulary, the listings that can appear, their II.A–H criteria, their facts; the
-    # access-log write.
-    assert few == many == 14
+    # vocabulary, the listings that can appear, their II.A–H criteria, their facts; the cards'
+    # facts (5: the listings, their languages, their areas, phones, meetings); the access-log
+    # write.
+    assert few == many == 19
 
 
 def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_record):
@@ -690,3 +691,96 @@ def test_the_client_page_prompts_for_a_report_back_once_referred(
     assert "At this appointment (VIII.I" not in client.get(page).content.decode()
     client.post(f"/referrals/{approved_referral.pk}/groups/", {"groups": [listings["spanish"].pk]})
     assert client.get(page).content.decode().count("At this appointment (VIII.I") == 1
+
+
+def test_a_zip_code_outside_the_county_gets_one_message(sign_in, clinician, preparing_referral):
+    response = sign_in(clinician).post(
+        f"/referrals/{preparing_referral.pk}/client-input/",
+        _input(preparing_referral, location_text="92614"),
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert list(form.errors) == ["location_text"]
+    assert "outside Los Angeles County" in form.errors["location_text"][0]
+    assert "Give the most convenient location" not in response.content.decode()
+
+
+def test_indication_details_are_not_labelled_required_before_they_are_ticked(
+    sign_in, clinician, client_record
+):
+    """IV: any one indication is enough; a detail is needed only for one that is ticked."""
+    html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
+    assert ", required<" not in html and ", required" not in html
+    assert "needed if ticked" in html
+
+
+# --- one draft per client ------------------------------------------------------------------
+
+
+def test_screening_again_carries_the_draft_on_instead_of_starting_a_second(
+    sign_in, clinician, client_record, taxonomy
+):
+    web = sign_in(clinician)
+    web.post(f"/referrals/screen/{client_record.pk}/", REFER_ANSWERS)
+    first = Screening.objects.get()
+    web.post(f"/referrals/screenings/{first.pk}/refer/")
+    draft = Referral.objects.get()
+    web.post(f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "submission_id": ""})
+    second = Screening.objects.exclude(pk=first.pk).get()
+    response = web.post(f"/referrals/screenings/{second.pk}/refer/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/referrals/{draft.pk}/client-input/"
+    assert Referral.objects.count() == 1
+    draft.refresh_from_db()
+    assert draft.screening_id == second.pk and draft.status == "preparing"
+    assert draft.steps.count() == 11
+
+
+def test_the_database_holds_one_draft_per_client(client_record, clinician):
+    from django.db import IntegrityError, transaction
+
+    ReferralFactory(screening=ScreeningFactory(client=client_record, screened_by=clinician))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReferralFactory(screening=ScreeningFactory(client=client_record, screened_by=clinician))
+
+
+def test_a_draft_is_discarded_as_opened_in_error_and_logged(sign_in, clinician, preparing_referral):
+    web = sign_in(clinician)
+    page = web.get(f"/referrals/{preparing_referral.pk}/").content.decode()
+    assert "Discard this draft (opened in error)" in page
+    response = web.post(
+        f"/referrals/{preparing_referral.pk}/close/",
+        {"reason": "in-error", "note": "Draft discarded"},
+    )
+    assert response.status_code == 302
+    preparing_referral.refresh_from_db()
+    assert (preparing_referral.status, preparing_referral.close_reason) == ("closed", "in-error")
+    assert preparing_referral.get_close_reason_display() == "Opened in error"
+    row = AccessEvent.objects.order_by("-id").first()
+    assert (row.action, row.object_type, row.object_id, row.outcome) == (
+        "edit",
+        "referral",
+        str(preparing_referral.pk),
+        "success",
+    )
+    # The client can be referred again: a new screening starts a new draft.
+    screening = ScreeningFactory(client=preparing_referral.client, screened_by=clinician)
+    web.post(f"/referrals/screenings/{screening.pk}/refer/")
+    assert Referral.objects.filter(status="preparing").count() == 1
+
+
+def test_each_suggestion_carries_what_is_needed_to_act_on_it(
+    sign_in, clinician, approved_referral, listings
+):
+    """VIII.C: the phone to call (a tel: link), when the group meets and next, its languages,
+    area and when it was last verified, on the card itself: no other page to open."""
+    spanish = listings["spanish"]
+    Contact.objects.filter(group=spanish).delete()
+    Contact.objects.create(group=spanish, kind=Contact.Kind.PHONE, phone="+13235550142")
+    Meeting.objects.create(group=spanish, weekday=Meeting.Weekday.TUESDAY, start_time="19:00")
+    html = sign_in(clinician).get(f"/referrals/{approved_referral.pk}/groups/").content.decode()
+    card = html.split('id="group-' + str(spanish.pk) + '"', 1)[1].split("</li>", 1)[0]
+    assert '<a href="tel:+13235550142">(323) 555-0142</a>' in card
+    assert "Tuesday 7:00 p.m." in card and "next Tue" in card
+    assert "Spanish" in card and "East" in card
+    assert "1 October 2026" in card

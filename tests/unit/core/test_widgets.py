@@ -44,3 +44,18 @@ def test_a_model_choice_field_renders_the_same(db):
     assert ours.widget.render("listing", chosen, {"id": "id_listing"}) == (
         django_field.widget.render("listing", chosen, {"id": "id_listing"})
     )
+
+
+def test_an_invalid_phone_number_is_shown_as_typed():
+    """The message is about the number the person typed, not a number with its dashes gone."""
+    from phonenumber_field.formfields import PhoneNumberField
+
+    class PhoneForm(forms.Form):
+        phone = PhoneNumberField(region="US", widget=widgets.PhoneInput)
+
+    invalid = PhoneForm({"phone": "213-385-59"})
+    assert not invalid.is_valid()
+    assert 'value="213-385-59"' in str(invalid["phone"])
+    valid = PhoneForm({"phone": "213-385-5900"})
+    assert valid.is_valid()
+    assert 'value="(213) 385-5900"' in str(valid["phone"])

@@ -32,6 +32,7 @@ from referrals.rules.procedure import (
     Status,
     Step,
     StepStatus,
+    accompanied_sessions,
     advocate_session_problems,
     close_problems,
     completion_problems,
@@ -680,3 +681,19 @@ def test_the_rules_need_no_django():
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("accompanied", "sessions"),
+    [
+        ([], []),
+        ([True], [1]),
+        ([False, True], [2]),
+        ([True, True, True], [1, 2, 3]),
+        ([False, False, False, True], []),  # a fourth meeting is not one of the first three
+        ([True, False, True, True], [1, 3]),
+    ],
+)
+def test_accompanied_sessions_are_the_first_three_attended(accompanied, sessions):
+    """VIII.H: "the first three sessions", read from attendance marked "advocate went"."""
+    assert accompanied_sessions(accompanied) == sessions
