@@ -37,18 +37,31 @@ from directory.models import Group, Need, ReviewFlag
 from referrals.models import (
     ScreeningReason,
 )
-from tests.factories.accounts import ClinicFactory, UserFactory
+from tests.factories.accounts import (
+    ClinicFactory,
+    EnrolmentCodeFactory,
+    SignInLockFactory,
+    UserFactory,
+)
 from tests.factories.clients import (
     AttendanceFactory,
     ClientFactory,
     DocumentationSignOffFactory,
     FeedbackFactory,
     PeerContactFactory,
+    SubstanceUseConsentFactory,
 )
-from tests.factories.directory import MeetingFactory, ReviewFlagFactory
+from tests.factories.directory import (
+    ChangeRequestFactory,
+    MeetingFactory,
+    ReviewFlagFactory,
+    VerificationCallFactory,
+    VerificationLinkFactory,
+)
 from tests.factories.referrals import (
     FollowUpFactory,
     FollowUpScheduleFactory,
+    MedicationSafetyDecisionFactory,
     ReferralFactory,
     ReferredGroupFactory,
     ReminderDigestFactory,
@@ -195,6 +208,14 @@ def fill_every_app(sign_in):
         period_end=date(2026, 3, 31),
         signed_by=supervisor,
     )
+    # Sign-in and enrolment, the 42 CFR Part 2 consent, VI.C decisions, keeping the list current.
+    SignInLockFactory(username="bk-clinician", failures=2)
+    EnrolmentCodeFactory(user=supervisor, issued_by=supervisor)
+    SubstanceUseConsentFactory(client=client, recorded_by=clinician)
+    MedicationSafetyDecisionFactory(referral=referral, group=groups[n % 3], decided_by=clinician)
+    VerificationCallFactory(group=groups[2], called_by=supervisor)
+    VerificationLinkFactory(group=groups[2], sent_by=supervisor)
+    ChangeRequestFactory(group=groups[2])
 
 
 def our_tables() -> set[str]:

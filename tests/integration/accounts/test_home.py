@@ -111,8 +111,9 @@ def busy_clinic(clinic, supervisor, other_clinic):
     [
         # session, user, OTP device, permissions (user + groups), recent activity
         # ... plus the worklist's two counts (its pages read nothing when the lists are empty)
+        # the chosen groups of open referrals VI.C may now rule out (read, never stored),
         # and the access-log row (the worklist names clients)
-        ("clinician", "/clinician/", 9),
+        ("clinician", "/clinician/", 10),
         # ... plus the clinic's staff and their groups (prefetch)
         ("supervisor", "/supervisor/", 10),
         # ... plus the clinics with their staff counts

@@ -179,13 +179,11 @@ def test_one_call_makes_a_listing_current_and_changes_a_medicated_clients_sugges
     sign_in(clinician)
     after = _suggestions(client, medicated_referral)
     assert [s.listing.name for s in after.suggestions] == ["Emotions Anonymous"]
-    assert "welcomes members on prescribed medication" in after.suggestions[0].summary
+    assert "treats members on prescribed medication as full members" in after.suggestions[0].summary
     assert "verified December 2026" in after.suggestions[0].summary
     assert [item.listing.name for item in after.not_suitable] == ["Pill Free Peers"]
-    assert (
-        "Verified with the group Dec. 7, 2026"
-        in client.get(f"/referrals/{medicated_referral.pk}/groups/").content.decode()
-    )
+    page = client.get(f"/referrals/{medicated_referral.pk}/groups/").content.decode()
+    assert '<dt class="col-sm-3">Verified</dt>\n  <dd class="col-sm-9">7 December 2026</dd>' in page
 
 
 def test_a_current_listing_ranks_above_an_equal_stale_one_and_says_why(
