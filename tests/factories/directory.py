@@ -4,6 +4,7 @@ on (categories, types, needs, languages, areas), criteria, resources and review 
 import factory
 
 from directory.models import (
+    CatalogueVersion,
     Category,
     Contact,
     Criterion,
@@ -152,3 +153,14 @@ class ReviewFlagFactory(factory.django.DjangoModelFactory):
     resource = None
     source = ReviewFlag.Source.ADMIN
     summary = factory.Sequence(lambda n: f"Meeting time to confirm ({n})")
+
+
+class CatalogueVersionFactory(factory.django.DjangoModelFactory):
+    """The catalogue's one version row (the triggers keep it; tests rarely need to)."""
+
+    class Meta:
+        model = CatalogueVersion
+        django_get_or_create = ("id",)
+
+    id = 1
+    version = 1
