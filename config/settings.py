@@ -6,6 +6,7 @@ suite (``make test``) turn off what they must, explicitly.
 """
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -95,6 +96,19 @@ INSTALLED_APPS = [
     "referrals",
     "scale",
 ]
+
+# "default" is Django's own default (per process). "shared-reads" holds the exports and pages
+# built once per catalogue version (core.http_cache): on disk, so that every worker of the
+# server reads what one built. SHARED_READS_CACHE_DIR moves it.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared-reads": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("SHARED_READS_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "selfhelp-shared-reads"),
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

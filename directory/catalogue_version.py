@@ -19,19 +19,21 @@ from django.db import connections
 VERSION_TABLE = "directory_catalogueversion"
 FUNCTION = "directory_catalogue_changed"
 
-_PG_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+# Literal names (VERSION_TABLE, FUNCTION), no input: plain strings, not formatted SQL.
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION directory_catalogue_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO {VERSION_TABLE} (id, version, changed_at) VALUES (1, 1, clock_timestamp())
+    INSERT INTO directory_catalogueversion (id, version, changed_at)
+    VALUES (1, 1, clock_timestamp())
     ON CONFLICT (id) DO UPDATE
-        SET version = {VERSION_TABLE}.version + 1, changed_at = clock_timestamp();
+        SET version = directory_catalogueversion.version + 1, changed_at = clock_timestamp();
     RETURN NULL;
 END
 $$;
 """
 
 _SQLITE_BUMP = (
-    f"INSERT INTO {VERSION_TABLE} (id, version, changed_at) "
+    "INSERT INTO directory_catalogueversion (id, version, changed_at) "
     "VALUES (1, 1, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
     "ON CONFLICT(id) DO UPDATE SET version = version + 1, changed_at = excluded.changed_at;"
 )

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -107,6 +108,22 @@ class QueryCount(int):
     """The number of queries a page ran; `.response` is the page, to follow its links."""
 
     response = None
+
+
+@pytest.fixture(autouse=True)
+def shared_reads_cache_per_test(settings):
+    """Each test gets its own empty cache of shared reads (core.http_cache), in memory: the
+    catalogue's version starts again in every test's database, so entries must not carry over.
+    """
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared-reads": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "shared-reads-tests",
+        },
+    }
+    caches["shared-reads"].clear()
+    yield
 
 
 @pytest.fixture

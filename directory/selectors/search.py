@@ -79,13 +79,17 @@ class _NumNode(Func):
 
 
 def full_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
-    query = prefix_query(terms)
-    # Only stop words ("the of"): an empty query, which must not empty the results.
-    only_stop_words = Exact(_NumNode(query), 0)
-    return (
-        queryset.filter(Q(search_document=query) | Q(only_stop_words))
-        .annotate(rank=SearchRank(F("search_document"), query))
-        .order_by("-rank", "name", "pk")
+    for term in terms:
+        per_config = [SearchQuery(f"{term}:*", search_type="raw", config=c) for c in CONFIGS]
+        # A stop word of either language ("the", "de") makes an empty query there: it counts
+        # as matched, or "the gamblers" would find nothing (PostgreSQL folds these tests away
+        # when planning, as their arguments are constants).
+        matched = Q(search_document=prefix_query([term]))
+        for one in per_config:
+            matched |= Q(Exact(_NumNode(one), 0))
+        queryset = queryset.filter(matched)
+    return queryset.annotate(rank=SearchRank(F("search_document"), prefix_query(terms))).order_by(
+        "-rank", "name", "pk"
     )
 
 
