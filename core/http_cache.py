@@ -94,7 +94,13 @@ def _freeze(response) -> dict:
         try:
             body = b"".join(response.streaming_content)
         finally:
-            response.close()
+            # Release the response's files (an XLSX export's temporary file), but not through
+            # response.close(): that also sends request_finished, which would close the
+            # database connection in the middle of this request.
+            for closer in response._resource_closers:
+                with contextlib.suppress(Exception):
+                    closer()
+            response._resource_closers.clear()
     else:
         body = response.content
     headers = [(k, v) for k, v in response.items() if k.lower() not in _HOP_BY_HOP]
