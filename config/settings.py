@@ -97,18 +97,11 @@ INSTALLED_APPS = [
     "scale",
 ]
 
-# "default" is Django's own default (per process). "shared-reads" holds the exports and pages
-# built once per catalogue version (core.http_cache): on disk, so that every worker of the
-# server reads what one built. SHARED_READS_CACHE_DIR moves it.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "shared-reads": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("SHARED_READS_CACHE_DIR")
-        or os.path.join(tempfile.gettempdir(), "selfhelp-shared-reads"),
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    },
-}
+# The exports and pages built once per catalogue version (core.http_cache) are kept as files
+# here, shared by every worker of the server; they hold the catalogue only, never client data.
+SHARED_READS_DIR = os.environ.get("SHARED_READS_CACHE_DIR") or os.path.join(
+    tempfile.gettempdir(), "selfhelp-shared-reads"
+)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -5,8 +5,9 @@ people asking at once must not cost twenty builds: that would hold every worker 
 :func:`shared_read` wraps such a view:
 
 * the **version** callable (one indexed row read) names the data's state; the response is
-  built once per version and variant and kept in the ``shared-reads`` cache (a directory on
-  disk, shared by the server's workers), so a write makes every older entry unreachable;
+  built once per version and variant and kept as a file in ``SHARED_READS_DIR`` (shared by
+  the server's workers, written and sent a block at a time, so an export is never whole in
+  memory), so a write makes every older entry unreachable (swept after a day);
 * concurrent misses wait on a **lock** per entry (one build, the others read its result), so a
   burst of identical requests costs one build, not one per worker;
 * every answer carries an ``ETag`` and ``Last-Modified``; a matching ``If-None-Match`` or
@@ -15,9 +16,9 @@ people asking at once must not cost twenty builds: that would hold every worker 
   in their file name), plus the session when ``personal=True``: a page drawn in the site's
   layout carries the user's name and CSRF token, so it is only ever shared with its session.
 
-Responses other than 200 are never cached, nor are cookies. The responses stay ``private``
-(signed-in data) but may be kept and revalidated by the browser (``no-cache``):
-``NoStoreMiddleware`` leaves their Cache-Control alone.
+Responses other than 200 are never cached, nor are cookies. Shared responses are ``private,
+no-cache`` (a browser may keep them and must ask again; ``NoStoreMiddleware`` leaves that
+alone); personal pages stay ``no-store`` like every other page.
 """
 
 from __future__ import annotations
@@ -25,22 +26,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
-import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 
-from django.core.cache import caches
+from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-CACHE_ALIAS = "shared-reads"
 TIMEOUT = 24 * 3600  # a version lives until the next write; a day bounds forgotten entries
 LOCK_WAIT = 60.0  # seconds a request waits for another's build before building itself
 _HOP_BY_HOP = {"set-cookie", "content-length", "transfer-encoding", "connection"}
@@ -48,16 +50,10 @@ _HOP_BY_HOP = {"set-cookie", "content-length", "transfer-encoding", "connection"
 logger = logging.getLogger(__name__)
 
 
-def _lock_dir() -> str:
-    path = os.path.join(tempfile.gettempdir(), "selfhelp-shared-read-locks")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    return path
-
-
 @contextlib.contextmanager
 def _build_lock(digest: str):
     """An exclusive lock per entry, across the server's worker processes and threads."""
-    path = os.path.join(_lock_dir(), digest + ".lock")
+    path = _store_dir() / f"{digest}.lock"
     with open(path, "a") as handle:
         deadline = time.monotonic() + LOCK_WAIT
         while True:
@@ -89,37 +85,79 @@ def _variant(request, personal: bool) -> str:
     return "|".join(parts)
 
 
-def _freeze(response) -> dict:
-    if response.streaming:
-        try:
-            body = b"".join(response.streaming_content)
-        finally:
-            # Release the response's files (an XLSX export's temporary file), but not through
-            # response.close(): that also sends request_finished, which would close the
-            # database connection in the middle of this request.
-            for closer in response._resource_closers:
-                with contextlib.suppress(Exception):
-                    closer()
-            response._resource_closers.clear()
-    else:
-        body = response.content
+def _store_dir() -> Path:
+    path = Path(settings.SHARED_READS_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _read_entry(digest: str) -> tuple[dict, Path] | None:
+    """The entry's headers and the path of its body, if it is there (and not expired)."""
+    directory = _store_dir()
+    meta, body = directory / f"{digest}.json", directory / f"{digest}.body"
+    try:
+        if time.time() - meta.stat().st_mtime > TIMEOUT:
+            return None
+        return json.loads(meta.read_text(encoding="utf-8")), body
+    except (OSError, ValueError):
+        return None
+
+
+def _write_entry(digest: str, response) -> None:
+    """The response's body to a file, a chunk at a time (never whole in memory), then its
+    status and headers; each moved into place whole, so a reader sees all of it or nothing."""
+    directory = _store_dir()
+    token = f"{os.getpid()}-{threading.get_ident()}"
+    body_tmp = directory / f"{digest}.body.{token}"
+    try:
+        with open(body_tmp, "wb") as handle:
+            chunks = response.streaming_content if response.streaming else [response.content]
+            for chunk in chunks:
+                handle.write(chunk)
+    finally:
+        # Release the response's files (an XLSX export's temporary file), but not through
+        # response.close(): that also sends request_finished, which would close the database
+        # connection in the middle of this request.
+        for closer in getattr(response, "_resource_closers", []):
+            with contextlib.suppress(Exception):
+                closer()
     headers = [(k, v) for k, v in response.items() if k.lower() not in _HOP_BY_HOP]
-    return {"status": response.status_code, "headers": headers, "body": body}
+    meta_tmp = directory / f"{digest}.json.{token}"
+    meta_tmp.write_text(json.dumps({"status": response.status_code, "headers": headers}))
+    os.replace(body_tmp, directory / f"{digest}.body")
+    os.replace(meta_tmp, directory / f"{digest}.json")
+    _sweep(directory)
 
 
-def _thaw(entry: dict) -> HttpResponse:
-    response = HttpResponse(entry["body"], status=entry["status"])
-    for key, value in entry["headers"]:
+def _sweep(directory: Path) -> None:
+    """Remove entries older than TIMEOUT (earlier versions): a build is rare, this is cheap."""
+    cutoff = time.time() - TIMEOUT
+    for path in directory.iterdir():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def _serve(meta: dict, body: Path):
+    """The stored entry, sent from its file a block at a time."""
+    response = FileResponse(open(body, "rb"), status=meta["status"])  # noqa: SIM115 (closed by Django)
+    for header in ("Content-Type", "Content-Disposition"):
+        if header in response:
+            del response[header]
+    for key, value in meta["headers"]:
         response[key] = value
     return response
 
 
-def _mark(response, etag: str, changed_at: datetime | None):
+def _mark(response, etag: str, changed_at: datetime | None, personal: bool):
     response["ETag"] = etag
     if changed_at is not None:
         response["Last-Modified"] = http_date(changed_at.timestamp())
-    response["Cache-Control"] = "private, no-cache"
-    response.revalidate_only = True  # NoStoreMiddleware keeps this Cache-Control
+    if not personal:
+        # No client data and nobody's name in it: the browser may keep it and ask again.
+        # A personal page (a name, a CSRF token) stays no-store (NoStoreMiddleware).
+        response["Cache-Control"] = "private, no-cache"
+        response.revalidate_only = True  # NoStoreMiddleware keeps this Cache-Control
     return response
 
 
@@ -154,14 +192,12 @@ def shared_read(
                 last_modified=int(changed_at.timestamp()) if changed_at else None,
             )
             if not_modified is not None:
-                return _mark(not_modified, etag, changed_at)
+                return _mark(not_modified, etag, changed_at, personal)
 
-            cache = caches[CACHE_ALIAS]
-            key = f"shared-read:{digest}"
-            entry = cache.get(key)
+            entry = _read_entry(digest)
             if entry is None:
                 with _build_lock(digest):
-                    entry = cache.get(key)  # built by whoever held the lock before us
+                    entry = _read_entry(digest)  # built by whoever held the lock before us
                     if entry is None:
                         response = view(request, *args, **kwargs)
                         if response.status_code != 200:
@@ -170,9 +206,11 @@ def shared_read(
                             # The page carries this visitor's CSRF token: not shareable.
                             logger.warning("%s used a CSRF token: not cached", request.path)
                             return response
-                        entry = _freeze(response)
-                        cache.set(key, entry, TIMEOUT)
-            return _mark(_thaw(entry), etag, changed_at)
+                        _write_entry(digest, response)
+                        entry = _read_entry(digest)
+                        if entry is None:  # the disk refused it: answer from the build anyway
+                            return response
+            return _mark(_serve(*entry), etag, changed_at, personal)
 
         return wrapped
 

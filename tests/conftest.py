@@ -1,7 +1,6 @@
 import os
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -111,19 +110,10 @@ class QueryCount(int):
 
 
 @pytest.fixture(autouse=True)
-def shared_reads_cache_per_test(settings):
-    """Each test gets its own empty cache of shared reads (core.http_cache), in memory: the
-    catalogue's version starts again in every test's database, so entries must not carry over.
-    """
-    settings.CACHES = {
-        **settings.CACHES,
-        "shared-reads": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "shared-reads-tests",
-        },
-    }
-    caches["shared-reads"].clear()
-    yield
+def shared_reads_per_test(settings, tmp_path):
+    """Each test gets its own empty store of shared reads (core.http_cache): the catalogue's
+    version starts again in every test's database, so entries must not carry over."""
+    settings.SHARED_READS_DIR = str(tmp_path / "shared-reads")
 
 
 @pytest.fixture

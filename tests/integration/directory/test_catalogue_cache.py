@@ -97,7 +97,9 @@ def test_the_print_page_is_never_shared_between_sessions(sign_in, clinician, sup
     one = sign_in(clinician).get("/directory/print/")
     two = sign_in(supervisor).get("/directory/print/")
     assert one["ETag"] != two["ETag"]
-    assert b"Calm Circle" in one.content and b"Calm Circle" in two.content
+    for response in (one, two):
+        assert b"Calm Circle" in b"".join(response.streaming_content)
+        assert "no-store" in response["Cache-Control"]  # a personal page: never kept
 
 
 def test_the_cache_needs_the_permission_first(client, listing):
