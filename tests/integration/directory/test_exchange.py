@@ -23,7 +23,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessEvent
-from core import streaming
 from directory.models import Contact, Group, Meeting
 from directory.rules import hsds, meeting_guide, records, spreadsheet
 from directory.selectors import snapshot
