@@ -1356,3 +1356,59 @@ def test_the_list_links_its_downloads_and_the_worklist_its_imports(sign_in, clin
     html = sign_in(site_admin).get("/directory/manage/").content.decode()
     assert f'href="{reverse("directory:import")}"' in html
     assert f'href="{reverse("directory:meeting-guide-import")}"' in html
+
+
+# --- A large import confirms in bulk --------------------------------------------------------
+
+
+def _new_rows(n: int, start: int = 0) -> list[dict]:
+    return [
+        dra_row(
+            Slug=f"bulk-listing-{i}",
+            Name=f"Bulk Listing {i}",
+            Phones=f"+1310555{i:04d} (Los Angeles)",
+            **{"Web addresses": f"https://example.org/{i}"},
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def _confirm_queries(client, rows) -> int:
+    preview = upload(client, IMPORT, csv_file(rows))
+    assert preview.status_code == 200 and preview.context["plan"].ok
+    with CaptureQueriesContext(connection) as queries:
+        response = confirm(client, IMPORT, preview)
+    assert response.status_code == 302, response.content[:500]
+    return len(queries)
+
+
+def test_a_confirmed_import_writes_in_a_fixed_number_of_queries(sign_in, site_admin, listings):
+    """5 rows or 60, created and updated: the same number of statements (a 5,000-row file made
+    one save per row and list before, and ran past the worker's timeout)."""
+    client = sign_in(site_admin)
+    client.get("/about/")
+    few = _confirm_queries(client, [dra_row(Status="Defunct"), *_new_rows(4)])
+    many = _confirm_queries(client, [dra_row(Status="Active"), *_new_rows(59, start=100)])
+    assert few == many
+    assert Group.objects.filter(slug__startswith="bulk-listing-").count() == 63
+
+
+def test_a_bulk_import_keeps_the_history_and_the_lists(sign_in, site_admin, listings):
+    client = sign_in(site_admin)
+    _confirm_queries(client, [dra_row(Status="Defunct", Needs="Depression"), *_new_rows(2)])
+    created = Group.objects.get(slug="bulk-listing-1")
+    assert {n.name for n in created.needs.all()} == {"Co-occurring substance use", "Depression"}
+    assert [c.phone for c in created.contacts.filter(kind=Contact.Kind.PHONE)] == ["+13105550001"]
+    record = created.history.get()
+    assert record.history_type == "+" and record.history_user == site_admin
+    assert {row.need.name for row in record.needs.all()} == {
+        "Co-occurring substance use",
+        "Depression",
+    }
+    assert created.contacts.get(kind=Contact.Kind.WEB).history.get().history_type == "+"
+    updated = Group.objects.get(slug="dual-recovery-anonymous")
+    assert updated.status == Group.Status.DEFUNCT and updated.version == listings["dra"].version + 1
+    latest = updated.history.order_by("-history_id").first()
+    assert latest.history_type == "~" and latest.history_user == site_admin
+    assert {row.need.name for row in latest.needs.all()} == {"Depression"}
+    assert "depresión" in updated.search_terms  # the search document's words kept current
