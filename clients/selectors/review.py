@@ -105,17 +105,19 @@ STILL_TO_DOCUMENT = ~Q(status=Referral.Status.CLOSED) | Q(
 # --- who counts as a clinician of the clinic -------------------------------------------------
 
 
-def clinician_role_ids() -> list[int]:
+def _clinician_roles():
     """The roles (groups) that grant the clinician's home: roles, never group names."""
-    return list(
-        Group.objects.filter(
-            permissions__content_type__app_label="accounts",
-            permissions__codename="use_clinician_home",
-        ).values_list("pk", flat=True)
-    )
+    return Group.objects.filter(
+        permissions__content_type__app_label="accounts",
+        permissions__codename="use_clinician_home",
+    ).values("pk")
 
 
-def _clinicians_at(clinic_id: int, role_ids: list[int]):
+def clinician_role_ids() -> list[int]:
+    return [row["pk"] for row in _clinician_roles()]
+
+
+def _clinicians_at(clinic_id: int, role_ids):
     """The clinic's staff holding one of those roles. The role ids are read first, on their
     own (a few rows): with the roles' join inside this subquery PostgreSQL scanned all 2,646
     clinician memberships of the county (6.7–12.4 ms); from the ids it reads the clinic's
@@ -143,7 +145,9 @@ def clinicians_for_sign_off(clinic_id: int | None, role_ids: list[int] | None = 
     User = get_user_model()
     if clinic_id is None:
         return User.objects.none()
-    role_ids = clinician_role_ids() if role_ids is None else role_ids
+    # Without the ids read first (the sign-off form's queryset, only evaluated on a post), the
+    # roles stay a subquery: building the form costs no query.
+    role_ids = _clinician_roles() if role_ids is None else role_ids
     return User.objects.filter(
         Q(pk__in=_clinicians_at(clinic_id, role_ids)) | _worked_here(clinic_id)
     ).order_by("last_name", "first_name", "username")
