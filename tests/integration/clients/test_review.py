@@ -912,9 +912,9 @@ def test_the_page_runs_a_fixed_number_of_queries(
     assert many == few, "\n".join(sql)
     # Session, user (with its clinic), OTP device, the user's and the roles' permissions (5);
     # the clinician roles' ids, then the clinic's staff with this period's sign-off, which are
-    # also the sign-off form's choices (2); screenings with the funnel, their BLOCKS reasons, referrals and feedback
-    # counted by clinician (4); the weeks, the page of gaps (its count is the figures' total),
-    # the sign-offs (3); the access-log row.
+    # also the sign-off form's choices (2); screenings with the funnel, their BLOCKS reasons,
+    # referrals and feedback counted by clinician (4); the weeks, the page of gaps (its count
+    # is the figures' total), the sign-offs (3); the access-log row.
     assert many == 15, "\n".join(sql)
     data = review.review(clinic.pk, Period(START, TODAY))
     assert len(data.rows) == 13
