@@ -176,7 +176,8 @@ def _floor_verdict(document: dict) -> Verdict:
     for key, page in pages.items():
         if key in NOT_PRODUCT:
             continue
-        ratio = page.get("floor_ratio")
+        p50 = page.get("p50_ms")
+        ratio = None if p50 is None else p50 / floor["p50_ms"]
         if ratio is None:
             over.append(f"{key} not measured")
             continue

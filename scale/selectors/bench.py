@@ -299,6 +299,8 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
     listing = _busy_listing()
     word, filters, search_sizes = _search_terms()
     fill_word, fill_results = _page_filling_word()
+    if not fill_results:  # a catalogue too small for any of them: the common need's word
+        fill_word, fill_results = word, search_sizes["results_without_filters"]
     search_sizes["page_filling_word"] = fill_word
     search_sizes["page_filling_results"] = fill_results
     search_sizes["browse_results"] = directory_selectors.listings().count()
