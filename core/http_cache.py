@@ -16,9 +16,8 @@ people asking at once must not cost twenty builds: that would hold every worker 
   in their file name), plus the session when ``personal=True``: a page drawn in the site's
   layout carries the user's name and CSRF token, so it is only ever shared with its session.
 
-Responses other than 200 are never cached, nor are cookies. Shared responses are ``private,
-no-cache`` (a browser may keep them and must ask again; ``NoStoreMiddleware`` leaves that
-alone); personal pages stay ``no-store`` like every other page.
+Responses other than 200 are never cached, nor are cookies; every response stays ``no-store``
+for browsers and proxies (``NoStoreMiddleware``), the ETag serving clients that revalidate.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -138,8 +137,14 @@ def _sweep(directory: Path) -> None:
                 path.unlink()
 
 
-def _serve(meta: dict, body: Path):
-    """The stored entry, sent from its file a block at a time."""
+def _serve(meta: dict, body: Path, personal: bool):
+    """The stored entry, sent from its file a block at a time; a page (personal, read whole
+    by the browser anyway) as an ordinary response."""
+    if personal:
+        response = HttpResponse(body.read_bytes(), status=meta["status"])
+        for key, value in meta["headers"]:
+            response[key] = value
+        return response
     response = FileResponse(open(body, "rb"), status=meta["status"])  # noqa: SIM115 (closed by Django)
     for header in ("Content-Type", "Content-Disposition"):
         if header in response:
@@ -149,15 +154,13 @@ def _serve(meta: dict, body: Path):
     return response
 
 
-def _mark(response, etag: str, changed_at: datetime | None, personal: bool):
+def _mark(response, etag: str, changed_at: datetime | None):
     response["ETag"] = etag
     if changed_at is not None:
         response["Last-Modified"] = http_date(changed_at.timestamp())
-    if not personal:
-        # No client data and nobody's name in it: the browser may keep it and ask again.
-        # A personal page (a name, a CSRF token) stays no-store (NoStoreMiddleware).
-        response["Cache-Control"] = "private, no-cache"
-        response.revalidate_only = True  # NoStoreMiddleware keeps this Cache-Control
+    # Cache-Control stays NoStoreMiddleware's no-store, as on every page (a security invariant
+    # tested over every URL): the ETag serves clients that revalidate on their own (feed
+    # readers, scripts, If-None-Match), the server-side entry serves everyone.
     return response
 
 
@@ -192,7 +195,7 @@ def shared_read(
                 last_modified=int(changed_at.timestamp()) if changed_at else None,
             )
             if not_modified is not None:
-                return _mark(not_modified, etag, changed_at, personal)
+                return _mark(not_modified, etag, changed_at)
 
             entry = _read_entry(digest)
             if entry is None:
@@ -210,7 +213,7 @@ def shared_read(
                         entry = _read_entry(digest)
                         if entry is None:  # the disk refused it: answer from the build anyway
                             return response
-            return _mark(_serve(*entry), etag, changed_at, personal)
+            return _mark(_serve(*entry, personal), etag, changed_at)
 
         return wrapped
 

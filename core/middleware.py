@@ -21,10 +21,6 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if getattr(response, "revalidate_only", False):
-            # A shared read of the catalogue (core.http_cache): no client data, and its ETag
-            # is only useful if the browser may keep it and ask again.
-            return response
         add_never_cache_headers(response)
         response.headers["Cache-Control"] = (
             "no-store, no-cache, must-revalidate, private, max-age=0"
