@@ -6,6 +6,7 @@ suite (``make test``) turn off what they must, explicitly.
 """
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,6 +95,12 @@ INSTALLED_APPS = [
     "referrals",
     "scale",
 ]
+
+# The exports and pages built once per catalogue version (core.http_cache) are kept as files
+# here, shared by every worker of the server; they hold the catalogue only, never client data.
+SHARED_READS_DIR = os.environ.get("SHARED_READS_CACHE_DIR") or os.path.join(
+    tempfile.gettempdir(), "selfhelp-shared-reads"
+)
 
 MIDDLEWARE = [
     # First: every middleware below may parse the Cookie header (core/middleware.py).

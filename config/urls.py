@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("clients.urls")),
     path("referrals/", include("referrals.urls")),
     path("healthz", system_views.healthz, name="healthz"),
+    path("about/", system_views.about, name="about"),
     # The admin signs in through the product's own sign-in, with its two-factor step.
     path("admin/login/", system_views.admin_sign_in, name="admin-login"),
     path("admin/", admin.site.urls),

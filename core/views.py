@@ -65,3 +65,13 @@ def permission_denied(request, exception=None):
 @login_not_required
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+@require_GET
+def about(request):
+    """What this service is and which policy it follows: the plainest signed-in page.
+
+    It reads nothing but the session and the user, so it is also the benchmark's floor: every
+    page is measured as a multiple of what the layout, the middleware and sign-in cost.
+    """
+    return render(request, "about.html")

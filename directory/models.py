@@ -13,6 +13,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from directory.rules.currency import DEFAULT_CURRENT_MONTHS, current_since, months_before
+from directory.search_document import SearchDocument, SearchDocumentField
 
 # A listing not verified within this long is stale (design notes, section 4). The period is the
 # setting LISTING_CURRENT_MONTHS (12 by default); this is the default as a length of time.
@@ -239,13 +240,24 @@ class Group(models.Model):
         related_name="+",
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The words of the listing's needs (with their synonyms in English and Spanish), languages
+    # (named in both) and areas, kept by directory.services.search_terms: a generated column
+    # cannot read other tables, so this row-level copy is what the search document indexes.
+    search_terms = models.TextField(blank=True, default="", editable=False)
+    # The stored, indexed search document (PostgreSQL): see directory.search_document.
+    search_document = models.GeneratedField(
+        expression=SearchDocument("name", "aliases", "description", "search_terms"),
+        output_field=SearchDocumentField(),
+        db_persist=True,
+        editable=False,
+    )
     # Optimistic locking: a save names the version it started from (design notes, section 5).
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(
         m2m_fields=[categories, types, needs, languages, service_areas],
-        excluded_fields=["updated_at"],
+        excluded_fields=["updated_at", "search_terms", "search_document"],
     )
     objects = GroupQuerySet.as_manager()
 
@@ -608,3 +620,19 @@ class ChangeRequest(models.Model):
 
     def __str__(self):
         return f"{self.group}: {self.get_source_display()} {self.submitted_at:%Y-%m-%d}"
+
+
+class CatalogueVersion(models.Model):
+    """One row counting every write to the catalogue: what shared reads are cached under.
+
+    Database triggers on every catalogue table bump it (directory/catalogue_version.py), so
+    QuerySet.update, bulk_create, COPY and raw SQL count as well as save(): a cache keyed on
+    it can never serve a listing as it was before a committed write.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"catalogue version {self.version}"

@@ -8,7 +8,11 @@ on the server of ``DATABASE_URL``:
 2. fill it with ``generate_scale_data`` (``SEED``, default 2026), unless its ScaleDataset row
    already says that scale, seed and generator version (a database holding anything else is
    dropped and made again; ``BENCH_REGENERATE=1`` always does);
-3. ``manage.py bench_pages`` (``BENCH_ITERATIONS``, ``BENCH_WARMUP``) in a subprocess.
+3. ``manage.py bench_pages`` (``BENCH_ITERATIONS``, ``BENCH_WARMUP``) in a subprocess, for
+   ``BENCH_ROUNDS`` rounds (default 3) with the scales interleaved; each page's figures are the
+   median of its rounds, the machine's load average recorded before each round.
+
+``BENCH_DATABASE_PREFIX`` names the databases ``<prefix>_<scale>`` instead.
 
 Then ``scripts/loadtest.py`` against the last scale's database (``LOADTEST=0`` skips it), and
 ``scale/report.py`` writes docs/performance.json and docs/PERFORMANCE.md whenever there are
@@ -135,9 +139,10 @@ def dataset_state(env: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def prepare(url: str, scale: str, seed: str, *, regenerate: bool) -> str:
+def prepare(url: str, scale: str, seed: str, *, regenerate: bool, prefix: str = "") -> str:
     """The scale's database, migrated and holding that scale and seed; its URL."""
-    name = f"{urlsplit(url).path.lstrip('/')}_bench_{scale}"
+    prefix = prefix or f"{urlsplit(url).path.lstrip('/')}_bench"
+    name = f"{prefix}_{scale}"
     bench_url = database_url_for(url, name)
     env = app_environment(bench_url)
     ensure_database(url, name, recreate=regenerate)
@@ -195,10 +200,13 @@ def loadtest(bench_url: str, scale: str, out: Path) -> tuple[dict | None, bool]:
     return result, done.returncode == 0
 
 
-def command_line(scales: list[str], seed: str, iterations: str, warmup: str) -> str:
+def command_line(
+    scales: list[str], seed: str, iterations: str, warmup: str, rounds: int = 3
+) -> str:
     settings = {
         "SCALES": " ".join(scales),
         "SEED": seed,
+        "BENCH_ROUNDS": str(rounds),
         "BENCH_ITERATIONS": iterations,
         "BENCH_WARMUP": warmup,
     }
@@ -231,34 +239,52 @@ def main() -> int:
     iterations = os.environ.get("BENCH_ITERATIONS", "40")
     warmup = os.environ.get("BENCH_WARMUP", "5")
     regenerate = os.environ.get("BENCH_REGENERATE", "0") == "1"
+    bench_rounds = int(os.environ.get("BENCH_ROUNDS", "3") or 3)
+    # The databases are <prefix>_<scale>; the prefix defaults to <name>_bench.
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX", "")
     if not scales or not seed.isdigit():
         sys.stderr.write("SCALES must name at least one scale, and SEED be a whole number.\n")
         return 2
 
     sys.path.insert(0, str(ROOT))
     from scale import report
+    from scale.rules import bench as bench_rules
     from scale.rules import report as report_rules
 
     started = time.monotonic()
     runs, urls, ok = {}, {}, True
+    rounds: dict[str, list[dict]] = {scale: [] for scale in scales}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         try:
             for scale in scales:
                 say(f"== {scale} scale")
-                urls[scale] = prepare(url, scale, seed, regenerate=regenerate)
-                say(f"  measuring pages ({iterations} timed requests each, {warmup} warm-up)")
-                runs[scale], passed = bench_pages(
-                    urls[scale],
-                    Path(tmp) / f"bench-{scale}.json",
-                    iterations=iterations,
-                    warmup=warmup,
-                )
-                ok &= passed
+                urls[scale] = prepare(url, scale, seed, regenerate=regenerate, prefix=prefix)
+            # The scales interleaved, round after round (the order reversed every other
+            # round), so that a busy spell of the machine falls on both; each page's figure is
+            # the median of its rounds (scale.rules.bench.merge_rounds).
+            for number in range(1, bench_rounds + 1):
+                order = scales if number % 2 else list(reversed(scales))
+                for scale in order:
+                    say(
+                        f"== round {number}/{bench_rounds}, {scale} scale "
+                        f"(load average {', '.join(f'{x:.2f}' for x in os.getloadavg())})"
+                    )
+                    run, passed = bench_pages(
+                        urls[scale],
+                        Path(tmp) / f"bench-{scale}-{number}.json",
+                        iterations=iterations,
+                        warmup=warmup,
+                    )
+                    rounds[scale].append(run)
+                    ok &= passed
+            for scale in scales:
+                runs[scale] = bench_rules.merge_rounds(rounds[scale])
             load_scale = "county" if "county" in scales else scales[-1]
             load, passed = loadtest(urls[load_scale], load_scale, Path(tmp) / "loadtest.json")
             ok &= passed
         except BenchFailed as problem:
             sys.stderr.write(f"make bench: {problem}\n")
+            runs = {s: bench_rules.merge_rounds(r) for s, r in rounds.items() if r}
             if not runs:
                 return 1
             ok, load = False, None
@@ -267,7 +293,7 @@ def main() -> int:
         runs=runs,
         loadtest=load,
         machine=report.machine_info(),
-        command=command_line(scales, seed, iterations, warmup),
+        command=command_line(scales, seed, iterations, warmup, bench_rounds),
     )
     docs = ROOT / "docs"
     report.write(

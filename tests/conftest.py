@@ -109,6 +109,13 @@ class QueryCount(int):
     response = None
 
 
+@pytest.fixture(autouse=True)
+def shared_reads_per_test(settings, tmp_path):
+    """Each test gets its own empty store of shared reads (core.http_cache): the catalogue's
+    version starts again in every test's database, so entries must not carry over."""
+    settings.SHARED_READS_DIR = str(tmp_path / "shared-reads")
+
+
 @pytest.fixture
 def count_queries(db):
     """`count_queries(client, path, data=None, *, results=False)`: GET the page, check it is a

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0008_substance_use_consent'),
-        ('clients', '0008_unaccent'),
+        ("clients", "0008_substance_use_consent"),
+        ("clients", "0008_unaccent"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -1,59 +1,44 @@
-"""Searching the annotated referral list (policy VII.C–D) by name, aliases, description and needs.
+"""Searching the annotated referral list (policy VII.C–D) by name, aliases, description, needs,
+languages and areas, in English or Spanish, with or without accents.
 
-The typed words are split on anything that is not a letter or a digit, and **every word must
-match** the beginning of a word somewhere in the listing (its name, an alias, its description or
-a need's name), so a search narrows as the clinician types ("depr" finds "Depression Anonymous").
+The typed words are split on anything that is not a letter or a digit, folded (lower case, no
+accents) and **every word must match** the beginning of a word somewhere in the listing, so a
+search narrows as the clinician types ("depr" finds "Depression Anonymous"). The listing's
+vocabulary words (``Group.search_terms``: needs with English and Spanish synonyms, languages
+named in English and Spanish, areas) are part of what is searched, so "depresion",
+"depression spanish" and "ansiedad español" find groups.
 
-PostgreSQL: full-text search, each word a prefix query (``word:*``) in the ``english``
-configuration, so "gambling" also finds "gamblers". The listing's text goes through the GIN
-expression index on :func:`group_document`, its needs through the small needs table, a UNION per
-word; ``ts_rank`` ranks a name or alias (A) over a need (B) over the description (C), ties by name.
+PostgreSQL: the stored, GIN-indexed ``Group.search_document`` (directory/search_document.py),
+each word a prefix query (``word:*``) in the ``english`` or the ``spanish`` configuration, so
+"gambling" also finds "gamblers" and "adicciones" "adicción"; ``ts_rank`` over the stored
+document ranks a name or alias (A) over the vocabulary (B) over the description (C), ties by
+name. One query, no per-row parsing.
 
-SQLite (the demo and one CI pass): :func:`fallback_search`, a case-insensitive substring match
-over the same fields, names first, giving the same listings for whole words. By design it also
-matches stop words and fragments inside words, misses stemmed variants, and compares non-ASCII
-letters case-sensitively (aliases store them escaped).
+SQLite (the demo and one CI pass): :func:`fallback_search`, a substring match over the same
+text with accents folded on both sides (``core.text.Unaccent``), names first. By design it
+also matches fragments inside words and misses stemmed variants; aliases are compared as
+stored (SQLite keeps their non-ASCII letters escaped).
 """
 
 import re
 
-from django.contrib.postgres.search import (
-    SearchQuery,
-    SearchRank,
-    SearchVector,
-    SearchVectorExact,
-)
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import (
-    Case,
-    Exists,
-    FloatField,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    StringAgg,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.lookups import Exact
 
-from directory.models import Group
+from core.text import Unaccent, fold
 
-CONFIG = "english"
+CONFIGS = ("english", "spanish")
 MAX_WORDS = 8  # a bound on the query's size, whatever is typed
 MAX_LENGTH = 200  # the form's limit on the search box
 
 _WORD = re.compile(r"[^\W_]+")  # letters and digits only: nothing with a meaning in tsquery
 
-GroupNeed = Group.needs.through
-
 
 def words(text: str) -> list[str]:
-    """The words of a search, lower-cased, at most MAX_WORDS of them."""
-    return _WORD.findall((text or "").lower())[:MAX_WORDS]
+    """The words of a search, folded (lower case, no accents), at most MAX_WORDS of them."""
+    return _WORD.findall(fold(text or ""))[:MAX_WORDS]
 
 
 def search_groups(queryset: QuerySet, text: str) -> QuerySet:
@@ -72,18 +57,20 @@ def search_groups(queryset: QuerySet, text: str) -> QuerySet:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-def group_document() -> SearchVector:
-    """The listing's own searchable text: the expression migration 0003 indexes."""
-    return (
-        SearchVector("name", weight="A", config=CONFIG)
-        + SearchVector("aliases", weight="A", config=CONFIG)
-        + SearchVector("description", weight="C", config=CONFIG)
-    )
-
-
 def prefix_query(terms: list[str]) -> SearchQuery:
-    # Safe to write as raw tsquery syntax: a term holds only letters and digits.
-    return SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw", config=CONFIG)
+    """Every term, as a prefix, in either configuration: (t1 english | t1 spanish) & ...
+
+    Safe to write as raw tsquery syntax: a term holds only letters and digits. A stop word of
+    one configuration becomes an empty query that ``||``/``&&`` simply drop.
+    """
+    query = None
+    for term in terms:
+        either = None
+        for config in CONFIGS:
+            one = SearchQuery(f"{term}:*", search_type="raw", config=config)
+            either = one if either is None else either | one
+        query = either if query is None else query & either
+    return query
 
 
 class _NumNode(Func):
@@ -91,34 +78,17 @@ class _NumNode(Func):
     output_field = IntegerField()
 
 
-def _groups_matching(term: str) -> QuerySet:
-    """The ids of listings whose text or needs match one word (an indexed UNION)."""
-    query = prefix_query([term])
-    # The ``@@`` lookups are filtered on directly, not through an annotation: the same SQL,
-    # built with half the work (measured on the search's Python time).
-    by_text = Group.objects.filter(SearchVectorExact(group_document(), query)).values("pk")
-    by_need = GroupNeed.objects.filter(
-        SearchVectorExact(SearchVector("need__name", config=CONFIG), query)
-    ).values("group_id")
-    return by_text.order_by().union(by_need.order_by())
-
-
 def full_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
     for term in terms:
-        # A stop word ("the") makes an empty query that matches nothing; it must not empty the
-        # results, so it counts as matched (PostgreSQL folds this test away when planning).
-        is_stop_word = Exact(_NumNode(prefix_query([term])), 0)
-        queryset = queryset.filter(Q(pk__in=_groups_matching(term)) | Q(is_stop_word))
-
-    needs_text = Subquery(
-        GroupNeed.objects.filter(group_id=OuterRef("pk"))
-        .order_by()
-        .values("group_id")
-        .annotate(text=StringAgg("need__name", delimiter=Value(" ")))
-        .values("text")
-    )
-    document = group_document() + SearchVector(needs_text, weight="B", config=CONFIG)
-    return queryset.annotate(rank=SearchRank(document, prefix_query(terms))).order_by(
+        per_config = [SearchQuery(f"{term}:*", search_type="raw", config=c) for c in CONFIGS]
+        # A stop word of either language ("the", "de") makes an empty query there: it counts
+        # as matched, or "the gamblers" would find nothing (PostgreSQL folds these tests away
+        # when planning, as their arguments are constants).
+        matched = Q(search_document=prefix_query([term]))
+        for one in per_config:
+            matched |= Q(Exact(_NumNode(one), 0))
+        queryset = queryset.filter(matched)
+    return queryset.annotate(rank=SearchRank(F("search_document"), prefix_query(terms))).order_by(
         "-rank", "name", "pk"
     )
 
@@ -127,18 +97,20 @@ def full_text_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
 
 
 def fallback_search(queryset: QuerySet, terms: list[str]) -> QuerySet:
-    """Every word somewhere in the name, aliases, description or needs; names first."""
+    """Every word somewhere in the name, aliases, description or vocabulary; names first."""
+    queryset = queryset.alias(
+        folded_name=Unaccent("name"),
+        folded_description=Unaccent("description"),
+        folded_terms=Unaccent("search_terms"),
+    )
     in_name = Q()
     for term in terms:
-        has_need = Exists(
-            GroupNeed.objects.filter(group_id=OuterRef("pk"), need__name__icontains=term)
-        )
         queryset = queryset.filter(
-            Q(name__icontains=term)
+            Q(folded_name__icontains=term)
             | Q(aliases__icontains=term)
-            | Q(description__icontains=term)
-            | Q(has_need)
+            | Q(folded_description__icontains=term)
+            | Q(folded_terms__icontains=term)
         )
-        in_name &= Q(name__icontains=term)
+        in_name &= Q(folded_name__icontains=term)
     rank = Case(When(in_name, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
     return queryset.annotate(rank=rank).order_by("-rank", "name", "pk")

@@ -13,6 +13,7 @@ from accounts.permissions import permission_required
 from core.pagination import CountedPaginator
 from directory.filters import GroupFilter
 from directory.selectors import browse as selectors
+from directory.views.caching import catalogue_page
 
 PAGE_SIZE = 20
 
@@ -66,6 +67,7 @@ def group(request, slug):
 
 @require_safe
 @permission_required("directory.view_group")
+@catalogue_page  # built once per catalogue version for each session (the layout is personal)
 def print_list(request):
     """The annotated referral list to print (VII.D), under the appendix's headings."""
     return render(

@@ -29,6 +29,7 @@ from directory.selectors import snapshot
 from directory.services import csv_import as csv_writes
 from directory.services import meeting_guide as meeting_writes
 from directory.views import uploads
+from directory.views.caching import catalogue_cached
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_TYPE = "application/json"  # what JsonResponse sent before these exports streamed
@@ -49,6 +50,8 @@ def _streamed(pieces, content_type: str, stem: str, extension: str):
 
 
 # --- Exports --------------------------------------------------------------------------------
+# Built once per catalogue version and served from the shared-reads cache with an ETag
+# (directory.views.caching): twenty people exporting at once cost one build.
 # Each export grows with the directory (2,000 listings with 20,000 meetings in the county), so
 # none is built whole in memory: CSV and JSON stream; the workbook is written to a temporary
 # file, which is then sent a block at a time.
@@ -56,6 +59,7 @@ def _streamed(pieces, content_type: str, stem: str, extension: str):
 
 @permission_required("directory.view_group")
 @require_GET
+@catalogue_cached
 def export_csv(request):
     """Streamed: rows leave as the database yields them, a chunk of listings at a time."""
     return _streamed(
@@ -68,6 +72,7 @@ def export_csv(request):
 
 @permission_required("directory.view_group")
 @require_GET
+@catalogue_cached
 def export_xlsx(request):
     """Written to a temporary file by openpyxl's write-only workbook, then sent from it.
 
@@ -86,6 +91,7 @@ def _hsds_pieces():
 
 @permission_required("directory.view_group")
 @require_GET
+@catalogue_cached
 def export_hsds(request):
     """Streamed, an organization at a time; the page header's count comes with the rows."""
     return _streamed(_hsds_pieces(), JSON_TYPE, "self-help-groups-hsds", "json")
@@ -93,6 +99,7 @@ def export_hsds(request):
 
 @permission_required("directory.view_group")
 @require_GET
+@catalogue_cached
 def meeting_guide_feed(request):
     """Streamed, a meeting at a time."""
     items = meeting_feed.feed_items(

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0008_medication_safety_decision'),
-        ('referrals', '0008_one_draft_per_client'),
+        ("referrals", "0008_medication_safety_decision"),
+        ("referrals", "0008_one_draft_per_client"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -70,3 +70,69 @@ def jsonable(value):
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     return value
+
+
+FLOOR_PAGE = "floor"
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One scale's rounds of ``bench_pages`` merged: each page's median over the rounds.
+
+    A single run's p50 moves with whatever else the machine does, so the benchmark runs each
+    scale several times, interleaved with the other scale, and keeps per page the median of
+    the rounds' p50, p95 and database time; the floor ratio is that p50 over the floor page's.
+    The rounds' own figures, and the load average before each, stay in ``rounds``.
+    """
+    if not rounds:
+        raise ValueError("no rounds")
+    last = rounds[-1]
+    pages = []
+    for page in last.get("pages", []):
+        key = page["key"]
+        seen = [p for r in rounds for p in r.get("pages", []) if p["key"] == key]
+        measured = [p for p in seen if "error" not in p]
+        merged = {k: page[k] for k in ("key", "title", "role", "path") if k in page}
+        if len(measured) < len(seen) or not measured:
+            error = next((p for p in seen if "error" in p), page)
+            pages.append(merged | {"status": error.get("status"), "error": error.get("error")})
+            continue
+        merged["status"] = 200
+        for figure in ("p50_ms", "p95_ms", "db_ms"):
+            values = [p[figure] for p in measured if p.get(figure) is not None]
+            merged[figure] = round(_median(values), 2) if values else None
+        counts = sorted({p["queries"] for p in measured if p.get("queries") is not None})
+        merged["queries"] = counts[-1] if counts else None
+        if len(counts) > 1:
+            merged["queries_varied"] = counts
+        merged["rounds_p50_ms"] = [p["p50_ms"] for p in measured]
+        merged["samples"] = sum(p.get("samples", 0) for p in measured)
+        merged["bytes"] = measured[-1].get("bytes")
+        for extra in ("results", "word"):
+            if extra in measured[-1]:
+                merged[extra] = measured[-1][extra]
+        pages.append(merged)
+    floor = next((p for p in pages if p["key"] == FLOOR_PAGE and p.get("p50_ms")), None)
+    for page in pages:
+        if floor and page.get("p50_ms") is not None:
+            page["floor_ratio"] = round(page["p50_ms"] / floor["p50_ms"], 2)
+        else:
+            page["floor_ratio"] = None
+    document = {k: v for k, v in last.items() if k != "pages"}
+    document["pages"] = pages
+    document["rounds"] = [
+        {"measured_at": r.get("measured_at"), "load_average": r.get("load_average")} for r in rounds
+    ]
+    document["errors"] = [
+        {"page": p["key"], "status": p.get("status"), "message": p["error"]}
+        for p in pages
+        if "error" in p
+    ]
+    return document
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

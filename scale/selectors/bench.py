@@ -31,6 +31,7 @@ from directory.filters import GroupFilter
 from directory.models import Contact, Group, Language, Meeting, Need, ServiceArea
 from directory.selectors import browse as directory_selectors
 from directory.selectors import search as directory_search
+from directory.views import browse as directory_browse_views
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup, Screening
 from scale.rules import bench as bench_rules
 
@@ -226,6 +227,23 @@ def _search_terms() -> tuple[str, dict[str, str], dict]:
     return word, filters, sizes
 
 
+# Words tried, in order, for the search that fills a page at every scale: the first with at
+# least a page of results is used (the 2008 catalogue alone has more than 20 "anonymous").
+FILL_WORDS = ("anonymous", "support", "group", "recovery")
+
+
+def _page_filling_word() -> tuple[str | None, int]:
+    page_size = directory_browse_views.PAGE_SIZE
+    best = (None, 0)
+    for word in FILL_WORDS:
+        group_filter = GroupFilter({"q": word}, queryset=directory_selectors.listings())
+        count = group_filter.qs.count() if group_filter.is_valid() else 0
+        if count >= page_size:
+            return word, count
+        best = max(best, (word, count), key=lambda pair: pair[1])
+    return best
+
+
 def _admin_changelist_path() -> str | None:
     """The admin's changelist of listings, if the admin has one that searches."""
     if admin.site.is_registered(Group) and admin.site.get_model_admin(Group).search_fields:
@@ -280,6 +298,12 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
     waiting = _referral_waiting_for_groups(clinician)
     listing = _busy_listing()
     word, filters, search_sizes = _search_terms()
+    fill_word, fill_results = _page_filling_word()
+    if not fill_results:  # a catalogue too small for any of them: the common need's word
+        fill_word, fill_results = word, search_sizes["results_without_filters"]
+    search_sizes["page_filling_word"] = fill_word
+    search_sizes["page_filling_results"] = fill_results
+    search_sizes["browse_results"] = directory_selectors.listings().count()
     admin_path = _admin_changelist_path()
     log_from = as_of - timedelta(days=ACCESS_LOG_FILTER_DAYS - 1)
     log_filter = {
@@ -296,6 +320,18 @@ def choose(as_of: date, clinic_id: int | None = None, suffix: str = "") -> Selec
         return template.format(obj.pk) if obj is not None else None
 
     pages = [
+        # The floor: the plainest signed-in page (layout, middleware, session); every page is
+        # also reported as a multiple of it.
+        page("floor", "The floor: a signed-in page with the layout only", "clinician", "/about/"),
+        # Search growth at equal page fill: a full page of 20 at every scale.
+        page("search_browse", "Directory, browsing (a full page)", "clinician", "/directory/"),
+        page(
+            "search_full",
+            "Directory search that fills a page",
+            "clinician",
+            fill_word and "/directory/?" + urlencode({"q": fill_word}),
+            f"word with {directory_browse_views.PAGE_SIZE} results",
+        ),
         page(
             "search",
             "Directory search, no filters",

@@ -16,18 +16,24 @@ How a page is measured, and why:
   has a cost), right after the first one, so that the session's once-a-minute activity stamp
   never falls into it and the count is the same on every run.
 * **A streamed response** is read to its end inside the timing: its queries run while it is read.
+* **Server-side database time**: each query of the counted request is run again under
+  ``EXPLAIN (ANALYZE, FORMAT JSON)`` inside a transaction that is rolled back (writes included,
+  undone), three times; ``db_ms`` is the median of the three sums of planning and execution
+  time. It is what PostgreSQL spent, apart from the driver, the network and Python.
 * **Every measured response must be 200**; anything else is recorded as an error and stops that
   page's measurement.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import time
 from datetime import date
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -64,6 +70,48 @@ def _get(http: HttpClient, path: str) -> tuple[int, float, int, str]:
     return response.status_code, elapsed, size, response.get("Location", "")
 
 
+EXPLAINABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+DB_PASSES = 3
+
+
+class _Undo(Exception):
+    pass
+
+
+def _explain_ms(sql: str) -> float:
+    """Planning plus execution time of one statement, as PostgreSQL reports it."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    top = plan[0]
+    return float(top.get("Planning Time", 0.0)) + float(top.get("Execution Time", 0.0))
+
+
+def database_ms(statements: list[str]) -> float | None:
+    """The server's time for a request's statements (median of DB_PASSES), writes undone."""
+    if connection.vendor != "postgresql":
+        return None
+    runnable = [s for s in statements if s.lstrip().upper().startswith(EXPLAINABLE)]
+    totals = []
+    for _ in range(DB_PASSES):
+        total = 0.0
+        try:
+            with transaction.atomic():
+                for sql in runnable:
+                    try:
+                        with transaction.atomic():
+                            total += _explain_ms(sql)
+                    except DatabaseError:
+                        continue  # a statement that cannot run alone (none so far)
+                raise _Undo
+        except _Undo:
+            pass
+        totals.append(total)
+    return round(statistics.median(totals), 2)
+
+
 def measure(
     http: HttpClient, user: User, page: bench_rules.Page, *, iterations: int, warmup: int
 ) -> dict:
@@ -80,6 +128,7 @@ def measure(
             with CaptureQueriesContext(connection) as captured:
                 status, _, size, location = _get(http, page.path)
             result["queries"] = len(captured.captured_queries)
+            result["db_ms"] = database_ms([q["sql"] for q in captured.captured_queries])
         for _ in range(max(warmup - 1, 0)):
             if status != 200:
                 break
@@ -120,6 +169,8 @@ def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, l
             "Set REQUIRE_MFA=0."
         )
     host = _host()
+    # Before anything runs: what else the machine was doing when this round started.
+    load_average = [round(x, 2) for x in os.getloadavg()]
     rows = bench_selectors.datasets()
     latest = rows[-1] if rows else None
     as_of = date.fromisoformat(latest["as_of"]) if latest and latest.get("as_of") else None
@@ -150,6 +201,7 @@ def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, l
         if "error" in r
     ]
     return {
+        "load_average": load_average,
         "scale": latest.get("scale") if latest else None,
         "seed": latest.get("seed") if latest else None,
         "measured_at": timezone.now().isoformat(timespec="seconds"),

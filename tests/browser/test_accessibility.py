@@ -155,3 +155,11 @@ def test_role_home(page, request, settings, role):
     expect(page).to_have_url(path_is(home_path))
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     assert_no_serious_violations(page)
+
+
+def test_about_page(page, settings, clinician):
+    settings.REQUIRE_MFA = True
+    sign_in_with_app(page, clinician)
+    page.goto("/about/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("About this service")
+    assert_no_serious_violations(page)

@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from directory.models import (
+    CatalogueVersion,
     Category,
     ChangeRequest,
     Contact,
@@ -195,3 +196,14 @@ class ChangeRequestFactory(factory.django.DjangoModelFactory):
     group = factory.SubFactory(GroupFactory)
     source = ChangeRequest.Source.PUBLIC_FORM
     proposed = factory.LazyFunction(lambda: {"phone": "(213) 555-0134"})
+
+
+class CatalogueVersionFactory(factory.django.DjangoModelFactory):
+    """The catalogue's one version row (the triggers keep it; tests rarely need to)."""
+
+    class Meta:
+        model = CatalogueVersion
+        django_get_or_create = ("id",)
+
+    id = 1
+    version = 1

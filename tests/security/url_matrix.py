@@ -188,6 +188,8 @@ MATRIX: dict[str, Route] = {
     # The log shows staff names, actions and record ids: never a client's name (not PHI).
     "access-log": Route(get=SUPERVISOR, post=SUPERVISOR_NO_METHOD),
     "healthz": Route(get=EVERYONE, post=_r(M, M, M, M, M, M)),
+    # What the service is: every signed-in person (the benchmark's floor page).
+    "about": Route(get=STAFF, post=STAFF_NO_METHOD),
     # The admin's sign-in is the product's: anonymous people are sent to it; a signed-in
     # person sent here by the admin (not staff) is refused rather than looped.
     "admin-login": Route(get=_r(S, D, D, D, D, D), post=_r(S, D, D, D, D, D)),

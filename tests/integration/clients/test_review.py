@@ -941,12 +941,13 @@ def test_the_page_runs_a_fixed_number_of_queries(
     many, sql = _page_queries(client)
     assert many == few, "\n".join(sql)
     # Session, user (with its clinic), OTP device, the user's and the roles' permissions (5);
-    # the clinic's staff with this period's sign-off, which are also the sign-off form's
-    # choices (1); screenings with the funnel, their BLOCKS reasons, referrals and feedback
-    # counted by clinician (4); the weeks, the page of gaps (its count is the figures' total),
-    # the sign-offs (3); VI.C alerts: the chosen groups that may be unsafe now, the decisions
-    # and the concerns found unfounded in the period (3); the access-log row.
-    assert many == 17, "\n".join(sql)
+    # the clinician roles' ids, then the clinic's staff with this period's sign-off, which are
+    # also the sign-off form's choices (2); screenings with the funnel, their BLOCKS reasons,
+    # referrals and feedback counted by clinician (4); the weeks, the page of gaps (its count
+    # is the figures' total), the sign-offs (3); VI.C alerts: the chosen groups that may be
+    # unsafe now, the decisions and the concerns found unfounded in the period (3); the
+    # access-log row.
+    assert many == 18, "\n".join(sql)
     data = review.review(clinic.pk, Period(START, TODAY))
     assert len(data.rows) == 13
     assert (
@@ -991,6 +992,6 @@ def test_the_export_runs_a_fixed_number_of_queries(
     )
     many, many_lines = export_queries()
     assert (few_lines, many_lines) == (4, 14)
-    # Session, user, OTP device, permissions (5); the clinic's staff (1); screenings,
-    # BLOCKS reasons, referrals, feedback (4); the access-log row.
-    assert many == few == 11
+    # Session, user, OTP device, permissions (5); the clinician roles' ids and the clinic's
+    # staff (2); screenings, BLOCKS reasons, referrals, feedback (4); the access-log row.
+    assert many == few == 12

@@ -42,6 +42,9 @@ from tests.factories.referrals import ReferralFactory, ReferredGroupFactory, Scr
 ROOT = Path(__file__).resolve().parents[3]
 
 PAGES = [
+    "floor",
+    "search_browse",
+    "search_full",
     "search",
     "search_filtered",
     "group",
@@ -154,6 +157,10 @@ def test_every_page_is_measured_as_its_role_and_answers_200(world, tmp_path, cli
     assert by_key["referral"]["path"] == f"/referrals/{world['referral'].pk}/"
     assert by_key["matching"]["path"] == f"/referrals/{world['waiting'].pk}/groups/"
     assert by_key["search"]["path"] == "/directory/?q=depression"
+    assert by_key["floor"]["path"] == "/about/"
+    assert by_key["search_browse"]["path"] == "/directory/"
+    # No word fills a page of this tiny catalogue: the one with the most results stands in.
+    assert by_key["search_full"]["path"].startswith("/directory/?q=")
     assert by_key["admin_search"]["path"] == "/admin/directory/group/?q=depression"
     filtered = by_key["search_filtered"]["path"]
     for part in ("q=depression", "need=depression", "language=es", "area=spa-4"):
@@ -273,9 +280,12 @@ def test_the_report_is_written_from_the_figures(world, tmp_path):
 # --- the targets, without a database ------------------------------------------------------------
 
 KEYS = [
+    "floor",
     "growth",
     "growth_largest",
     "queries",
+    "search_db",
+    "referral_queries",
     "search",
     "bench_errors",
     "load_errors",
@@ -284,8 +294,9 @@ KEYS = [
 ]
 
 
-def _page(key, p95, queries=10, p50=None):
+def _page(key, p95, queries=10, p50=None, db_ms=1.0):
     return {
+        "db_ms": db_ms,
         "key": key,
         "title": key,
         "role": "clinician",
@@ -317,12 +328,16 @@ def _good_runs():
         _page("client", 20),
         _page("admin_search", 30),
         _page("client@largest", 20),
+        _page("floor", 10, queries=4),
+        _page("referral", 20, queries=12),
     ]
     county = [
         _page("search", 12),
         _page("client", 25),
         _page("admin_search", 40),
         _page("client@largest", 28),
+        _page("floor", 10, queries=4),
+        _page("referral", 25, queries=12),
     ]
     return {"small": _run_figures("small", small), "county": _run_figures("county", county)}
 
@@ -342,11 +357,11 @@ GOOD_LOAD = {
 
 
 def _slower_county(runs):
-    runs["county"]["pages"][1]["p95_ms"] = 31  # client 20 → 31 ms: 1.55×
+    runs["county"]["pages"][1]["p50_ms"] = 24.8  # client p50 16 → 24.8 ms: 1.55×
 
 
 def _slower_largest_clinic(runs):
-    runs["county"]["pages"][3]["p95_ms"] = 40  # the largest clinic's client page: 2×
+    runs["county"]["pages"][3]["p50_ms"] = 32  # the largest clinic's client page: 2×
 
 
 def _slower_admin(runs):
@@ -359,6 +374,19 @@ def _more_queries(runs):
 
 def _slow_search(runs):
     runs["county"]["pages"][2]["p95_ms"] = 20  # search 12 ms, admin 20 ms: 0.6×
+
+
+def _high_floor_ratio(runs):
+    runs["county"]["pages"][4]["p50_ms"] = 4  # the floor halves: the client page is 5× it
+
+
+def _slow_search_database(runs):
+    runs["county"]["pages"][0]["db_ms"] = 6.0
+
+
+def _referral_queries(runs):
+    for scale in ("small", "county"):
+        runs[scale]["pages"][5]["queries"] = 13
 
 
 def _page_error(runs):
@@ -393,9 +421,25 @@ def _no_county(runs):
         ),
         pytest.param(_slow_search, GOOD_LOAD, {"search": report_rules.NOT_MET}, id="search slow"),
         pytest.param(
+            _high_floor_ratio, GOOD_LOAD, {"floor": report_rules.NOT_MET}, id="over 4× the floor"
+        ),
+        pytest.param(
+            _slow_search_database,
+            GOOD_LOAD,
+            {"search_db": report_rules.NOT_MET},
+            id="search database time",
+        ),
+        pytest.param(
+            _referral_queries,
+            GOOD_LOAD,
+            {"referral_queries": report_rules.NOT_MET},
+            id="referral queries",
+        ),
+        pytest.param(
             _page_error,
             GOOD_LOAD,
             {
+                "floor": report_rules.NOT_MET,
                 "growth": report_rules.NOT_MET,
                 "queries": report_rules.NOT_MET,
                 "bench_errors": report_rules.NOT_MET,
@@ -445,9 +489,11 @@ def _no_county(runs):
             _no_county,
             GOOD_LOAD,
             {
+                "floor": report_rules.NOT_EVALUATED,
                 "growth": report_rules.NOT_EVALUATED,
                 "growth_largest": report_rules.NOT_EVALUATED,
                 "queries": report_rules.NOT_EVALUATED,
+                "search_db": report_rules.NOT_EVALUATED,
                 "search": report_rules.NOT_EVALUATED,
                 "generator": report_rules.NOT_EVALUATED,
             },
