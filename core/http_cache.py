@@ -122,7 +122,11 @@ def _write_entry(digest: str, response) -> None:
                 closer()
     headers = [(k, v) for k, v in response.items() if k.lower() not in _HOP_BY_HOP]
     meta_tmp = directory / f"{digest}.json.{token}"
-    meta_tmp.write_text(json.dumps({"status": response.status_code, "headers": headers}))
+    meta_tmp.write_text(
+        json.dumps(
+            {"status": response.status_code, "headers": headers, "streamed": response.streaming}
+        )
+    )
     os.replace(body_tmp, directory / f"{digest}.body")
     os.replace(meta_tmp, directory / f"{digest}.json")
     _sweep(directory)
@@ -138,9 +142,9 @@ def _sweep(directory: Path) -> None:
 
 
 def _serve(meta: dict, body: Path, personal: bool):
-    """The stored entry, sent from its file a block at a time; a page (personal, read whole
-    by the browser anyway) as an ordinary response."""
-    if personal:
+    """The stored entry, sent from its file a block at a time; a page (personal, or built
+    whole rather than streamed: small, and read whole anyway) as an ordinary response."""
+    if personal or not meta.get("streamed", True):
         response = HttpResponse(body.read_bytes(), status=meta["status"])
         for key, value in meta["headers"]:
             response[key] = value

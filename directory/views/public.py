@@ -32,6 +32,7 @@ from directory.rules import meeting_guide as meeting_feed
 from directory.rules.meeting_types import type_label
 from directory.selectors import public as selectors
 from directory.selectors import snapshot
+from directory.views.caching import catalogue_cached
 
 PAGE_SIZE = 20
 LANGUAGES = ("en", "es")
@@ -67,6 +68,7 @@ def _context(lang: str, **extra) -> dict:
 
 @login_not_required
 @require_safe
+@catalogue_cached  # catalogue data only, the same for every visitor; kept per catalogue version
 def search(request, lang: str = "en"):
     """Search the public directory by words, need, area, language and day (VII.A)."""
     with translation.override(lang):
@@ -90,6 +92,7 @@ def search(request, lang: str = "en"):
 
 @login_not_required
 @require_safe
+@catalogue_cached
 def group(request, slug: str, lang: str = "en"):
     """One group: what it helps with, how to reach it, its meetings, languages, areas and
     when its listing was last verified."""
@@ -107,6 +110,7 @@ def group(request, slug: str, lang: str = "en"):
 
 @login_not_required
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
+@catalogue_cached
 def meetings_feed(request):
     """The Meeting Guide feed, for the Meeting Guide app, TSML and TSML UI, from any site.
 
