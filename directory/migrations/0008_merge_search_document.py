@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0005_search_document_catalogue_version'),
-        ('directory', '0007_merge_criterion_tri_state'),
+        ("directory", "0005_search_document_catalogue_version"),
+        ("directory", "0007_merge_criterion_tri_state"),
     ]
 
-    operations = [
-    ]
+    operations = []
