@@ -432,3 +432,12 @@ def test_the_migration_stores_the_slug_the_feed_already_sent(client, db):
             "": "kept-as-is",
         }
     )
+
+
+def test_each_group_page_links_its_suggest_a_change_form_in_the_readers_language(client, catalogue):
+    """VII.D: a reader who sees something wrong can tell the site admins from the page."""
+    english = client.get("/groups/depression-anonymous/").content.decode()
+    assert 'href="/groups/depression-anonymous/suggest/?lang=en"' in english
+    spanish = client.get("/groups/es/depression-anonymous/").content.decode()
+    assert 'href="/groups/depression-anonymous/suggest/?lang=es"' in spanish
+    assert "Sugiera un cambio" in spanish
