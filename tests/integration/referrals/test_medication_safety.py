@@ -39,6 +39,8 @@ from tests.factories.referrals import (
     ReferredGroupFactory,
     ScreeningFactory,
 )
+from tests.integration.directory.test_manage import form_data
+from tests.integration.directory.test_verification import call_data
 
 X = "Sunrise Circle"
 Y = "Harbor Peers"
@@ -218,8 +220,29 @@ def _by_import(sign_in, world, clinician, site_admin):
     return "the listing now records that members encourage clients to stop taking"
 
 
+def _by_listing_edit_form(sign_in, world, clinician, site_admin):
+    admin = sign_in(site_admin)
+    edit = f"/directory/{world['x'].slug}/edit/"
+    data = form_data(admin.get(edit))
+    data["medication_stance"] = [Group.MedicationStance.DISCOURAGES]
+    response = admin.post(edit, data)
+    assert response.status_code == 302, response.content[:400]
+    return "the listing now records that members encourage clients to stop taking"
+
+
+def _by_verification_call(sign_in, world, clinician, site_admin):
+    # VII.D: the group itself, asked the two neutral questions, says members encourage
+    # stopping medication; either answer is enough to rule it out.
+    admin = sign_in(site_admin)
+    data = call_data(admin, world["x"], outcome="reached", encourages_stopping="yes")
+    assert admin.post(f"/directory/{world['x'].slug}/call/", data).status_code == 302
+    return "the listing now records that members encourage clients to stop taking"
+
+
 PATHS = {
     "feedback form": _by_feedback_form,
+    "site admin: listing edit form": _by_listing_edit_form,
+    "site admin: verification call": _by_verification_call,
     "site admin: stance changed": _by_admin_stance_changed,
     "site admin: group removed": _by_admin_group_removed,
     "QuerySet.update": _by_queryset_update,
