@@ -246,13 +246,17 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
         for a in assess_rows(unsafe_candidates().filter(referral__clinic_id=clinic_id), now=now)
         if a.needs_decision
     ]
-    decided = list(
-        MedicationSafetyDecision.objects.filter(
-            referral__clinic_id=clinic_id, decided_at__gte=start, decided_at__lt=end
-        )
+    # Every decision up to the period's end: those in the period are counted, and any of them
+    # may already have closed an alert that a concern found unfounded later would "clear".
+    decisions = list(
+        MedicationSafetyDecision.objects.filter(referral__clinic_id=clinic_id, decided_at__lt=end)
         .order_by()
-        .values_list("alert_since", "decided_at")
+        .values_list("referral_id", "group_id", "alert_since", "decided_at")
     )
+    decided = [(since, at) for _, _, since, at in decisions if at >= start]
+    decided_at: dict[tuple[int, int], list] = {}
+    for referral_id, group_id, _, at in decisions:
+        decided_at.setdefault((referral_id, group_id), []).append(at)
     # Cleared: a medication concern found unfounded in the period, about a group chosen for
     # a medicated client of the clinic before it was resolved.
     cleared = list(
@@ -267,13 +271,23 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
         .exclude(group__medication_stance=Group.MedicationStance.DISCOURAGES)
         .order_by()
         .values_list(
-            "chosen_at", "group__review_flags__opened_at", "group__review_flags__resolved_at"
+            "referral_id",
+            "group_id",
+            "chosen_at",
+            "group__review_flags__opened_at",
+            "group__review_flags__resolved_at",
         )
     )
+    # An alert the clinician had already decided is counted once, as decided, not again as
+    # cleared when the concern behind it is later found unfounded.
     closed_cleared = [
         (max(chosen_at, opened_at), resolved_at)
-        for chosen_at, opened_at, resolved_at in cleared
+        for referral_id, group_id, chosen_at, opened_at, resolved_at in cleared
         if chosen_at < resolved_at
+        and not any(
+            max(chosen_at, opened_at) <= at <= resolved_at
+            for at in decided_at.get((referral_id, group_id), ())
+        )
     ]
     return rules.figures(
         open_since=[a.since for a in open_now],

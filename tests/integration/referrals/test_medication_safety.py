@@ -342,6 +342,32 @@ def test_a_concern_found_unfounded_clears_the_alert_by_itself(
     assert review.vic.cleared == 1 and review.vic.open_now == 0
 
 
+def test_an_alert_decided_then_found_unfounded_is_counted_once(
+    sign_in, world, clinician, supervisor, site_admin
+):
+    """The supervisor's figures: the clinician kept the group while the concern was open; the
+    concern later found unfounded does not count the same alert again as cleared."""
+    _by_feedback_form(sign_in, world, clinician, site_admin)
+    referral = world["referral"]
+    response = _decide(
+        sign_in(clinician),
+        referral,
+        world["x"],
+        kind="kept",
+        reason="Discussed with the client and the prescriber.",
+        discussed="on",
+    )
+    assert response.status_code == 302
+    flag = ReviewFlag.objects.get(group=world["x"])
+    resolved = sign_in(site_admin).post(
+        f"/directory/flags/{flag.pk}/resolve/",
+        {"outcome": "unfounded", "resolution_note": "A misunderstanding."},
+    )
+    assert resolved.status_code == 302
+    review = sign_in(supervisor).get("/referrals/review/").context["review"]
+    assert (review.vic.decided, review.vic.cleared, review.vic.open_now) == (1, 0, 0)
+
+
 def test_a_medication_concern_needs_an_outcome(sign_in, world, site_admin):
     flag = ReviewFlagFactory(group=world["x"], summary="Concern", concerns_medication=True)
     response = sign_in(site_admin).post(
