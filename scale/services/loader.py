@@ -78,7 +78,8 @@ class TableLoader:
     def load(self, model: type[Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
         """Write ``rows`` (tuples in the order of ``columns``, attribute names such as
         ``client_id``) into the model's table; returns how many were written."""
-        fields = {f.attname: f for f in model._meta.concrete_fields}
+        # A generated column (the listing's search document) is written by the database itself.
+        fields = {f.attname: f for f in model._meta.concrete_fields if not f.generated}
         unknown = [c for c in columns if c not in fields]
         if unknown:
             raise ValueError(f"{model.__name__} has no column {', '.join(unknown)}")

@@ -37,6 +37,8 @@ NOT_LOGGED = {
     "clients:new (GET)",
     # The clinic's follow-up weeks: a setting, not a client's record.
     "referrals:followup-schedule",
+    # The site admins' queue of listings to call: the catalogue, not a client's record.
+    "referrals:verification-queue",
 }
 
 
@@ -141,6 +143,15 @@ def test_every_logged_action_names_the_record_it_acted_on(
     done = web.post(f"{base}/steps/f/done/", {"note": ""})
     assert log.rows(done) == [("edit", "referral", "success")]
     assert log.rows(web.get(f"{base}/sheet/"), 200) == [("print", "referral", "success")]
+    # The referral for the health record (FHIR) is an export of the referral.
+    assert log.rows(web.get(f"{base}/fhir/"), 200) == [("export", "referral", "success")]
+    # VI.C after the referral: the decision page about a chosen group is a view of the referral.
+    vic = web.get(f"{base}/vi-c/{group.pk}/")
+    assert log.rows(vic) == [("view", "referral", "success")]
+    # 42 CFR Part 2 consents are part of the client's record.
+    assert log.rows(web.get(f"/clients/{client_id}/part2-consents/"), 200) == [
+        ("view", "client", "success")
+    ]
 
     # The documentation after the referral creates what it documents.
     attendance = web.post(
@@ -236,6 +247,7 @@ def test_the_label_rule_covers_every_route_of_client_records():
         "referrals:sheet", "referrals:step-done", "referrals:step-not-applicable",
         "referrals:introduction", "referrals:advocate", "referrals:contact-answer",
         "referrals:followup-add", "referrals:followup-done", "referrals:close",
+        "referrals:fhir", "referrals:vic-decision", "clients:part2-consents",
     }  # fmt: skip
     names = set()
     for namespace in ("clients", "referrals"):

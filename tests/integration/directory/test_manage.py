@@ -1164,7 +1164,11 @@ def test_history_page_query_count(
     assert count_queries(client, path) == expected
     response = client.get(path)
     assert response.context["page"].paginator.count == 75
-    assert len(response.context["entries"]) == 25
+    # A page holds 25 records; a save that changed no field shown is left out of it (which
+    # ones fall on a page depends on the database's order of equal timestamps).
+    entries = response.context["entries"]
+    assert 20 <= len(entries) <= 25
+    assert all(entry.changes or entry.action != "Changed" for entry in entries)
 
 
 # --- The seeded list ------------------------------------------------------------------------------

@@ -1540,10 +1540,16 @@ def test_planning_the_advocate_follows_the_policys_order(sign_in, clinician, pre
 
 
 def test_the_peer_to_introduce_shows_a_first_name_and_a_phone_to_call(
-    sign_in, clinician, referred, peer
+    sign_in, clinician, referred, peer, group
 ):
     """VIII.C: the phone introduction needs the number on the step, not on another page;
-    the peer's first name and the phone they chose to share, nothing more."""
+    the peer's first name and the phone they chose to share, nothing more. A peer of another
+    clinic is offered by first name only: the phone stays at their clinic."""
+    own = ClientFactory(
+        clinic=clinician.clinic, created_by=clinician, first_name="Dolores", last_name="Ybarra"
+    )
+    _peer(own, group, "Dolores", phone="+13235550177", recorded_by=clinician)
     html = sign_in(clinician).get(f"/referrals/{referred.pk}/").content.decode()
-    assert '<a href="tel:+13235550142">call Marisol: (323) 555-0142</a>' in html
-    assert "Quintanilla" not in html
+    assert '<a href="tel:+13235550177">call Dolores: (323) 555-0177</a>' in html
+    assert "Ybarra" not in html
+    assert "Marisol" in html and "555-0142" not in html and "Quintanilla" not in html

@@ -708,10 +708,11 @@ def test_a_zip_code_outside_the_county_gets_one_message(sign_in, clinician, prep
 def test_indication_details_are_not_labelled_required_before_they_are_ticked(
     sign_in, clinician, client_record
 ):
-    """IV: any one indication is enough; a detail is needed only for one that is ticked."""
+    """IV: any one indication is enough; the detail of one is asked to help matching, never
+    required."""
     html = sign_in(clinician).get(f"/referrals/screen/{client_record.pk}/").content.decode()
     assert ", required<" not in html and ", required" not in html
-    assert "needed if ticked" in html
+    assert "it helps matching" in html
 
 
 # --- one draft per client ------------------------------------------------------------------
