@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from accounts.models import AccessEvent
+from accounts.selectors import access_log as access_log_selectors
 
 
 class SignInForm(AuthenticationForm):
@@ -128,7 +129,7 @@ class AccessEventFilter(django_filters.FilterSet):
         self.filters["user"].queryset = staff_queryset
 
     def filter_client_id(self, queryset, name, value):
-        return queryset.filter(object_type="client", object_id=value.strip())
+        return queryset.filter(access_log_selectors.about_client(value))
 
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(occurred_at__gte=_start_of_day(value))

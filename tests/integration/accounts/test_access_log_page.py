@@ -412,3 +412,64 @@ class TestPartitionedByMonth:
 
         with pytest.raises(CommandError, match="only prints"):
             call_command("partition_access_log", "--retention", "1", "--apply")
+
+
+class TestFilterByClient:
+    """ "Who opened this client's record": the client id finds the events about the client and
+    about every record of theirs the views log by its own type (a screening, a referral,
+    feedback), and nothing about another client whose record id is the same number."""
+
+    def test_the_clients_screening_referral_and_feedback_are_found(
+        self, sign_in, clinician, supervisor, clinic
+    ):
+        from tests.factories.clients import ClientFactory, FeedbackFactory
+        from tests.factories.referrals import ReferralFactory
+
+        client = ClientFactory(clinic=clinic)
+        other = ClientFactory(clinic=clinic)
+        referral = ReferralFactory(
+            screening__client=client, screening__clinic=clinic, screening__screened_by=clinician
+        )
+        feedback = FeedbackFactory(client=client)
+        other_referral = ReferralFactory(
+            screening__client=other, screening__clinic=clinic, screening__screened_by=clinician
+        )
+        staff = sign_in(clinician)
+        assert staff.get(f"/clients/{client.pk}/").status_code == 200
+        assert staff.get(f"/referrals/screenings/{referral.screening_id}/").status_code == 200
+        assert staff.get(f"/referrals/{referral.pk}/").status_code == 200
+        assert staff.get(f"/referrals/{other_referral.pk}/").status_code == 200
+        AccessEvent.objects.create(
+            user=clinician,
+            username=clinician.username,
+            clinic=clinic,
+            action="view",
+            object_type="feedback",
+            object_id=str(feedback.pk),
+        )
+        # Another record type whose id happens to be the client's number is not the client.
+        AccessEvent.objects.create(
+            user=clinician,
+            username=clinician.username,
+            clinic=clinic,
+            action="view",
+            object_type="group",
+            object_id=str(client.pk),
+        )
+
+        page = sign_in(supervisor).get("/access-log/", {"client_id": str(client.pk)})
+        assert page.status_code == 200
+        found = {(e.object_type, e.object_id) for e in page.context["page"].object_list}
+        assert found == {
+            ("client", str(client.pk)),
+            ("screening", str(referral.screening_id)),
+            ("referral", str(referral.pk)),
+            ("feedback", str(feedback.pk)),
+        }
+
+    def test_a_client_id_that_is_not_a_number_finds_nothing_and_is_no_error(
+        self, sign_in, supervisor
+    ):
+        page = sign_in(supervisor).get("/access-log/", {"client_id": "7; drop"})
+        assert page.status_code == 200
+        assert list(page.context["page"].object_list) == []
