@@ -35,11 +35,21 @@ def is_locked(state: LockState, now: datetime) -> bool:
     return state.locked_until is not None and now < state.locked_until
 
 
+def is_forgotten(state: LockState, now: datetime) -> bool:
+    """Nothing left to remember: not locked, and no failure for a day. Such a state counts as
+    a fresh one (``after_failure``), so its row can be deleted without changing any outcome."""
+    return not is_locked(state, now) and (
+        state.last_failure_at is None or now - state.last_failure_at > LOCKOUTS_FORGOTTEN_AFTER
+    )
+
+
 def after_failure(state: LockState, now: datetime) -> LockState:
     """The state after one more wrong password (never called while locked)."""
+    if is_forgotten(state, now):
+        # A day without failures forgets both the run of lockouts and the failures before it:
+        # four typos last week do not make today's first one the fifth.
+        state = LockState()
     lockouts = state.lockouts
-    if state.last_failure_at is not None and now - state.last_failure_at > LOCKOUTS_FORGOTTEN_AFTER:
-        lockouts = 0
     failures = state.failures + 1
     if failures >= FAILURE_LIMIT:
         lockouts += 1

@@ -8,6 +8,9 @@ Twenty concurrent wrong passwords are then exactly five password checks and fift
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import SignInLock
@@ -53,3 +56,14 @@ def record_success(row: SignInLock) -> None:
 def unlock(*, usernames) -> int:
     """Lift the locks and forget the failures of these usernames (an administrator's unlock)."""
     return SignInLock.objects.filter(username__in=list(usernames)).delete()[0]
+
+
+def prune(*, now: datetime | None = None) -> int:
+    """Delete the rows ``rules.is_forgotten`` says hold nothing (no lock, no failure for a day):
+    one row per username ever typed wrong would otherwise grow for ever. The same condition as
+    the rule, in SQL; a test checks the two agree."""
+    now = now or timezone.now()
+    cutoff = now - rules.LOCKOUTS_FORGOTTEN_AFTER
+    not_locked = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    quiet = Q(last_failure_at__isnull=True) | Q(last_failure_at__lt=cutoff)
+    return SignInLock.objects.filter(not_locked & quiet).delete()[0]

@@ -98,3 +98,54 @@ def test_superuser_unlock_is_logged(client, settings, clinician, superuser):
         str(clinician.pk),
         "sign-in unlocked",
     )
+
+
+def test_pruning_deletes_exactly_the_rows_the_rule_calls_forgotten(db):
+    """The daily prune (``manage.py prune_sign_in_locks``) in SQL and ``rules.is_forgotten``
+    agree row by row: a lock still running or a failure within the day is kept."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.rules import lockout as rules
+    from accounts.services import lockout as services
+
+    now = timezone.now()
+    day = rules.LOCKOUTS_FORGOTTEN_AFTER
+    rows = {
+        "never-failed": {},
+        "failed-an-hour-ago": {"failures": 2, "last_failure_at": now - timedelta(hours=1)},
+        "failed-two-days-ago": {"failures": 4, "last_failure_at": now - 2 * day},
+        "locked-now-old-failure": {
+            "last_failure_at": now - 2 * day,
+            "locked_until": now + timedelta(hours=1),
+            "lockouts": 9,
+        },
+        "lock-ended-long-ago": {
+            "last_failure_at": now - 3 * day,
+            "locked_until": now - 3 * day,
+            "lockouts": 1,
+        },
+        "lock-ended-recent-failure": {
+            "last_failure_at": now - timedelta(minutes=30),
+            "locked_until": now - timedelta(minutes=25),
+            "lockouts": 1,
+        },
+    }
+    for username, fields in rows.items():
+        SignInLock.objects.create(username=username, **fields)
+    expected_kept = {
+        row.username
+        for row in SignInLock.objects.all()
+        if not rules.is_forgotten(services.state_of(row), now)
+    }
+    assert expected_kept == {
+        "failed-an-hour-ago",
+        "locked-now-old-failure",
+        "lock-ended-recent-failure",
+    }
+
+    out = StringIO()
+    call_command("prune_sign_in_locks", stdout=out)
+    assert set(SignInLock.objects.values_list("username", flat=True)) == expected_kept
+    assert "deleted: 3" in out.getvalue()

@@ -10,6 +10,7 @@ from accounts.rules.lockout import (
     after_failure,
     after_success,
     cool_off,
+    is_forgotten,
     is_locked,
 )
 
@@ -62,3 +63,33 @@ def test_a_day_without_failures_forgets_the_run_of_lockouts():
 
 def test_success_starts_again():
     assert after_success(fail(LockState(), 5)) == LockState()
+
+
+def test_a_day_without_failures_forgets_the_failures_too():
+    state = fail(LockState(), FAILURE_LIMIT - 1)
+    state = fail(state, 1, at=NOW + timedelta(days=1, seconds=1))
+    assert not is_locked(state, NOW + timedelta(days=1, seconds=1))
+    assert state.failures == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "at", "forgotten"),
+    [
+        (LockState(), NOW, True),
+        (LockState(failures=3, last_failure_at=NOW), NOW + timedelta(hours=23), False),
+        (LockState(failures=3, last_failure_at=NOW), NOW + timedelta(days=1, seconds=1), True),
+        # Locked: remembered until the lock ends, even if the last failure is old.
+        (
+            LockState(last_failure_at=NOW, locked_until=NOW + timedelta(days=2), lockouts=9),
+            NOW + timedelta(days=1, hours=1),
+            False,
+        ),
+        (
+            LockState(last_failure_at=NOW, locked_until=NOW + timedelta(hours=1), lockouts=5),
+            NOW + timedelta(days=1, seconds=1),
+            True,
+        ),
+    ],
+)
+def test_what_can_be_forgotten(state, at, forgotten):
+    assert is_forgotten(state, at) is forgotten
