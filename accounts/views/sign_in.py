@@ -39,7 +39,7 @@ class SignInView(auth_views.LoginView):
                     outcome=AccessEvent.Outcome.DENIED,
                     reason="account locked",
                 )
-                return _locked(request, row)
+                return locked(request, row)
             response = super().post(request, *args, **kwargs)
             if request.user.is_authenticated:
                 lockout_services.record_success(row)
@@ -56,7 +56,7 @@ class SignInView(auth_views.LoginView):
                     reason=f"{lockout_rules.FAILURE_LIMIT} failed attempts; "
                     f"locked {minutes} minutes",
                 )
-                return _locked(request, row)
+                return locked(request, row)
             return response
 
 
@@ -64,7 +64,7 @@ def _account(username):
     return get_user_model().objects.filter(username=username).first()
 
 
-def _locked(request, row):
+def locked(request, row):
     return render(
         request,
         "accounts/locked_out.html",

@@ -6,17 +6,23 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth import logout
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from accounts.forms import ConfirmPasswordForm, EnrolmentForm, TokenForm
 from accounts.models import AccessEvent
+from accounts.rules import lockout as lockout_rules
 from accounts.selectors import two_factor as two_factor_selectors
 from accounts.services import access_log
+from accounts.services import lockout as lockout_services
 from accounts.services import two_factor as two_factor_services
+from accounts.views.sign_in import locked
 
 # django-otp makes a device wait after a wrong code (1 s, then doubling); during the wait even
 # the right code is refused, so say that rather than "wrong code".
@@ -173,9 +179,29 @@ def backup_codes(request):
         # would be a way around the second factor.
         return redirect("accounts:two-factor")
     form = ConfirmPasswordForm(request.user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        codes = two_factor_services.replace_backup_codes(by=request.user, request=request)
-        return render(request, "accounts/backup_codes.html", {"codes": codes})
+    if request.method == "POST":
+        # The password asked again counts against the same lock as signing in: a stolen
+        # session cannot guess the password here faster than at the sign-in page.
+        with transaction.atomic():
+            row = lockout_services.hold(request.user.get_username())
+            now = timezone.now()
+            if lockout_rules.is_locked(lockout_services.state_of(row), now):
+                return locked(request, row)
+            if form.is_valid():
+                lockout_services.record_success(row)
+                codes = two_factor_services.replace_backup_codes(by=request.user, request=request)
+                return render(request, "accounts/backup_codes.html", {"codes": codes})
+            if "password" in form.errors and lockout_services.record_failure(row, now=now):
+                access_log.record(
+                    request,
+                    AccessEvent.Action.LOCKOUT,
+                    outcome=AccessEvent.Outcome.DENIED,
+                    reason=f"{lockout_rules.FAILURE_LIMIT} wrong passwords for backup codes",
+                )
+                # Whoever guesses in this session loses it; the person signs in again once
+                # the lock ends.
+                logout(request)
+                return locked(request, row)
     remaining = two_factor_selectors.remaining_backup_codes(request.user)
     return render(
         request,

@@ -271,6 +271,33 @@ class TestBackupCodes:
             "backup codes regenerated",
         )
 
+    def test_guessing_the_password_for_new_codes_locks_the_account_and_ends_the_session(
+        self, sign_in, clinician
+    ):
+        """The password asked again counts against the sign-in lock: five wrong guesses in a
+        session lock the username (429) and sign the session out; no codes are made."""
+        client = sign_in(clinician)
+        url = reverse("accounts:backup-codes")
+        statuses = [client.post(url, {"password": f"guess {n}"}).status_code for n in range(5)]
+        assert statuses == [400, 400, 400, 400, 429]
+        assert not StaticToken.objects.filter(device__user=clinician).exists()
+        lockout = AccessEvent.objects.get(action=AccessEvent.Action.LOCKOUT)
+        assert (lockout.user, lockout.outcome) == (clinician, AccessEvent.Outcome.DENIED)
+        # The session is gone, and the right password does not get in until the lock ends.
+        assert client.get(url).status_code == 302
+        again = Client()
+        assert post_sign_in(again, clinician.username).status_code == 429
+        with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+            assert post_sign_in(Client(), clinician.username).status_code == 302
+
+    def test_the_right_password_clears_earlier_wrong_guesses(self, sign_in, clinician):
+        client = sign_in(clinician)
+        url = reverse("accounts:backup-codes")
+        for n in range(4):
+            assert client.post(url, {"password": f"guess {n}"}).status_code == 400
+        assert len(client.post(url, {"password": PASSWORD}).context["codes"]) == 10
+        assert client.post(url, {"password": "one more"}).status_code == 400  # not a lock
+
     def test_a_backup_code_still_works_once(self, clinician):
         TOTPDevice.objects.create(user=clinician, name="app", confirmed=True)
         code = replace_backup_codes(by=clinician)[0]
