@@ -1522,15 +1522,57 @@ def _confirm_queries(client, rows) -> int:
     return len(queries)
 
 
-def test_a_confirmed_import_writes_in_a_fixed_number_of_queries(sign_in, site_admin, listings):
-    """5 rows or 60, created and updated: the same number of statements (a 5,000-row file made
-    one save per row and list before, and ran past the worker's timeout)."""
+def _edited_rows(numbers) -> list[dict]:
+    """Rows for ``many_listings``' listings: the first phone relabelled, the web address
+    dropped, a need added, the status changed (an update, a relabel and a removal each)."""
+    return [
+        {
+            "Slug": f"group-{n:04d}",
+            "Name": f"Group {n:04d}",
+            "Headings": "Twelve-Step Groups for Mental Health Consumers",
+            "Needs": "Depression; Co-occurring substance use",
+            "Phones": f"+13103058878 ext. {n} (Relabelled); +15624368585 (Long Beach)",
+            "Emails": f"g{n}@example.org",
+            "Status": "Temporarily closed",
+            "Format": "III.A",
+            "Types": "A",
+            "Languages": "English",
+            "Service areas": "Metro",
+        }
+        for n in numbers
+    ]
+
+
+def test_a_confirmed_import_writes_in_a_fixed_number_of_queries(
+    sign_in, site_admin, listings, taxonomy
+):
+    """5 rows or 60, created and updated, contacts relabelled and removed: the same number of
+    statements (a 5,000-row file made one save per row and list before, and one deletion per
+    removed contact, and ran past the worker's timeout)."""
+    many_listings(taxonomy, range(40))
     client = sign_in(site_admin)
     client.get("/about/")
-    few = _confirm_queries(client, [dra_row(Status="Defunct"), *_new_rows(4)])
-    many = _confirm_queries(client, [dra_row(Status="Active"), *_new_rows(59, start=100)])
+    few = _confirm_queries(
+        client, [dra_row(Status="Defunct"), *_new_rows(4), *_edited_rows(range(3))]
+    )
+    many = _confirm_queries(
+        client,
+        [dra_row(Status="Active"), *_new_rows(59, start=100), *_edited_rows(range(3, 40))],
+    )
     assert few == many
     assert Group.objects.filter(slug__startswith="bulk-listing-").count() == 63
+    edited = Group.objects.get(slug="group-0039")
+    assert edited.status == Group.Status.TEMPORARILY_CLOSED
+    assert list(edited.contacts.values_list("kind", "area_label")) == [
+        ("phone", "Relabelled"),
+        ("phone", "Long Beach"),
+        ("email", ""),
+    ]
+    web = Contact.history.filter(group_id=edited.pk, history_type="-").get()
+    assert web.kind == "web" and web.history_user == site_admin
+    # The search document's words follow the lists, for updated and new listings alike.
+    assert "depresión" in edited.search_terms and "inglés" in edited.search_terms
+    assert "depresión" in Group.objects.get(slug="bulk-listing-101").search_terms
 
 
 def test_a_bulk_import_keeps_the_history_and_the_lists(sign_in, site_admin, listings):
