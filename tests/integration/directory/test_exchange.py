@@ -1594,3 +1594,19 @@ def test_a_bulk_import_keeps_the_history_and_the_lists(sign_in, site_admin, list
     assert latest.history_type == "~" and latest.history_user == site_admin
     assert {row.need.name for row in latest.needs.all()} == {"Depression"}
     assert "depresión" in updated.search_terms  # the search document's words kept current
+
+
+def test_a_long_preview_lists_the_first_rows_and_counts_the_rest(
+    sign_in, site_admin, listings, monkeypatch
+):
+    from directory.views import exchange
+
+    monkeypatch.setattr(exchange, "PREVIEW_ROWS", 3)
+    client = sign_in(site_admin)
+    preview = upload(client, IMPORT, csv_file([dra_row(Status="Active"), *_new_rows(5)]))
+    assert preview.status_code == 200
+    assert [row.row for row in preview.context["listed"]] == [3, 4, 5]  # row 2 changes nothing
+    html = preview.content.decode()
+    assert "3 more rows" in html and "Bulk Listing 2" in html and "Bulk Listing 3" not in html
+    assert confirm(client, IMPORT, preview).status_code == 302
+    assert Group.objects.filter(slug__startswith="bulk-listing-").count() == 5  # all written

@@ -291,6 +291,7 @@ KEYS = [
     "load_errors",
     "generator",
     "worker",
+    "csv_import",
 ]
 
 
@@ -339,7 +340,39 @@ def _good_runs():
         _page("floor", 10, queries=4),
         _page("referral", 25, queries=12),
     ]
-    return {"small": _run_figures("small", small), "county": _run_figures("county", county)}
+    runs = {"small": _run_figures("small", small), "county": _run_figures("county", county)}
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(6.5, load=2.1), _import_round(7.5, load=4.0), _import_round(9.9, load=9.0)]
+    )
+    return runs
+
+
+def _import_round(confirm_s, *, load, statements=62):
+    return {
+        "rows": 5000,
+        "listings_before": 2000,
+        "target_s": 10.0,
+        "load_average": [load, load, load],
+        "preview_s": 3.0,
+        "confirm_s": confirm_s,
+        "confirm_statements": statements,
+    }
+
+
+def _slow_import(runs):
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(12.0, load=15.0), _import_round(9, load=3.0), _import_round(11, load=8.0)]
+    )
+
+
+def _growing_import(runs):
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(5.0, load=1.0, statements=62), _import_round(5.0, load=1.0, statements=90)]
+    )
+
+
+def _no_import(runs):
+    del runs["county"]["csv_import"]
 
 
 GOOD_LOAD = {
@@ -496,8 +529,21 @@ def _no_county(runs):
                 "search_db": report_rules.NOT_EVALUATED,
                 "search": report_rules.NOT_EVALUATED,
                 "generator": report_rules.NOT_EVALUATED,
+                "csv_import": report_rules.NOT_EVALUATED,  # measured at county only here
             },
             id="missing scale",
+        ),
+        pytest.param(
+            _slow_import, GOOD_LOAD, {"csv_import": report_rules.NOT_MET}, id="slow import"
+        ),
+        pytest.param(
+            _growing_import,
+            GOOD_LOAD,
+            {"csv_import": report_rules.NOT_MET},
+            id="import statements grow",
+        ),
+        pytest.param(
+            _no_import, GOOD_LOAD, {"csv_import": report_rules.NOT_EVALUATED}, id="no import"
         ),
     ],
 )
@@ -525,6 +571,11 @@ def test_the_verdicts_carry_the_figures():
     assert by_key["search"].figures == ("search p95 12.0 ms, admin changelist p95 40.0 ms: 0.30×")
     assert by_key["load_errors"].figures == "0 failure(s) in 5,000 requests (50 users)"
     assert by_key["generator"].figures == "peak 300 MiB (seed 2026)"
+    assert by_key["csv_import"].figures == (
+        "county: 5,000 rows onto 2,000 listings, confirm 7.5 s median (slowest 9.9 s), "
+        "preview 3.0 s, 62 statements; load average before each round 2.1/2.1/2.1, "
+        "4.0/4.0/4.0, 9.0/9.0/9.0"
+    )
 
 
 # --- make bench -------------------------------------------------------------------------------
