@@ -599,3 +599,65 @@ def _find_listing(row: RowPlan, lookups: Lookups) -> Group | None:
 def plan_import(text: str) -> ImportPlan:
     """Read the file and plan it against the catalogue. Reads only; FileRefused if unreadable."""
     return plan_rows(read_rows(text), Lookups.load())
+
+
+# --- A long import's progress (written by the worker: directory.services.csv_import) --------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a background import is, for its progress page: the step (of three), what it
+    means, and, once finished, what was written or why nothing was."""
+
+    step: int  # 1 queued, 2 checking and writing, 3 finished
+    label: str
+    finished: bool = False
+    ok: bool = False
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        return {1: 10, 2: 50, 3: 100}[self.step]
+
+
+OUTDATED = (
+    "The directory changed after the preview was made (someone saved a listing or imported a "
+    "file), so nothing was written. Upload the file again to see a fresh preview."
+)
+
+
+def progress(status: str, value: dict | None) -> Progress:
+    """The status of ``confirm_in_background``'s task (a ``TaskResultStatus`` name) and, once
+    it succeeded, what it returned, as a step."""
+    if status == "READY":
+        return Progress(1, "Waiting for the background worker to start it")
+    if status == "RUNNING":
+        return Progress(2, "Checking the file against the directory again and writing it")
+    if status != "SUCCESSFUL":
+        return Progress(
+            3,
+            "Stopped",
+            finished=True,
+            message="The import stopped with an error, and nothing of it was saved. Upload "
+            "the file again; if it happens again, tell the application's administrator.",
+        )
+    value = value or {}
+    if value.get("result") == "outdated":
+        return Progress(3, "Not written", finished=True, message=OUTDATED)
+    if value.get("result") != "written":
+        return Progress(
+            3,
+            "Not written",
+            finished=True,
+            message=f"The import could not be written, and nothing of it was saved: "
+            f"{value.get('message', 'an error')}. Upload the file again to see a fresh preview.",
+        )
+    created = value.get("created", 0)
+    return Progress(
+        3,
+        "Written",
+        finished=True,
+        ok=True,
+        message=f"Imported: {created} new listing{'s' if created != 1 else ''}, "
+        f"{value.get('updated', 0)} updated, {value.get('unchanged', 0)} unchanged.",
+    )

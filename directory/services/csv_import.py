@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Max
+from django.tasks import task
 from django.utils import timezone
 
+from accounts.models import User
 from directory.models import Contact, Format, Group, Meeting
 from directory.rules import search_terms as search_rules
 from directory.rules.listings import RowEdit
+from directory.rules.uploads import FileRefused
 from directory.selectors.csv_import import (
     FIELD_COLUMNS,
     MANY_COLUMNS,
@@ -72,6 +75,29 @@ def confirm_import(*, text: str, fingerprint: str, by) -> Outcome:
         updated=plan.count("update"),
         unchanged=plan.count("unchanged"),
     )
+
+
+@task()
+def confirm_in_background(*, text: str, fingerprint: str, user_id: int) -> dict:
+    """``confirm_import`` run by the worker, for a file too long to write within a request:
+    what happened, as the progress page shows it (``directory.selectors.csv_import``)."""
+    by = User.objects.filter(pk=user_id, is_active=True).first()
+    if by is None:
+        return {"result": "not-written", "message": "the account that confirmed it is disabled"}
+    try:
+        outcome = confirm_import(text=text, fingerprint=fingerprint, by=by)
+    except PreviewOutdated:
+        return {"result": "outdated"}
+    except FileRefused as refused:
+        return {"result": "not-written", "message": refused.message}
+    except (IntegrityError, DataError):
+        return {"result": "not-written", "message": "a conflict in the data"}
+    return {
+        "result": "written",
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "unchanged": outcome.unchanged,
+    }
 
 
 def _lock_versions(rows: list[RowPlan]) -> None:

@@ -154,6 +154,7 @@ def merge_imports(rounds: list[dict]) -> dict:
                     "load_average",
                     "preview_s",
                     "confirm_s",
+                    "confirm_request_s",
                     "task_s",
                     "confirm_statements",
                     "error",
@@ -164,12 +165,13 @@ def merge_imports(rounds: list[dict]) -> dict:
         ],
     }
     if measured:
-        for figure in ("preview_s", "confirm_s"):
-            merged[figure] = round(_median([r[figure] for r in measured]), 2)
+        for figure in ("preview_s", "confirm_s", "confirm_request_s"):
+            values = [r[figure] for r in measured if r.get(figure) is not None]
+            merged[figure] = round(_median(values), 2) if values else None
         merged["confirm_s_max"] = max(r["confirm_s"] for r in measured)
         merged["confirm_statements"] = sorted({r["confirm_statements"] for r in measured})
         merged["planned"] = measured[-1].get("planned")
-        merged["background"] = any(r.get("task_s") is not None for r in measured)
+        merged["background"] = any(r.get("background") for r in measured)
     errors = [r["error"] for r in rounds if "error" in r]
     if errors:
         merged["errors"] = errors

@@ -9,9 +9,11 @@ the run. Everything runs inside one transaction that is rolled back at the end, 
 database is left as it was and every round measures the same file against the same catalogue.
 
 Reported: seconds of each request, the confirmation's SQL statements, the machine's load
-average before the run, and the plan's counts. When confirmations run as a background task,
-the confirming request only queues the work and the task's run is timed apart (``task_s``);
-``confirm_s`` is then the request plus the task, the time until the import is written.
+average before the run, and the plan's counts. A file longer than ``CSV_IMPORT_INLINE_ROWS``
+is written by the background worker: the confirming request only queues it
+(``confirm_request_s``), the queued task is then run here as the worker runs it and timed
+apart (``task_s``), and ``confirm_s`` is the two together, the time until the import is
+written.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from django.db import connection, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Role as RoleName
 from accounts.models import User
 from directory.models import Group
 from directory.rules import spreadsheet
 from directory.selectors import snapshot
+from directory.services import csv_import as csv_writes
 from scale.rules import bench as bench_rules
 from scale.rules import csv_import as rules
 
@@ -124,7 +128,8 @@ def run(*, total: int = rules.ROWS, log=None) -> dict:
             started = time.perf_counter()
             with _counting(statements):
                 confirmed = http.post(address, fields, secure=True)
-                result.update(_follow(http, confirmed, address))
+                result["confirm_request_s"] = round(time.perf_counter() - started, 2)
+                result.update(_follow(confirmed))
             result["confirm_s"] = round(time.perf_counter() - started, 2)
             result["confirm_statements"] = statements[0]
             result["confirm_status"] = confirmed.status_code
@@ -138,10 +143,31 @@ def run(*, total: int = rules.ROWS, log=None) -> dict:
             raise _Undo
     except _Undo:
         pass
-    result["met"] = "error" not in result and result.get("confirm_s", 1e9) < rules.TARGET_SECONDS
+    # Met when the import is written within the target, or the request that confirms it is
+    # (the background worker then writes it, followed by the progress page).
+    quick = result.get("confirm_request_s") if result.get("background") else None
+    result["met"] = "error" not in result and (
+        result.get("confirm_s", 1e9) < rules.TARGET_SECONDS
+        or (quick is not None and quick < rules.TARGET_SECONDS)
+    )
     return result
 
 
-def _follow(http: HttpClient, response, address: str) -> dict:
-    """When the confirmation queued a task, wait for it (the progress page): its figures."""
-    return {}
+def _follow(response) -> dict:
+    """When the confirmation queued the import for the worker, run the queued task here, as
+    the worker would (``confirm_in_background`` with its queued arguments), and time it."""
+    if response.status_code != 302 or response["Location"] != reverse("directory:import-progress"):
+        return {}
+    queued = (
+        DBTaskResult.objects.filter(task_path=csv_writes.confirm_in_background.module_path)
+        .order_by("-enqueued_at")
+        .first()
+    )
+    if queued is None or queued.status != "READY":
+        return {"background": True}  # a backend that ran it as it was queued: timed above
+    started = time.perf_counter()
+    value = csv_writes.confirm_in_background.call(**queued.args_kwargs["kwargs"])
+    figures = {"background": True, "task_s": round(time.perf_counter() - started, 2)}
+    if value.get("result") != "written":
+        figures["error"] = f"The queued import was not written: {value}."
+    return figures

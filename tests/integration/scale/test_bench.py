@@ -371,6 +371,13 @@ def _growing_import(runs):
     )
 
 
+def _background_import(runs):
+    rounds = [_import_round(14.0, load=15.0), _import_round(12.0, load=8.0)]
+    for figures in rounds:
+        figures |= {"background": True, "confirm_request_s": 0.2, "task_s": 13.0}
+    runs["county"]["csv_import"] = bench_rules.merge_imports(rounds)
+
+
 def _no_import(runs):
     del runs["county"]["csv_import"]
 
@@ -545,6 +552,7 @@ def _no_county(runs):
         pytest.param(
             _no_import, GOOD_LOAD, {"csv_import": report_rules.NOT_EVALUATED}, id="no import"
         ),
+        pytest.param(_background_import, GOOD_LOAD, {}, id="import written by the worker"),
     ],
 )
 def test_targets(change_runs, load, expected):
