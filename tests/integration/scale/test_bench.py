@@ -9,6 +9,7 @@ counted and timed, never how fast (speed is the benchmark's to measure, not a te
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,8 +22,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from clients.models import Attendance
+from directory.models import Contact, Group
 from referrals.models import Referral
 from scale import report
 from scale.rules import bench as bench_rules
@@ -604,3 +606,66 @@ def test_make_bench_refuses_sqlite(url):
     assert "make bench needs PostgreSQL" in done.stderr
     assert "sqlite" in done.stderr
     assert done.stdout == ""
+
+
+# --- bench_csv_import -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(db, settings):
+    from tests.factories.directory import (
+        ContactFactory,
+        GroupFactory,
+        LanguageFactory,
+        NeedFactory,
+        ServiceAreaFactory,
+    )
+
+    settings.REQUIRE_MFA = False  # as make bench runs it: a password session only
+    need, language = NeedFactory(name="Depression"), LanguageFactory(code="en", name="English")
+    area = ServiceAreaFactory(name="Metro")
+    for n in range(3):
+        group = GroupFactory(needs=[need])
+        group.languages.add(language)
+        group.service_areas.add(area)
+        ContactFactory(group=group, phone=f"+1310555{n:04d}", area_label="Metro")
+    return Group.objects.count()
+
+
+def _import_figures(tmp_path, rows=30):
+    out = tmp_path / "csv-import.json"
+    call_command("bench_csv_import", "--json", str(out), "--rows", str(rows), stdout=io.StringIO())
+    return json.loads(out.read_text())
+
+
+def _catalogue_state():
+    return (Group.objects.count(), Group.history.count(), Contact.objects.count())
+
+
+def test_the_import_benchmark_previews_confirms_and_leaves_the_database_as_it_was(
+    catalogue, tmp_path
+):
+    before = _catalogue_state()
+    users = User.objects.count()
+    figures = _import_figures(tmp_path)
+    assert "error" not in figures, figures
+    assert (figures["preview_status"], figures["confirm_status"]) == (200, 302)
+    assert figures["rows"] == 30 and figures["listings_before"] == catalogue
+    assert figures["planned"]["create"] == 27 and figures["written"] == 27
+    assert figures["planned"]["update"] + figures["planned"]["unchanged"] == 3
+    assert figures["confirm_statements"] > 0 and len(figures["load_average"]) == 3
+    assert figures["met"] is True and "background" not in figures  # written by the request
+    # Rolled back: nothing of the import, nor the admin it signed in as, is left.
+    assert _catalogue_state() == before and User.objects.count() == users
+
+
+def test_the_import_benchmark_times_the_queued_task_apart(catalogue, tmp_path, settings):
+    settings.CSV_IMPORT_INLINE_ROWS = 10
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    before = _catalogue_state()
+    figures = _import_figures(tmp_path)
+    assert "error" not in figures, figures
+    assert figures["background"] is True and figures["written"] == 27
+    assert 0 < figures["confirm_request_s"] <= figures["confirm_s"]
+    assert figures["task_s"] > 0
+    assert _catalogue_state() == before
