@@ -2,7 +2,12 @@
 
 The file is planned again inside the transaction (``directory.selectors.csv_import``); unless
 that plan is exactly the one previewed, nothing is written. The writes are in bulk, with the
-same optimistic lock and history records as ``directory.services.listings.update_group``.
+same optimistic lock and history records as ``directory.services.listings.update_group``: set
+statements over all the rows (``UPDATE … FROM``, ``INSERT … SELECT``; on PostgreSQL one array
+per column), so a 5,000-row file is some sixty statements whatever it changes. A file longer
+than ``CSV_IMPORT_INLINE_ROWS`` is confirmed by :func:`confirm_in_background`, run by the
+background worker (a 5,000-row import took 8 to 16 s with the machine busy: too close to the
+web worker's 30 s timeout to be written within the request).
 """
 
 from __future__ import annotations
@@ -57,8 +62,9 @@ def confirm_import(*, text: str, fingerprint: str, by) -> Outcome:
     all of them at once (design notes, section 5): a listing saved by someone else meanwhile
     stops the whole import.
 
-    Written in bulk, a fixed number of statements whatever the file's length (a 5,000-row file
-    made one save per row and list, several minutes, past the worker's timeout): the listings,
+    Written in bulk, a fixed number of statements whatever the file's length (one INSERT more
+    per further thousand new listings or contacts; a 5,000-row file once made one save per row,
+    list and removed contact, past the worker's timeout): the listings,
     their lists, their new, relabelled and removed contacts, each with its history record
     (who, when, the lists as they ended up), as the one-row services record them.
     """
@@ -203,22 +209,16 @@ def _among(column: str, ids: list) -> tuple[str, list]:
 
 
 def _rows_source(fields: list, rows: list[tuple]) -> tuple[str, list]:
-    """A FROM item naming ``fields``' columns, holding ``rows``: on PostgreSQL ``unnest`` of one
-    array per column (a few parameters, typed by the columns); elsewhere a VALUES list."""
+    """PostgreSQL: a FROM item naming ``fields``' columns and holding ``rows``, as ``unnest`` of
+    one array per column (a parameter per column, typed by the column's own type)."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in fields)
     columns = [
         [field.get_db_prep_save(row[i], connection) for row in rows]
         for i, field in enumerate(fields)
     ]
-    if _postgres():
-        arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in fields)
-        return f"unnest({arrays}) AS v({names})", columns
-    mark = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = ", ".join([mark] * len(rows))
-    return f"(SELECT * FROM (VALUES {values})) AS v({names})", [  # noqa: S608
-        value for row in zip(*columns, strict=True) for value in row
-    ]
+    arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in fields)
+    return f"unnest({arrays}) AS v({names})", columns
 
 
 def _update_rows(model, columns: list[str], rows: list[tuple], *, also=None) -> None:
