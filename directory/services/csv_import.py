@@ -89,7 +89,8 @@ def confirm_in_background(*, text: str, fingerprint: str, user_id: int) -> dict:
     what happened, as the progress page shows it (``directory.selectors.csv_import``)."""
     by = User.objects.filter(pk=user_id, is_active=True).first()
     if by is None:
-        return {"result": "not-written", "message": "the account that confirmed it is no longer active"}
+        gone = "the account that confirmed it is no longer active"
+        return {"result": "not-written", "message": gone}
     try:
         outcome = confirm_import(text=text, fingerprint=fingerprint, by=by)
     except PreviewOutdated:
