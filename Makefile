@@ -62,7 +62,10 @@ run: install
 	@$(DEMO_ENV) $(PY) manage.py migrate --noinput --verbosity 0
 	@$(DEMO_ENV) $(PY) manage.py seed_directory --verbosity 0 >/dev/null
 	@$(DEMO_ENV) $(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
-	@$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@# The background worker (long CSV imports) beside the server, stopped with it.
+	@$(DEMO_ENV) $(PY) manage.py db_worker --verbosity 0 & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "simple_history",
     "phonenumber_field",
     "import_export",
+    "django_tasks_db",
     "accounts",
     "directory",
     "clients",
@@ -181,6 +182,21 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not e
     options["options"] = (options.get("options", "") + " -c jit=off").strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work --------------------------------------------------------------------------
+
+# Django's tasks framework, with the database backend of django-tasks-db: work too long for a
+# request (a CSV import of more than CSV_IMPORT_INLINE_ROWS rows) is queued in a table of this
+# database and run by `manage.py db_worker` (started by `make run`; in production
+# deploy/systemd/selfhelp-worker.service). The tests run tasks at once (ImmediateBackend).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+    }
+}
+# A CSV import of at most this many rows is written by the confirming request itself (a few
+# seconds at most); a longer one by the worker, with a progress page.
+CSV_IMPORT_INLINE_ROWS = env_int("CSV_IMPORT_INLINE_ROWS", 300)
 
 # --- People and sign-in -----------------------------------------------------------------------
 

@@ -9,8 +9,15 @@ search reads (name, aliases, description and needs).
 """
 
 from django.contrib import admin
+from django_tasks_db.models import DBTaskResult
 
 from directory.models import Group
+
+# The background tasks' queue (django-tasks-db registers it) stays out of the admin: a queued
+# CSV import carries the uploaded file in its arguments, and a task is followed on its own
+# progress page; re-running or editing one by hand would bypass the import's checks.
+if admin.site.is_registered(DBTaskResult):
+    admin.site.unregister(DBTaskResult)
 
 
 @admin.register(Group)

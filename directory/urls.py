@@ -77,6 +77,7 @@ urlpatterns = [
     path("export/hsds.json", exchange.export_hsds, name="export-hsds"),
     path("meetings.json", exchange.meeting_guide_feed, name="meeting-guide"),
     path("import/", exchange.import_csv, name="import"),
+    path("import/progress/", exchange.import_progress, name="import-progress"),
     path("meetings/import/", exchange.import_meetings, name="meeting-guide-import"),
     # Reading it.
     path("", browse.search, name="search"),

@@ -14,6 +14,9 @@ on the server of ``DATABASE_URL``:
 
 ``BENCH_DATABASE_PREFIX`` names the databases ``<prefix>_<scale>`` instead.
 
+In each round and scale, ``manage.py bench_csv_import`` times a 5,000-row CSV import's preview
+and confirmation, rolled back (``BENCH_CSV_IMPORT=0`` skips it).
+
 Then ``scripts/loadtest.py`` against the last scale's database (``LOADTEST=0`` skips it), and
 ``scale/report.py`` writes docs/performance.json and docs/PERFORMANCE.md whenever there are
 figures, even after a failed step (the report says what failed; the exit status is non-zero).
@@ -177,6 +180,14 @@ def bench_pages(bench_url: str, out: Path, *, iterations: str, warmup: str) -> t
     return json.loads(out.read_text(encoding="utf-8")), done.returncode == 0
 
 
+def bench_csv_import(bench_url: str, out: Path) -> tuple[dict, bool]:
+    """A 5,000-row CSV import previewed and confirmed, rolled back (scale/services/csv_import)."""
+    done = manage(app_environment(bench_url), "bench_csv_import", "--json", str(out))
+    if not out.exists():
+        return {"error": f"bench_csv_import exited {done.returncode} without figures"}, False
+    return json.loads(out.read_text(encoding="utf-8")), done.returncode == 0
+
+
 def loadtest(bench_url: str, scale: str, out: Path) -> tuple[dict | None, bool]:
     script = ROOT / "scripts" / "loadtest.py"
     if os.environ.get("LOADTEST", "1") == "0":
@@ -254,6 +265,7 @@ def main() -> int:
     started = time.monotonic()
     runs, urls, ok = {}, {}, True
     rounds: dict[str, list[dict]] = {scale: [] for scale in scales}
+    imports: dict[str, list[dict]] = {scale: [] for scale in scales}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         try:
             for scale in scales:
@@ -277,8 +289,16 @@ def main() -> int:
                     )
                     rounds[scale].append(run)
                     ok &= passed
+                    if os.environ.get("BENCH_CSV_IMPORT", "1") != "0":
+                        figures, passed = bench_csv_import(
+                            urls[scale], Path(tmp) / f"csv-import-{scale}-{number}.json"
+                        )
+                        imports[scale].append(figures)
+                        ok &= passed
             for scale in scales:
                 runs[scale] = bench_rules.merge_rounds(rounds[scale])
+                if imports[scale]:
+                    runs[scale]["csv_import"] = bench_rules.merge_imports(imports[scale])
             load_scale = "county" if "county" in scales else scales[-1]
             load, passed = loadtest(urls[load_scale], load_scale, Path(tmp) / "loadtest.json")
             ok &= passed

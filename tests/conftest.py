@@ -36,6 +36,13 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    """Background tasks run as they are queued (Django's ImmediateBackend); the one test of
+    the database queue sets the database backend itself."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory(name="Hollywood Mental Health Center")

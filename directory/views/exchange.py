@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.db import DataError, IntegrityError
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -162,13 +163,24 @@ def _preview(
     )
 
 
+# The rows a preview lists one by one. A 5,000-row table took longer to render than the
+# worker's timeout allows under load, and nobody reads it: the counts say what the file does,
+# the problems are all listed apart, and the first rows show what a change looks like.
+PREVIEW_ROWS = 300
+
+
 def _csv_preview(request, plan, text, *, notice="", status=None):
+    listed = plan.rows
+    if len(listed) > PREVIEW_ROWS:
+        listed = [row for row in plan.rows if row.action != "unchanged"][:PREVIEW_ROWS]
     return _preview(
         request,
         plan,
         text,
         kind="csv",
         template="directory/exchange/csv_preview.html",
+        options={"rows": len(plan.rows)},
+        context={"listed": listed, "unlisted": len(plan.rows) - len(listed)},
         notice=notice,
         status=status,
     )
@@ -212,6 +224,19 @@ def _confirm_csv(request):
         )
     if pending is None:
         return _upload_again(request, "directory/exchange/csv_upload.html", UploadForm(), EXPIRED)
+    if pending.options.get("rows", 0) > settings.CSV_IMPORT_INLINE_ROWS:
+        # Too long to write within the request under load (a 5,000-row file took 8 to 15 s
+        # with the machine busy, and the worker's timeout is 30 s): the worker writes it, and
+        # the progress page follows it. The text goes with the task; no client data is in it.
+        result = csv_writes.confirm_in_background.enqueue(
+            text=pending.content, fingerprint=pending.fingerprint, user_id=request.user.pk
+        )
+        entry = {"id": str(result.id)}
+        if result.is_finished:  # a backend that runs tasks as they are queued (the tests')
+            entry["status"] = result.status.name
+            entry["value"] = result.return_value if entry["status"] == "SUCCESSFUL" else None
+        request.session[BACKGROUND_KEY] = entry
+        return redirect("directory:import-progress")
     try:
         outcome = csv_writes.confirm_import(
             text=pending.content, fingerprint=pending.fingerprint, by=request.user
@@ -229,6 +254,36 @@ def _confirm_csv(request):
         f"{outcome.updated} updated, {outcome.unchanged} unchanged.",
     )
     return redirect("directory:import")
+
+
+BACKGROUND_KEY = "directory_csv_import_task"
+
+
+@permission_required("directory.add_group")
+@permission_required("directory.change_group")
+@require_GET
+def import_progress(request):
+    """The progress of the long CSV import this session confirmed last. Without JavaScript the
+    page reloads itself every few seconds until it is done; with htmx, the progress box alone
+    is fetched again. Only the session that confirmed the import knows its task."""
+    progress = None
+    entry = request.session.get(BACKGROUND_KEY) or {}
+    if "status" in entry:
+        progress = csv_plans.progress(entry["status"], entry.get("value"))
+    elif entry.get("id"):
+        try:
+            result = csv_writes.confirm_in_background.get_result(entry["id"])
+        except TaskResultDoesNotExist:
+            pass  # pruned from the queue's table since
+        else:
+            value = result.return_value if result.status.name == "SUCCESSFUL" else None
+            progress = csv_plans.progress(result.status.name, value)
+    template = (
+        "directory/exchange/_import_progress.html"
+        if request.htmx
+        else "directory/exchange/import_progress.html"
+    )
+    return render(request, template, {"progress": progress})
 
 
 def _upload_again(request, template, form, message, *, status=400):

@@ -136,3 +136,43 @@ def _median(values: list[float]) -> float:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def merge_imports(rounds: list[dict]) -> dict:
+    """The CSV import benchmark's rounds (``bench_csv_import``): the median of the preview's
+    and the confirmation's seconds, each round's figures and load average kept beside them."""
+    measured = [r for r in rounds if "error" not in r and r.get("confirm_s") is not None]
+    merged = {
+        "rows": rounds[-1].get("rows"),
+        "listings_before": rounds[-1].get("listings_before"),
+        "target_s": rounds[-1].get("target_s"),
+        "rounds": [
+            {
+                key: r.get(key)
+                for key in (
+                    "measured_at",
+                    "load_average",
+                    "preview_s",
+                    "confirm_s",
+                    "confirm_request_s",
+                    "task_s",
+                    "confirm_statements",
+                    "error",
+                )
+                if r.get(key) is not None
+            }
+            for r in rounds
+        ],
+    }
+    if measured:
+        for figure in ("preview_s", "confirm_s", "confirm_request_s"):
+            values = [r[figure] for r in measured if r.get(figure) is not None]
+            merged[figure] = round(_median(values), 2) if values else None
+        merged["confirm_s_max"] = max(r["confirm_s"] for r in measured)
+        merged["confirm_statements"] = sorted({r["confirm_statements"] for r in measured})
+        merged["planned"] = measured[-1].get("planned")
+        merged["background"] = any(r.get("background") for r in measured)
+    errors = [r["error"] for r in rounds if "error" in r]
+    if errors:
+        merged["errors"] = errors
+    return merged

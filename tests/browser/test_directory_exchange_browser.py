@@ -84,6 +84,35 @@ def test_csv_import_upload_preview_and_confirm(signed_in_admin):
     assert Group.objects.filter(slug="emotions-anonymous").exists()
 
 
+def test_a_long_csv_import_shows_its_progress_until_the_worker_writes_it(signed_in_admin, settings):
+    """Queued in the database; the page polls (htmx) until the worker has written it."""
+    from django.core.management import call_command
+
+    settings.CSV_IMPORT_INLINE_ROWS = 1
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    page = signed_in_admin
+    page.goto("/directory/import/")
+    row = (
+        "dual-recovery-anonymous,Dual Recovery Anonymous,Twelve-step,,+15624368585 ext. 291,,,"
+        "Defunct,,III.A,,,,\n,Emotions Anonymous,Twelve-step,,+18183774341,,,Active,,III.A,,,,\n"
+    )
+    choose_file(page, "CSV file", "listings.csv", HEADER + row, "text/csv")
+    page.get_by_role("button", name="Write these changes").click()
+    expect(page).to_have_url(path_is("/directory/import/progress/"))
+    expect(page.get_by_text("Step 1 of 3")).to_be_visible()
+    assert_no_serious_violations(page)
+    assert not Group.objects.filter(slug="emotions-anonymous").exists()
+
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    # No reload: htmx fetches the progress box again every two seconds.
+    expect(page.get_by_role("status")).to_contain_text(
+        "Imported: 1 new listing, 1 updated", timeout=15_000
+    )
+    expect(page.get_by_text("Step 3 of 3")).to_be_visible()
+    assert_no_serious_violations(page)
+    assert Group.objects.filter(slug="emotions-anonymous").exists()
+
+
 def test_csv_import_preview_with_problems(signed_in_admin):
     page = signed_in_admin
     page.goto("/directory/import/")

@@ -233,6 +233,7 @@ MATRIX: dict[str, Route] = {
     "directory:group-history": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD, kwargs=SLUG),
     "directory:flag-create": Route(get=SITE_ADMIN, post=SITE_ADMIN, kwargs=SLUG),
     "directory:import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
+    "directory:import-progress": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),
     "directory:meeting-guide-import": Route(get=SITE_ADMIN, post=SITE_ADMIN),
     # --- the directory: verification calls, change requests, reports, progress (VII.D) ------
     "referrals:verification-queue": Route(get=SITE_ADMIN, post=SITE_ADMIN_NO_METHOD),

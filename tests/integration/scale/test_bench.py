@@ -9,6 +9,7 @@ counted and timed, never how fast (speed is the benchmark's to measure, not a te
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,8 +22,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from clients.models import Attendance
+from directory.models import Contact, Group
 from referrals.models import Referral
 from scale import report
 from scale.rules import bench as bench_rules
@@ -291,6 +293,7 @@ KEYS = [
     "load_errors",
     "generator",
     "worker",
+    "csv_import",
 ]
 
 
@@ -339,7 +342,46 @@ def _good_runs():
         _page("floor", 10, queries=4),
         _page("referral", 25, queries=12),
     ]
-    return {"small": _run_figures("small", small), "county": _run_figures("county", county)}
+    runs = {"small": _run_figures("small", small), "county": _run_figures("county", county)}
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(6.5, load=2.1), _import_round(7.5, load=4.0), _import_round(9.9, load=9.0)]
+    )
+    return runs
+
+
+def _import_round(confirm_s, *, load, statements=62):
+    return {
+        "rows": 5000,
+        "listings_before": 2000,
+        "target_s": 10.0,
+        "load_average": [load, load, load],
+        "preview_s": 3.0,
+        "confirm_s": confirm_s,
+        "confirm_statements": statements,
+    }
+
+
+def _slow_import(runs):
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(12.0, load=15.0), _import_round(9, load=3.0), _import_round(11, load=8.0)]
+    )
+
+
+def _growing_import(runs):
+    runs["county"]["csv_import"] = bench_rules.merge_imports(
+        [_import_round(5.0, load=1.0, statements=62), _import_round(5.0, load=1.0, statements=90)]
+    )
+
+
+def _background_import(runs):
+    rounds = [_import_round(14.0, load=15.0), _import_round(12.0, load=8.0)]
+    for figures in rounds:
+        figures |= {"background": True, "confirm_request_s": 0.2, "task_s": 13.0}
+    runs["county"]["csv_import"] = bench_rules.merge_imports(rounds)
+
+
+def _no_import(runs):
+    del runs["county"]["csv_import"]
 
 
 GOOD_LOAD = {
@@ -496,9 +538,23 @@ def _no_county(runs):
                 "search_db": report_rules.NOT_EVALUATED,
                 "search": report_rules.NOT_EVALUATED,
                 "generator": report_rules.NOT_EVALUATED,
+                "csv_import": report_rules.NOT_EVALUATED,  # measured at county only here
             },
             id="missing scale",
         ),
+        pytest.param(
+            _slow_import, GOOD_LOAD, {"csv_import": report_rules.NOT_MET}, id="slow import"
+        ),
+        pytest.param(
+            _growing_import,
+            GOOD_LOAD,
+            {"csv_import": report_rules.NOT_MET},
+            id="import statements grow",
+        ),
+        pytest.param(
+            _no_import, GOOD_LOAD, {"csv_import": report_rules.NOT_EVALUATED}, id="no import"
+        ),
+        pytest.param(_background_import, GOOD_LOAD, {}, id="import written by the worker"),
     ],
 )
 def test_targets(change_runs, load, expected):
@@ -525,6 +581,11 @@ def test_the_verdicts_carry_the_figures():
     assert by_key["search"].figures == ("search p95 12.0 ms, admin changelist p95 40.0 ms: 0.30×")
     assert by_key["load_errors"].figures == "0 failure(s) in 5,000 requests (50 users)"
     assert by_key["generator"].figures == "peak 300 MiB (seed 2026)"
+    assert by_key["csv_import"].figures == (
+        "county: 5,000 rows onto 2,000 listings, confirm 7.5 s median (slowest 9.9 s), "
+        "preview 3.0 s, 62 statements; load average before each round 2.1/2.1/2.1, "
+        "4.0/4.0/4.0, 9.0/9.0/9.0"
+    )
 
 
 # --- make bench -------------------------------------------------------------------------------
@@ -545,3 +606,66 @@ def test_make_bench_refuses_sqlite(url):
     assert "make bench needs PostgreSQL" in done.stderr
     assert "sqlite" in done.stderr
     assert done.stdout == ""
+
+
+# --- bench_csv_import -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(db, settings):
+    from tests.factories.directory import (
+        ContactFactory,
+        GroupFactory,
+        LanguageFactory,
+        NeedFactory,
+        ServiceAreaFactory,
+    )
+
+    settings.REQUIRE_MFA = False  # as make bench runs it: a password session only
+    need, language = NeedFactory(name="Depression"), LanguageFactory(code="en", name="English")
+    area = ServiceAreaFactory(name="Metro")
+    for n in range(3):
+        group = GroupFactory(needs=[need])
+        group.languages.add(language)
+        group.service_areas.add(area)
+        ContactFactory(group=group, phone=f"+1310555{n:04d}", area_label="Metro")
+    return Group.objects.count()
+
+
+def _import_figures(tmp_path, rows=30):
+    out = tmp_path / "csv-import.json"
+    call_command("bench_csv_import", "--json", str(out), "--rows", str(rows), stdout=io.StringIO())
+    return json.loads(out.read_text())
+
+
+def _catalogue_state():
+    return (Group.objects.count(), Group.history.count(), Contact.objects.count())
+
+
+def test_the_import_benchmark_previews_confirms_and_leaves_the_database_as_it_was(
+    catalogue, tmp_path
+):
+    before = _catalogue_state()
+    users = User.objects.count()
+    figures = _import_figures(tmp_path)
+    assert "error" not in figures, figures
+    assert (figures["preview_status"], figures["confirm_status"]) == (200, 302)
+    assert figures["rows"] == 30 and figures["listings_before"] == catalogue
+    assert figures["planned"]["create"] == 27 and figures["written"] == 27
+    assert figures["planned"]["update"] + figures["planned"]["unchanged"] == 3
+    assert figures["confirm_statements"] > 0 and len(figures["load_average"]) == 3
+    assert figures["met"] is True and "background" not in figures  # written by the request
+    # Rolled back: nothing of the import, nor the admin it signed in as, is left.
+    assert _catalogue_state() == before and User.objects.count() == users
+
+
+def test_the_import_benchmark_times_the_queued_task_apart(catalogue, tmp_path, settings):
+    settings.CSV_IMPORT_INLINE_ROWS = 10
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    before = _catalogue_state()
+    figures = _import_figures(tmp_path)
+    assert "error" not in figures, figures
+    assert figures["background"] is True and figures["written"] == 27
+    assert 0 < figures["confirm_request_s"] <= figures["confirm_s"]
+    assert figures["task_s"] > 0
+    assert _catalogue_state() == before
