@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from simple_history.utils import bulk_create_with_history
 
 from directory.models import Criterion, CriterionConfirmation, Group, ReferralResource
+from directory.services import search_terms
 
 # The history of a seeded row says where it came from (history_change_reason, 100 chars).
 SEED_REASON = "Seeded from policy 04.9's appendix (revised 2008-11-07)"
@@ -138,7 +139,9 @@ def load_fixture(*, text: str, using: str = DEFAULT_DB_ALIAS) -> tuple[Counter, 
     keys = _Keys(using)
     new_parents: set[tuple[type, tuple]] = set()
     criteria: list[CriterionConfirmation] = []
-    with transaction.atomic(using=using):
+    # The listings' search words once at the end (search_terms.deferred): refreshed as each
+    # list is added, they were then overwritten by the listing's own save that follows.
+    with transaction.atomic(using=using), search_terms.deferred():
         for index, record in enumerate(records):
             if not isinstance(record, dict) or not isinstance(record.get("fields"), dict):
                 raise FixtureError(f"record {index} is not a fixture record")

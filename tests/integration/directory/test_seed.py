@@ -836,3 +836,19 @@ def test_check_fails_on_a_stale_fixture(tmp_path):
     with pytest.raises(CommandError, match="run python manage.py build_directory_fixture"):
         call_command("build_directory_fixture", "--check", output=out, stdout=StringIO())
     assert out.read_text(encoding="utf-8") == "[]\n"
+
+
+def test_every_seeded_listing_is_found_by_its_search_words(seeded):
+    """A fresh install's listings carry their vocabulary words (needs, languages, areas), as a
+    listing saved by hand does: the seed's own save after the lists must not blank them."""
+    from directory.services import search_terms
+
+    listings = Group.objects.prefetch_related("needs", "languages", "service_areas")
+    empty = [
+        g.name
+        for g in listings
+        if (g.needs.exists() or g.languages.exists()) and not g.search_terms
+    ]
+    assert empty == []
+    # Recomputing changes nothing: the seed left what the signals would compute.
+    assert search_terms.refresh(None) == 0
