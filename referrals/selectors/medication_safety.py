@@ -57,23 +57,34 @@ def unsafe_candidates(referrals=None):
     return rows
 
 
+ASSESSED = (
+    "referral_id",
+    "group_id",
+    "group__name",
+    "chosen_at",
+    "group__medication_stance",
+    "referral__client_id",
+    "referral__client__on_prescribed_medication",
+    "referral__screening__on_prescribed_medication",
+)
+
+
 def assess_rows(rows, *, now: datetime | None = None) -> list[rules.Assessment]:
     """Each ``ReferredGroup`` of ``rows`` (a queryset) assessed under VI.C: five queries."""
+    return [assessment for assessment, _ in assess_rows_with(rows, now=now)]
+
+
+def assess_rows_with(rows, *, now: datetime | None = None, extra=()) -> list[tuple]:
+    """``assess_rows``, each assessment with the values of ``extra`` (fields or annotations
+    of ``rows``) read in the same query: ``[(assessment, (value, ...)), ...]``."""
+    n = len(ASSESSED)
     chosen = list(
-        rows.order_by("referral_id", "suggested_rank", "id").values_list(
-            "referral_id",
-            "group_id",
-            "group__name",
-            "chosen_at",
-            "group__medication_stance",
-            "referral__client_id",
-            "referral__client__on_prescribed_medication",
-            "referral__screening__on_prescribed_medication",
-        )
+        rows.order_by("referral_id", "suggested_rank", "id").values_list(*ASSESSED, *extra)
     )
     if not chosen:
         return []
-    return _assess(chosen, _decisions({row[0] for row in chosen}), now=now)
+    assessed = _assess([row[:n] for row in chosen], _decisions({row[0] for row in chosen}), now=now)
+    return [(assessment, row[n:]) for assessment, row in zip(assessed, chosen, strict=True)]
 
 
 def _assess(chosen: list[tuple], decisions: dict, *, now: datetime | None) -> list:
