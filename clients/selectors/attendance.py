@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import CharField, Count, Max, Min, OuterRef, Q, StringAgg, Subquery, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clients.models import Attendance, Client
@@ -26,7 +27,7 @@ from clients.rules import attendance as attendance_rules
 from clients.rules.attendance import WEEKDAY_NAMES, Problem, entry_problems
 from directory.models import Group, Meeting
 from referrals.models import ReferredGroup
-from referrals.selectors.procedure import RUN_WINDOW, latest_per_group, schedules_for
+from referrals.selectors.procedure import RUN_WINDOW, latest_per_group
 
 # The client's page lists this many of the latest dates per group, and this many groups.
 LATEST_SHOWN = 10
@@ -128,15 +129,33 @@ class AttendanceSummary:
         return any(g.documented for g in self.groups)
 
 
+def _weekdays() -> Subquery:
+    """The weekdays (Sunday = 0) the row's group meets on, as text ("1,3"), read with the
+    group's row instead of in a query of their own."""
+    days = (
+        Meeting.objects.filter(group_id=OuterRef("group_id"))
+        .order_by()
+        .values("group_id")
+        .annotate(days=StringAgg(Cast("weekday", CharField()), Value(",")))
+        .values("days")
+    )
+    return Subquery(days, output_field=CharField())
+
+
+def _days(text: str | None) -> list[int]:
+    return sorted({int(day) for day in (text or "").split(",") if day})
+
+
 def attendance_summary(client: Client, *, today: date | None = None) -> AttendanceSummary:
     """The client page's attendance section: per group (those the client was referred to
     first, then the others by their latest date), the counts, the latest dates and the run of
-    meetings in a row. Four queries whatever the number of records:
+    meetings in a row. Three queries whatever the number of records:
 
     1. the counts per group (one aggregate over all the client's attendance),
     2. the groups chosen for the client's referrals, with the day first chosen,
-    3. the latest ``RUN_WINDOW`` records of each group shown (a window function),
-    4. the weekdays each group shown meets on.
+    3. the latest ``RUN_WINDOW`` records of each group shown (a window function);
+
+    the weekdays each group meets on come with the first two (``_weekdays``).
     """
     today = today or timezone.localdate()
     mine = Attendance.objects.filter(client=client, clinic_id=client.clinic_id)
@@ -149,6 +168,7 @@ def attendance_summary(client: Client, *, today: date | None = None) -> Attendan
             missed=Count("pk", filter=Q(status=missed)),
             accompanied=Count("pk", filter=Q(status=attended, accompanied=True)),
             last_on=Max("on_date"),
+            weekdays=_weekdays(),
         )
         .order_by("-last_on", "group__name", "group_id")[: GROUP_LIMIT + 1]
     }
@@ -158,7 +178,7 @@ def attendance_summary(client: Client, *, today: date | None = None) -> Attendan
             referral__client=client, referral__clinic_id=client.clinic_id
         )
         .values("group_id", "group__name")
-        .annotate(first=Min("chosen_at"))
+        .annotate(first=Min("chosen_at"), weekdays=_weekdays())
         .order_by("first", "group__name", "group_id")[:GROUP_LIMIT]
     }
     ids = list(dict.fromkeys([*referred, *counts]))
@@ -184,7 +204,10 @@ def attendance_summary(client: Client, *, today: date | None = None) -> Attendan
                     before_referral=bool(reason),
                 )
             )
-    schedules = schedules_for(ids)
+    schedules = {
+        group_id: _days((counts.get(group_id) or referred[group_id])["weekdays"])
+        for group_id in ids
+    }
     runs = attendance_rules.runs_by_group(rows, schedules, group_ids=ids, today=today)
     groups = []
     for group_id in ids:

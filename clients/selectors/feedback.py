@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Window
 from django.utils import timezone
 
 from clients.models import Client, Feedback
@@ -174,8 +175,8 @@ class FeedbackSummary:
 
 
 def feedback_summary(client: Client, *, limit: int = SUMMARY_LIMIT) -> FeedbackSummary:
-    """For the client's page: two queries whatever the number of entries (the latest
-    ``limit`` with their groups, recorders and flags in one query, and the count)."""
-    entries = with_labels(client_feedback(client)[:limit])
-    count = Feedback.objects.filter(client_id=client.pk, clinic_id=client.clinic_id).count()
-    return FeedbackSummary(entries=entries, count=count)
+    """For the client's page: one query whatever the number of entries (the latest ``limit``
+    with their groups, recorders and flags, each carrying the count of all of them,
+    ``COUNT(*) OVER ()``, computed before the limit)."""
+    entries = with_labels(client_feedback(client).annotate(total=Window(Count("*")))[:limit])
+    return FeedbackSummary(entries=entries, count=entries[0].total if entries else 0)

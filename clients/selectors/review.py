@@ -61,6 +61,7 @@ from django.utils import timezone
 from clients.models import Attendance, DocumentationSignOff, Feedback
 from core.pagination import CountedPage, CountedPaginator
 from core.periods import Period, local_midnight, monday
+from core.rows import UrlPattern, date_label
 from referrals.models import Referral, ReferredGroup, Screening, ScreeningReason
 from referrals.rules.medication_safety import AlertFigures
 from referrals.selectors import medication_safety
@@ -235,6 +236,10 @@ class ClinicianFigures:
         if self.clinician is None:
             return "All clinicians"
         return self.clinician.get_full_name() or self.clinician.get_username()
+
+    @property
+    def signed_off_label(self) -> str:
+        return date_label(self.signed_off_at, "M j, Y")
 
     @property
     def not_referred_by_clause(self) -> list[tuple[str, int]]:
@@ -482,6 +487,7 @@ class Week:
     monday: date
     attended: int
     missed: int
+    label: str = ""  # the Monday as the page shows it
 
     @property
     def total(self) -> int:
@@ -516,7 +522,12 @@ def attendance_by_week(clinic_id: int | None, period: Period) -> list[Week]:
                 week = monday(on_date)
                 tally[status][week] = tally[status].get(week, 0) + n
     return [
-        Week(monday=week, attended=attended.get(week, 0), missed=missed.get(week, 0))
+        Week(
+            monday=week,
+            attended=attended.get(week, 0),
+            missed=missed.get(week, 0),
+            label=date_label(week, "M j, Y"),
+        )
         for week in period.weeks()
     ]
 
@@ -548,20 +559,37 @@ def gaps_page(
     paginator = CountedPaginator(
         queryset, GAPS_PAGE_SIZE, count=count, query=query, fragment="#gaps-heading"
     )
-    return paginator.get_page(number)
+    page = paginator.get_page(number)
+    # What each row shows, ready: the template resolves no route and formats no date per row.
+    detail = UrlPattern("referrals:detail", "pk")
+    for referral in page.object_list:
+        referral.url = detail(referral.pk)
+        referral.client_name = f"{referral.client.first_name} {referral.client.last_name}"
+        clinician = referral.clinician
+        referral.clinician_name = clinician.get_full_name() or clinician.get_username()
+        referral.referred_label = date_label(referral.referred_at, "M j, Y")
+    return page
 
 
 def sign_offs(clinic_id: int | None, period: Period) -> list[DocumentationSignOff]:
     """Sign-offs at the clinic whose period overlaps this one, latest first (one query)."""
     if clinic_id is None:
         return []
-    return list(
+    signed = list(
         DocumentationSignOff.objects.filter(
             clinic_id=clinic_id, period_start__lte=period.end, period_end__gte=period.start
         )
         .select_related("clinician", "signed_by")
         .order_by("-period_end", "-signed_at", "-id")[:SIGN_OFFS_SHOWN]
     )
+    for row in signed:  # what each row shows, ready (no |date per row)
+        row.clinician_name = row.clinician.get_full_name() or row.clinician.get_username()
+        row.signed_by_name = row.signed_by.get_full_name() or row.signed_by.get_username()
+        row.period_label = (
+            f"{date_label(row.period_start, 'M j, Y')} to {date_label(row.period_end, 'M j, Y')}"
+        )
+        row.signed_label = date_label(row.signed_at, "M j, Y g:i a")
+    return signed
 
 
 # --- the whole page --------------------------------------------------------------------------

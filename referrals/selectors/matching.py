@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.db import connection
 from django.db.models import (
@@ -22,10 +22,12 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    StringAgg,
+    Subquery,
     TextField,
     Value,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Concat
 
 from directory.models import (
     Contact,
@@ -432,34 +434,74 @@ class CardFacts:
     last_verified_on: object | None
 
 
+# Separators in the texts aggregated below (ASCII unit and record separators): in no name.
+_UNIT, _RECORD = "\x1f", "\x1e"
+
+
+def _joined(rows, text) -> Subquery:
+    """``text`` of each of ``rows`` (related to the outer listing by ``group_id``), joined
+    by ``_UNIT`` in one text, in no particular order (SQLite before 3.44 orders no
+    aggregate): read with the listing instead of in a query of its own."""
+    joined = (
+        rows.filter(group_id=OuterRef("pk"))
+        .order_by()
+        .values("group_id")
+        .annotate(joined=StringAgg(text, Value(_UNIT)))
+        .values("joined")
+    )
+    return Subquery(joined, output_field=TextField())
+
+
+def _split(text: str | None) -> list[str]:
+    return text.split(_UNIT) if text else []
+
+
 def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
-    """The facts of each suggested listing (at most matching's limit, 20), in five queries."""
-    groups = Group.objects.filter(pk__in=listing_ids).prefetch_related(
-        Prefetch("languages", queryset=Language.objects.order_by("name")),
-        Prefetch("service_areas", queryset=ServiceArea.objects.order_by("order", "name")),
+    """The facts of each suggested listing (at most matching's limit, 20), in two queries:
+    the listings with their languages, areas and weekly meetings (each aggregated into a
+    text), and their phones."""
+    groups = (
+        Group.objects.filter(pk__in=listing_ids)
+        .annotate(
+            language_names=_joined(Group.languages.through.objects, F("language__name")),
+            area_names=_joined(
+                Group.service_areas.through.objects,
+                Concat(
+                    Cast("servicearea__order", CharField()),
+                    Value(_RECORD),
+                    F("servicearea__name"),
+                ),
+            ),
+            meeting_times=_joined(
+                Meeting.objects,
+                Concat(Cast("weekday", CharField()), Value("@"), Cast("start_time", CharField())),
+            ),
+        )
+        .only("id", "last_verified_on")
     )
     phones: dict[int, list] = {}
     for contact in Contact.objects.filter(
         group_id__in=listing_ids, kind=Contact.Kind.PHONE
     ).order_by("order", "id"):
         phones.setdefault(contact.group_id, []).append(contact)
-    weekly: dict[int, list] = {}
-    for meeting in Meeting.objects.filter(group_id__in=listing_ids).only(
-        "group_id", "weekday", "start_time"
-    ):
-        weekly.setdefault(meeting.group_id, []).append(
-            schedule.WeeklyMeeting(meeting.weekday, meeting.start_time)
-        )
     facts = {}
     for group in groups:
-        meetings = sorted(set(weekly.get(group.pk, [])), key=lambda m: (m.weekday, m.start))
+        weekly = []
+        for item in _split(group.meeting_times):
+            weekday, start = item.split("@")
+            weekly.append(schedule.WeeklyMeeting(int(weekday), time.fromisoformat(start)))
+        meetings = sorted(set(weekly), key=lambda m: (m.weekday, m.start))
         upcoming = schedule.next_meetings(meetings, after=today - timedelta(days=1), count=1)
+        areas = sorted(
+            (int(order), name)
+            for order, name in (item.split(_RECORD, 1) for item in _split(group.area_names))
+        )
         facts[group.pk] = CardFacts(
             phones=phones.get(group.pk, []),
             meetings=[(Meeting.Weekday(m.weekday).label, m.start) for m in meetings],
             next_meeting=upcoming[0] if upcoming else None,
-            languages=[language.name for language in group.languages.all()],
-            areas=[area.name for area in group.service_areas.all()],
+            languages=sorted(_split(group.language_names)),
+            areas=[name for _, name in areas],
             last_verified_on=group.last_verified_on,
         )
     return facts

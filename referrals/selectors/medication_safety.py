@@ -57,30 +57,47 @@ def unsafe_candidates(referrals=None):
     return rows
 
 
+ASSESSED = (
+    "referral_id",
+    "group_id",
+    "group__name",
+    "chosen_at",
+    "group__medication_stance",
+    "referral__client_id",
+    "referral__client__on_prescribed_medication",
+    "referral__screening__on_prescribed_medication",
+)
+
+
 def assess_rows(rows, *, now: datetime | None = None) -> list[rules.Assessment]:
     """Each ``ReferredGroup`` of ``rows`` (a queryset) assessed under VI.C: five queries."""
-    now = now or timezone.now()
+    return [assessment for assessment, _ in assess_rows_with(rows, now=now)]
+
+
+def assess_rows_with(rows, *, now: datetime | None = None, extra=()) -> list[tuple]:
+    """``assess_rows``, each assessment with the values of ``extra`` (fields or annotations
+    of ``rows``) read in the same query: ``[(assessment, (value, ...)), ...]``."""
+    n = len(ASSESSED)
     chosen = list(
-        rows.order_by("referral_id", "suggested_rank", "id").values_list(
-            "referral_id",
-            "group_id",
-            "group__name",
-            "chosen_at",
-            "group__medication_stance",
-            "referral__client_id",
-            "referral__client__on_prescribed_medication",
-            "referral__screening__on_prescribed_medication",
-        )
+        rows.order_by("referral_id", "suggested_rank", "id").values_list(*ASSESSED, *extra)
     )
     if not chosen:
         return []
-    group_ids = {row[1] for row in chosen}
-    concerns = _concerns(group_ids)
+    assessed = _assess([row[:n] for row in chosen], _decisions({row[0] for row in chosen}), now=now)
+    return [(assessment, row[n:]) for assessment, row in zip(assessed, chosen, strict=True)]
+
+
+def _assess(chosen: list[tuple], decisions: dict, *, now: datetime | None) -> list:
+    """VI.C for rows (referral, group, name, chosen at, stance, client, on the record, screened)
+    and the latest decisions: up to three queries (concerns, stance and medication histories),
+    none when no client of the rows takes prescribed medication (VI.C asks nothing then)."""
+    now = now or timezone.now()
+    medicated_rows = [row for row in chosen if row[6] or row[7]]
+    concerns = _concerns({row[1] for row in medicated_rows}) if medicated_rows else {}
     stance_since = _stance_since(
-        {row[1] for row in chosen if row[4] == Group.MedicationStance.DISCOURAGES}
+        {row[1] for row in medicated_rows if row[4] == Group.MedicationStance.DISCOURAGES}
     )
-    medicated_since = _medicated_since({row[5] for row in chosen if row[6]})
-    decisions = _decisions({row[0] for row in chosen})
+    medicated_since = _medicated_since({row[5] for row in medicated_rows if row[6]})
     assessed = []
     for referral_id, group_id, name, chosen_at, stance, client_id, on_record, screened in chosen:
         assessed.append(
@@ -181,25 +198,64 @@ def _decisions(referral_ids) -> dict[tuple[int, int], rules.Decision]:
 # --- what pages ask ------------------------------------------------------------------------------
 
 
-def referral_alerts(referral: Referral, *, now: datetime | None = None) -> dict:
+def referral_alerts(
+    referral: Referral, *, now: datetime | None = None, chosen: list[ReferredGroup] | None = None
+) -> dict:
     """The referral page's VI.C section: every chosen group not plainly safe, and the decisions
-    recorded (the referral's VI.C history)."""
-    assessed = (
-        assess_rows(ReferredGroup.objects.filter(referral=referral), now=now)
-        if referral.status in OPEN
-        else []
+    recorded (the referral's VI.C history).
+
+    ``chosen``: the referral's chosen groups already read, with their listings (the referral
+    read with its client and screening); the decisions recorded are read once and serve both
+    the history and the assessment. Two queries then, and up to three more when the client
+    takes prescribed medication (the concerns, and the stance and medication histories)."""
+    recorded = list(
+        MedicationSafetyDecision.objects.filter(referral=referral)
+        .select_related("group", "replacement", "decided_by")
+        .order_by("-decided_at", "-id")
     )
+    if referral.status not in OPEN:
+        assessed = []
+    elif chosen is None:
+        assessed = assess_rows(ReferredGroup.objects.filter(referral=referral), now=now)
+    else:
+        rows = [
+            (
+                referral.pk,
+                c.group_id,
+                c.group.name,
+                c.chosen_at,
+                c.group.medication_stance,
+                referral.client_id,
+                referral.client.on_prescribed_medication,
+                referral.screening.on_prescribed_medication,
+            )
+            for c in sorted(chosen, key=_rank)
+        ]
+        # Newest first: the first seen per group is the decision in force.
+        latest: dict[tuple[int, int], rules.Decision] = {}
+        for d in recorded:
+            latest.setdefault(
+                (d.referral_id, d.group_id),
+                rules.Decision(
+                    kind=d.kind,
+                    causes=frozenset(d.causes),
+                    decided_at=d.decided_at,
+                    reason=d.reason,
+                ),
+            )
+        assessed = _assess(rows, latest, now=now) if rows else []
     shown = [a for a in assessed if a.state != rules.State.SAFE]
     return {
         "vic_alerts": [a for a in shown if a.state == rules.State.ALERT],
         "vic_kept": [a for a in shown if a.state == rules.State.KEPT],
         "vic_cleared": [a for a in shown if a.state == rules.State.CLEARED],
-        "vic_decisions": list(
-            MedicationSafetyDecision.objects.filter(referral=referral)
-            .select_related("group", "replacement", "decided_by")
-            .order_by("-decided_at", "-id")
-        ),
+        "vic_decisions": recorded,
     }
+
+
+def _rank(chosen: ReferredGroup) -> tuple:
+    # As the rows' query orders them on PostgreSQL: unranked choices last.
+    return (chosen.suggested_rank is None, chosen.suggested_rank or 0, chosen.pk)
 
 
 def withheld_group_ids(referral: Referral, *, now: datetime | None = None) -> set[int]:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db.models import Count, F, Min, Q, Window
+from django.db.models import Case, Count, F, Min, Q, Sum, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -49,6 +49,42 @@ def schedules_for(group_ids: Iterable[int]) -> dict[int, list[int]]:
     for group_id, weekday in rows:
         schedules[group_id].append(weekday)
     return dict(schedules)
+
+
+def _records(client_id: int, ids: list[int]):
+    """The client's latest ``RUN_WINDOW`` records at each group, each row carrying how many
+    meetings the client attended at that group in all (a window over every record, counted
+    before the latest are kept): one query."""
+    attended_here = Window(
+        Sum(Case(When(status=Attendance.Status.ATTENDED, then=1), default=0)),
+        partition_by=[F("group_id")],
+    )
+    return latest_per_group(
+        Attendance.objects.filter(client_id=client_id, group_id__in=ids).annotate(
+            attended_here=attended_here
+        ),
+        RUN_WINDOW,
+    ).values_list("group_id", "on_date", "status", "attended_here")
+
+
+def runs_and_attended(
+    client_id: int,
+    group_ids: Iterable[int],
+    *,
+    schedules: Mapping[int, Iterable[int]],
+    today: date | None = None,
+) -> tuple[dict[int, attendance_rules.Run], dict[int, int]]:
+    """VIII.G's runs at each group (as ``runs_for``) and the meetings attended at each group
+    (IX.A, every record, not only the window's): one query, the schedules being known."""
+    ids = list(dict.fromkeys(group_ids))
+    rows, attended = [], {}
+    for group_id, on_date, status, attended_here in _records(client_id, ids):
+        rows.append((group_id, on_date, status == Attendance.Status.ATTENDED))
+        attended[group_id] = attended_here or 0
+    runs = attendance_rules.runs_by_group(
+        rows, schedules, group_ids=ids, today=today or timezone.localdate()
+    )
+    return runs, attended
 
 
 def runs_for(
@@ -92,13 +128,49 @@ def followup_facts(referral: Referral, *, today: date | None = None) -> dict:
         done=Count("pk", filter=~open_),
         next_on=Min("due_on", filter=open_),
     )
-    next_on = counts["next_on"]
+    return _followup_figures(counts["scheduled"], counts["done"], counts["next_on"], today)
+
+
+def followup_facts_of(followups: Iterable[FollowUp], *, today: date) -> dict:
+    """``followup_facts`` from the referral's follow-ups already read (no query)."""
+    followups = list(followups)
+    open_dates = [f.due_on for f in followups if f.done_at is None]
+    return _followup_figures(
+        len(followups), len(followups) - len(open_dates), min(open_dates, default=None), today
+    )
+
+
+def _followup_figures(scheduled: int, done: int, next_on: date | None, today: date) -> dict:
     return {
-        "followups_scheduled": counts["scheduled"],
-        "followups_done": counts["done"],
+        "followups_scheduled": scheduled,
+        "followups_done": done,
         "next_followup_on": next_on,
         "followup_due_now": next_on is not None and next_on <= today,
     }
+
+
+def facts_of(
+    referral: Referral,
+    *,
+    groups_chosen: int,
+    attended: int,
+    runs: Mapping[int, attendance_rules.Run],
+    steps: Mapping[str, str],
+    active_peer_contacts: int,
+    followups: Mapping,
+) -> procedure.ReferralFacts:
+    """The procedure's facts from what a page has read already (no query)."""
+    return procedure.ReferralFacts(
+        status=procedure.Status(referral.status),
+        close_reason=referral.close_reason,
+        approval=referral.approval,
+        groups_chosen=groups_chosen,
+        attended=attended,
+        six_in_a_row=any(run.reached_six for run in runs.values()),
+        steps={code: procedure.StepStatus(status) for code, status in steps.items()},
+        active_peer_contacts=active_peer_contacts,
+        **followups,
+    )
 
 
 def procedure_facts(referral: Referral, *, today: date | None = None) -> procedure.ReferralFacts:
@@ -116,19 +188,12 @@ def procedure_facts(referral: Referral, *, today: date | None = None) -> procedu
         .order_by()[:PEERS_OFFERED_PER_GROUP]
         .count()
     )
-    return procedure.ReferralFacts(
-        status=procedure.Status(referral.status),
-        close_reason=referral.close_reason,
-        approval=referral.approval,
+    return facts_of(
+        referral,
         groups_chosen=len(group_ids),
         attended=attended,
-        six_in_a_row=any(run.reached_six for run in runs.values()),
-        steps={
-            code: procedure.StepStatus(status)
-            for code, status in ProcedureStep.objects.filter(referral=referral).values_list(
-                "code", "status"
-            )
-        },
+        runs=runs,
+        steps=dict(ProcedureStep.objects.filter(referral=referral).values_list("code", "status")),
         active_peer_contacts=peers,
-        **followup_facts(referral, today=today),
+        followups=followup_facts(referral, today=today),
     )

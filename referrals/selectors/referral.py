@@ -7,17 +7,21 @@ page shows of their screenings and referrals; ``referral_page`` gathers the refe
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import (
+    CharField,
     Count,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
+    StringAgg,
     Subquery,
     Value,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, Concat, RowNumber
 from django.utils import timezone
 
 from clients.models import Client, PeerContact
@@ -35,8 +39,9 @@ from referrals.models import (
     ScreeningReason,
 )
 from referrals.rules import procedure, schedule
+from referrals.selectors import medication_safety
 from referrals.selectors import procedure as procedure_selectors
-from referrals.selectors.procedure import PEERS_OFFERED_PER_GROUP, procedure_facts
+from referrals.selectors.procedure import PEERS_OFFERED_PER_GROUP
 
 
 def screenings():
@@ -47,14 +52,48 @@ def screenings():
     )
 
 
+def _meeting_times() -> Subquery:
+    """A chosen group's weekly meetings as text, "weekday@start,…" (Sunday = 0), read with
+    the group instead of in a query of their own (see ``_weekly``). In no particular order:
+    the schedule's rules sort them (SQLite before 3.44 orders no aggregate)."""
+    times = (
+        Meeting.objects.filter(group_id=OuterRef("group_id"))
+        .order_by()
+        .values("group_id")
+        .annotate(
+            times=StringAgg(
+                Concat(Cast("weekday", CharField()), Value("@"), Cast("start_time", CharField())),
+                Value(","),
+            )
+        )
+        .values("times")
+    )
+    return Subquery(times, output_field=CharField())
+
+
+def _weekly(times: str | None) -> list[schedule.WeeklyMeeting]:
+    meetings = []
+    for item in (times or "").split(","):
+        if item:
+            weekday, start = item.split("@")
+            meetings.append(schedule.WeeklyMeeting(int(weekday), dt.time.fromisoformat(start)))
+    return meetings
+
+
 def referrals():
-    """Referrals with what the referral's page shows (``core.access.fetch`` scopes them)."""
+    """Referrals with what the referral's page shows (``core.access.fetch`` scopes them): the
+    client, the clinician, the screening, the goal needs, and the chosen groups with their
+    listings and weekly meetings."""
     return Referral.objects.select_related(
         "client", "clinician", "screening", "preferred_area", "approval_recorded_by"
     ).prefetch_related(
         "goal_needs",
-        Prefetch("groups", queryset=ReferredGroup.objects.select_related("group")),
-        Prefetch("screening__reasons", queryset=ScreeningReason.objects.order_by("order")),
+        Prefetch(
+            "groups",
+            queryset=ReferredGroup.objects.select_related("group").annotate(
+                meeting_times=_meeting_times()
+            ),
+        ),
     )
 
 
@@ -149,8 +188,18 @@ def peers_offered(referral: Referral):
     )
 
 
+RESOURCE_KEYS = ("share", "friendship-line", "client-coalition")
+
+
 def referral_page(referral: Referral, *, today) -> dict:
-    """Everything the referral's checklist shows, in a fixed number of queries."""
+    """Everything the referral's page shows, in a fixed number of queries whatever the number
+    of groups, meetings, records, peers and follow-ups.
+
+    ``referral`` comes from ``referrals()``: its chosen groups, their listings and meetings are
+    read with it. Then: the steps (with who did them and the peer introduced), the client's
+    records at the groups (the runs and the meetings attended), the referral resources and
+    their phones, the peers offered, the follow-ups, and VI.C (``referral_alerts``). The
+    procedure's facts are built from these, not read again."""
     steps = {
         step.code: step
         for step in ProcedureStep.objects.filter(referral=referral).select_related(
@@ -159,34 +208,43 @@ def referral_page(referral: Referral, *, today) -> dict:
     }
     chosen = list(referral.groups.all())
     group_ids = [c.group_id for c in chosen]
-    meetings = list(
-        Meeting.objects.filter(group_id__in=group_ids).only("group_id", "weekday", "start_time")
-    )
-    planned = {
-        c.group_id: schedule.next_meetings(
-            [
-                schedule.WeeklyMeeting(m.weekday, m.start_time)
-                for m in meetings
-                if m.group_id == c.group_id
-            ],
-            after=(timezone.localdate(referral.referred_at) if referral.referred_at else today),
-        )
-        for c in chosen
-    }
-    runs = procedure_selectors.runs_for(
+    weekly = {c.group_id: _weekly(getattr(c, "meeting_times", None)) for c in chosen}
+    if any(not hasattr(c, "meeting_times") for c in chosen):  # not read through referrals()
+        weekly = {gid: [] for gid in group_ids}
+        for m in Meeting.objects.filter(group_id__in=group_ids).only(
+            "group_id", "weekday", "start_time"
+        ):
+            weekly[m.group_id].append(schedule.WeeklyMeeting(m.weekday, m.start_time))
+    after = timezone.localdate(referral.referred_at) if referral.referred_at else today
+    planned = {c.group_id: schedule.next_meetings(weekly[c.group_id], after=after) for c in chosen}
+    runs, attended = procedure_selectors.runs_and_attended(
         referral.client_id,
         group_ids,
-        schedules={gid: [m.weekday for m in meetings if m.group_id == gid] for gid in group_ids},
+        schedules={gid: sorted({m.weekday for m in weekly[gid]}) for gid in group_ids},
     )
     resources = {
         r.key: r
-        for r in ReferralResource.objects.filter(
-            key__in=["share", "friendship-line", "client-coalition"]
-        ).prefetch_related(
+        for r in ReferralResource.objects.filter(key__in=RESOURCE_KEYS).prefetch_related(
             Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
         )
     }
-    facts = procedure_facts(referral, today=today)
+    peers = list(peers_offered(referral))
+    followups = list(
+        FollowUp.objects.filter(referral=referral)
+        .select_related("done_by")
+        .order_by("due_on", "id")
+    )
+    facts = procedure_selectors.facts_of(
+        referral,
+        groups_chosen=len(group_ids),
+        attended=sum(attended.get(gid, 0) for gid in set(group_ids)),
+        runs=runs,
+        steps={code: step.status for code, step in steps.items()},
+        # As procedure_facts counts them: up to PEERS_OFFERED_PER_GROUP (the rules ask
+        # only whether there is one); the offered ones are at least that many when there are.
+        active_peer_contacts=min(len(peers), PEERS_OFFERED_PER_GROUP),
+        followups=procedure_selectors.followup_facts_of(followups, today=today),
+    )
     waiting = set(procedure.waiting_steps(facts))
     rows = []
     for definition in procedure.STEPS:
@@ -201,6 +259,11 @@ def referral_page(referral: Referral, *, today) -> dict:
             }
         )
     done, total = procedure.progress(facts)
+    # VIII.K: a contact person for a group the client attends: chosen and attended.
+    attended_groups = sorted(
+        {c.group_id: c.group for c in chosen if attended.get(c.group_id)}.values(),
+        key=lambda g: (g.name, g.pk),
+    )
     return {
         "followup_summary": procedure.followup_summary(facts),
         "steps": rows,
@@ -208,14 +271,14 @@ def referral_page(referral: Referral, *, today) -> dict:
         "progress_done": done,
         "progress_total": total,
         "chosen": chosen,
+        "groups": chosen,
+        "attended_groups": attended_groups,
         "planned": planned,
         "runs": runs,
         "six_progress": max((run.progress for run in runs.values()), default=0),
-        "peers": list(peers_offered(referral)),
+        "peers": peers,
         "resources": resources,
-        "followups": list(
-            FollowUp.objects.filter(referral=referral)
-            .select_related("done_by")
-            .order_by("due_on", "id")
-        ),
+        "followups": followups,
+        # VI.C after the referral, from current facts (templates/referrals/_vic_alerts.html).
+        **medication_safety.referral_alerts(referral, chosen=chosen),
     }

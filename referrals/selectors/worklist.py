@@ -23,12 +23,24 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+    Window,
+)
 from django.http import QueryDict
 from django.utils import timezone
 
 from clients.models import Attendance
 from core.pagination import CountedPage, CountedPaginator
+from core.rows import UrlPattern, date_label
 from referrals.models import FollowUp, ProcedureStep, Referral, ReferredGroup
 from referrals.rules import medication_safety as vic_rules
 from referrals.rules import procedure
@@ -181,10 +193,13 @@ class Section:
 
 @dataclass(frozen=True)
 class VicAlert:
-    """A VI.C alert on the worklist, with the client's name for the row."""
+    """A VI.C alert on the worklist, with the client's name, the links and the date shown."""
 
     alert: vic_rules.Assessment
     client_name: str
+    url: str = ""
+    decide_url: str = ""
+    since_label: str = ""
 
 
 @dataclass
@@ -202,13 +217,14 @@ class Worklist:
     report_back: Section
 
 
-# Numbered pages, counted by the aggregates the worklist runs anyway: each list is one
+# Numbered pages, each counted in its own query (``COUNT(*) OVER ()``): each list is one
 # clinician's own referrals and follow-ups (tens, or a few hundred over years), through the
 # clinician's indexes, never the clinic's or the county's. A list's links keep the address,
 # so the other lists stay on their pages.
-def _page(queryset, query: QueryDict, param: str, count: int) -> Section:
-    paginator = CountedPaginator(queryset, PAGE_SIZE, count=count, query=query, param=param)
-    return Section(page=paginator.get_page(query.get(param)), count=count)
+def _page(queryset, query: QueryDict, param: str) -> Section:
+    paginator = CountedPaginator(queryset, PAGE_SIZE, query=query, param=param)
+    page = paginator.get_page(query.get(param))
+    return Section(page=page, count=paginator.count)
 
 
 def followups_due(user, today: date, *, paused: set[int] = frozenset()):
@@ -227,41 +243,56 @@ def followups_due(user, today: date, *, paused: set[int] = frozenset()):
 
 
 def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> Worklist:
-    """Everything the worklist shows, in a fixed number of queries (see the module's note)."""
+    """Everything the worklist shows, in a fixed number of queries (see the module's note).
+
+    Each list counts itself in its page's query (``COUNT(*) OVER ()``, the follow-ups'
+    overdue, today and upcoming likewise), and each row carries its links and dates ready to
+    show: the template resolves no route and formats no date per row."""
     query = query if query is not None else QueryDict()
     # VI.C: read once, from current facts: the alerts awaiting a decision head the worklist;
     # groups ruled out are not named on follow-ups, whose reminders stop when none is left.
+    # The client's name and the number of groups chosen come with the rows assessed.
     own_open = _own(user).filter(status__in=ACTIVE)
     assessed = (
-        medication_safety.assess_rows(medication_safety.unsafe_candidates(own_open))
+        medication_safety.assess_rows_with(
+            medication_safety.unsafe_candidates(own_open).annotate(chosen_count=_chosen_count()),
+            extra=("referral__client__first_name", "referral__client__last_name", "chosen_count"),
+        )
         if user.clinic_id
         else []
     )
     vic_alerts = sorted(
-        (a for a in assessed if a.needs_decision),
-        key=lambda a: (a.since is not None, a.since or timezone.now(), a.referral_id),
+        ((a, f"{first} {last}") for a, (first, last, _) in assessed if a.needs_decision),
+        key=lambda pair: (
+            pair[0].since is not None,
+            pair[0].since or timezone.now(),
+            pair[0].referral_id,
+        ),
     )
     withheld: defaultdict[int, set[str]] = defaultdict(set)
-    for a in assessed:
+    withheld_ids: defaultdict[int, set[int]] = defaultdict(set)
+    chosen_counts: dict[int, int] = {}
+    for a, (_, _, chosen_count) in assessed:
+        chosen_counts[a.referral_id] = chosen_count
         if not a.offered:
             withheld[a.referral_id].add(a.group_name)
-    followups = followups_due(user, today, paused=_paused(withheld))
-    counts = followups.aggregate(
-        overdue=Count("pk", filter=Q(due_on__lt=today)),
-        due_today=Count("pk", filter=Q(due_on=today)),
-        upcoming=Count("pk", filter=Q(due_on__gt=today)),
-    )
-    referral_counts = _own(user).aggregate(
-        waiting=Count("pk", filter=_waiting(today)),
-        report_back=Count("pk", filter=_due_to_report_back(today)),
-    )
+            withheld_ids[a.referral_id].add(a.group_id)
+    # Paused: every chosen group of the referral ruled out (their reminders stop).
+    paused = {pk for pk, ids in withheld_ids.items() if len(ids) >= chosen_counts[pk]}
+    followups = followups_due(user, today, paused=paused)
 
     followup_section = _page(
-        followups.select_related("referral__client").order_by("due_on", "id"),
+        followups.select_related("referral__client")
+        .annotate(
+            overdue_count=_count_over(Q(due_on__lt=today)),
+            due_today_count=_count_over(Q(due_on=today)),
+            upcoming_count=_count_over(Q(due_on__gt=today)),
+        )
+        .order_by("due_on", "id"),
         query,
         "fpage",
-        counts["overdue"] + counts["due_today"] + counts["upcoming"],
     )
+    first = followup_section.rows[0] if followup_section.rows else None
     waiting_section = _page(
         _own(user)
         .filter(_waiting(today))
@@ -270,7 +301,6 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
         .order_by("created_at", "id"),
         query,
         "wpage",
-        referral_counts["waiting"],
     )
     report_section = _page(
         _own(user)
@@ -288,18 +318,25 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
         .order_by("referred_at", "id"),
         query,
         "rpage",
-        referral_counts["report_back"],
     )
 
     referral_ids = {f.referral_id for f in followup_section.rows}
-    referral_ids |= {a.referral_id for a in vic_alerts}
+    referral_ids |= {a.referral_id for a, _ in vic_alerts}
     referral_ids |= {r.pk for r in waiting_section.rows}
     referral_ids |= {r.pk for r in report_section.rows}
     groups = _group_names(referral_ids, withheld)
     steps = _steps([r.pk for r in waiting_section.rows])
-    clients = _client_names({a.referral_id for a in vic_alerts})
 
+    detail = UrlPattern("referrals:detail", "pk")
+    decide = UrlPattern("referrals:vic-decision", "pk", "group_id")
+    record = UrlPattern("referrals:followup-done", "pk", "followup_id")
     for followup in followup_section.rows:
+        client = followup.referral.client
+        followup.client_name = f"{client.first_name} {client.last_name}"
+        followup.url = detail(followup.referral_id)
+        followup.done_url = record(followup.referral_id, followup.pk)
+        followup.due_label = date_label(followup.due_on, "D, M j, Y")
+        followup.due_short = date_label(followup.due_on, "M j, Y")
         followup.group_names = groups.get(followup.referral_id, [])
         followup.days_overdue = (today - followup.due_on).days
         followup.when = (
@@ -310,6 +347,8 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
             else "upcoming"
         )
     for referral in waiting_section.rows:
+        referral.client_name = f"{referral.client.first_name} {referral.client.last_name}"
+        referral.url = detail(referral.pk)
         referral.group_names = groups.get(referral.pk, [])
         referral.waiting_steps = [
             procedure.STEPS_BY_CODE[step.value]
@@ -318,21 +357,52 @@ def clinician_worklist(user, *, today: date, query: QueryDict | None = None) -> 
             )
         ]
     for referral in report_section.rows:
+        referral.client_name = f"{referral.client.first_name} {referral.client.last_name}"
+        referral.url = detail(referral.pk)
         referral.group_names = groups.get(referral.pk, [])
+        referral.referred_label = date_label(referral.referred_at, "M j, Y", "–")
+        referral.last_followup_label = date_label(referral.last_followup_at, "M j, Y")
+        referral.last_attendance_label = date_label(referral.last_attendance_at, "M j, Y")
 
     return Worklist(
         today=today,
-        vic_alerts=[VicAlert(a, clients.get(a.referral_id, "")) for a in vic_alerts],
+        vic_alerts=[
+            VicAlert(
+                a,
+                name,
+                url=detail(a.referral_id),
+                decide_url=decide(a.referral_id, a.group_id),
+                since_label=date_label(a.since, "M j, Y"),
+            )
+            for a, name in vic_alerts
+        ],
         upcoming_until=today + timedelta(days=UPCOMING_DAYS),
         report_back_since=today - timedelta(days=REPORT_BACK_DAYS),
         report_back_days=REPORT_BACK_DAYS,
         followups=followup_section,
-        overdue_count=counts["overdue"],
-        due_today_count=counts["due_today"],
-        upcoming_count=counts["upcoming"],
+        overdue_count=first.overdue_count if first else 0,
+        due_today_count=first.due_today_count if first else 0,
+        upcoming_count=first.upcoming_count if first else 0,
         waiting=waiting_section,
         report_back=report_section,
     )
+
+
+def _count_over(condition: Q) -> Window:
+    """How many rows of the whole list meet ``condition``, on each row of its page."""
+    return Window(Sum(Case(When(condition, then=1), default=0, output_field=IntegerField())))
+
+
+def _chosen_count() -> Subquery:
+    """How many groups the row's referral has chosen."""
+    counted = (
+        ReferredGroup.objects.filter(referral_id=OuterRef("referral_id"))
+        .order_by()
+        .values("referral_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(counted, output_field=IntegerField())
 
 
 def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.ReferralFacts:
@@ -352,31 +422,6 @@ def row_facts(referral: Referral, steps: dict, groups_chosen: int) -> procedure.
         followups_scheduled=1 if getattr(referral, "has_followups", False) else 0,
         followup_due_now=getattr(referral, "followup_due", False),
     )
-
-
-def _paused(withheld: dict[int, set[str]]) -> set[int]:
-    """Referrals every chosen group of which VI.C rules out now: their reminders stop. One
-    query, only when some group is ruled out."""
-    if not withheld:
-        return set()
-    chosen: defaultdict[int, set[str]] = defaultdict(set)
-    for referral_id, name in ReferredGroup.objects.filter(referral_id__in=withheld).values_list(
-        "referral_id", "group__name"
-    ):
-        chosen[referral_id].add(name)
-    return {pk for pk, names in chosen.items() if names <= withheld[pk]}
-
-
-def _client_names(referral_ids) -> dict[int, str]:
-    """The clients' names for the VI.C alerts: one query (none without alerts)."""
-    if not referral_ids:
-        return {}
-    return {
-        pk: f"{first} {last}"
-        for pk, first, last in Referral.objects.filter(pk__in=referral_ids).values_list(
-            "pk", "client__first_name", "client__last_name"
-        )
-    }
 
 
 def _group_names(referral_ids, withheld=None) -> dict[int, list[str]]:

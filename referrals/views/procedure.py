@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from accounts.services.access_log import access_logged
-from clients.models import Attendance
 from core.access import fetch
 from directory.models import Group
 from referrals.forms import (
@@ -33,7 +32,6 @@ from referrals.forms import (
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import procedure
-from referrals.selectors import medication_safety
 from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import followups as followup_services
@@ -60,15 +58,13 @@ def referral_context(request, referral: Referral, **extra) -> dict:
         "intro_form": IntroductionForm(peers=selectors.peers_for(referral)),
         "advocate_form": AdvocateForm(),
         # The form accepts any chosen group so that the service, which knows the policy's
-        # order, can say why (409); the page offers only the groups attended.
+        # order, can say why (409); the page offers only the groups attended
+        # (``attended_groups``, from the page's selector, as are VI.C's alerts).
         "contact_form": ContactAnswerForm(groups=_chosen_groups(referral)),
-        "attended_groups": list(_attended_groups(referral)),
         "followup_add_form": FollowUpAddForm(),
         "close_form": CloseReferralForm(),
         "step_errors": {},
         "referral_open": referral.status != Referral.Status.CLOSED,
-        # VI.C after the referral, from current facts (templates/referrals/_vic_alerts.html).
-        **medication_safety.referral_alerts(referral),
         **page,
         "peers": peers,
         **extra,
@@ -77,15 +73,6 @@ def referral_context(request, referral: Referral, **extra) -> dict:
 
 def _chosen_groups(referral: Referral):
     return Group.objects.filter(pk__in=referral.groups.values("group_id")).order_by("name")
-
-
-def _attended_groups(referral: Referral):
-    """VIII.K: a contact person for a group the client attends: chosen and attended."""
-    return _chosen_groups(referral).filter(
-        pk__in=Attendance.objects.filter(
-            client_id=referral.client_id, status=Attendance.Status.ATTENDED
-        ).values("group_id")
-    )
 
 
 def _again(request, referral, status: int, *, code: str = "", errors=(), **forms):

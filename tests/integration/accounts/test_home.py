@@ -110,10 +110,10 @@ def busy_clinic(clinic, supervisor, other_clinic):
     ("person", "path", "expected"),
     [
         # session, user, OTP device, permissions (user + groups), recent activity
-        # ... plus the worklist's two counts (its pages read nothing when the lists are empty)
+        # ... plus the worklist's three pages (each counts itself: COUNT(*) OVER ())
         # the chosen groups of open referrals VI.C may now rule out (read, never stored),
         # and the access-log row (the worklist names clients)
-        ("clinician", "/clinician/", 10),
+        ("clinician", "/clinician/", 11),
         # ... plus the clinic's staff and their groups (prefetch)
         ("supervisor", "/supervisor/", 10),
         # ... plus the clinics with their staff counts

@@ -1075,10 +1075,11 @@ def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clin
     # session, user (with the clinic), OTP device, the user's permissions, their groups'
     # permissions; the client with the primary clinician, the creator and the two counts;
     # the latest screenings with who screened; the latest referrals with the clinician;
-    # their chosen groups with the listings; feedback with its flags (2); attendance: the
-    # groups' counts, the latest dates, the schedules, the referral dates (4); the access-log row.
-    assert count_queries(client, f"/clients/{one.pk}/") == 16
-    assert count_queries(client, f"/clients/{many.pk}/") == 16
+    # their chosen groups with the listings; feedback with its flags, counted in the same
+    # query (1); attendance: the groups' counts and the referral dates, both with the groups'
+    # weekdays, and the latest dates (3); the access-log row.
+    assert count_queries(client, f"/clients/{one.pk}/") == 14
+    assert count_queries(client, f"/clients/{many.pk}/") == 14
     html = client.get(f"/clients/{many.pk}/").content.decode()
     assert "The latest 25 of 30 screenings" in html
 

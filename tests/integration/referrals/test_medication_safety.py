@@ -41,6 +41,7 @@ from tests.factories.referrals import (
 )
 from tests.integration.directory.test_manage import form_data
 from tests.integration.directory.test_verification import call_data
+from tests.integration.referrals.test_procedure import PINNED_PAGE_QUERIES
 
 X = "Sunrise Circle"
 Y = "Harbor Peers"
@@ -568,5 +569,9 @@ def test_alerts_cost_a_fixed_number_of_queries(sign_in, taxonomy, clinician, cou
     page_many = count_queries(client, f"/referrals/{big.pk}/")
     home_many = count_queries(client, "/clinician/")
     assert page_many == page_few
+    # The referral page's pinned count (test_procedure.PINNED_PAGE_QUERIES, a client not on
+    # medication), less the resources' phones (no resource here), and for a medicated client
+    # with unsafe groups VI.C's concerns and the stance and medication histories.
+    assert page_many == PINNED_PAGE_QUERIES - 1 + 3
     assert home_many == home_few
     assert len(home_many.response.context["worklist"].vic_alerts) == 2 + 12 + 8 * 3

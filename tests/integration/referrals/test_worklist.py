@@ -425,7 +425,10 @@ def test_each_list_pages_on_its_own_and_keeps_the_others(sign_in, clinician, fro
     assert 'href="?fpage=2&amp;wpage=2"' in html
 
     # Past the end, or not a number: the last page, or the first.
-    assert home(client, fpage="999").followups.page.number == 3
+    past = home(client, fpage="999")
+    assert past.followups.page.number == 3
+    # The list counts itself on every page, the last one reached from past the end too.
+    assert (past.followups.count, past.overdue_count, past.due_today_count) == (45, 44, 1)
     assert home(client, fpage="abc").followups.page.number == 1
 
 
@@ -510,10 +513,11 @@ def test_query_count_does_not_grow_with_referrals(sign_in, clinician, clinic, gr
     assert (work.followups.count, work.waiting.count, work.report_back.count) == (200, 200, 200)
     assert many == few
     # The home page's own six (session, user, device, permissions, activity) plus the
-    # worklist's seven: two counts, three pages, their groups, the waiting rows' steps; VI.C
-    # (the chosen groups it may rule out: 1, none here); and the access-log row (the worklist
-    # names clients).
-    assert many == 6 + 7 + 1 + 1
+    # worklist's five: three pages (each counting itself, COUNT(*) OVER ()), their groups,
+    # the waiting rows' steps; VI.C (the chosen groups it may rule out, with the clients'
+    # names and how many groups each referral chose: 1, none here); and the access-log row
+    # (the worklist names clients).
+    assert many == 6 + 5 + 1 + 1
 
 
 # --- the clinic's follow-up schedule (VIII.J) -------------------------------------------------
