@@ -243,8 +243,11 @@ def test_saving_a_screening_records_who_when_and_every_reason(sign_in, clinician
         f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "on_medication": "yes"}
     )
     screening = Screening.objects.get()
+    # "Refer": saving goes straight on to the referral's page, the client's one draft started.
+    referral = Referral.objects.get(screening=screening)
     assert response.status_code == 302
-    assert response["Location"] == f"/referrals/screenings/{screening.pk}/"
+    assert response["Location"] == f"/referrals/{referral.pk}/"
+    assert referral.status == "preparing" and referral.client == client_record
     assert screening.screened_by == clinician and screening.decision == "refer"
     assert screening.on_prescribed_medication is True
     assert set(screening.reasons.values_list("clause", "kind")) >= {
