@@ -69,10 +69,10 @@ def _code(letter: str) -> str:
     return code
 
 
-def _done(request, referral):
-    """The region again, focus on the next step waiting (htmx); or back to the checklist at
-    that step (no JavaScript), so the clinician need not scroll."""
-    return work.saved(request, referral)
+def _done(request, referral, code: str = ""):
+    """The region again, focus on the next step waiting after ``code`` (htmx); or back to the
+    checklist at that step (no JavaScript), so the clinician need not scroll."""
+    return work.saved(request, referral, after=code)
 
 
 def _version(request):
@@ -127,13 +127,13 @@ def step_done(request, pk: int, letter: str):
             )
     except referral_services.ReferralConflict:
         if _already_done(referral, code):
-            return _done(request, referral)
+            return _done(request, referral, code)
         return _stale(request, referral, code)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, code)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -157,7 +157,7 @@ def step_not_applicable(request, pk: int, letter: str):
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, code)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -184,13 +184,13 @@ def introduction(request, pk: int):
             )
     except referral_services.ReferralConflict:
         if _already_done(referral, ProcedureStep.Code.C):
-            return _done(request, referral)
+            return _done(request, referral, ProcedureStep.Code.C)
         return _stale(request, referral, "VIII.C", intro_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code="VIII.C", errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.C)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -229,7 +229,7 @@ def advocate(request, pk: int):
             errors=[p.message for p in refused.problems],
             advocate_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.H)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -264,7 +264,7 @@ def contact_answer(request, pk: int):
             errors=[p.message for p in refused.problems],
             contact_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.K)
 
 
 @permission_required("referrals.add_followup")
@@ -293,7 +293,7 @@ def followup_add(request, pk: int):
             errors=[p.message for p in refused.problems],
             followup_add_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.J)
 
 
 @permission_required("referrals.change_followup")
@@ -323,7 +323,7 @@ def followup_done(request, pk: int, followup_id: int):
     if request.POST.get("next") == "worklist":
         messages.success(request, "Follow-up recorded.")
         return redirect("clinician-home")
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.J)
 
 
 @permission_required("referrals.change_referral")

@@ -230,12 +230,15 @@ def groups_context(referral, *, form=None, refused=(), query=""):
     }
 
 
-def next_waiting(referral: Referral) -> str:
-    """The id of what waits next on the page: the input, the choice, or a step's card."""
+def next_waiting(referral: Referral, after: str = "") -> str:
+    """The id of what waits next on the page: the input, the choice, or a step's card (the
+    first waiting after the step ``after`` just done, else the first waiting)."""
     if referral.status == Referral.Status.PREPARING:
         return "choose-groups" if referral.approval == Referral.Approval.APPROVED else "input"
     waiting = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
-    return f"step-{waiting[0].value[-1].lower()}" if waiting else "procedure"
+    later = [step for step in waiting if step.value > after] if after else []
+    step = (later or waiting or [None])[0]
+    return f"step-{step.value[-1].lower()}" if step else "procedure"
 
 
 # --- Answers ---------------------------------------------------------------------------------
@@ -247,7 +250,9 @@ def fresh(referral: Referral) -> Referral:
     return selectors.referrals().get(pk=referral.pk)
 
 
-def render_work(request, referral: Referral, *, status: int = 200, notice: str = "", **extra):
+def render_work(
+    request, referral: Referral, *, status: int = 200, notice: str = "", after: str = "", **extra
+):
     """The working region (htmx) or the whole page (no JavaScript), with ``status``."""
     referral = fresh(referral)
     context = referral_context(request, referral, **extra)
@@ -258,7 +263,7 @@ def render_work(request, referral: Referral, *, status: int = 200, notice: str =
     context["notice"] = notice
     context["failed"] = status >= 400
     context["focus"] = extra.get("focus") or (
-        "step-errors" if status >= 400 else next_waiting(referral)
+        "step-errors" if status >= 400 else next_waiting(referral, after)
     )
     template = "referrals/_work.html" if is_fragment(request) else "referrals/referral.html"
     response = render(request, template, context, status=status)
@@ -273,9 +278,9 @@ def refused(request, referral, status: int, *, code: str = "", errors=(), **form
     return render_work(request, referral, status=status, step_errors=step_errors, **forms)
 
 
-def saved(request, referral: Referral, notice: str = ""):
+def saved(request, referral: Referral, notice: str = "", *, after: str = ""):
     """After a save: the region again (htmx), or back to the page at what waits next (PRG)."""
     if is_fragment(request):
-        return render_work(request, referral, notice=notice)
+        return render_work(request, referral, notice=notice, after=after)
     referral.refresh_from_db(fields=["status", "close_reason", "approval"])
-    return redirect(f"/referrals/{referral.pk}/#{next_waiting(referral)}")
+    return redirect(f"/referrals/{referral.pk}/#{next_waiting(referral, after)}")
