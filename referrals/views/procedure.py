@@ -30,6 +30,8 @@ from referrals.forms import (
     StepDoneForm,
 )
 from referrals.models import FollowUp, ProcedureStep, Referral
+from referrals.rules import procedure
+from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import followups as followup_services
 from referrals.services import procedure as procedure_services
@@ -54,8 +56,14 @@ def _again(request, referral, status: int, *, code: str = "", errors=(), **forms
 
 
 def _stale(request, referral, code: str = "", **forms):
-    """409: the page was older than the referral's last save; nothing was written."""
-    return _again(request, referral, 409, code=code, errors=[work.STALE], **forms)
+    """409: the page was older than the referral's last save; nothing was written. If the
+    policy's order now refuses the step anyway (closed in the other tab), that reason first."""
+    errors = [work.STALE]
+    if code:
+        facts = procedure_selectors.procedure_facts(work.fresh(referral))
+        problems = procedure.completion_problems(procedure.Step(code), facts)
+        errors = [p.message for p in problems] + errors
+    return _again(request, referral, 409, code=code, errors=errors, **forms)
 
 
 def _referral(request, pk: int) -> Referral:

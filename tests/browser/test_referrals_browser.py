@@ -244,7 +244,7 @@ def test_a_new_clinician_adds_screens_and_refers_a_client(
     tally.type(page.get_by_label("Last name"), "Alvarez")
     tally.choose(page.get_by_label("Preferred language"), "Spanish")
     tally.click(page.get_by_label("On appropriately prescribed psychiatric medication"))
-    tally.click(page.get_by_role("button", name="Add the client"))
+    tally.click(page.get_by_role("button", name="Add the client", exact=True))
 
     # The client's page.
     expect(page.get_by_role("heading", level=1)).to_have_text("Rosa Alvarez")
@@ -567,7 +567,7 @@ def test_client_pages_have_no_serious_accessibility_violations(
     scans.scan("new client form")
     page.get_by_label("Clinical record number").fill("12")
     page.get_by_label("Preferred language").select_option(label="Other language")
-    page.get_by_role("button", name="Add the client").click()
+    page.get_by_role("button", name="Add the client", exact=True).click()
     expect(page.get_by_text("Nothing was saved.")).to_be_visible()
     scans.scan("new client form with errors")
 
