@@ -788,3 +788,23 @@ def test_each_suggestion_carries_what_is_needed_to_act_on_it(
     assert "Tuesday 7:00 p.m." in card and "next Tue" in card
     assert "Spanish" in card and "East" in card
     assert "1 October 2026" in card
+
+
+# The referral's working page while the client approved and groups are to be chosen: the
+# checklist's reads (tests/integration/referrals/test_procedure.py, PINNED_PAGE_QUERIES), the
+# VIII.B form (VIII.A done?, the needs, the areas) and the group choice: the same matching and
+# cards as the groups page (above), read once. 31 whatever the size of the directory.
+PINNED_WORKING_PAGE_QUERIES = 31
+
+
+def test_the_working_pages_group_choice_takes_a_fixed_number_of_queries(
+    sign_in, clinician, approved_referral, taxonomy
+):
+    client = sign_in(clinician)
+    url = f"/referrals/{approved_referral.pk}/"
+    _many_listings(taxonomy, 20, meetings_each=2)
+    few = _count(client, url)
+    Group.objects.all().delete()
+    _many_listings(taxonomy, 2000)
+    many = _count(client, url)
+    assert few == many == PINNED_WORKING_PAGE_QUERIES
