@@ -553,9 +553,11 @@ def test_a_clinician_completes_a_referral_to_the_printed_spanish_sheet(
     with capsys.disabled():
         print("\n" + stages.report())
     screens, clicks, keys = stages.between("signed in", "sheet printed")
-    # Each step saves in place: the screens are the add form, the screening, the referral's
-    # page and the sheet (its dialogue opens as it loads, #print).
-    assert screens <= 5 and clicks > 20 and keys > 0, (screens, clicks, keys)
+    # Each step saves in place: the screens are the clients list, the add form, the client's
+    # page (this journey adds, then screens from there), the screening, the referral's page and
+    # the sheet (its dialogue opens as it loads, #print). The budgeted path is counted in
+    # test_one_sitting_browser.
+    assert screens <= 6 and clicks > 20 and keys > 0, (screens, clicks, keys)
 
 
 # --- 2. Accessibility -------------------------------------------------------------------------
