@@ -1,10 +1,11 @@
 """The referral procedure VIII.A–K as a checklist on the referral's page, and its follow-ups.
 
 Each button posts here; a form checks the input, one ``services`` function applies the policy's
-order (``referrals/rules/procedure.py``) and writes, and the page is shown again
-(Post/Redirect/Get).
+order (``referrals/rules/procedure.py``) and writes, under the page's version
+(``views/work.py``: a page older than the last save answers 409 and writes nothing). The answer
+is the page's working region in place (htmx), or Post/Redirect/Get without JavaScript.
 A step the order does not allow yet answers 409 with the reason; bad input answers 400; both
-re-show the referral page with the message beside the step and nothing written.
+show the message beside the step with nothing written.
 """
 
 from __future__ import annotations
