@@ -808,3 +808,46 @@ def test_the_working_pages_group_choice_takes_a_fixed_number_of_queries(
     _many_listings(taxonomy, 2000)
     many = _count(client, url)
     assert few == many == PINNED_WORKING_PAGE_QUERIES
+
+
+# --- From the clients list, in one click -----------------------------------------------------
+
+
+def test_a_new_client_goes_on_to_the_screening_in_one_click(sign_in, clinician):
+    """ "Add the client and screen": the client saved, then straight to their screening."""
+    answer = sign_in(clinician).post(
+        "/clients/new/",
+        {
+            "record_number": "55120034",
+            "first_name": "Dana",
+            "last_name": "Okafor",
+            "preferred_language": "en",
+            "primary_clinician": clinician.pk,
+            "then": "screen",
+        },
+    )
+    client = Client.objects.get(record_number="55120034")
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/referrals/screen/{client.pk}/"
+
+
+def test_a_screening_that_does_not_refer_shows_the_saved_screening(
+    sign_in, clinician, client_record
+):
+    answer = sign_in(clinician).post(
+        f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "violence": "yes"}
+    )
+    screening = Screening.objects.get()
+    assert screening.decision == "not-now"
+    assert answer["Location"] == f"/referrals/screenings/{screening.pk}/"
+    assert not Referral.objects.exists()
+
+
+def test_the_clients_list_links_a_draft_referral(
+    sign_in, clinician, supervisor, preparing_referral
+):
+    """A client screened "refer" is one click from their referral's page; a supervisor (who
+    cannot change it) sees no link."""
+    link = f'href="/referrals/{preparing_referral.pk}/"'
+    assert link in sign_in(clinician).get("/clients/?show=all").content.decode()
+    assert link not in sign_in(supervisor).get("/clients/?show=all").content.decode()
