@@ -117,6 +117,9 @@ class ClientForm(forms.ModelForm):
         self.fields["record_number"].widget.attrs.update(
             {"autocomplete": "off", "inputmode": "numeric"}
         )
+        if not self.instance.pk:
+            # A new client: the cursor waits in the first field.
+            self.fields["record_number"].widget.attrs["autofocus"] = True
         # Set after a refused save, for the page to link to the client already holding the number.
         self.duplicate: Client | None = None
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/", referral.referral_detail, name="detail"),
     path("<int:pk>/client-input/", referral.client_input, name="client-input"),
     path("<int:pk>/groups/", referral.choose_groups, name="groups"),
+    path("<int:pk>/groups/find/", referral.find_listing, name="find-listing"),
     path("<int:pk>/sheet/", sheet.client_sheet, name="sheet"),
     # The referral as a FHIR R4 Bundle for the clinic's health record.
     path("<int:pk>/fhir/", fhir.referral_bundle, name="fhir"),

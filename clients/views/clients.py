@@ -37,6 +37,7 @@ from clients.selectors.feedback import feedback_summary
 from clients.services import clients as services
 from core.access import fetch
 from core.pagination import keyset_page
+from referrals.selectors import drafts as draft_selectors
 from referrals.selectors import referral as referral_selectors
 
 MINE, ALL = "mine", "all"
@@ -69,8 +70,21 @@ def client_list(request):
     return render(
         request,
         "clients/list.html",
-        {"page": page, "show": show, "find_form": FindClientForm()},
+        {
+            "page": page,
+            "show": show,
+            "find_form": FindClientForm(),
+            "drafts": _drafts(request, [c.pk for c in page.object_list]),
+        },
     )
+
+
+def _drafts(request, client_ids) -> dict[int, int]:
+    """The clients' draft referrals, so that a client screened "refer" is one click from their
+    referral's page (one query for the whole list)."""
+    if not client_ids or not request.user.has_perm("referrals.change_referral"):
+        return {}
+    return draft_selectors.open_drafts(client_ids)
 
 
 @permission_required("clients.view_client")
@@ -94,7 +108,12 @@ def _find(request):
         found, more = selectors.find_clients(
             request.user, record_number=form.record_number, name_terms=form.name_terms
         )
-        context |= {"found": found, "more": more, "limit": selectors.FIND_LIMIT}
+        context |= {
+            "found": found,
+            "more": more,
+            "limit": selectors.FIND_LIMIT,
+            "drafts": _drafts(request, [c.pk for c in found]),
+        }
         status = 200
     else:
         # A full page answers 400. htmx swaps in only 2xx and 422 answers (base.html), so the
@@ -165,6 +184,10 @@ def _create(request):
             request.access_log.subject(client)
             # No name in the message: messages may travel in a cookie (Django's default storage).
             messages.success(request, "The client was added.")
+            if request.POST.get("then") == "screen" and request.user.has_perm(
+                "referrals.add_screening"
+            ):
+                return redirect("referrals:screen", client_id=client.pk)
             return redirect(_detail_url(client))
     return _render_form(request, form, status=400)
 

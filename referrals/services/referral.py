@@ -107,12 +107,24 @@ def _carry_draft(draft: Referral, screening: Screening, by) -> Referral:
 
 def _claim(referral: Referral, version: int) -> None:
     """Move the version on, or raise if someone saved since ``version`` was loaded."""
-    moved = Referral.objects.filter(pk=referral.pk, version=version).update(version=version + 1)
-    if not moved:
-        raise ReferralConflict(
+    claim_version(
+        referral,
+        version,
+        message=(
             "This referral was changed by someone else since you opened it. "
             "Your answers are below; check the referral and save again."
-        )
+        ),
+    )
+
+
+def claim_version(referral: Referral, version: int, *, message: str) -> None:
+    """The optimistic lock of the referral's page: every form on it carries the version it
+    was loaded with, and a write moves it on by one. A page older than the last write (another
+    tab, another person) raises ``ReferralConflict(message)``; call it inside the write's
+    transaction, so that a refusal after it undoes the claim too."""
+    moved = Referral.objects.filter(pk=referral.pk, version=version).update(version=version + 1)
+    if not moved:
+        raise ReferralConflict(message)
     referral.version = version + 1
 
 

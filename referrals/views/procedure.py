@@ -1,17 +1,18 @@
 """The referral procedure VIII.A–K as a checklist on the referral's page, and its follow-ups.
 
 Each button posts here; a form checks the input, one ``services`` function applies the policy's
-order (``referrals/rules/procedure.py``) and writes, and the page is shown again
-(Post/Redirect/Get).
+order (``referrals/rules/procedure.py``) and writes, under the page's version
+(``views/work.py``: a page older than the last save answers 409 and writes nothing). The answer
+is the page's working region in place (htmx), or Post/Redirect/Get without JavaScript.
 A step the order does not allow yet answers 409 with the reason; bad input answers 400; both
-re-show the referral page with the message beside the step and nothing written.
+show the message beside the step with nothing written.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,7 +20,6 @@ from accounts.models import AccessEvent
 from accounts.permissions import permission_required
 from accounts.services.access_log import access_logged
 from core.access import fetch
-from directory.models import Group
 from referrals.forms import (
     AdvocateForm,
     CloseReferralForm,
@@ -36,6 +36,8 @@ from referrals.selectors import procedure as procedure_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import followups as followup_services
 from referrals.services import procedure as procedure_services
+from referrals.services import referral as referral_services
+from referrals.views import work
 
 LETTERS = {code[-1].lower(): code for code in ProcedureStep.Code.values}
 # Steps done by their own page, not by the checklist's "done" button.
@@ -48,41 +50,21 @@ DONE_ELSEWHERE = {
 }
 
 
-def referral_context(request, referral: Referral, **extra) -> dict:
-    page = selectors.referral_page(referral, today=timezone.localdate())
-    peers = page["peers"]
-    return {
-        "referral": referral,
-        "client": referral.client,
-        "groups": page["chosen"],
-        "intro_form": IntroductionForm(peers=selectors.peers_for(referral)),
-        "advocate_form": AdvocateForm(),
-        # The form accepts any chosen group so that the service, which knows the policy's
-        # order, can say why (409); the page offers only the groups attended
-        # (``attended_groups``, from the page's selector, as are VI.C's alerts).
-        "contact_form": ContactAnswerForm(groups=_chosen_groups(referral)),
-        "followup_add_form": FollowUpAddForm(),
-        "close_form": CloseReferralForm(),
-        "step_errors": {},
-        "referral_open": referral.status != Referral.Status.CLOSED,
-        **page,
-        "peers": peers,
-        **extra,
-    }
-
-
-def _chosen_groups(referral: Referral):
-    return Group.objects.filter(pk__in=referral.groups.values("group_id")).order_by("name")
-
-
 def _again(request, referral, status: int, *, code: str = "", errors=(), **forms):
-    """The referral page again, with what went wrong beside the step and the input kept."""
-    context = referral_context(request, referral, **forms)
-    context["step_errors"] = {code or "page": list(errors)}
-    for row in context["steps"]:
-        if row["definition"].step.value == code:
-            row["errors"] = list(errors)
-    return render(request, "referrals/referral.html", context, status=status)
+    """The referral's region (htmx) or page again, with what went wrong beside the step and
+    the input kept."""
+    return work.refused(request, referral, status, code=code, errors=errors, **forms)
+
+
+def _stale(request, referral, code: str = "", **forms):
+    """409: the page was older than the referral's last save; nothing was written. If the
+    policy's order now refuses the step anyway (closed in the other tab), that reason first."""
+    errors = [work.STALE]
+    if code:
+        facts = procedure_selectors.procedure_facts(work.fresh(referral))
+        problems = procedure.completion_problems(procedure.Step(code), facts)
+        errors = [p.message for p in problems] + errors
+    return _again(request, referral, 409, code=code, errors=errors, **forms)
 
 
 def _referral(request, pk: int) -> Referral:
@@ -96,12 +78,25 @@ def _code(letter: str) -> str:
     return code
 
 
-def _done(request, referral):
-    """Back to the checklist, at the next step waiting, so the clinician need not scroll."""
-    referral.refresh_from_db(fields=["status", "close_reason"])
-    waiting = procedure.waiting_steps(procedure_selectors.procedure_facts(referral))
-    anchor = f"step-{waiting[0].value[-1].lower()}" if waiting else "procedure"
-    return redirect(f"/referrals/{referral.pk}/#{anchor}")
+def _done(request, referral, code: str = ""):
+    """The region again, focus on the next step waiting after ``code`` (htmx); or back to the
+    checklist at that step (no JavaScript), so the clinician need not scroll."""
+    return work.saved(request, referral, after=code)
+
+
+def _version(request):
+    """The version the page was loaded with, or a 400 answer if it is not a number."""
+    try:
+        return work.posted_version(request), None
+    except work.BadVersion:
+        return None, "The form was damaged (its version is not a number); reload the page."
+
+
+def _already_done(referral, code: str) -> bool:
+    """A double-clicked button: the first click did this step already."""
+    return ProcedureStep.objects.filter(
+        referral=referral, code=code, status=ProcedureStep.Status.DONE
+    ).exists()
 
 
 @permission_required("referrals.change_procedurestep")
@@ -114,8 +109,9 @@ def step_done(request, pk: int, letter: str):
     if code in DONE_ELSEWHERE:
         return _again(request, referral, 400, code=code, errors=[DONE_ELSEWHERE[code]])
     form = StepDoneForm(request.POST)
-    if not form.is_valid():
-        return _again(request, referral, 400, code=code, errors=_messages(form))
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        return _again(request, referral, 400, code=code, errors=[bad] if bad else _messages(form))
     details = {}
     if code == ProcedureStep.Code.G:
         page = selectors.referral_page(referral, today=timezone.localdate())
@@ -130,18 +126,23 @@ def step_done(request, pk: int, letter: str):
     if code == ProcedureStep.Code.E:
         details = {"given": ["client-coalition"]}
     try:
-        procedure_services.complete_step(
-            referral=referral,
-            code=code,
-            by=request.user,
-            note=form.cleaned_data["note"],
-            details=details,
-        )
+        with work.claimed(referral, version):
+            procedure_services.complete_step(
+                referral=referral,
+                code=code,
+                by=request.user,
+                note=form.cleaned_data["note"],
+                details=details,
+            )
+    except referral_services.ReferralConflict:
+        if _already_done(referral, code):
+            return _done(request, referral, code)
+        return _stale(request, referral, code)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, code)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -151,17 +152,21 @@ def step_not_applicable(request, pk: int, letter: str):
     referral = _referral(request, pk)
     code = _code(letter)
     form = NotApplicableForm(request.POST)
-    if not form.is_valid():
-        return _again(request, referral, 400, code=code, errors=_messages(form))
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        return _again(request, referral, 400, code=code, errors=[bad] if bad else _messages(form))
     try:
-        procedure_services.mark_not_applicable(
-            referral=referral, code=code, reason=form.cleaned_data["reason"], by=request.user
-        )
+        with work.claimed(referral, version):
+            procedure_services.mark_not_applicable(
+                referral=referral, code=code, reason=form.cleaned_data["reason"], by=request.user
+            )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, code)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code=code, errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, code)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -171,25 +176,30 @@ def introduction(request, pk: int):
     """VIII.C: the phone introduction to a consenting peer, first names only."""
     referral = _referral(request, pk)
     form = IntroductionForm(request.POST, peers=selectors.peers_for(referral))
-    if not form.is_valid():
-        return _again(
-            request, referral, 400, code="VIII.C", errors=_messages(form), intro_form=form
-        )
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        errors = [bad] if bad else _messages(form)
+        return _again(request, referral, 400, code="VIII.C", errors=errors, intro_form=form)
     peer = form.cleaned_data["peer_contact"]
     try:
-        procedure_services.complete_step(
-            referral=referral,
-            code=ProcedureStep.Code.C,
-            by=request.user,
-            note=form.cleaned_data["note"],
-            details={"peer_first_name": peer.first_name, "group_id": peer.group_id},
-            peer_contact=peer,
-        )
+        with work.claimed(referral, version):
+            procedure_services.complete_step(
+                referral=referral,
+                code=ProcedureStep.Code.C,
+                by=request.user,
+                note=form.cleaned_data["note"],
+                details={"peer_first_name": peer.first_name, "group_id": peer.group_id},
+                peer_contact=peer,
+            )
+    except referral_services.ReferralConflict:
+        if _already_done(referral, ProcedureStep.Code.C):
+            return _done(request, referral, ProcedureStep.Code.C)
+        return _stale(request, referral, "VIII.C", intro_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, code="VIII.C", errors=[p.message for p in refused.problems]
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.C)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -199,23 +209,26 @@ def advocate(request, pk: int):
     """VIII.H: the peer advocate planned, and which of the first three sessions they went to."""
     referral = _referral(request, pk)
     form = AdvocateForm(request.POST)
-    if not form.is_valid():
-        return _again(
-            request, referral, 400, code="VIII.H", errors=_messages(form), advocate_form=form
-        )
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        errors = [bad] if bad else _messages(form)
+        return _again(request, referral, 400, code="VIII.H", errors=errors, advocate_form=form)
     try:
-        if form.cleaned_data["sessions"]:
-            procedure_services.record_advocate_sessions(
-                referral=referral,
-                first_name=form.cleaned_data["first_name"],
-                sessions=form.cleaned_data["sessions"],
-                by=request.user,
-            )
-        else:
-            # The plan: who will go, before the first session.
-            procedure_services.plan_advocate(
-                referral=referral, first_name=form.cleaned_data["first_name"], by=request.user
-            )
+        with work.claimed(referral, version):
+            if form.cleaned_data["sessions"]:
+                procedure_services.record_advocate_sessions(
+                    referral=referral,
+                    first_name=form.cleaned_data["first_name"],
+                    sessions=form.cleaned_data["sessions"],
+                    by=request.user,
+                )
+            else:
+                # The plan: who will go, before the first session.
+                procedure_services.plan_advocate(
+                    referral=referral, first_name=form.cleaned_data["first_name"], by=request.user
+                )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, "VIII.H", advocate_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request,
@@ -225,7 +238,7 @@ def advocate(request, pk: int):
             errors=[p.message for p in refused.problems],
             advocate_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.H)
 
 
 @permission_required("referrals.change_procedurestep")
@@ -234,20 +247,23 @@ def advocate(request, pk: int):
 def contact_answer(request, pk: int):
     """VIII.K: asked to be a contact person; a yes records consent, first name and phone."""
     referral = _referral(request, pk)
-    form = ContactAnswerForm(request.POST, groups=_chosen_groups(referral))
-    if not form.is_valid():
-        return _again(
-            request, referral, 400, code="VIII.K", errors=_messages(form), contact_form=form
-        )
+    form = ContactAnswerForm(request.POST, groups=work.chosen_groups(referral))
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        errors = [bad] if bad else _messages(form)
+        return _again(request, referral, 400, code="VIII.K", errors=errors, contact_form=form)
     try:
-        procedure_services.record_contact_answer(
-            referral=referral,
-            answer=form.cleaned_data["answer"],
-            group=form.cleaned_data.get("group"),
-            first_name=form.cleaned_data.get("first_name", ""),
-            phone=form.cleaned_data.get("phone"),
-            by=request.user,
-        )
+        with work.claimed(referral, version):
+            procedure_services.record_contact_answer(
+                referral=referral,
+                answer=form.cleaned_data["answer"],
+                group=form.cleaned_data.get("group"),
+                first_name=form.cleaned_data.get("first_name", ""),
+                phone=form.cleaned_data.get("phone"),
+                by=request.user,
+            )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, "VIII.K", contact_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request,
@@ -257,7 +273,7 @@ def contact_answer(request, pk: int):
             errors=[p.message for p in refused.problems],
             contact_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.K)
 
 
 @permission_required("referrals.add_followup")
@@ -266,14 +282,17 @@ def contact_answer(request, pk: int):
 def followup_add(request, pk: int):
     referral = _referral(request, pk)
     form = FollowUpAddForm(request.POST)
-    if not form.is_valid():
-        return _again(
-            request, referral, 400, code="VIII.J", errors=_messages(form), followup_add_form=form
-        )
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        errors = [bad] if bad else _messages(form)
+        return _again(request, referral, 400, code="VIII.J", errors=errors, followup_add_form=form)
     try:
-        followup_services.add_followup(
-            referral=referral, due_on=form.cleaned_data["due_on"], by=request.user
-        )
+        with work.claimed(referral, version):
+            followup_services.add_followup(
+                referral=referral, due_on=form.cleaned_data["due_on"], by=request.user
+            )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, "VIII.J", followup_add_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request,
@@ -283,7 +302,7 @@ def followup_add(request, pk: int):
             errors=[p.message for p in refused.problems],
             followup_add_form=form,
         )
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.J)
 
 
 @permission_required("referrals.change_followup")
@@ -294,18 +313,26 @@ def followup_done(request, pk: int, followup_id: int):
     referral = _referral(request, pk)
     followup = get_object_or_404(FollowUp, pk=followup_id, referral=referral)
     form = FollowUpDoneForm(request.POST)
-    if not form.is_valid():
-        return _again(request, referral, 400, code="VIII.J", errors=_messages(form))
-    followup_services.complete_followup(
-        followup=followup,
-        outcome=form.cleaned_data["outcome"],
-        note=form.cleaned_data["note"],
-        by=request.user,
-    )
+    # The worklist's forms carry no version: a follow-up is recorded once, whatever changed.
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        return _again(
+            request, referral, 400, code="VIII.J", errors=[bad] if bad else _messages(form)
+        )
+    try:
+        with work.claimed(referral, version):
+            followup_services.complete_followup(
+                followup=followup,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, "VIII.J")
     if request.POST.get("next") == "worklist":
         messages.success(request, "Follow-up recorded.")
         return redirect("clinician-home")
-    return _done(request, referral)
+    return _done(request, referral, ProcedureStep.Code.J)
 
 
 @permission_required("referrals.change_referral")
@@ -314,21 +341,27 @@ def followup_done(request, pk: int, followup_id: int):
 def close(request, pk: int):
     referral = _referral(request, pk)
     form = CloseReferralForm(request.POST)
-    if not form.is_valid():
-        return _again(request, referral, 400, errors=_messages(form), close_form=form)
+    version, bad = _version(request)
+    if bad or not form.is_valid():
+        errors = [bad] if bad else _messages(form)
+        return _again(request, referral, 400, errors=errors, close_form=form)
     try:
-        procedure_services.close_referral(
-            referral=referral,
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-            by=request.user,
-        )
+        with work.claimed(referral, version):
+            procedure_services.close_referral(
+                referral=referral,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+    except referral_services.ReferralConflict:
+        return _stale(request, referral, close_form=form)
     except procedure_services.StepRefused as refused:
         return _again(
             request, referral, 409, errors=[p.message for p in refused.problems], close_form=form
         )
-    messages.success(request, "The referral is closed.")
-    return _done(request, referral)
+    if not work.is_fragment(request):
+        messages.success(request, "The referral is closed.")
+    return work.saved(request, referral, notice="The referral is closed.")
 
 
 def _messages(form) -> list[str]:

@@ -19,26 +19,62 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import AccessEvent
 from accounts.permissions import permission_required
-from accounts.services.access_log import access_logged
+from accounts.services.access_log import access_checked, access_logged
 from core.access import fetch
 from directory.rules import places
 from referrals.forms import ChooseGroupsForm, ClientInputForm
-from referrals.models import ProcedureStep, Referral
+from referrals.models import Referral
 from referrals.rules import matching
 from referrals.selectors import matching as matching_selectors
 from referrals.selectors import referral as selectors
 from referrals.services import referral as referral_services
-from referrals.views import procedure as views_procedure
+from referrals.views import work
 
 
 @permission_required("referrals.view_referral")
 @require_safe
 @access_logged(AccessEvent.Action.VIEW)
 def referral_detail(request, pk: int):
+    """The referral as one working page (``views/work.py``): the client's input, the group
+    choice, the procedure's steps and the sheet. ``?q=`` is the search by name (VIII.C) sent
+    without JavaScript; with it, ``find_listing`` answers in place."""
     referral = fetch(request, selectors.referrals(), pk)
+    query = request.GET.get("q", "").strip()[:100]
+    context = work.referral_context(request, referral, **({"query": query} if query else {}))
+    context["focus"] = ""
+    form = context.get("input_form")
+    if form is not None and referral.approval == Referral.Approval.PENDING:
+        # Just screened: the place is what is asked first, so the cursor waits there.
+        form.fields["location_text"].widget.attrs["autofocus"] = True
+    return render(request, "referrals/referral.html", context)
+
+
+@permission_required("referrals.change_referral")
+@access_checked
+@require_safe
+def find_listing(request, pk: int):
+    """VIII.C: listings found by name, judged for this client (II, VI.C), swapped in place as
+    the clinician types. It shows no more of the client than the page already does and writes
+    no "view" row for each keystroke; a refused or other clinic's request is still logged."""
+    referral = fetch(request, selectors.referrals(), pk)
+    query = request.GET.get("q", "").strip()[:100]
+    profile = matching_selectors.client_profile(referral)
     return render(
-        request, "referrals/referral.html", views_procedure.referral_context(request, referral)
+        request,
+        "referrals/_direct_results.html",
+        {
+            "direct": work.direct_results(query, profile, today=timezone.localdate()),
+            "query": query,
+            "referral": referral,
+            "one_click": True,
+        },
     )
+
+
+def _one_page(request) -> bool:
+    """A form of the referral's working page (htmx, or posted without JavaScript), not of
+    the separate client-input or groups page kept for their old addresses."""
+    return work.is_fragment(request) or request.POST.get("page") == "referral"
 
 
 @permission_required("referrals.change_referral")
@@ -47,18 +83,22 @@ def referral_detail(request, pk: int):
 def client_input(request, pk: int):
     """VIII.B: with the client's input and approval, their goals, location and language."""
     referral = fetch(request, selectors.referrals(), pk)
+    one_page = request.method == "POST" and _one_page(request)
     if referral.status != Referral.Status.PREPARING:
+        if one_page:
+            return work.refused(
+                request,
+                referral,
+                409,
+                code="VIII.B",
+                errors=["Groups have been chosen or the referral closed; nothing was saved."],
+            )
         messages.info(request, "Groups have been chosen; the client's input is shown below.")
         return redirect("referrals:detail", pk=referral.pk)
-    counselling_needed = not referral.steps.filter(
-        code=ProcedureStep.Code.A, status=ProcedureStep.Status.DONE
-    ).exists()
+    counselling_needed = work.counselling_needed(referral)
     status = 200
     if request.method == "POST":
-        # The form writes what it cleaned onto its instance; a copy keeps the page's own intact.
-        form = ClientInputForm(
-            request.POST, instance=copy.copy(referral), counselling_needed=counselling_needed
-        )
+        form = work.input_form(referral, request.POST)
         if form.is_valid():
             try:
                 referral_services.record_client_input(
@@ -71,7 +111,7 @@ def client_input(request, pk: int):
                 current = Referral.objects.get(pk=referral.pk)
                 if _input_saved_already(current, form.cleaned_data, request.user):
                     # A double-clicked "Save": the first click saved exactly this.
-                    return _after_input(request, current)
+                    return _after_input(request, current, one_page=one_page)
                 # 409, keeping what was typed but carrying the version saved now, so that
                 # saving again applies it knowingly (with the old one it would be refused
                 # again and again).
@@ -84,9 +124,11 @@ def client_input(request, pk: int):
                 form.add_error(None, str(problem))
                 status = 409
             else:
-                return _after_input(request, referral)
+                return _after_input(request, referral, one_page=one_page)
         else:
             status = 400
+        if one_page:
+            return work.render_work(request, referral, status=status, input_form=form)
     else:
         form = ClientInputForm(instance=referral, counselling_needed=counselling_needed)
     return render(
@@ -102,7 +144,16 @@ def client_input(request, pk: int):
     )
 
 
-def _after_input(request, referral: Referral):
+def _after_input(request, referral: Referral, *, one_page: bool = False):
+    if one_page:
+        if referral.approval == Referral.Approval.DECLINED:
+            return work.saved(
+                request,
+                referral,
+                notice="The client's decision is recorded and the referral is closed. "
+                "Self-help can be offered again at any time.",
+            )
+        return work.saved(request, referral, notice="The client's input is saved.")
     if referral.approval == Referral.Approval.DECLINED:
         messages.info(
             request,
@@ -126,21 +177,6 @@ def _input_saved_already(current: Referral, values: dict, user) -> bool:
         and {need.pk for need in current.goal_needs.all()}
         == {need.pk for need in values.get("goal_needs") or ()}
     )
-
-
-def _direct(query: str, profile, *, today) -> list:
-    """VIII.C: listings found by name, each as ``matching.direct_choice`` judges it for this
-    client (a ``Suggestion``, or an ``Excluded`` under II or VI.C, with the reason)."""
-    found = matching_selectors.direct_search(query)
-    if not found:
-        return []
-    listings, vocabulary = matching_selectors.direct_listings([g.pk for g in found])
-    by_id = {listing.id: listing for listing in listings}
-    return [
-        matching.direct_choice(by_id[g.pk], profile, vocabulary=vocabulary, today=today)
-        for g in found
-        if g.pk in by_id
-    ]
 
 
 def _picked_directly(posted, suggestions, profile, *, today):
@@ -176,6 +212,9 @@ def choose_groups(request, pk: int):
     none; and any active listing found by name (VIII.C: "directly ... based upon his/her
     personal knowledge or clinic referral lists"), with II and VI.C still enforced."""
     referral = fetch(request, selectors.referrals(), pk)
+    one_page = request.method == "POST" and _one_page(request)
+    if one_page:
+        return _choose_in_place(request, referral)
     if referral.status != Referral.Status.PREPARING:
         return redirect("referrals:detail", pk=referral.pk)
     if referral.approval != Referral.Approval.APPROVED:
@@ -185,7 +224,7 @@ def choose_groups(request, pk: int):
     profile = matching_selectors.client_profile(referral)
     query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q")) or ""
     query = query.strip()[:100]
-    direct = _direct(query, profile, today=today)
+    direct = work.direct_results(query, profile, today=today)
     if request.method == "GET" and request.headers.get("HX-Request") and "q" in request.GET:
         # htmx: only the search's results, swapped into the page in place.
         return render(
@@ -255,3 +294,67 @@ def choose_groups(request, pk: int):
         },
         status=status,
     )
+
+
+def _choose_in_place(request, referral: Referral):
+    """VIII.C from the referral's page: the groups picked, or the one "refer to this group"
+    button pressed (``only``), judged as on the groups page (II and VI.C enforced), under the
+    page's version."""
+    try:
+        version = work.posted_version(request)
+    except work.BadVersion:
+        return work.refused(
+            request, referral, 400, code="VIII.C", errors=["The form was damaged; reload."]
+        )
+    if referral.status != Referral.Status.PREPARING:
+        # A double click: the first click claimed this version and chose (two moves on).
+        if version is not None and referral.version == version + 2:
+            return work.saved(request, referral)
+        return work.refused(
+            request, referral, 409, code="VIII.C", errors=["Groups have already been chosen."]
+        )
+    if referral.approval != Referral.Approval.APPROVED:
+        return work.refused(
+            request,
+            referral,
+            409,
+            code="VIII.C",
+            errors=["Record the client's input and approval (VIII.B) first."],
+        )
+    today = timezone.localdate()
+    profile = matching_selectors.client_profile(referral)
+    listings, vocabulary = matching_selectors.matching_inputs(profile)
+    result = matching.match(listings, profile, vocabulary=vocabulary, today=today)
+    data = request.POST.copy()
+    if data.get("only"):
+        data.setlist("groups", [data["only"]])
+    allowed, refused = _picked_directly(
+        data.getlist("groups"), result.suggestions, profile, today=today
+    )
+    offered = [*result.suggestions, *allowed]
+    form = ChooseGroupsForm(data, suggestions=offered)
+    query = (data.get("q") or "").strip()[:100]
+    if not form.is_valid() or refused:
+        return work.render_work(
+            request, referral, status=400, groups_form=form, refused=refused, query=query
+        )
+    try:
+        with work.claimed(referral, version):
+            referral_services.choose_groups(
+                referral=referral,
+                suggestions=offered,
+                chosen_ids=form.cleaned_data["groups"],
+                by=request.user,
+            )
+    except referral_services.ReferralConflict as problem:
+        stale = Referral.objects.filter(pk=referral.pk).values_list("version", flat=True).get()
+        message = work.STALE if version is not None and stale != version else str(problem)
+        return work.render_work(
+            request,
+            referral,
+            status=409,
+            groups_form=form,
+            query=query,
+            step_errors={"VIII.C": [message]},
+        )
+    return work.saved(request, referral, notice="The groups are chosen.")

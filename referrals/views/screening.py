@@ -54,6 +54,19 @@ def screen(request, client_id: int):
             )
             # What was created is the screening, not the client it is about.
             request.access_log.subject(screening)
+            if screening.decision == Screening.Decision.REFER and request.user.has_perm(
+                "referrals.add_referral"
+            ):
+                # "Refer": straight on to the referral's page (the client's one draft, started
+                # or carried on to this screening), where VIII.B and the groups wait.
+                try:
+                    referral = referral_services.start_referral(
+                        screening=screening, by=request.user
+                    )
+                except referral_services.ReferralConflict as problem:
+                    messages.error(request, str(problem))
+                else:
+                    return redirect("referrals:detail", pk=referral.pk)
             return redirect("referrals:screening", pk=screening.pk)
         status = 400
     else:

@@ -6,3 +6,11 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+
+// Opened as sheet/#print (the referral page's "Print the client's sheet"): the dialogue opens
+// as the sheet loads, so one click prints it. The fragment never reaches the server.
+window.addEventListener("load", function () {
+  if (window.location.hash === "#print") {
+    window.print();
+  }
+});

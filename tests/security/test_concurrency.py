@@ -1274,7 +1274,9 @@ def test_the_same_screening_form_sent_twice_saves_one_screening(world):
     first, second = browser.post(url, data), browser.post(url, data)
     screening = Screening.objects.get()
     assert str(screening.submission_id) == token
-    assert first["Location"] == second["Location"] == f"/referrals/screenings/{screening.pk}/"
+    # "Refer": both land on the one referral the screening started.
+    referral = Referral.objects.get(screening=screening)
+    assert first["Location"] == second["Location"] == f"/referrals/{referral.pk}/"
     # The form shown again is a new one: screening again saves a second screening.
     again = {**REFER_ANSWERS, "submission_id": hidden_fields(browser, url, url)["submission_id"]}
     assert again["submission_id"] != token

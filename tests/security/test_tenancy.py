@@ -82,6 +82,7 @@ def test_the_tenancy_urls_are_the_client_record_urls():
         "referrals:detail",
         "referrals:client-input",
         "referrals:groups",
+        "referrals:find-listing",
         "referrals:sheet",
         "referrals:fhir",
         "referrals:vic-decision",

@@ -393,6 +393,15 @@ MATRIX: dict[str, Route] = {
             "POST": Log("edit", "referral", "referral"),
         },
     ),
+    # VIII.C on the referral's page: listings found by name as the clinician types. It shows
+    # nothing of the client the page does not, so it writes a row only for a refusal.
+    "referrals:find-listing": Route(
+        get=RECORD_CHANGE,
+        post=RECORD_CHANGE_NO_METHOD,
+        kwargs=REFERRAL,
+        client_related=True,
+        log={"GET": Log("view", "referral", "referral", refused_only=True)},
+    ),
     # VI.C after the referral: the decision about a chosen group (clinicians of the clinic).
     "referrals:vic-decision": Route(
         get=RECORD_CHANGE,

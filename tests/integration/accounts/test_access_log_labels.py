@@ -39,6 +39,9 @@ NOT_LOGGED = {
     "referrals:followup-schedule",
     # The site admins' queue of listings to call: the catalogue, not a client's record.
     "referrals:verification-queue",
+    # VIII.C's search by name on the referral's page, as the clinician types: a row only for a
+    # refusal (url_matrix), as for the screening's live decision.
+    "referrals:find-listing",
 }
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent, Role
 from clients.models import Attendance, PeerContact
-from directory.models import Language, Meeting, Need, ServiceArea
+from directory.models import Group, Language, Meeting, Need, ServiceArea
 from referrals.models import FollowUp, ProcedureStep, Referral
 from referrals.rules import matching, procedure
 from referrals.selectors import procedure as procedure_selectors
@@ -1549,3 +1549,180 @@ def test_the_peer_to_introduce_shows_a_first_name_and_a_phone_to_call(
     assert '<a href="tel:+13235550177">call Dolores: (323) 555-0177</a>' in html
     assert "Ybarra" not in html
     assert "Marisol" in html and "555-0142" not in html and "Quintanilla" not in html
+
+
+# --- The referral as one working page: saved in place, two tabs ---------------------------------
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _actions(since: int) -> list[str]:
+    return list(
+        AccessEvent.objects.filter(pk__gt=since).order_by("pk").values_list("action", flat=True)
+    )
+
+
+def _last_event() -> int:
+    return AccessEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def test_a_step_saved_in_place_answers_the_region_and_logs_an_edit(sign_in, clinician, referred):
+    """htmx: the working region (every form with the new version), never a redirect or a
+    whole page; one "edit" row, no "view"."""
+    web = sign_in(clinician)
+    before = _last_event()
+    version = referred.version
+    answer = web.post(_url(referred, "steps/e/done/"), {"version": version}, **HX)
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert html.lstrip().startswith('<div id="referral-work"') and "<html" not in html
+    assert f'name="version" value="{version + 1}"' in html
+    assert f'name="version" value="{version}"' not in html
+    assert _step(referred, "e").status == "done"
+    assert _actions(before) == ["edit"]
+    assert answer.headers["Vary"].count("HX-Request") == 1
+
+
+def test_without_javascript_a_step_posts_and_comes_back_to_the_page(sign_in, clinician, referred):
+    """No JavaScript: Post/Redirect/Get to the referral's page, at the step waiting next."""
+    web = sign_in(clinician)
+    answer = web.post(_url(referred, "steps/e/done/"), {"version": referred.version})
+    assert answer.status_code == 302
+    assert answer["Location"].startswith(f"/referrals/{referred.pk}/#step-")
+
+
+def test_a_step_from_an_older_page_answers_409_and_writes_nothing(sign_in, clinician, referred):
+    """Two tabs: tab A records VIII.E; tab B, loaded before, sends VIII.F with the version it
+    was loaded with: 409 in place, with the message beside the step, and nothing written."""
+    web = sign_in(clinician)
+    loaded = referred.version
+    assert web.post(_url(referred, "steps/e/done/"), {"version": loaded}, **HX).status_code == 200
+    stale = web.post(_url(referred, "steps/f/done/"), {"version": loaded, "note": "x"}, **HX)
+    assert stale.status_code == 409
+    text = _text(stale)
+    assert "changed in another tab or by someone else" in text
+    assert "The page now shows the current state" in text
+    assert _badge(stale.content.decode(), "e") == "Done"  # the current state
+    assert _step(referred, "f").status == "pending"
+    referred.refresh_from_db()
+    assert referred.version == loaded + 1
+    # The same, without JavaScript: the whole page, 409, nothing written.
+    page = web.post(_url(referred, "steps/f/done/"), {"version": loaded})
+    assert page.status_code == 409 and "<html" in page.content.decode()
+    assert _step(referred, "f").status == "pending"
+
+
+def test_a_double_click_records_the_step_once_and_is_not_a_conflict(sign_in, clinician, referred):
+    web = sign_in(clinician)
+    data = {"version": referred.version}
+    assert web.post(_url(referred, "steps/e/done/"), data, **HX).status_code == 200
+    assert web.post(_url(referred, "steps/e/done/"), data, **HX).status_code == 200
+    assert ProcedureStep.objects.filter(referral=referred, code="VIII.E").count() == 1
+
+
+def test_a_damaged_version_is_bad_input(sign_in, clinician, referred):
+    answer = sign_in(clinician).post(_url(referred, "steps/e/done/"), {"version": "x"}, **HX)
+    assert answer.status_code == 400
+    assert _step(referred, "e").status == "pending"
+
+
+def test_a_step_out_of_order_is_refused_in_place(sign_in, clinician, referred):
+    """409 for the policy's order, beside the step, in the region."""
+    answer = sign_in(clinician).post(
+        _url(referred, "steps/k/not-applicable/"), {"version": referred.version}, **HX
+    )
+    assert answer.status_code == 400  # no reason given
+    assert 'id="referral-work"' in answer.content.decode()
+    assert _step(referred, "k").status == "pending"
+
+
+def test_the_clients_input_and_the_group_are_chosen_in_place(sign_in, clinician, preparing, group):
+    """VIII.B then VIII.C on the referral's page: bad input (400) in place and kept; approval
+    shows the groups; "refer to this group" chooses one; the page's own address throughout."""
+    web = sign_in(clinician)
+    base = _url(preparing)
+    page = web.get(base).content.decode()
+    assert 'id="input"' in page and 'id="choose-groups"' not in page
+    data = {
+        "page": "referral",
+        "version": preparing.version,
+        "goals": "Company",
+        "language": "es",
+        "twelve_step": "no-preference",
+        "approval": "approved",
+        "counselled": "on",
+    }
+    bad = web.post(_url(preparing, "client-input/"), data, **HX)
+    assert bad.status_code == 400
+    assert "Give the most convenient location" in _text(bad)
+    assert "Company" in bad.content.decode()  # kept
+    preparing.refresh_from_db()
+    assert preparing.approval == "pending"
+
+    area = group.service_areas.first().pk
+    good = web.post(_url(preparing, "client-input/"), {**data, "preferred_area": area}, **HX)
+    assert good.status_code == 200
+    assert 'id="choose-groups"' in good.content.decode()
+    preparing.refresh_from_db()
+    assert preparing.approval == "approved"
+
+    chosen = web.post(
+        _url(preparing, "groups/"),
+        {"page": "referral", "version": preparing.version, "only": group.pk},
+        **HX,
+    )
+    assert chosen.status_code == 200
+    assert "Print the client" in _text(chosen)
+    preparing.refresh_from_db()
+    assert preparing.status == "referred"
+    assert list(preparing.groups.values_list("group_id", flat=True)) == [group.pk]
+
+
+def test_without_javascript_the_clients_input_comes_back_to_the_page(
+    sign_in, clinician, preparing, group
+):
+    web = sign_in(clinician)
+    data = {
+        "page": "referral",
+        "version": preparing.version,
+        "language": "es",
+        "twelve_step": "no-preference",
+        "approval": "approved",
+        "counselled": "on",
+        "preferred_area": group.service_areas.first().pk,
+    }
+    answer = web.post(_url(preparing, "client-input/"), data)
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/referrals/{preparing.pk}/#choose-groups"
+
+
+def test_a_group_excluded_under_vi_c_is_refused_in_place(
+    sign_in, clinician, preparing, group, client_record
+):
+    """VI.C: a medicated client; a group that discourages medication, posted by hand as the
+    one-click choice, is refused (400) with the reason and nothing is chosen."""
+    _approve(preparing, clinician)
+    Referral.objects.filter(pk=preparing.pk).update(preferred_area=group.service_areas.first())
+    client_record.on_prescribed_medication = True
+    client_record.save()
+    group.medication_stance = Group.MedicationStance.DISCOURAGES
+    group.save()
+    preparing.refresh_from_db()
+    answer = sign_in(clinician).post(
+        _url(preparing, "groups/"),
+        {"page": "referral", "version": preparing.version, "only": group.pk},
+        **HX,
+    )
+    assert answer.status_code == 400
+    assert "cannot be chosen (VI.C)" in _text(answer)
+    preparing.refresh_from_db()
+    assert preparing.status == "preparing" and not preparing.groups.exists()
+
+
+def test_the_search_by_name_in_place_writes_no_view_row(sign_in, clinician, preparing, group):
+    _approve(preparing, clinician)
+    web = sign_in(clinician)
+    before = _last_event()
+    answer = web.get(_url(preparing, "groups/find/"), {"q": "Esperanza"}, **HX)
+    assert answer.status_code == 200 and "Grupo Esperanza" in answer.content.decode()
+    assert _actions(before) == []

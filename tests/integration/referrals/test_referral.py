@@ -243,8 +243,11 @@ def test_saving_a_screening_records_who_when_and_every_reason(sign_in, clinician
         f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "on_medication": "yes"}
     )
     screening = Screening.objects.get()
+    # "Refer": saving goes straight on to the referral's page, the client's one draft started.
+    referral = Referral.objects.get(screening=screening)
     assert response.status_code == 302
-    assert response["Location"] == f"/referrals/screenings/{screening.pk}/"
+    assert response["Location"] == f"/referrals/{referral.pk}/"
+    assert referral.status == "preparing" and referral.client == client_record
     assert screening.screened_by == clinician and screening.decision == "refer"
     assert screening.on_prescribed_medication is True
     assert set(screening.reasons.values_list("clause", "kind")) >= {
@@ -785,3 +788,66 @@ def test_each_suggestion_carries_what_is_needed_to_act_on_it(
     assert "Tuesday 7:00 p.m." in card and "next Tue" in card
     assert "Spanish" in card and "East" in card
     assert "1 October 2026" in card
+
+
+# The referral's working page while the client approved and groups are to be chosen: the
+# checklist's reads (tests/integration/referrals/test_procedure.py, PINNED_PAGE_QUERIES), the
+# VIII.B form (VIII.A done?, the needs, the areas) and the group choice: the same matching and
+# cards as the groups page (above), read once. 31 whatever the size of the directory.
+PINNED_WORKING_PAGE_QUERIES = 31
+
+
+def test_the_working_pages_group_choice_takes_a_fixed_number_of_queries(
+    sign_in, clinician, approved_referral, taxonomy
+):
+    client = sign_in(clinician)
+    url = f"/referrals/{approved_referral.pk}/"
+    _many_listings(taxonomy, 20, meetings_each=2)
+    few = _count(client, url)
+    Group.objects.all().delete()
+    _many_listings(taxonomy, 2000)
+    many = _count(client, url)
+    assert few == many == PINNED_WORKING_PAGE_QUERIES
+
+
+# --- From the clients list, in one click -----------------------------------------------------
+
+
+def test_a_new_client_goes_on_to_the_screening_in_one_click(sign_in, clinician):
+    """ "Add the client and screen": the client saved, then straight to their screening."""
+    answer = sign_in(clinician).post(
+        "/clients/new/",
+        {
+            "record_number": "55120034",
+            "first_name": "Dana",
+            "last_name": "Okafor",
+            "preferred_language": "en",
+            "primary_clinician": clinician.pk,
+            "then": "screen",
+        },
+    )
+    client = Client.objects.get(record_number="55120034")
+    assert answer.status_code == 302
+    assert answer["Location"] == f"/referrals/screen/{client.pk}/"
+
+
+def test_a_screening_that_does_not_refer_shows_the_saved_screening(
+    sign_in, clinician, client_record
+):
+    answer = sign_in(clinician).post(
+        f"/referrals/screen/{client_record.pk}/", {**REFER_ANSWERS, "violence": "yes"}
+    )
+    screening = Screening.objects.get()
+    assert screening.decision == "not-now"
+    assert answer["Location"] == f"/referrals/screenings/{screening.pk}/"
+    assert not Referral.objects.exists()
+
+
+def test_the_clients_list_links_a_draft_referral(
+    sign_in, clinician, supervisor, preparing_referral
+):
+    """A client screened "refer" is one click from their referral's page; a supervisor (who
+    cannot change it) sees no link."""
+    link = f'href="/referrals/{preparing_referral.pk}/"'
+    assert link in sign_in(clinician).get("/clients/?show=all").content.decode()
+    assert link not in sign_in(supervisor).get("/clients/?show=all").content.decode()
