@@ -1035,16 +1035,16 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, cou
     few = count_queries(client, "/clients/?show=all")
     for _ in range(59):
         ClientFactory(clinic=clinic, created_by=clinician)
-    # session, user (with the clinic), OTP device, the user's permissions, their groups'
-    # permissions; the page of clients with their primary clinicians; the access-log row. No
-    # count: the list is paged by keyset (core/pagination.py).
-    assert count_queries(client, "/clients/?show=all") == few == 7
-    assert count_queries(client, "/clients/") == 7  # "my clients"
+    # session, user (with the clinic), OTP device (the permission set is the session's); the
+    # page of clients with their primary clinicians; the access-log row. No count: the list is
+    # paged by keyset (core/pagination.py).
+    assert count_queries(client, "/clients/?show=all") == few == 5
+    assert count_queries(client, "/clients/") == 5  # "my clients"
     # A later page adds one query: the sort values of the client it starts after.
     page = client.get("/clients/?show=all").context["page"]
-    assert count_queries(client, "/clients/" + page.next_url) == 8
+    assert count_queries(client, "/clients/" + page.next_url) == 6
     second = client.get("/clients/" + page.next_url).context["page"]
-    assert count_queries(client, "/clients/" + second.previous_url) == 8
+    assert count_queries(client, "/clients/" + second.previous_url) == 6
 
 
 def _history(client_record, count, clinician, groups):
@@ -1072,13 +1072,13 @@ def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clin
     _history(one, 1, clinician, groups)
     _history(many, 30, clinician, groups)  # 30 screenings and 30 referrals, 60 chosen groups
     client = sign_in(clinician)
-    # session, user (with the clinic), OTP device, the user's permissions, their groups'
-    # permissions; the client with the primary clinician, the creator and the two counts;
+    # session, user (with the clinic), OTP device (the permission set is the session's); the
+    # client with the primary clinician, the creator and the two counts;
     # the latest screenings with who screened; the latest referrals with the clinician;
     # their chosen groups with the listings; feedback with its flags (2); attendance: the
     # groups' counts, the latest dates, the schedules, the referral dates (4); the access-log row.
-    assert count_queries(client, f"/clients/{one.pk}/") == 16
-    assert count_queries(client, f"/clients/{many.pk}/") == 16
+    assert count_queries(client, f"/clients/{one.pk}/") == 14
+    assert count_queries(client, f"/clients/{many.pk}/") == 14
     html = client.get(f"/clients/{many.pk}/").content.decode()
     assert "The latest 25 of 30 screenings" in html
 

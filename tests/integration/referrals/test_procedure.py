@@ -1463,22 +1463,22 @@ def test_the_referral_pages_queries_do_not_grow(
 
 
 # The referral page, whatever the number of groups, meetings, follow-ups and peers:
-#   1 session, 2 user, 3 OTP device, 4 user permissions, 5 group permissions;
-#   6 the referral (with client, clinician, screening, area), 7 its goal needs, 8 the chosen
-#     groups with their groups, 9 the screening's reasons (selectors.referrals());
-#   selectors.referral_page: 10 the steps (with who and the peer), 11 the chosen groups'
-#     meetings, 12 their attendance (the runs), 13 SHARE!/Friendship Line/Client Coalition,
-#     14 their phones; procedure_facts: 15 the chosen group ids, 16 attendance runs, 17 the
-#     attended count, 18 the active peers count, 19 the steps' statuses, 20 the follow-ups
-#     counted (VIII.J: scheduled, recorded, next); 21 the peers offered (with their group),
-#     22 the follow-ups (with who did them);
-#   23 the groups the client attended (VIII.K offers only those), 24 the chosen groups'
+#   1 session, 2 user, 3 OTP device (the permission set is the session's);
+#   4 the referral (with client, clinician, screening, area), 5 its goal needs, 6 the chosen
+#     groups with their groups, 7 the screening's reasons (selectors.referrals());
+#   selectors.referral_page: 8 the steps (with who and the peer), 9 the chosen groups'
+#     meetings, 10 their attendance (the runs), 11 SHARE!/Friendship Line/Client Coalition,
+#     12 their phones; procedure_facts: 13 the chosen group ids, 14 attendance runs, 15 the
+#     attended count, 16 the active peers count, 17 the steps' statuses, 18 the follow-ups
+#     counted (VIII.J: scheduled, recorded, next); 19 the peers offered (with their group),
+#     20 the follow-ups (with who did them);
+#   21 the groups the client attended (VIII.K offers only those), 22 the chosen groups'
 #   meetings again (procedure_facts reads the schedules for six in a row);
-#   VI.C from current facts (selectors/medication_safety.referral_alerts): 25 the chosen groups
-#     with their stance and the client's medication, 26 their medication concerns, 27 the
-#     decisions in force, 28 the decisions recorded (the page's VI.C history);
-#   29 the access-log row.
-PINNED_PAGE_QUERIES = 29
+#   VI.C from current facts (selectors/medication_safety.referral_alerts): 23 the chosen groups
+#     with their stance and the client's medication, 24 their medication concerns, 25 the
+#     decisions in force, 26 the decisions recorded (the page's VI.C history);
+#   27 the access-log row.
+PINNED_PAGE_QUERIES = 27
 
 
 def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, resources):

@@ -509,11 +509,12 @@ def test_query_count_does_not_grow_with_referrals(sign_in, clinician, clinic, gr
     work = home(client)
     assert (work.followups.count, work.waiting.count, work.report_back.count) == (200, 200, 200)
     assert many == few
-    # The home page's own six (session, user, device, permissions, activity) plus the
-    # worklist's seven: two counts, three pages, their groups, the waiting rows' steps; VI.C
+    # The home page's own four (session, user, device, activity; the permission set is the
+    # session's) plus the worklist's seven: two counts, three pages, their groups, the waiting
+    # rows' steps; VI.C
     # (the chosen groups it may rule out: 1, none here); and the access-log row (the worklist
     # names clients).
-    assert many == 6 + 7 + 1 + 1
+    assert many == 4 + 7 + 1 + 1
 
 
 # --- the clinic's follow-up schedule (VIII.J) -------------------------------------------------
