@@ -668,8 +668,8 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     # Session, user, OTP device (permissions: the session's), the referral and its prefetches
     # (3: goal needs, chosen groups, the screening's reasons); matching
     # (referrals/selectors/matching.py): the vocabulary, the listings that can appear, their
-    # II.A–H criteria, their facts; the cards' facts (5: the listings, their languages, their areas, phones, meetings); the access-log
-    # write.
+    # II.A–H criteria, their facts; the cards' facts (5: the listings, their languages, their
+    # areas, phones, meetings); the access-log write.
     assert few == many == 17
 
 
