@@ -1186,9 +1186,9 @@ def test_htmx_fragment_costs_no_more_than_the_page(sign_in, clinician, five_hund
     client = sign_in(clinician)
     with CaptureQueriesContext(connection) as queries:
         client.get(SEARCH, {"q": "anonymous"}, headers={"HX-Request": "true"})
-    # No form to draw: the filters' five choice lists are not read. Session, user, OTP device,
-    # permissions (2), the page with its count, its needs, its contacts.
-    assert len(queries) == 8
+    # No form to draw: the filters' five choice lists are not read. Session, user, OTP device
+    # (the permission set is the session's), the page with its count, its needs, its contacts.
+    assert len(queries) == 6
 
 
 def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
@@ -1199,7 +1199,7 @@ def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
         response = client.get(SEARCH, {"area": "spa-8"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and response.context["area"].slug == "spa-8"
     # ... plus the areas, to check the one chosen (the other four lists are not read).
-    assert len(queries) == 9
+    assert len(queries) == 7
 
 
 # --- GET never changes the database ------------------------------------------------------------
