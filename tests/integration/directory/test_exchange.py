@@ -778,9 +778,9 @@ def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, m
         ("/directory/export/hsds.json", 8),
         ("/directory/meetings.json", 7),
     ):
-        # The session's five, the catalogue's version, the listings' one query, then the
-        # related tables per chunk.
-        assert count_export_queries(client, path) == 5 + 1 + 1 + per_round * rounds, path
+        # The session's three (the permission set is the session's), the catalogue's version,
+        # the listings' one query, then the related tables per chunk.
+        assert count_export_queries(client, path) == 3 + 1 + 1 + per_round * rounds, path
 
 
 # --- CSV import -----------------------------------------------------------------------------
