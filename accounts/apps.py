@@ -12,3 +12,9 @@ class AccountsConfig(AppConfig):
         from core import checks  # noqa: F401  (the interpreter check of `check --deploy`)
 
         lookups.register()  # integer __in lookups that leave out-of-range values out
+        from django.db.models.signals import post_migrate
+
+        from accounts import permission_cache
+
+        # The permissions version's triggers, after every migrate (accounts/permission_cache.py).
+        post_migrate.connect(permission_cache.on_post_migrate, dispatch_uid="permissions-version")

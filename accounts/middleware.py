@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import permission_cache
 from accounts.signals import LAST_ACTIVITY, SIGNED_IN_AT
 
 # Writing the last-activity time on every request would write the session row on every
@@ -90,3 +91,22 @@ class RequireTwoFactorMiddleware:
                 url += "?" + urlencode({"next": request.get_full_path()})
             return _redirect(request, url)
         return self.get_response(request)
+
+
+class PermissionCacheMiddleware:
+    """The signed-in person's permission set from their session while it is current, and kept
+    there when a request had to read it (accounts/permission_cache.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated:
+            permission_cache.restore(request.session, user)
+        response = self.get_response(request)
+        # Signing in or out during the request changes the user and the session: whatever was
+        # read belongs to neither.
+        if user.is_authenticated and request.user.is_authenticated and request.user.pk == user.pk:
+            permission_cache.keep(request.session, user)
+        return response

@@ -84,6 +84,23 @@ class StaffSession(AbstractBaseSession):
         return SessionStore
 
 
+class PermissionsVersion(models.Model):
+    """One row counting every write to roles and permissions: what the permission sets kept in
+    sessions are checked against (accounts/permission_cache.py).
+
+    Database triggers bump it on every write to the role memberships, the roles' permissions,
+    the users' own permissions, the roles, the permissions and the content types, whichever
+    way the write is made (the admin, a migration, ``QuerySet.update``, raw SQL).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"permissions version {self.version}"
+
+
 class AccessLogIsAppendOnly(Exception):
     """Raised on any attempt to change or remove an access-log row."""
 

@@ -10,6 +10,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts import permission_cache
 from accounts.models import AccessEvent, StaffSession
 from accounts.selectors import two_factor
 from accounts.services import access_log
@@ -24,6 +25,7 @@ def on_signed_in(sender, request, user, **kwargs):
     now = time.time()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_ACTIVITY] = now
+    permission_cache.keep_at_sign_in(request.session, user)
     reason = "second factor pending" if settings.REQUIRE_MFA else ""
     event = access_log.record(request, AccessEvent.Action.SIGN_IN, user=user, reason=reason)
     # A second factor added or reset since the last sign-in is told now: added with a stolen

@@ -14,29 +14,12 @@ per statement, not per row); SQLite: row-level triggers, its only kind.
 """
 
 from django.apps import apps
-from django.db import connections
+
+from core import version_triggers
 
 VERSION_TABLE = "directory_catalogueversion"
 FUNCTION = "directory_catalogue_changed"
-
-# Literal names (VERSION_TABLE, FUNCTION), no input: plain strings, not formatted SQL.
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION directory_catalogue_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO directory_catalogueversion (id, version, changed_at)
-    VALUES (1, 1, clock_timestamp())
-    ON CONFLICT (id) DO UPDATE
-        SET version = directory_catalogueversion.version + 1, changed_at = clock_timestamp();
-    RETURN NULL;
-END
-$$;
-"""
-
-_SQLITE_BUMP = (
-    "INSERT INTO directory_catalogueversion (id, version, changed_at) "
-    "VALUES (1, 1, strftime('%Y-%m-%d %H:%M:%f', 'now')) "
-    "ON CONFLICT(id) DO UPDATE SET version = version + 1, changed_at = excluded.changed_at;"
-)
+PREFIX = "catalogue_changed"
 
 
 def catalogue_tables() -> list[str]:
@@ -53,35 +36,17 @@ def catalogue_tables() -> list[str]:
 
 
 def trigger_name(table: str, operation: str = "") -> str:
-    return f"catalogue_changed_{table}{'_' + operation if operation else ''}"
+    return version_triggers.trigger_name(PREFIX, table, operation)
 
 
 def install(using: str = "default") -> None:
-    connection = connections[using]
-    existing = set(connection.introspection.table_names())
-    if VERSION_TABLE not in existing:
-        return  # migrated backwards past the version's table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_PG_FUNCTION)
-        for table in catalogue_tables():
-            if table not in existing:
-                continue
-            quoted = connection.ops.quote_name(table)
-            if connection.vendor == "postgresql":
-                name = connection.ops.quote_name(trigger_name(table))
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {quoted}")
-                cursor.execute(
-                    f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                    f"ON {quoted} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
-                )
-            elif connection.vendor == "sqlite":
-                for operation in ("INSERT", "UPDATE", "DELETE"):
-                    name = connection.ops.quote_name(trigger_name(table, operation.lower()))
-                    cursor.execute(
-                        f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {operation} ON {quoted} "
-                        f"BEGIN {_SQLITE_BUMP} END"
-                    )
+    version_triggers.install(
+        version_table=VERSION_TABLE,
+        function=FUNCTION,
+        prefix=PREFIX,
+        tables=catalogue_tables(),
+        using=using,
+    )
 
 
 def on_post_migrate(sender, using="default", **kwargs) -> None:

@@ -212,7 +212,7 @@ class GroupFilter(django_filters.FilterSet):
 
         A countywide or national listing serves every Service Planning Area in the county.
         """
-        covering = selectors.areas_covering(area)
+        covering = selectors.covering_ids(area, self.form.fields["area"].rows.values())
         return queryset.filter(
             Q(
                 pk__in=Group.service_areas.through.objects.filter(
@@ -279,6 +279,15 @@ class GroupFilter(django_filters.FilterSet):
             return self.form.cleaned_data.get("area")
         return None
 
+    @property
+    def covering_area_ids(self) -> list[int] | None:
+        """The ids of the chosen area and of the wider areas serving it, from the menu's rows
+        (no query); None without a chosen area."""
+        area = self.chosen_area
+        if area is None:
+            return None
+        return selectors.covering_ids(area, self.form.fields["area"].rows.values())
+
 
 class PublicGroupFilter(django_filters.FilterSet):
     """The public directory's search (VII.A): words, need, area, language and day.
@@ -329,3 +338,4 @@ class PublicGroupFilter(django_filters.FilterSet):
     filter_weekday = GroupFilter.filter_weekday
     select_menus = GroupFilter.select_menus
     chosen_area = GroupFilter.chosen_area
+    covering_area_ids = GroupFilter.covering_area_ids

@@ -30,7 +30,9 @@ def search(request):
         response = render(request, template, {**context, "page": None}, status=400)
     else:
         area = group_filter.chosen_area
-        results = selectors.with_result_details(group_filter.qs, area=area)
+        results = selectors.with_result_details(
+            group_filter.qs, area=area, area_ids=group_filter.covering_area_ids
+        )
         # Numbered pages with a count ("42 groups found"): the list is the directory's current
         # listings, 2,000 in the county, which grow by hand and not with the clients, so the
         # count never reads more than that and the last page's OFFSET is as bounded. The page

@@ -10,6 +10,7 @@ from accounts.models import (
     AccessEvent,
     Clinic,
     EnrolmentCode,
+    PermissionsVersion,
     Role,
     ServicePlanningArea,
     SignInLock,
@@ -96,3 +97,14 @@ class EnrolmentCodeFactory(factory.django.DjangoModelFactory):
     code_hash = factory.Sequence(lambda n: f"{n:064x}")
     issued_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda o: o.issued_at + datetime.timedelta(hours=72))
+
+
+class PermissionsVersionFactory(factory.django.DjangoModelFactory):
+    """The one version row of roles and permissions (the triggers keep it)."""
+
+    class Meta:
+        model = PermissionsVersion
+        django_get_or_create = ("id",)
+
+    id = 1
+    version = 1

@@ -78,9 +78,9 @@ def walk(client, url):
 
 
 class TestQueryCount:
-    # session, user, OTP device, permissions (user + groups), recent activity; the clinic's
-    # staff for the filter; the page of events with their actors. No count of the log.
-    QUERIES = 7
+    # session, user, OTP device, recent activity (the permission set is the session's); the
+    # clinic's staff for the filter; the page of events with their actors. No count of the log.
+    QUERIES = 5
 
     def test_every_page_and_filter_runs_a_fixed_number_of_queries(
         self, sign_in, supervisor, big_log, count_queries

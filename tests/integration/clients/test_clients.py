@@ -1035,17 +1035,17 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, cou
     few = count_queries(client, "/clients/?show=all")
     for _ in range(59):
         ClientFactory(clinic=clinic, created_by=clinician)
-    # session, user (with the clinic), OTP device, the user's permissions, their groups'
-    # permissions; the page of clients with their primary clinicians; the page's draft
+    # session, user (with the clinic), OTP device (the permission set is the session's); the
+    # page of clients with their primary clinicians; the page's draft
     # referrals ("Continue the referral"); the access-log row. No count: the list is paged by
     # keyset (core/pagination.py).
-    assert count_queries(client, "/clients/?show=all") == few == 8
-    assert count_queries(client, "/clients/") == 8  # "my clients"
+    assert count_queries(client, "/clients/?show=all") == few == 6
+    assert count_queries(client, "/clients/") == 6  # "my clients"
     # A later page adds one query: the sort values of the client it starts after.
     page = client.get("/clients/?show=all").context["page"]
-    assert count_queries(client, "/clients/" + page.next_url) == 9
+    assert count_queries(client, "/clients/" + page.next_url) == 7
     second = client.get("/clients/" + page.next_url).context["page"]
-    assert count_queries(client, "/clients/" + second.previous_url) == 9
+    assert count_queries(client, "/clients/" + second.previous_url) == 7
 
 
 def _history(client_record, count, clinician, groups):
@@ -1073,8 +1073,8 @@ def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clin
     _history(one, 1, clinician, groups)
     _history(many, 30, clinician, groups)  # 30 screenings and 30 referrals, 60 chosen groups
     client = sign_in(clinician)
-    # session, user (with the clinic), OTP device, the user's permissions, their groups'
-    # permissions; the client with the primary clinician, the creator and the two counts;
+    # session, user (with the clinic), OTP device (the permission set is the session's); the
+    # client with the primary clinician, the creator and the two counts;
     # the latest screenings with who screened; the latest referrals with the clinician;
     # their chosen groups with the listings; feedback with its flags, counted in the same
     # query (1); attendance: the groups' counts and the referral dates, both with the groups'

@@ -165,9 +165,9 @@ def test_anonymous_is_sent_to_sign_in(client, client_record):
     assert response.status_code == 302 and "/account/sign-in/" in response["Location"]
 
 
-# The session, the user, the OTP device, the user's and the groups' permissions, the client, the
+# The session, the user, the OTP device (the permission set is the session's), the client, the
 # consents with who recorded them, and the access log's row.
-PAGE_QUERIES = 8
+PAGE_QUERIES = 6
 
 
 def test_queries_do_not_grow_with_consents(sign_in, clinician, client_record, count_queries):

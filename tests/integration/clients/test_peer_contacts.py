@@ -345,6 +345,6 @@ def test_the_list_runs_a_fixed_number_of_queries(sign_in, clinician, clinic, con
         made = _contact(owner, GroupFactory(), f"Peer{n}", by=clinician)
         if n % 3 == 0:
             peer_contact_services.withdraw_peer_contact(contact=made, by=clinician)
-    # session, user, OTP device, permissions (2); the paginator's count; the page of contacts
-    # with their groups and clients; who withdrew them (one query); the access-log row.
-    assert count() == few == 9
+    # session, user, OTP device (permissions: the session's); the paginator's count; the page of
+    # contacts with their groups and clients; who withdrew them (one query); the access-log row.
+    assert count() == few == 7

@@ -484,10 +484,11 @@ def test_query_count_is_fixed_with_10000_attendance_records(sign_in, clinician, 
         _feedback(person, clinician, many_groups[n], n + 2)
     many = {suffix: _count(client, _url(person, suffix)) for suffix in ("", "note.txt")}
     assert many == few
-    # Session, user, OTP device, permissions (2); the client with its clinic; the referrals
-    # with their screenings, their chosen groups, attendance counts per group, the period's
-    # attendance dates, the feedback with its flags, the groups' needs (7); the access-log row.
-    assert many == {"": 13, "note.txt": 13}
+    # Session, user, OTP device (permissions: the session's); the client with its clinic; the
+    # referrals with their screenings, their chosen groups, attendance counts per group, the
+    # period's attendance dates, the feedback with its flags, the groups' needs (7); the
+    # access-log row.
+    assert many == {"": 11, "note.txt": 11}
     # The long lists are cut to the latest dates, with the rest counted.
     text = client.get(_url(person, "note.txt")).content.decode()
     assert text.count("earlier") == 10

@@ -1146,27 +1146,27 @@ def five_hundred_listings(catalogue):
 @pytest.mark.parametrize(
     ("path", "data", "expected"),
     [
-        # session, user, OTP device, permissions (user + groups); the filters' choices (need,
+        # session, user, OTP device (permissions: the session's); the filters' choices (need,
         # heading, type, area, language); the page with the count of all results (one query),
         # its needs and its contacts.
-        (SEARCH, None, 13),
-        (SEARCH, {"q": "depression anonymous"}, 13),
+        (SEARCH, None, 11),
+        (SEARCH, {"q": "depression anonymous"}, 11),
         # The same: a chosen need, area or language is checked against the list already read
         # for its menu (directory.filters.VocabularyField), not looked up again.
-        (SEARCH, {"q": "anonymous", "area": "spa-8", "need": "anxiety", "language": "en"}, 13),
+        (SEARCH, {"q": "anonymous", "area": "spa-8", "need": "anxiety", "language": "en"}, 11),
         (
             SEARCH,
             {"weekday": "2", "twelve_step": "yes", "medication_affirming": "on", "page": "2"},
-            13,
+            11,
         ),
         # The same five, then the listing with its open flags and last verifier; its
         # headings, types, needs, languages, areas, criteria, contacts with their areas, and
         # meetings.
-        ("/directory/listing-007/", None, 15),
+        ("/directory/listing-007/", None, 13),
         # The same five, the catalogue's version (the page is built once per version and
         # session: core.http_cache), then the headings, the listings with their headings,
         # needs and contacts, the referral resources with their phones.
-        (PRINT, None, 13),
+        (PRINT, None, 11),
     ],
 )
 def test_query_count_does_not_grow_with_500_listings(
@@ -1186,9 +1186,9 @@ def test_htmx_fragment_costs_no_more_than_the_page(sign_in, clinician, five_hund
     client = sign_in(clinician)
     with CaptureQueriesContext(connection) as queries:
         client.get(SEARCH, {"q": "anonymous"}, headers={"HX-Request": "true"})
-    # No form to draw: the filters' five choice lists are not read. Session, user, OTP device,
-    # permissions (2), the page with its count, its needs, its contacts.
-    assert len(queries) == 8
+    # No form to draw: the filters' five choice lists are not read. Session, user, OTP device
+    # (the permission set is the session's), the page with its count, its needs, its contacts.
+    assert len(queries) == 6
 
 
 def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
@@ -1199,7 +1199,7 @@ def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
         response = client.get(SEARCH, {"area": "spa-8"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and response.context["area"].slug == "spa-8"
     # ... plus the areas, to check the one chosen (the other four lists are not read).
-    assert len(queries) == 9
+    assert len(queries) == 7
 
 
 # --- GET never changes the database ------------------------------------------------------------

@@ -270,4 +270,4 @@ def test_the_review_queue_queries_stay_fixed(sign_in, site_admin, count_queries)
         ChangeRequestFactory(group=GroupFactory())
     response = count_queries(sign_in(site_admin), "/directory/changes/")
     assert len(response.response.context["page"].object_list) == 25
-    assert response == 7, response
+    assert response == 5, response

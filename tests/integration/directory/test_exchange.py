@@ -490,17 +490,17 @@ def count_export_queries(client, path):
     return len(queries)
 
 
-# session, user, OTP device, permissions (user + groups); the catalogue's version (each export
+# session, user, OTP device (permissions: the session's); the catalogue's version (each export
 # is built once per version: core.http_cache); then, for each chunk of up to
 # snapshot.CHUNK_SIZE listings (the county's whole directory is one): the listings, their
 # headings, needs, types, languages, service areas and contacts; the HSDS and Meeting Guide
 # exports add the chunk's meetings (with their service area, language and the time of their
 # newest history row, in the same query).
 EXPORT_QUERIES = {
-    "/directory/export.csv": 5 + 1 + 7,
-    "/directory/export.xlsx": 5 + 1 + 7,
-    "/directory/export/hsds.json": 5 + 1 + 9,  # and II.A–H
-    "/directory/meetings.json": 5 + 1 + 8,
+    "/directory/export.csv": 3 + 1 + 7,
+    "/directory/export.xlsx": 3 + 1 + 7,
+    "/directory/export/hsds.json": 3 + 1 + 9,  # and II.A–H
+    "/directory/meetings.json": 3 + 1 + 8,
 }
 
 
@@ -778,9 +778,9 @@ def test_exports_read_listings_a_chunk_at_a_time(sign_in, clinician, taxonomy, m
         ("/directory/export/hsds.json", 8),
         ("/directory/meetings.json", 7),
     ):
-        # The session's five, the catalogue's version, the listings' one query, then the
-        # related tables per chunk.
-        assert count_export_queries(client, path) == 5 + 1 + 1 + per_round * rounds, path
+        # The session's three (the permission set is the session's), the catalogue's version,
+        # the listings' one query, then the related tables per chunk.
+        assert count_export_queries(client, path) == 3 + 1 + 1 + per_round * rounds, path
 
 
 # --- CSV import -----------------------------------------------------------------------------
@@ -879,16 +879,16 @@ def test_import_pages_run_a_fixed_number_of_queries(sign_in, site_admin, taxonom
         few
         == many
         == {
-            # session, user, OTP device, permissions (user + groups)
-            "csv page": 5,
+            # session, user, OTP device (the permission set is the session's)
+            "csv page": 3,
             # ... plus the current listings for the listing menu
-            "meetings page": 6,
+            "meetings page": 4,
             # ... plus headings, needs, types, languages, service areas; every listing with
             # its headings, needs, types, languages, service areas and contacts; the upload
             # kept in the session (savepoint, update, release)
-            "csv preview": 5 + 5 + 7 + 3,
+            "csv preview": 3 + 5 + 7 + 3,
             # ... plus current listings, service areas, languages, their meetings; the session
-            "meetings preview": 5 + 4 + 3,
+            "meetings preview": 3 + 4 + 3,
         }
     )
 

@@ -1105,9 +1105,9 @@ def busy_group(group, site_admin, other_admin):
     return group
 
 
-# The queries every signed-in page makes first: the session, the user, the two-factor device,
-# and the user's permissions (their own and their roles').
-BASELINE = 5
+# The queries every signed-in page makes first: the session, the user and the two-factor device
+# (the permission set is kept in the session: accounts/permission_cache.py).
+BASELINE = 3
 
 
 @pytest.mark.parametrize("page", [None, "2"])

@@ -217,9 +217,9 @@ def test_queries_do_not_grow_with_groups(sign_in, clinic, clinician, count_queri
     client.get(url(few))  # the session's first request
     counted = count_queries(client, url(many))
     assert count_queries(client, url(few)) == counted
-    # The session's own, the permission check, the referral, its groups, their contacts and
-    # needs, the client's Part 2 consents, and the access log's row.
-    assert counted == 11
+    # The session's own (the permission set is the session's), the referral, its groups, their
+    # contacts and needs, the client's Part 2 consents, and the access log's row.
+    assert counted == 9
     # Six resources for the referral, and a service and a task for each group.
     assert len(bundle_of(counted.response)["entry"]) == 6 + 2 * 30
 

@@ -1463,18 +1463,18 @@ def test_the_referral_pages_queries_do_not_grow(
 
 
 # The referral page, whatever the number of groups, meetings, follow-ups and peers:
-#   1 session, 2 user, 3 OTP device, 4 user permissions, 5 group permissions;
-#   6 the referral (with client, clinician, screening, area), 7 its goal needs, 8 the chosen
+#   1 session, 2 user, 3 OTP device (the permission set is the session's);
+#   4 the referral (with client, clinician, screening, area), 5 its goal needs, 6 the chosen
 #     groups with their listings and their weekly meetings (selectors.referrals());
-#   selectors.referral_page: 9 the steps (with who and the peer), 10 the client's records at
-#     the groups (the runs and the meetings attended), 11 SHARE!/Friendship Line/Client
-#     Coalition, 12 their phones, 13 the peers offered (with their group), 14 the follow-ups
+#   selectors.referral_page: 7 the steps (with who and the peer), 8 the client's records at
+#     the groups (the runs and the meetings attended), 9 SHARE!/Friendship Line/Client
+#     Coalition, 10 their phones, 11 the peers offered (with their group), 12 the follow-ups
 #     (with who did them); the procedure's facts are built from these, not read again;
-#   VI.C from current facts (selectors/medication_safety.referral_alerts): 15 the decisions
+#   VI.C from current facts (selectors/medication_safety.referral_alerts): 13 the decisions
 #     recorded (the page's history, and the decisions in force); a client taking prescribed
 #     medication adds up to three (test_medication_safety: fixed queries);
-#   16 the access-log row.
-PINNED_PAGE_QUERIES = 16
+#   14 the access-log row.
+PINNED_PAGE_QUERIES = 14
 
 
 def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, resources):

@@ -668,12 +668,12 @@ def test_matching_over_2000_listings_takes_a_fixed_number_of_queries(
     _many_listings(taxonomy, 2000)
     many = _count(client, url)
     assert Group.objects.count() == 2000 and Meeting.objects.count() == 20_000
-    # Session, user, OTP device, permissions (2), the referral and its prefetches (2: goal needs,
-    # chosen groups with their meetings); matching (referrals/selectors/matching.py): the
-    # vocabulary, the listings that can appear, their II.A–H criteria, their facts; the cards'
-    # facts (2: the listings with their languages, areas and meetings, then their phones); the
-    # access-log write.
-    assert few == many == 15
+    # Session, user, OTP device (permissions: the session's), the referral and its
+    # prefetches (2: goal needs, chosen groups with their meetings); matching
+    # (referrals/selectors/matching.py): the vocabulary, the listings that can appear, their
+    # II.A–H criteria, their facts; the cards' facts (2: the listings with their languages,
+    # areas and meetings, then their phones); the access-log write.
+    assert few == many == 13
 
 
 def test_screening_page_query_count_does_not_grow(sign_in, clinician, client_record):

@@ -591,11 +591,11 @@ def test_query_count_does_not_grow_with_groups_contacts_and_meetings(
     _introduce(five, peer_group, clinician, first_name="Lupe")
     many = _count(client, f"/referrals/{five.pk}/sheet/")
     assert many == few
-    # Session, user, OTP device, permissions (2), the referral (1); the chosen groups, their
-    # contacts for the area, their meetings, the peer introductions, the resources and their
+    # Session, user, OTP device (permissions: the session's), the referral (1); the chosen groups,
+    # their contacts for the area, their meetings, the peer introductions, the resources and their
     # phones, the groups' languages (7); VI.C now (the chosen groups it may rule out: 1); the
     # access-log write.
-    assert many <= 15
+    assert many <= 13
 
 
 # --- the Spanish sheet is all Spanish ---------------------------------------------------------

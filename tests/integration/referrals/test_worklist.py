@@ -512,12 +512,13 @@ def test_query_count_does_not_grow_with_referrals(sign_in, clinician, clinic, gr
     work = home(client)
     assert (work.followups.count, work.waiting.count, work.report_back.count) == (200, 200, 200)
     assert many == few
-    # The home page's own six (session, user, device, permissions, activity) plus the
+    # The home page's own four (session, user, device, activity; the permission set is the
+    # session's) plus the
     # worklist's five: three pages (each counting itself, COUNT(*) OVER ()), their groups,
     # the waiting rows' steps; VI.C (the chosen groups it may rule out, with the clients'
     # names and how many groups each referral chose: 1, none here); and the access-log row
     # (the worklist names clients).
-    assert many == 6 + 5 + 1 + 1
+    assert many == 4 + 5 + 1 + 1
 
 
 # --- the clinic's follow-up schedule (VIII.J) -------------------------------------------------
