@@ -7,9 +7,10 @@ CSRF token and the person's answers, asks for each redirect's target as its own 
 takes ids only from the pages, never from guesses. One journey:
 
     worklist → client list → find the client (POST search, by record number) → client page →
-    screening form → screening saved ("refer") → screening → start referral → client input
-    (VIII.B, approved) → groups (matching) → a suggested group chosen → referral page →
-    client's sheet → a procedure step marked done,
+    screening form → screening saved ("refer": it lands on the referral's working page) →
+    the client's input (VIII.B, approved) from that page → its suggestions (matching) → a
+    suggested group chosen → the referral page's checklist → client's sheet → a procedure step
+    marked done,
 
 and, one journey in three, a directory search and a group page. Requests are named by page, so
 the per-endpoint table has one row per step. Any answer other than the one the step expects (a
@@ -90,11 +91,9 @@ STEPS = (
     "client page",
     "screening form",
     "screening (save)",
-    "screening",
-    "start referral",
-    "client input form",
+    "referral page (input)",
     "client input (save)",
-    "groups (matching)",
+    "referral page (groups)",
     "groups (choose)",
     "referral page",
     "client sheet",
@@ -233,7 +232,10 @@ def post_form(html: str, path: str, needs: str, action: str = "") -> Form:
 
 def client_rows(html: str) -> list[tuple[str, str]]:
     """(id, record number) of each client in a client table."""
-    return re.findall(r'<a href="/clients/(\d+)/">[^<]*</a></th>\s*<td>(\d+)</td>', html)
+    # The name's cell may also hold "Continue the referral" (a client with a draft).
+    return re.findall(
+        r'<a href="/clients/(\d+)/">[^<]*</a>(?:(?!</th>).)*</th>\s*<td>(\d+)</td>', html, re.S
+    )
 
 
 def listing_slugs(html: str) -> list[str]:
@@ -368,28 +370,21 @@ class Clinician(HttpUser):
             "screening form", path, read=lambda html: post_form(html, path, "selection_criterion")
         )
         medicated = screening_form.ticked("on_medication") == ["yes"]
-        screening = self.post(
+        # A screening that refers lands on the referral's working page; each of its forms is
+        # posted as without JavaScript (Post/Redirect/Get back to the page).
+        referral = self.post(
             "screening (save)",
             screening_form,
             {**REFER_ANSWERS, "on_medication": "yes" if medicated else "no"},
-            to=r"^/referrals/screenings/\d+/$",
+            to=r"^/referrals/\d+/$",
         )
-        self.pause()
-
-        start = self.get(
-            "screening",
-            screening,
-            read=lambda html: post_form(html, screening, "csrfmiddlewaretoken", action="/refer/$"),
-        )
-        client_input = self.post("start referral", start, {}, to=r"^/referrals/\d+/client-input/$")
-        referral = client_input.removesuffix("client-input/")
         self.pause()
 
         # VIII.B: goals, a service area, the language as offered, and the client's approval.
         form = self.get(
-            "client input form",
-            client_input,
-            read=lambda html: _client_input_form(html, client_input),
+            "referral page (input)",
+            referral,
+            read=lambda html: _client_input_form(html, referral),
         )
         areas = [value for value in form.choices("preferred_area") if value]
         answers = {
@@ -397,20 +392,20 @@ class Clinician(HttpUser):
             "preferred_area": random.choice(areas),  # noqa: S311  # nosec B311
             "location_text": "",
             "twelve_step": "no-preference",
-            "approval": "approved",
+            "approval": "approved",  # the button "The client approves"
             "declined_reason": "",
         }
         if "counselled" in form.field_names():  # VIII.A not yet recorded: confirm it here
             answers["counselled"] = "on"
-        self.post("client input (save)", form, answers, to=r"^/referrals/\d+/groups/$")
+        self.post("client input (save)", form, answers, to=r"^/referrals/\d+/(#[\w-]+)?$")
         self.pause()
 
-        # VIII.C: the suggestions; the client and clinician take the first.
+        # VIII.C: the suggestions on the same page; the client and clinician take the first.
         choose = self.get(
-            "groups (matching)",
-            referral + "groups/",
+            "referral page (groups)",
+            referral,
             read=lambda html: (
-                post_form(html, referral + "groups/", "groups") if 'name="groups"' in html else None
+                post_form(html, referral, "groups") if 'name="groups"' in html else None
             ),
         )
         if choose is None:
@@ -421,7 +416,7 @@ class Clinician(HttpUser):
             "groups (choose)",
             choose,
             {"groups": choose.choices("groups")[:1]},
-            to=r"^/referrals/\d+/$",
+            to=r"^/referrals/\d+/(#[\w-]+)?$",
         )
         self.pause()
 
@@ -490,7 +485,8 @@ def _some(reader):
 
 
 def _client_input_form(html: str, path: str) -> Form:
-    form = post_form(html, path, "approval")
+    # The approval is the submit button pressed (not a field of the form as read).
+    form = post_form(html, path, "preferred_area", action="/client-input/$")
     if not [value for value in form.choices("preferred_area") if value]:
         raise Missing("no service area offered")
     return form

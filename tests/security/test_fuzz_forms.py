@@ -79,6 +79,9 @@ REFUSAL_WRITES = {
     "accounts:sign-in": {
         "accounts_signinlock": "a wrong password is counted towards the username's lockout"
     },
+    "accounts:backup-codes": {
+        "accounts_signinlock": "a wrong password is counted towards the username's lockout"
+    },
 }
 
 # Pages that answer a refusal with 200 rather than a 4xx, and why. For these a 200 is checked

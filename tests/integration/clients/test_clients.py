@@ -1079,8 +1079,8 @@ def test_the_client_page_runs_a_fixed_number_of_queries(sign_in, clinician, clin
     # their chosen groups with the listings; feedback with its flags, counted in the same
     # query (1); attendance: the groups' counts and the referral dates, both with the groups'
     # weekdays, and the latest dates (3); the access-log row.
-    assert count_queries(client, f"/clients/{one.pk}/") == 14
-    assert count_queries(client, f"/clients/{many.pk}/") == 14
+    assert count_queries(client, f"/clients/{one.pk}/") == 12
+    assert count_queries(client, f"/clients/{many.pk}/") == 12
     html = client.get(f"/clients/{many.pk}/").content.decode()
     assert "The latest 25 of 30 screenings" in html
 

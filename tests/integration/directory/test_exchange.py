@@ -1700,9 +1700,10 @@ def test_the_progress_page_runs_a_fixed_number_of_queries(sign_in, site_admin, l
     client.get(PROGRESS)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(PROGRESS).status_code == 200
-    # session, user, OTP device, permissions (user + groups); the immediate backend's result
-    # is kept in the session (the database backend's is one row more: see below).
-    assert len(queries) == 5
+    # session, user, OTP device (the permission set is the session's); the immediate
+    # backend's result is kept in the session (the database backend's is one row more: see
+    # below).
+    assert len(queries) == 3
 
 
 def test_the_database_queue_holds_the_import_until_the_worker_runs_it(
@@ -1732,7 +1733,7 @@ def test_the_database_queue_holds_the_import_until_the_worker_runs_it(
     assert 'hx-trigger="every 2s"' in html
     with CaptureQueriesContext(connection) as queries:
         client.get(PROGRESS)
-    assert len(queries) == 6  # the session's five, and the task's row
+    assert len(queries) == 4  # the session's three, and the task's row
 
     call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
     queued.refresh_from_db()

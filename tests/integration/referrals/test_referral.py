@@ -793,8 +793,8 @@ def test_each_suggestion_carries_what_is_needed_to_act_on_it(
 # The referral's working page while the client approved and groups are to be chosen: the
 # checklist's reads (tests/integration/referrals/test_procedure.py, PINNED_PAGE_QUERIES), the
 # VIII.B form (VIII.A done?, the needs, the areas) and the group choice: the same matching and
-# cards as the groups page (above), read once. 31 whatever the size of the directory.
-PINNED_WORKING_PAGE_QUERIES = 23
+# cards as the groups page (above), read once. The same number whatever the size of the directory.
+PINNED_WORKING_PAGE_QUERIES = 21
 
 
 def test_the_working_pages_group_choice_takes_a_fixed_number_of_queries(
