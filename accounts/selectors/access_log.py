@@ -37,6 +37,9 @@ def recent_account_activity(user, limit: int = 5):
     )
 
 
+MAX_RECORD_ID = 2**63 - 1  # the largest primary key a bigint (and SQLite's integer) holds
+
+
 def about_client(client_id: str) -> Q:
     """Events about one client's record: the client, and every record of theirs the log names
     (a screening, a referral, feedback, attendance, a consent…).
@@ -50,7 +53,9 @@ def about_client(client_id: str) -> Q:
     """
     value = client_id.strip()
     condition = Q(object_type="client", object_id=value)
-    if not value.isdigit():
+    # Only an id a record can have is looked up (a 20-digit number overflows the database's
+    # integer; such an id names no record, so only the text match above can find it).
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_RECORD_ID:
         return condition
     client_model = apps.get_model("clients", "Client")
     for model in apps.get_models():
