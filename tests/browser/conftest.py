@@ -87,8 +87,13 @@ def browser_type_launch_args(browser_type_launch_args, chromium_path):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args, live_server):
-    """Every context opens the live server's pages by path: page.goto("/")."""
-    return {**browser_context_args, "base_url": live_server.url}
+    """Every context opens the live server's pages by path: page.goto("/").
+
+    With reduced motion, as a person may ask of their browser: Bootstrap then drops its
+    transitions, so an axe scan right after a click (an in-place save) sees each colour as it
+    settles, not a button half-way through its 0.15 s change (a contrast that lasts a frame).
+    """
+    return {**browser_context_args, "base_url": live_server.url, "reduced_motion": "reduce"}
 
 
 @pytest.fixture(scope="session")
