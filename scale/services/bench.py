@@ -155,8 +155,15 @@ def measure(
     }
 
 
-def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, log=None) -> dict:
-    """Measure every page; the document bench_pages writes as JSON."""
+def run(
+    *,
+    iterations: int = DEFAULT_ITERATIONS,
+    warmup: int = DEFAULT_WARMUP,
+    log=None,
+    only: frozenset[str] = frozenset(),
+) -> dict:
+    """Measure every page (or only the keys in ``only``, for a quick look while working on a
+    page; the report is always written from full runs); the document bench_pages writes."""
     if iterations < 1 or warmup < 1:
         raise bench_rules.BenchError("--iterations and --warmup are at least 1.")
     if settings.DEBUG:
@@ -184,6 +191,8 @@ def run(*, iterations: int = DEFAULT_ITERATIONS, warmup: int = DEFAULT_WARMUP, l
     http = HttpClient(HTTP_HOST=host)
     results = []
     for page in selection.pages:
+        if only and page.key not in only:
+            continue
         if log:
             log(f"  {page.key:<20} {page.path or '(' + page.missing + ')'}")
         figures = measure(

@@ -34,9 +34,18 @@ class Command(BaseCommand):
             help=f"Untimed requests per page first (default {bench.DEFAULT_WARMUP}).",
         )
 
-    def handle(self, *args, json_path: Path, iterations: int, warmup: int, **options):
+        parser.add_argument(
+            "--pages",
+            default="",
+            help="Comma-separated page keys (floor,review,review@largest,...): only those.",
+        )
+
+    def handle(self, *args, json_path: Path, iterations: int, warmup: int, pages: str, **options):
+        only = frozenset(key.strip() for key in pages.split(",") if key.strip())
         try:
-            document = bench.run(iterations=iterations, warmup=warmup, log=self.stdout.write)
+            document = bench.run(
+                iterations=iterations, warmup=warmup, log=self.stdout.write, only=only
+            )
         except bench_rules.BenchError as problem:
             raise CommandError(str(problem)) from problem
         json_path.parent.mkdir(parents=True, exist_ok=True)
