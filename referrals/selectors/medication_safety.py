@@ -6,16 +6,30 @@ it holds whatever changed them (a form, the admin, an import, ``QuerySet.update`
 tables only date the change; when a change left no history (a bulk update), the date is
 "not recorded" and the group is unsafe all the same.
 
-Every function costs a fixed number of queries whatever the number of referrals: the chosen
-groups, their concerns, the stance and medication histories, and the decisions, each one query.
+Every function costs a fixed number of queries whatever the number of referrals and whatever
+the facts: the chosen groups are read in one query with everything VI.C decides from (the
+latest decision, the stance and medication histories as subqueries, the concerns joined), so a
+page costs the same whether or not a client is medicated or a group unsafe.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import groupby
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import (
+    Exists,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    StringAgg,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 
 from clients.models import Client
@@ -68,131 +82,234 @@ ASSESSED = (
     "referral__screening__on_prescribed_medication",
 )
 
+# What VI.C reads beside each chosen group, in the rows' own query (``_with_facts``): the
+# latest decision, when the stance and the client's medication took their current value, and
+# the group's medication concerns, one joined row each. A page's query count then never
+# depends on whether any client is medicated or any group unsafe.
+DECISION = ("vic_decision_kind", "vic_decision_causes", "vic_decision_at", "vic_decision_reason")
+SINCE = ("vic_stance_since", "vic_stance_latest", "vic_medicated_since", "vic_medicated_latest")
+CONCERN = (
+    "vic_concern__id",
+    "vic_concern__summary",
+    "vic_concern__opened_at",
+    "vic_concern__resolved_at",
+    "vic_concern__outcome",
+)
+
 
 def assess_rows(rows, *, now: datetime | None = None) -> list[rules.Assessment]:
-    """Each ``ReferredGroup`` of ``rows`` (a queryset) assessed under VI.C: five queries."""
+    """Each ``ReferredGroup`` of ``rows`` (a queryset) assessed under VI.C: one query."""
     return [assessment for assessment, _ in assess_rows_with(rows, now=now)]
 
 
 def assess_rows_with(rows, *, now: datetime | None = None, extra=()) -> list[tuple]:
     """``assess_rows``, each assessment with the values of ``extra`` (fields or annotations
-    of ``rows``) read in the same query: ``[(assessment, (value, ...)), ...]``."""
-    n = len(ASSESSED)
-    chosen = list(
-        rows.order_by("referral_id", "suggested_rank", "id").values_list(*ASSESSED, *extra)
-    )
-    if not chosen:
-        return []
-    assessed = _assess([row[:n] for row in chosen], _decisions({row[0] for row in chosen}), now=now)
-    return [(assessment, row[n:]) for assessment, row in zip(assessed, chosen, strict=True)]
-
-
-def _assess(chosen: list[tuple], decisions: dict, *, now: datetime | None) -> list:
-    """VI.C for rows (referral, group, name, chosen at, stance, client, on the record, screened)
-    and the latest decisions: up to three queries (concerns, stance and medication histories),
-    none when no client of the rows takes prescribed medication (VI.C asks nothing then)."""
+    of ``rows``) read in the same query: ``[(assessment, (value, ...)), ...]``. One query,
+    whatever the rows and the facts."""
     now = now or timezone.now()
-    medicated_rows = [row for row in chosen if row[6] or row[7]]
-    concerns = _concerns({row[1] for row in medicated_rows}) if medicated_rows else {}
-    stance_since = _stance_since(
-        {row[1] for row in medicated_rows if row[4] == Group.MedicationStance.DISCOURAGES}
+    n, m = len(ASSESSED), len(ASSESSED) + len(extra)
+    read = (
+        _with_facts(rows)
+        .order_by(
+            "referral_id", "suggested_rank", "id", "vic_concern__opened_at", "vic_concern__id"
+        )
+        .values_list(*ASSESSED, *extra, "id", *DECISION, *SINCE, *CONCERN)
     )
-    medicated_since = _medicated_since({row[5] for row in medicated_rows if row[6]})
     assessed = []
-    for referral_id, group_id, name, chosen_at, stance, client_id, on_record, screened in chosen:
-        assessed.append(
-            rules.assess(
-                rules.ChosenGroup(
-                    referral_id=referral_id,
-                    group_id=group_id,
-                    group_name=name,
-                    chosen_at=chosen_at,
-                    medicated=bool(on_record or screened),
-                    stance=Stance(stance),
-                    stance_since=stance_since.get(group_id),
-                    medicated_since=medicated_since.get(client_id) if on_record else None,
-                    concerns=tuple(concerns.get(group_id, ())),
-                    decision=decisions.get((referral_id, group_id)),
-                ),
-                now=now,
-            )
-        )
-    return assessed
-
-
-def _concerns(group_ids) -> dict[int, list[rules.Concern]]:
-    """Medication concerns that bear on VI.C now: open ones, confirmed ones (the listing
-    removed) and those found unfounded (the alert says it cleared)."""
-    found: defaultdict[int, list[rules.Concern]] = defaultdict(list)
-    for group_id, pk, summary, opened_at, resolved_at, outcome in (
-        ReviewFlag.objects.filter(group_id__in=group_ids, concerns_medication=True)
-        .filter(
-            Q(resolved_at__isnull=True)
-            | Q(outcome__in=[ReviewFlag.Outcome.GROUP_REMOVED, ReviewFlag.Outcome.UNFOUNDED])
-        )
-        .order_by("group_id", "opened_at", "id")
-        .values_list("group_id", "id", "summary", "opened_at", "resolved_at", "outcome")
-    ):
-        found[group_id].append(
+    for _, joined in groupby(read, key=lambda row: row[m]):
+        joined = list(joined)
+        row = joined[0]
+        kind, causes, decided_at, reason = row[m + 1 : m + 5]
+        stance_since, stance_latest, medicated_since, medicated_latest = row[m + 5 : m + 9]
+        concerns = [
             rules.Concern(
-                flag_id=pk,
+                flag_id=flag_id,
                 summary=summary,
                 opened_at=opened_at,
                 resolved_at=resolved_at,
                 outcome=outcome,
             )
+            for flag_id, summary, opened_at, resolved_at, outcome in (r[m + 9 :] for r in joined)
+            if flag_id is not None
+        ]
+        decision = (
+            rules.Decision(
+                kind=kind, causes=frozenset(causes or ()), decided_at=decided_at, reason=reason
+            )
+            if kind
+            else None
         )
-    return found
-
-
-def _run_start(rows, holds) -> dict[int, datetime | None]:
-    """For rows (key, when, value) in time order per key: when the trailing run of values for
-    which ``holds`` is true began; None when the latest row does not hold (the current value
-    came by a path that wrote no history)."""
-    start: dict[int, datetime | None] = {}
-    for key, when, value in rows:
-        if holds(value):
-            if start.get(key) is None:
-                start[key] = when
-        else:
-            start[key] = None
-    return start
-
-
-def _stance_since(group_ids) -> dict[int, datetime | None]:
-    if not group_ids:
-        return {}
-    rows = (
-        Group.history.filter(id__in=group_ids)
-        .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "medication_stance")
-    )
-    return _run_start(rows, lambda stance: stance == Group.MedicationStance.DISCOURAGES)
-
-
-def _medicated_since(client_ids) -> dict[int, datetime | None]:
-    if not client_ids:
-        return {}
-    rows = (
-        Client.history.filter(id__in=client_ids)
-        .order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "on_prescribed_medication")
-    )
-    return _run_start(rows, bool)
-
-
-def _decisions(referral_ids) -> dict[tuple[int, int], rules.Decision]:
-    """The latest decision per (referral, group)."""
-    latest: dict[tuple[int, int], rules.Decision] = {}
-    for referral_id, group_id, kind, causes, decided_at, reason in (
-        MedicationSafetyDecision.objects.filter(referral_id__in=referral_ids)
-        .order_by("decided_at", "id")
-        .values_list("referral_id", "group_id", "kind", "causes", "decided_at", "reason")
-    ):
-        latest[(referral_id, group_id)] = rules.Decision(
-            kind=kind, causes=frozenset(causes), decided_at=decided_at, reason=reason
+        assessment = _assess_one(
+            row[:n],
+            decision=decision,
+            concerns=concerns,
+            # When the latest history row does not hold the current value, that value came
+            # by a path that wrote no history: "not recorded".
+            stance_since=stance_since
+            if stance_latest == Group.MedicationStance.DISCOURAGES
+            else None,
+            medicated_since=medicated_since if medicated_latest else None,
+            now=now,
         )
-    return latest
+        assessed.append((assessment, row[n:m]))
+    return assessed
+
+
+def _assess_one(row, *, decision, concerns, stance_since, medicated_since, now):
+    """VI.C for one row (referral, group, name, chosen at, stance, client, on the record,
+    screened); the histories and concerns count only for a medicated client."""
+    referral_id, group_id, name, chosen_at, stance, _, on_record, screened = row
+    medicated = bool(on_record or screened)
+    discourages = stance == Group.MedicationStance.DISCOURAGES
+    return rules.assess(
+        rules.ChosenGroup(
+            referral_id=referral_id,
+            group_id=group_id,
+            group_name=name,
+            chosen_at=chosen_at,
+            medicated=medicated,
+            stance=Stance(stance),
+            stance_since=stance_since if medicated and discourages else None,
+            medicated_since=medicated_since if medicated and on_record else None,
+            concerns=tuple(concerns) if medicated else (),
+            decision=decision,
+        ),
+        now=now,
+    )
+
+
+def _bearing(prefix: str = "") -> Q:
+    """Medication concerns that bear on VI.C now: open ones, confirmed ones (the listing
+    removed) and those found unfounded (the alert says it cleared)."""
+    return Q(**{f"{prefix}concerns_medication": True}) & (
+        Q(**{f"{prefix}resolved_at__isnull": True})
+        | Q(
+            **{
+                f"{prefix}outcome__in": [
+                    ReviewFlag.Outcome.GROUP_REMOVED,
+                    ReviewFlag.Outcome.UNFOUNDED,
+                ]
+            }
+        )
+    )
+
+
+def _since_facts() -> dict:
+    """For a chosen group: the latest stance history row's stance and the start of the run of
+    "discourages", the latest medication history row of the client and the start of the run
+    of "on medication" (subqueries)."""
+    stance_latest, stance_since = _run(
+        Group.history,
+        OuterRef("group_id"),
+        Q(medication_stance=Group.MedicationStance.DISCOURAGES),
+    )
+    medicated_latest, medicated_since = _run(
+        Client.history, OuterRef("referral__client_id"), Q(on_prescribed_medication=True)
+    )
+    return {
+        "vic_stance_latest": Subquery(stance_latest.values("medication_stance")[:1]),
+        "vic_stance_since": Subquery(stance_since),
+        "vic_medicated_latest": Subquery(medicated_latest.values("on_prescribed_medication")[:1]),
+        "vic_medicated_since": Subquery(medicated_since),
+    }
+
+
+def _with_facts(rows):
+    """``rows`` (chosen groups) with the facts VI.C decides from, as annotations: the latest
+    decision, the start of the current run of the stance and of the client's medication in
+    their histories (``_since_facts``), and the concerns that bear (``_bearing``), joined: a
+    row per concern."""
+    decisions = MedicationSafetyDecision.objects.filter(
+        referral_id=OuterRef("referral_id"), group_id=OuterRef("group_id")
+    ).order_by("-decided_at", "-id")
+    flags = "group__review_flags"
+    return rows.annotate(
+        vic_decision_kind=Subquery(decisions.values("kind")[:1]),
+        vic_decision_causes=Subquery(decisions.values("causes")[:1]),
+        vic_decision_at=Subquery(decisions.values("decided_at")[:1]),
+        vic_decision_reason=Subquery(decisions.values("reason")[:1]),
+        vic_concern=FilteredRelation(flags, condition=_bearing(f"{flags}__")),
+        **_since_facts(),
+    )
+
+
+def chosen_with_facts(rows):
+    """``rows`` (chosen groups read as objects, a page's) with the facts VI.C decides from
+    beside each, one row per group: the histories' runs (``_since_facts``) and the concerns
+    that bear as JSON text (``referral_alerts`` reads them), so that the page's VI.C needs no
+    query of its own beyond the decisions it lists."""
+    concerns = (
+        ReviewFlag.objects.filter(_bearing(), group_id=OuterRef("group_id"))
+        .order_by()
+        .values("group_id")
+        .annotate(
+            listed=StringAgg(
+                Cast(
+                    JSONObject(
+                        flag_id="id",
+                        summary="summary",
+                        opened_at="opened_at",
+                        resolved_at="resolved_at",
+                        outcome="outcome",
+                    ),
+                    TextField(),
+                ),
+                Value(","),
+            )
+        )
+        .values("listed")
+    )
+    return rows.annotate(
+        vic_concerns=Subquery(concerns, output_field=TextField()), **_since_facts()
+    )
+
+
+def _concerns_of(text: str | None) -> list[rules.Concern]:
+    """The concerns ``chosen_with_facts`` wrote as JSON, oldest first."""
+    concerns = [
+        rules.Concern(
+            flag_id=item["flag_id"],
+            summary=item["summary"],
+            opened_at=_moment(item["opened_at"]),
+            resolved_at=_moment(item["resolved_at"]),
+            outcome=item["outcome"],
+        )
+        for item in json.loads(f"[{text or ''}]")
+    ]
+    return sorted(concerns, key=lambda c: (c.opened_at, c.flag_id))
+
+
+def _moment(text: str | None) -> datetime | None:
+    # PostgreSQL writes the offset; SQLite stores UTC without one.
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+
+
+def _run(history, pk, holds: Q):
+    """For the history rows of one object (``pk``), in time order (date, then history id):
+    the latest row, and the date the trailing run of rows for which ``holds`` is true began
+    (the first such row after the latest that does not hold), as subqueries."""
+    rows = history.filter(id=pk)
+    latest = rows.order_by("-history_date", "-history_id")
+    # Inside the start's subquery, the object is that subquery's own row's.
+    breaks = (
+        history.filter(id=OuterRef("id")).exclude(holds).order_by("-history_date", "-history_id")
+    )
+    break_at = Subquery(breaks.values("history_date")[:1])
+    break_id = Subquery(breaks.values("history_id")[:1])
+    start = (
+        rows.filter(holds)
+        .filter(
+            ~Exists(breaks)
+            | Q(history_date__gt=break_at)
+            | Q(history_date=break_at, history_id__gt=break_id)
+        )
+        .order_by("history_date", "history_id")
+        .values("history_date")[:1]
+    )
+    return latest, start
 
 
 # --- what pages ask ------------------------------------------------------------------------------
@@ -204,38 +321,28 @@ def referral_alerts(
     """The referral page's VI.C section: every chosen group not plainly safe, and the decisions
     recorded (the referral's VI.C history).
 
-    ``chosen``: the referral's chosen groups already read, with their listings (the referral
-    read with its client and screening); the decisions recorded are read once and serve both
-    the history and the assessment. Two queries then, and up to three more when the client
-    takes prescribed medication (the concerns, and the stance and medication histories)."""
+    ``chosen``: the referral's chosen groups already read through ``chosen_with_facts``, with
+    their listings (the referral read with its client and screening); the decisions recorded
+    are read once and serve both the history and the assessment: one query then. Without
+    them, the chosen groups are assessed in a second one. Either way, whatever the facts."""
+    now = now or timezone.now()
     recorded = list(
         MedicationSafetyDecision.objects.filter(referral=referral)
         .select_related("group", "replacement", "decided_by")
         .order_by("-decided_at", "-id")
     )
-    if referral.status not in OPEN:
+    if chosen is None:
+        assessed = assess_rows(
+            ReferredGroup.objects.filter(referral=referral, referral__status__in=OPEN), now=now
+        )
+    elif referral.status not in OPEN:
         assessed = []
-    elif chosen is None:
-        assessed = assess_rows(ReferredGroup.objects.filter(referral=referral), now=now)
     else:
-        rows = [
-            (
-                referral.pk,
-                c.group_id,
-                c.group.name,
-                c.chosen_at,
-                c.group.medication_stance,
-                referral.client_id,
-                referral.client.on_prescribed_medication,
-                referral.screening.on_prescribed_medication,
-            )
-            for c in sorted(chosen, key=_rank)
-        ]
         # Newest first: the first seen per group is the decision in force.
-        latest: dict[tuple[int, int], rules.Decision] = {}
+        latest: dict[int, rules.Decision] = {}
         for d in recorded:
             latest.setdefault(
-                (d.referral_id, d.group_id),
+                d.group_id,
                 rules.Decision(
                     kind=d.kind,
                     causes=frozenset(d.causes),
@@ -243,7 +350,29 @@ def referral_alerts(
                     reason=d.reason,
                 ),
             )
-        assessed = _assess(rows, latest, now=now) if rows else []
+        on_record = referral.client.on_prescribed_medication
+        assessed = [
+            _assess_one(
+                (
+                    referral.pk,
+                    c.group_id,
+                    c.group.name,
+                    c.chosen_at,
+                    c.group.medication_stance,
+                    referral.client_id,
+                    on_record,
+                    referral.screening.on_prescribed_medication,
+                ),
+                decision=latest.get(c.group_id),
+                concerns=_concerns_of(c.vic_concerns),
+                stance_since=c.vic_stance_since
+                if c.vic_stance_latest == Group.MedicationStance.DISCOURAGES
+                else None,
+                medicated_since=c.vic_medicated_since if c.vic_medicated_latest else None,
+                now=now,
+            )
+            for c in sorted(chosen, key=_rank)
+        ]
     shown = [a for a in assessed if a.state != rules.State.SAFE]
     return {
         "vic_alerts": [a for a in shown if a.state == rules.State.ALERT],

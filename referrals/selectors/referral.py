@@ -90,8 +90,10 @@ def referrals():
         "goal_needs",
         Prefetch(
             "groups",
-            queryset=ReferredGroup.objects.select_related("group").annotate(
-                meeting_times=_meeting_times()
+            queryset=medication_safety.chosen_with_facts(
+                ReferredGroup.objects.select_related("group").annotate(
+                    meeting_times=_meeting_times()
+                )
             ),
         ),
     )
@@ -191,6 +193,32 @@ def peers_offered(referral: Referral):
 RESOURCE_KEYS = ("share", "friendship-line", "client-coalition")
 
 
+PHONE_FIELDS = tuple(f.attname for f in ResourcePhone._meta.concrete_fields)
+
+
+def _resources(keys) -> dict[str, ReferralResource]:
+    """The referral resources of ``keys`` with their phones in order, in one query: the phones
+    joined (a row per phone, one with none for a resource without phones) and handed to each
+    resource as if prefetched, so ``resource.phones.all`` reads nothing more."""
+    rows = (
+        ReferralResource.objects.filter(key__in=keys)
+        .annotate(**{f"phone_row_{name}": F(f"phones__{name}") for name in PHONE_FIELDS})
+        .order_by("id", "phones__order", "phones__id")
+    )
+    resources: dict[str, ReferralResource] = {}
+    phones: dict[str, list[ResourcePhone]] = {}
+    for row in rows:
+        resource = resources.setdefault(row.key, row)
+        found = phones.setdefault(row.key, [])
+        if row.phone_row_id is not None:
+            found.append(ResourcePhone(**{n: getattr(row, f"phone_row_{n}") for n in PHONE_FIELDS}))
+    for key, resource in resources.items():
+        listed = resource.phones.all()  # lazy: filled below, never run
+        listed._result_cache, listed._prefetch_done = phones[key], True
+        resource._prefetched_objects_cache = {"phones": listed}
+    return resources
+
+
 def referral_page(referral: Referral, *, today) -> dict:
     """Everything the referral's page shows, in a fixed number of queries whatever the number
     of groups, meetings, records, peers and follow-ups.
@@ -222,12 +250,7 @@ def referral_page(referral: Referral, *, today) -> dict:
         group_ids,
         schedules={gid: sorted({m.weekday for m in weekly[gid]}) for gid in group_ids},
     )
-    resources = {
-        r.key: r
-        for r in ReferralResource.objects.filter(key__in=RESOURCE_KEYS).prefetch_related(
-            Prefetch("phones", queryset=ResourcePhone.objects.order_by("order", "id"))
-        )
-    }
+    resources = _resources(RESOURCE_KEYS)
     peers = list(peers_offered(referral))
     followups = list(
         FollowUp.objects.filter(referral=referral)
@@ -280,5 +303,7 @@ def referral_page(referral: Referral, *, today) -> dict:
         "resources": resources,
         "followups": followups,
         # VI.C after the referral, from current facts (templates/referrals/_vic_alerts.html).
-        **medication_safety.referral_alerts(referral, chosen=chosen),
+        **medication_safety.referral_alerts(
+            referral, chosen=chosen if all(hasattr(c, "vic_concerns") for c in chosen) else None
+        ),
     }
