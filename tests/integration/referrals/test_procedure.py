@@ -1462,19 +1462,20 @@ def test_the_referral_pages_queries_do_not_grow(
     assert many == PINNED_PAGE_QUERIES, "\n".join(sql)
 
 
-# The referral page, whatever the number of groups, meetings, follow-ups and peers:
+# The referral page, whatever the number of groups, meetings, follow-ups and peers, and
+# whatever VI.C finds (a medicated client, unsafe groups, concerns: test_medication_safety):
 #   1 session, 2 user, 3 OTP device (the permission set is the session's);
 #   4 the referral (with client, clinician, screening, area), 5 its goal needs, 6 the chosen
-#     groups with their listings and their weekly meetings (selectors.referrals());
+#     groups with their listings, their weekly meetings and VI.C's facts (the stance and
+#     medication histories, the concerns) (selectors.referrals());
 #   selectors.referral_page: 7 the steps (with who and the peer), 8 the client's records at
 #     the groups (the runs and the meetings attended), 9 SHARE!/Friendship Line/Client
-#     Coalition, 10 their phones, 11 the peers offered (with their group), 12 the follow-ups
+#     Coalition with their phones, 10 the peers offered (with their group), 11 the follow-ups
 #     (with who did them); the procedure's facts are built from these, not read again;
-#   VI.C from current facts (selectors/medication_safety.referral_alerts): 13 the decisions
-#     recorded (the page's history, and the decisions in force); a client taking prescribed
-#     medication adds up to three (test_medication_safety: fixed queries);
-#   14 the access-log row.
-PINNED_PAGE_QUERIES = 14
+#   VI.C from current facts (selectors/medication_safety.referral_alerts): 12 the decisions
+#     recorded (the page's history, and the decisions in force);
+#   13 the access-log row.
+PINNED_PAGE_QUERIES = 13
 
 
 def test_a_step_record_ends_with_one_full_stop(sign_in, clinician, referred, resources):
