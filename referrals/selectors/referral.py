@@ -83,7 +83,7 @@ def _weekly(times: str | None) -> list[schedule.WeeklyMeeting]:
 def referrals():
     """Referrals with what the referral's page shows (``core.access.fetch`` scopes them): the
     client, the clinician, the screening, the goal needs, and the chosen groups with their
-    listings and weekly meetings."""
+    listings, weekly meetings and what VI.C decides from (``chosen_with_facts``)."""
     return Referral.objects.select_related(
         "client", "clinician", "screening", "preferred_area", "approval_recorded_by"
     ).prefetch_related(
@@ -221,13 +221,14 @@ def _resources(keys) -> dict[str, ReferralResource]:
 
 def referral_page(referral: Referral, *, today) -> dict:
     """Everything the referral's page shows, in a fixed number of queries whatever the number
-    of groups, meetings, records, peers and follow-ups.
+    of groups, meetings, records, peers and follow-ups, and whatever VI.C finds.
 
-    ``referral`` comes from ``referrals()``: its chosen groups, their listings and meetings are
-    read with it. Then: the steps (with who did them and the peer introduced), the client's
-    records at the groups (the runs and the meetings attended), the referral resources and
-    their phones, the peers offered, the follow-ups, and VI.C (``referral_alerts``). The
-    procedure's facts are built from these, not read again."""
+    ``referral`` comes from ``referrals()``: its chosen groups, their listings, meetings and
+    VI.C's facts are read with it. Then: the steps (with who did them and the peer
+    introduced), the client's records at the groups (the runs and the meetings attended), the
+    referral resources with their phones, the peers offered, the follow-ups, and VI.C's
+    decisions (``referral_alerts``). The procedure's facts are built from these, not read
+    again."""
     steps = {
         step.code: step
         for step in ProcedureStep.objects.filter(referral=referral).select_related(
