@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 from django.db.models import (
+    DateTimeField,
     Exists,
     FilteredRelation,
     OuterRef,
@@ -29,7 +30,7 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Cast, JSONObject
+from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.utils import timezone
 
 from clients.models import Client
@@ -37,6 +38,9 @@ from directory.models import Group, ReviewFlag
 from referrals.models import MedicationSafetyDecision, Referral, ReferredGroup
 from referrals.rules import medication_safety as rules
 from referrals.rules.matching import Stance
+
+# Before any history row: the lower bound of a run that no other value interrupted.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 OPEN = (Referral.Status.REFERRED, Referral.Status.ATTENDING, Referral.Status.ENGAGED)
 
@@ -299,13 +303,12 @@ def _run(history, pk, holds: Q):
     )
     break_at = Subquery(breaks.values("history_date")[:1])
     break_id = Subquery(breaks.values("history_id")[:1])
+    # No break: every row is after it (a date before any history, not a NOT EXISTS, which
+    # PostgreSQL may answer by hashing the whole history table).
+    after = Coalesce(break_at, Value(EPOCH, output_field=DateTimeField()))
     start = (
         rows.filter(holds)
-        .filter(
-            ~Exists(breaks)
-            | Q(history_date__gt=break_at)
-            | Q(history_date=break_at, history_id__gt=break_id)
-        )
+        .filter(Q(history_date__gt=after) | Q(history_date=break_at, history_id__gt=break_id))
         .order_by("history_date", "history_id")
         .values("history_date")[:1]
     )
