@@ -10,9 +10,11 @@ and fills in each row's ids; ``date_label`` formats a date or time the way ``|da
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from phonenumber_field.phonenumber import to_python as parse_phone
 
 # Stand-ins for the ids while reversing: digits no real id starts with the same way, and that
 # every integer converter accepts.
@@ -55,3 +57,15 @@ def date_label(value: date | datetime | None, fmt: str, default: str = "") -> st
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return dateformat.format(value, fmt)
+
+
+@lru_cache(maxsize=8192)
+def phone_labels(stored: str, region: str | None) -> tuple[str, str]:
+    """(``as_e164``, ``as_national``) of a phone number as the database stores it.
+
+    A ``PhoneNumberField`` parses every number it loads and validates it again each time it is
+    shown (a tenth of a page of contacts); a list reads the stored text and formats each
+    distinct number once per process, with the same library calls, so the text is the same.
+    """
+    number = parse_phone(stored, region=region)
+    return number.as_e164, number.as_national

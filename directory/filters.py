@@ -20,6 +20,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.forms import BoundField
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
@@ -122,6 +124,9 @@ class VocabularyFilter(django_filters.ModelChoiceFilter):
     field_class = VocabularyField
 
 
+SELECTED = mark_safe(" selected")  # an option's attribute when it is the chosen one
+
+
 @dataclass(frozen=True)
 class SelectMenu:
     """A drop-down filter as the page draws it: the form's field and its options.
@@ -132,6 +137,16 @@ class SelectMenu:
 
     field: BoundField
     options: list[tuple[str, str, bool]]
+
+    @property
+    def options_html(self) -> str:
+        """The options as ``<option>`` elements, the chosen one ``selected``: written here in
+        one pass, where the template's loop drew a hundred options node by node."""
+        return format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((value, SELECTED if chosen else "", label) for value, label, chosen in self.options),
+        )
 
 
 TWELVE_STEP_CHOICES = [("yes", "Twelve-step groups only"), ("no", "Groups not based on 12 steps")]

@@ -5,10 +5,14 @@ each with contacts and meetings.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import (
+    CharField,
     Count,
     Exists,
+    ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -19,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from core.rows import UrlPattern, date_label, phone_labels
 from directory.models import (
     Category,
     Contact,
@@ -50,12 +55,18 @@ def listings() -> QuerySet:
     return Group.objects.current().order_by("name", "pk")
 
 
-# What a search result shows of its listing (templates/directory/_results.html and _status.html):
-# the description, notes and the stored search document stay in the table. The page's query
+# What a search result shows of its listing (templates/directory/_results.html): the
+# description, notes and the stored search document stay in the table. The page's query
 # keeps every matching row until it has counted them (``COUNT(*) OVER ()``), so the narrower
 # the row, the less it carries (at the county's 2,000 listings, 4.7 ms for whole rows, 1.5 ms
 # for these).
 RESULT_FIELDS = ("pk", "slug", "name", "status", "last_verified_on", "archived_at")
+
+# A result's status badge, as templates/directory/_status.html colours it (dark otherwise).
+STATUS_BADGES = {
+    Group.Status.ACTIVE.value: "text-bg-success",
+    Group.Status.TEMPORARILY_CLOSED.value: "text-bg-warning",
+}
 
 
 def areas_covering(area: ServiceArea) -> QuerySet:
@@ -86,14 +97,105 @@ def contacts_for_area(area: ServiceArea | None, area_ids: list[int] | None = Non
     return contacts.filter(Exists(mapped.filter(servicearea_id__in=covering)) | ~Exists(mapped))
 
 
-def with_result_details(
-    queryset: QuerySet, *, area: ServiceArea | None = None, area_ids: list[int] | None = None
-) -> QuerySet:
-    """What each search result shows: its needs and its contacts for the area (two queries)."""
-    return queryset.only(*RESULT_FIELDS).prefetch_related(
-        Prefetch("needs", queryset=Need.objects.order_by("name")),
-        Prefetch("contacts", queryset=contacts_for_area(area, area_ids), to_attr="shown_contacts"),
+def result_rows(queryset: QuerySet) -> QuerySet:
+    """The search's listings with the columns a result shows (:func:`add_result_details`)."""
+    return queryset.only(*RESULT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLine:
+    """A contact as a search result shows it (what templates/_partials/contact.html draws):
+    ``href`` links ``text`` when there is one, ``external`` for a web address."""
+
+    display_value: str
+    text: str
+    href: str = ""
+    external: bool = False
+    area_label: str = ""
+    person_first_name: str = ""
+    hours: str = ""
+    note: str = ""
+
+
+_CONTACT_COLUMNS = (
+    "group_id",
+    "kind",
+    "stored_phone",
+    "extension",
+    "email",
+    "url",
+    "area_label",
+    "person_first_name",
+    "hours",
+    "note",
+    "as_printed",
+)
+
+
+def _contact_line(row: tuple, region: str | None) -> ContactLine:
+    _, kind, phone, extension, email, url, area_label, person, hours, note, as_printed = row
+    extra = {"area_label": area_label, "person_first_name": person, "hours": hours, "note": note}
+    if kind == Contact.Kind.PHONE:
+        if not phone:  # no number: the source's text, unlinked
+            shown = f" ext. {extension}" if extension else ""
+            return ContactLine(shown, as_printed, **extra)
+        e164, national = phone_labels(phone, region)
+        shown = f"{national} ext. {extension}" if extension else national
+        href = f"tel:{e164};ext={extension}" if extension else f"tel:{e164}"
+        return ContactLine(shown, shown, href, **extra)
+    if kind == Contact.Kind.EMAIL:
+        return ContactLine(email, email, f"mailto:{email}", **extra)
+    if url.lower().startswith(("https://", "http://")):
+        return ContactLine(url, url, url, external=True, **extra)
+    return ContactLine(url, url, **extra)
+
+
+def add_result_details(
+    groups: list[Group],
+    *,
+    today: date,
+    area: ServiceArea | None = None,
+    area_ids: list[int] | None = None,
+) -> None:
+    """What each result of a page shows, set on its listing (two queries, none for no rows):
+    its address, status and verification badges, its needs, its contacts for the area
+    (``shown_contacts``).
+
+    Computed here rather than in the template: a page's twenty cards drew their links, dates,
+    badges and phone numbers through includes, tags and filters, most of the page's time.
+    """
+    if not groups:
+        return
+    ids = [group.pk for group in groups]
+    needs: dict[int, list[str]] = {pk: [] for pk in ids}
+    rows = (
+        Group.needs.through.objects.filter(group_id__in=ids)
+        .order_by("need__name")
+        .values_list("group_id", "need__name")
     )
+    for group_id, name in rows:
+        needs[group_id].append(name)
+    contacts: dict[int, list[ContactLine]] = {pk: [] for pk in ids}
+    region = Contact._meta.get_field("phone").region
+    # The stored text, not the field's parsed number (the field parses on every load).
+    rows = (
+        contacts_for_area(area, area_ids)
+        .filter(group_id__in=ids)
+        .annotate(stored_phone=ExpressionWrapper(F("phone"), output_field=CharField()))
+        .values_list(*_CONTACT_COLUMNS)
+    )
+    for row in rows:
+        contacts[row[0]].append(_contact_line(row, region))
+    page_url = UrlPattern("directory:group", "slug")
+    for group in groups:
+        group.page_url = page_url(group.slug)
+        group.status_badge = STATUS_BADGES.get(group.status, "text-bg-dark")
+        group.status_label = group.get_status_display()
+        group.stale = group.is_stale(today)
+        group.verified_label = date_label(group.last_verified_on, "F j, Y")
+        group.archived_label = date_label(group.archived_at, "F j, Y")
+        group.needs_label = ", ".join(needs[group.pk]) or "Not recorded"
+        group.shown_contacts = contacts[group.pk]
 
 
 def _open_flag_count():

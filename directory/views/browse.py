@@ -30,9 +30,8 @@ def search(request):
         response = render(request, template, {**context, "page": None}, status=400)
     else:
         area = group_filter.chosen_area
-        results = selectors.with_result_details(
-            group_filter.qs, area=area, area_ids=group_filter.covering_area_ids
-        )
+        today = timezone.localdate()
+        results = selectors.result_rows(group_filter.qs)
         # Numbered pages with a count ("42 groups found"): the list is the directory's current
         # listings, 2,000 in the county, which grow by hand and not with the clients, so the
         # count never reads more than that and the last page's OFFSET is as bounded. The page
@@ -41,11 +40,14 @@ def search(request):
         query = request.GET.copy()
         query.pop("page", None)
         page = CountedPaginator(results, PAGE_SIZE, query=query).get_page(request.GET.get("page"))
+        selectors.add_result_details(
+            page.object_list, today=today, area=area, area_ids=group_filter.covering_area_ids
+        )
         context |= {
             "page": page,
             "area": area,
             "searched": group_filter.is_bound and bool(group_filter.form.cleaned_data.get("q")),
-            "today": timezone.localdate(),
+            "today": today,
         }
         response = render(request, template, context)
     # The same address answers with a page or a fragment: caches must tell them apart.
