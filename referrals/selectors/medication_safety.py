@@ -64,12 +64,23 @@ def _unsafe_group() -> Q:
     )
 
 
-def unsafe_candidates(referrals=None):
+def unsafe_candidates(referrals=None, *, clinic_id: int | None = None):
     """Chosen groups of open referrals that may be unsafe now: the client is medicated and the
-    group discourages medication or has an open or confirmed concern. ``assess`` decides."""
+    group discourages medication or has an open or confirmed concern. ``assess`` decides.
+
+    ``clinic_id`` keeps to one clinic's referrals. The client and the screening are filtered by
+    the clinic too (they always share the referral's): without it PostgreSQL answers the
+    "medicated" test by scanning every client of the county, the review's one read that grew
+    with the county rather than the clinic."""
     rows = ReferredGroup.objects.filter(referral__status__in=OPEN).filter(
         _medicated(), _unsafe_group()
     )
+    if clinic_id is not None:
+        rows = rows.filter(
+            referral__clinic_id=clinic_id,
+            referral__client__clinic_id=clinic_id,
+            referral__screening__clinic_id=clinic_id,
+        )
     if referrals is not None:
         rows = rows.filter(referral__in=referrals)
     return rows
@@ -402,7 +413,7 @@ def pending_alerts(user, *, now: datetime | None = None) -> list[rules.Assessmen
     longest they can have waited is unknown)."""
     if user.clinic_id is None:
         return []
-    rows = unsafe_candidates().filter(referral__clinic_id=user.clinic_id, referral__clinician=user)
+    rows = unsafe_candidates(clinic_id=user.clinic_id).filter(referral__clinician=user)
     alerts = [a for a in assess_rows(rows, now=now) if a.needs_decision]
     return sorted(alerts, key=lambda a: (a.since is not None, a.since or now, a.referral_id))
 
@@ -431,7 +442,7 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
     now = now or timezone.now()
     open_now = [
         a
-        for a in assess_rows(unsafe_candidates().filter(referral__clinic_id=clinic_id), now=now)
+        for a in assess_rows(unsafe_candidates(clinic_id=clinic_id), now=now)
         if a.needs_decision
     ]
     # Every decision up to the period's end: those in the period are counted, and any of them
