@@ -28,8 +28,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Concat
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from core.rows import UrlPattern, date_label, phone_forms
 from directory.models import (
@@ -433,7 +431,7 @@ class CardFacts:
 
     url: str  # the listing's page
     report_url: str  # VII.D: a clinician's report about it
-    phones: str  # HTML: each number a tel: link, in the listing's order
+    phones: list  # (E.164, national form, extension), in the listing's order
     meets: str  # the weekly times, then the next meeting
     languages: str
     areas: str
@@ -496,14 +494,7 @@ def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
         .values_list("group_id", Cast("phone", CharField()), "extension")
     ):
         e164, national = phone_forms(stored)
-        phones.setdefault(group_id, []).append(
-            format_html(
-                '<a href="tel:{}">{}</a>{}',
-                e164,
-                national,
-                format_html(" ext. {}", extension) if extension else "",
-            )
-        )
+        phones.setdefault(group_id, []).append((e164, national, extension))
     details = UrlPattern("directory:group", "slug")
     report = UrlPattern("directory:report", "slug")
     # The same days and times recur across the cards: each label formatted once.
@@ -536,7 +527,7 @@ def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
         facts[group.pk] = CardFacts(
             url=details(group.slug),
             report_url=report(group.slug),
-            phones=mark_safe(", ".join(phones.get(group.pk, ())) or "None listed"),  # noqa: S308
+            phones=phones.get(group.pk, []),
             meets=meets,
             languages=", ".join(sorted(_split(group.language_names))) or "Not listed",
             areas=", ".join(name for _, name in areas) or "Not listed",
