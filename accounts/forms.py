@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AccessEvent
 from accounts.selectors import access_log as access_log_selectors
+from core import widgets
 
 
 class SignInForm(AuthenticationForm):
@@ -100,11 +101,15 @@ class IssueEnrolmentCodeForm(forms.Form):
 class AccessEventFilter(django_filters.FilterSet):
     """The supervisor's filters over their clinic's access log."""
 
-    user = django_filters.ModelChoiceFilter(label="Staff member", queryset=None)
+    # The clinic's staff, a hundred people in a large clinic: options written in Python
+    # (core/widgets.py), the same markup as Django's template per option.
+    user = django_filters.ModelChoiceFilter(
+        label="Staff member", queryset=None, widget=widgets.Select
+    )
     client_id = django_filters.CharFilter(
         label="Client id", method="filter_client_id", max_length=64
     )
-    action = django_filters.ChoiceFilter(choices=AccessEvent.Action.choices)
+    action = django_filters.ChoiceFilter(choices=AccessEvent.Action.choices, widget=widgets.Select)
     # The dates are the clinic's (Los Angeles) calendar days. They filter as a range of
     # occurred_at, from the day's first moment to the next day's: an index on occurred_at can
     # start from a range, not from "occurred_at's local date <= d" (a function of the column,

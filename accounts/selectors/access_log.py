@@ -19,6 +19,7 @@ from django.http import QueryDict
 
 from accounts.models import AccessEvent
 from core.pagination import KeysetPage
+from core.rows import date_label
 
 SIGN_IN_ACTIONS = [
     AccessEvent.Action.SIGN_IN,
@@ -190,6 +191,18 @@ def _beyond(cursor: Cursor, *, older: bool) -> Q:
     return Q(occurred_at__gte=t) & (Q(occurred_at__gt=t) | Q(occurred_at=t, id__gt=pk))
 
 
+def _labelled(rows: list[AccessEvent]) -> list[AccessEvent]:
+    """Each row with ``when_label`` (to the second) and ``who_label`` as the page prints them,
+    worked out once here rather than by ``|date`` and lookups on each of the page's rows."""
+    for event in rows:
+        event.when_label = date_label(event.occurred_at, "M j, Y g:i:s a")
+        if event.user_id is not None:
+            event.who_label = event.user.get_full_name() or event.user.username
+        else:
+            event.who_label = event.username or "unknown"
+    return rows
+
+
 def access_event_page(
     events: QuerySet,
     position: tuple[str, Cursor] | None,
@@ -205,7 +218,7 @@ def access_event_page(
     if position is None:
         rows = list(events[: per_page + 1])
         return AccessEventPage(
-            rows[:per_page],
+            _labelled(rows[:per_page]),
             has_previous=False,
             has_next=len(rows) > per_page,
             is_first=True,
@@ -217,7 +230,7 @@ def access_event_page(
         # The log is append-only, so the row the cursor came from is still newer than this page
         # (an empty page has no row to start a Newer link from: it offers the newest).
         return AccessEventPage(
-            rows[:per_page],
+            _labelled(rows[:per_page]),
             has_previous=bool(rows),
             has_next=len(rows) > per_page,
             is_first=False,
@@ -227,7 +240,7 @@ def access_event_page(
     rows = list(events.filter(_beyond(cursor, older=False)).reverse()[: per_page + 1])
     has_newer = len(rows) > per_page
     return AccessEventPage(
-        list(reversed(rows[:per_page])),
+        _labelled(list(reversed(rows[:per_page]))),
         has_previous=has_newer,
         has_next=bool(rows),  # the cursor's own row is older than this page
         is_first=not has_newer,

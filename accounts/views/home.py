@@ -33,7 +33,7 @@ def home(request):
 @permission_required("accounts.use_supervisor_home")
 @require_safe
 def supervisor_home(request):
-    people = list(staff.clinic_staff(request.user.clinic)) if request.user.clinic_id else []
+    people = staff.staff_table(request.user.clinic) if request.user.clinic_id else []
     enrolled = two_factor.enrolled_user_ids([person.pk for person in people])
     for person in people:
         person.has_second_factor = person.pk in enrolled

@@ -25,6 +25,7 @@ from django.utils import timezone
 from clients.models import Attendance, Client
 from clients.rules import attendance as attendance_rules
 from clients.rules.attendance import WEEKDAY_NAMES, Problem, entry_problems
+from core.rows import date_label
 from directory.models import Group, Meeting
 from referrals.models import ReferredGroup
 from referrals.selectors.procedure import RUN_WINDOW, latest_per_group
@@ -91,6 +92,7 @@ class DocumentedMeeting:
     accompanied: bool
     source: str  # the label, as the page shows it
     before_referral: bool
+    on_label: str = ""  # the date as the page shows it: formatted here, not by a filter per row
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def attendance_summary(client: Client, *, today: date | None = None) -> Attendan
             latest[group_id].append(
                 DocumentedMeeting(
                     on_date=on_date,
+                    on_label=date_label(on_date, "D N j, Y"),
                     attended=status == attended,
                     accompanied=accompanied,
                     source=sources.get(source, source),

@@ -37,6 +37,7 @@ from clients.selectors.feedback import feedback_summary
 from clients.services import clients as services
 from core.access import fetch
 from core.pagination import keyset_page
+from core.rows import UrlPattern, date_label
 from referrals.selectors import drafts as draft_selectors
 from referrals.selectors import referral as referral_selectors
 
@@ -134,6 +135,15 @@ def _find(request):
 def client_detail(request, pk):
     """The client's details, their latest screenings and referrals (and, later, attendance)."""
     client = fetch(request, referral_selectors.client_history(request.user.clinic_id), pk)
+    # Each row's link and date worked out once here, not by {% url %} and |date per row.
+    screening_url = UrlPattern("referrals:screening", "pk")
+    for screening in client.recent_screenings:
+        screening.url = screening_url(screening.pk)
+        screening.when_label = date_label(screening.screened_at, "N j, Y, P")
+    referral_url = UrlPattern("referrals:detail", "pk")
+    for referral in client.recent_referrals:
+        referral.url = referral_url(referral.pk)
+        referral.started_label = date_label(referral.created_at, "N j, Y")
     # IX.B: feedback and the state of any review flag it opened (two queries).
     feedback = feedback_summary(client) if request.user.has_perm("clients.view_feedback") else None
     return render(request, "clients/detail.html", {"client": client, "feedback": feedback})

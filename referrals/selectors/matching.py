@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Concat
 
+from core.rows import UrlPattern, date_label, phone_labels
 from directory.models import (
     Contact,
     Criterion,
@@ -424,14 +425,17 @@ def share_resources() -> list[ReferralResource]:
 @dataclass(frozen=True)
 class CardFacts:
     """VIII.C: what the clinician needs on a suggestion to act on it with the client there:
-    how to call, when it meets (and next), in which languages, where, and how current."""
+    how to call, when it meets (and next), in which languages, where, and how current. Each
+    as the card prints it, formatted here once rather than by filters and ``{% url %}`` in
+    the card (a fifth of the groups page's time, profiled)."""
 
-    phones: list  # Contact rows of kind phone, in the listing's order
-    meetings: list  # (weekday label, start time), in the week's order
-    next_meeting: object | None  # schedule.PlannedMeeting
-    languages: list[str]
-    areas: list[str]
-    last_verified_on: object | None
+    url: str  # the listing's page
+    report_url: str  # VII.D: a clinician's report about it
+    phones: list  # (E.164, national form, extension), in the listing's order
+    meets: str  # the weekly times, then the next meeting
+    languages: str
+    areas: str
+    verified: str
 
 
 # Separators in the texts aggregated below (ASCII unit and record separators): in no name.
@@ -450,6 +454,10 @@ def _joined(rows, text) -> Subquery:
         .values("joined")
     )
     return Subquery(joined, output_field=TextField())
+
+
+# A meeting's start as the cards print it (``|time:"g:i a"``: "7:30 p.m.").
+_TIME = "g:i a"
 
 
 def _split(text: str | None) -> list[str]:
@@ -477,13 +485,28 @@ def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
                 Concat(Cast("weekday", CharField()), Value("@"), Cast("start_time", CharField())),
             ),
         )
-        .only("id", "last_verified_on")
+        .only("id", "slug", "last_verified_on")
     )
     phones: dict[int, list] = {}
-    for contact in Contact.objects.filter(
-        group_id__in=listing_ids, kind=Contact.Kind.PHONE
-    ).order_by("order", "id"):
-        phones.setdefault(contact.group_id, []).append(contact)
+    for group_id, stored, extension in (
+        Contact.objects.filter(group_id__in=listing_ids, kind=Contact.Kind.PHONE)
+        .order_by("order", "id")
+        .values_list("group_id", Cast("phone", CharField()), "extension")
+    ):
+        e164, national = phone_labels(stored)
+        phones.setdefault(group_id, []).append((e164, national, extension))
+    details = UrlPattern("directory:group", "slug")
+    report = UrlPattern("directory:report", "slug")
+    # The same days and times recur across the cards: each label formatted once.
+    days = {day: str(label) for day, label in Meeting.Weekday.choices}
+    times: dict[time, str] = {}
+
+    def at(start: time) -> str:
+        label = times.get(start)
+        if label is None:
+            label = times[start] = date_label(start, _TIME)
+        return label
+
     facts = {}
     for group in groups:
         weekly = []
@@ -492,16 +515,22 @@ def card_facts(listing_ids: list[int], *, today) -> dict[int, CardFacts]:
             weekly.append(schedule.WeeklyMeeting(int(weekday), time.fromisoformat(start)))
         meetings = sorted(set(weekly), key=lambda m: (m.weekday, m.start))
         upcoming = schedule.next_meetings(meetings, after=today - timedelta(days=1), count=1)
+        meets = "; ".join(f"{days[m.weekday]} {at(m.start)}" for m in meetings)
+        meets = meets or "No meeting times listed"
+        if upcoming:
+            planned = upcoming[0]
+            meets += f" · next {date_label(planned.on_date, 'D j M')}, {at(planned.start)}"
         areas = sorted(
             (int(order), name)
             for order, name in (item.split(_RECORD, 1) for item in _split(group.area_names))
         )
         facts[group.pk] = CardFacts(
+            url=details(group.slug),
+            report_url=report(group.slug),
             phones=phones.get(group.pk, []),
-            meetings=[(Meeting.Weekday(m.weekday).label, m.start) for m in meetings],
-            next_meeting=upcoming[0] if upcoming else None,
-            languages=sorted(_split(group.language_names)),
-            areas=[name for _, name in areas],
-            last_verified_on=group.last_verified_on,
+            meets=meets,
+            languages=", ".join(sorted(_split(group.language_names))) or "Not listed",
+            areas=", ".join(name for _, name in areas) or "Not listed",
+            verified=date_label(group.last_verified_on, "j F Y", "Not yet verified"),
         )
     return facts

@@ -8,8 +8,9 @@ register = template.Library()
 
 @register.filter
 def get_item(mapping, key):
-    """``mapping|get_item:key`` for keys a template cannot spell (hyphens, numbers)."""
-    if mapping is None:
+    """``mapping|get_item:key`` for keys a template cannot spell (hyphens, numbers); None
+    without a mapping (a name the context lacks is "" in a template)."""
+    if not mapping:
         return None
     return mapping.get(key)
 
