@@ -441,9 +441,7 @@ def clinic_figures(clinic_id: int, *, start: datetime, end: datetime, now=None):
     stayed open."""
     now = now or timezone.now()
     open_now = [
-        a
-        for a in assess_rows(unsafe_candidates(clinic_id=clinic_id), now=now)
-        if a.needs_decision
+        a for a in assess_rows(unsafe_candidates(clinic_id=clinic_id), now=now) if a.needs_decision
     ]
     # Every decision up to the period's end: those in the period are counted, and any of them
     # may already have closed an alert that a concern found unfounded later would "clear".
