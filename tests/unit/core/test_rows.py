@@ -7,8 +7,9 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
+from phonenumber_field.phonenumber import PhoneNumber
 
-from core.rows import UrlPattern, date_label
+from core.rows import UrlPattern, date_label, phone_labels
 
 
 @pytest.mark.parametrize("pk", [1, 42, 987654320, 123456789012])
@@ -56,3 +57,17 @@ def test_a_date_label_is_the_date_filter(value, fmt):
 def test_no_date_gives_the_default():
     assert date_label(None, "M j, Y") == ""
     assert date_label(None, "M j, Y", "–") == "–"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["+13105551234", "+12135550100", "+442071838750", "+18005551212"],
+)
+def test_a_phones_labels_are_what_the_phone_field_gives(stored):
+    phone = PhoneNumber.from_string(stored)
+    assert phone_labels(stored) == (phone.as_e164, phone.as_national)
+
+
+@pytest.mark.parametrize("stored", ["", None])
+def test_no_phone_has_empty_labels(stored):
+    assert phone_labels(stored) == ("", "")
