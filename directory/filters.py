@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.forms import BoundField
 from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
@@ -124,7 +123,8 @@ class VocabularyFilter(django_filters.ModelChoiceFilter):
     field_class = VocabularyField
 
 
-SELECTED = mark_safe(" selected")  # an option's attribute when it is the chosen one
+# The chosen option's attribute: plain text with nothing to escape.
+SELECTED = " selected"
 
 
 @dataclass(frozen=True)
