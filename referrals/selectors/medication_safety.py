@@ -17,12 +17,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
-from itertools import groupby
 
 from django.db.models import (
     DateTimeField,
     Exists,
-    FilteredRelation,
     OuterRef,
     Q,
     StringAgg,
@@ -99,17 +97,11 @@ ASSESSED = (
 
 # What VI.C reads beside each chosen group, in the rows' own query (``_with_facts``): the
 # latest decision, when the stance and the client's medication took their current value, and
-# the group's medication concerns, one joined row each. A page's query count then never
-# depends on whether any client is medicated or any group unsafe.
+# the group's medication concerns as JSON text. A page's query count then never depends on
+# whether any client is medicated or any group unsafe. The concerns are one value per row, not
+# joined rows: joined, every other subquery ran once per concern instead of once per group.
 DECISION = ("vic_decision_kind", "vic_decision_causes", "vic_decision_at", "vic_decision_reason")
 SINCE = ("vic_stance_since", "vic_stance_latest", "vic_medicated_since", "vic_medicated_latest")
-CONCERN = (
-    "vic_concern__id",
-    "vic_concern__summary",
-    "vic_concern__opened_at",
-    "vic_concern__resolved_at",
-    "vic_concern__outcome",
-)
 
 
 def assess_rows(rows, *, now: datetime | None = None) -> list[rules.Assessment]:
@@ -125,28 +117,13 @@ def assess_rows_with(rows, *, now: datetime | None = None, extra=()) -> list[tup
     n, m = len(ASSESSED), len(ASSESSED) + len(extra)
     read = (
         _with_facts(rows)
-        .order_by(
-            "referral_id", "suggested_rank", "id", "vic_concern__opened_at", "vic_concern__id"
-        )
-        .values_list(*ASSESSED, *extra, "id", *DECISION, *SINCE, *CONCERN)
+        .order_by("referral_id", "suggested_rank", "id")
+        .values_list(*ASSESSED, *extra, *DECISION, *SINCE, "vic_concerns")
     )
     assessed = []
-    for _, joined in groupby(read, key=lambda row: row[m]):
-        joined = list(joined)
-        row = joined[0]
-        kind, causes, decided_at, reason = row[m + 1 : m + 5]
-        stance_since, stance_latest, medicated_since, medicated_latest = row[m + 5 : m + 9]
-        concerns = [
-            rules.Concern(
-                flag_id=flag_id,
-                summary=summary,
-                opened_at=opened_at,
-                resolved_at=resolved_at,
-                outcome=outcome,
-            )
-            for flag_id, summary, opened_at, resolved_at, outcome in (r[m + 9 :] for r in joined)
-            if flag_id is not None
-        ]
+    for row in read:
+        kind, causes, decided_at, reason = row[m : m + 4]
+        stance_since, stance_latest, medicated_since, medicated_latest = row[m + 4 : m + 8]
         decision = (
             rules.Decision(
                 kind=kind, causes=frozenset(causes or ()), decided_at=decided_at, reason=reason
@@ -157,7 +134,7 @@ def assess_rows_with(rows, *, now: datetime | None = None, extra=()) -> list[tup
         assessment = _assess_one(
             row[:n],
             decision=decision,
-            concerns=concerns,
+            concerns=_concerns_of(row[m + 8]),
             # When the latest history row does not hold the current value, that value came
             # by a path that wrote no history: "not recorded".
             stance_since=stance_since
@@ -232,18 +209,16 @@ def _since_facts() -> dict:
 def _with_facts(rows):
     """``rows`` (chosen groups) with the facts VI.C decides from, as annotations: the latest
     decision, the start of the current run of the stance and of the client's medication in
-    their histories (``_since_facts``), and the concerns that bear (``_bearing``), joined: a
-    row per concern."""
+    their histories (``_since_facts``), and the concerns that bear (``_concerns_listed``)."""
     decisions = MedicationSafetyDecision.objects.filter(
         referral_id=OuterRef("referral_id"), group_id=OuterRef("group_id")
     ).order_by("-decided_at", "-id")
-    flags = "group__review_flags"
     return rows.annotate(
         vic_decision_kind=Subquery(decisions.values("kind")[:1]),
         vic_decision_causes=Subquery(decisions.values("causes")[:1]),
         vic_decision_at=Subquery(decisions.values("decided_at")[:1]),
         vic_decision_reason=Subquery(decisions.values("reason")[:1]),
-        vic_concern=FilteredRelation(flags, condition=_bearing(f"{flags}__")),
+        vic_concerns=_concerns_listed(),
         **_since_facts(),
     )
 
@@ -253,6 +228,12 @@ def chosen_with_facts(rows):
     beside each, one row per group: the histories' runs (``_since_facts``) and the concerns
     that bear as JSON text (``referral_alerts`` reads them), so that the page's VI.C needs no
     query of its own beyond the decisions it lists."""
+    return rows.annotate(vic_concerns=_concerns_listed(), **_since_facts())
+
+
+def _concerns_listed() -> Subquery:
+    """The chosen group's concerns that bear (``_bearing``) as JSON objects separated by
+    commas (``_concerns_of`` reads them), one value per chosen group."""
     concerns = (
         ReviewFlag.objects.filter(_bearing(), group_id=OuterRef("group_id"))
         .order_by()
@@ -274,13 +255,11 @@ def chosen_with_facts(rows):
         )
         .values("listed")
     )
-    return rows.annotate(
-        vic_concerns=Subquery(concerns, output_field=TextField()), **_since_facts()
-    )
+    return Subquery(concerns, output_field=TextField())
 
 
 def _concerns_of(text: str | None) -> list[rules.Concern]:
-    """The concerns ``chosen_with_facts`` wrote as JSON, oldest first."""
+    """The concerns ``_concerns_listed`` wrote as JSON, oldest first."""
     concerns = [
         rules.Concern(
             flag_id=item["flag_id"],
