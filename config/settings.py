@@ -203,6 +203,9 @@ CSV_IMPORT_INLINE_ROWS = env_int("CSV_IMPORT_INLINE_ROWS", 300)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.StaffBackend"]
+# Read with each request's user, in its one query: the catalogue's version, under which the
+# directory's vocabularies are kept in memory (directory/selectors/vocabulary.py).
+VERSIONS_READ_WITH_USER = {"catalogue_version": "directory.CatalogueVersion"}
 LOGIN_URL = "accounts:sign-in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:sign-in"

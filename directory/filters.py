@@ -36,7 +36,7 @@ from directory.models import (
     ServiceArea,
 )
 from directory.selectors import browse as selectors
-from directory.selectors import search
+from directory.selectors import search, vocabulary
 
 
 class CheckboxChoice(forms.CheckboxInput):
@@ -82,12 +82,16 @@ class VocabularyField(ModelChoiceField):
     to check a submitted value (``queryset.get``): two queries for a chosen filter. This one
     reads the table once per form, the first time either is needed, and answers both from
     those rows. A value is checked exactly as ``get`` would: equal to a row's key, as text.
+
+    In a :class:`KeptVocabularies` filter set the rows come from the process's memory while
+    the catalogue is unchanged (``directory.selectors.vocabulary``): no query at all.
     """
 
     iterator = _RowsIterator
 
     def __init__(self, *args, **kwargs):
         self._rows = None
+        self.kept_as = (None, None)  # (name, catalogue stamp): set by KeptVocabularies
         super().__init__(*args, **kwargs)
 
     def __deepcopy__(self, memo):
@@ -99,8 +103,8 @@ class VocabularyField(ModelChoiceField):
     def rows(self) -> dict:
         """The vocabulary's rows in the queryset's order, by their key as text."""
         if self._rows is None:
-            key = self.to_field_name or "pk"
-            self._rows = {str(getattr(row, key)): row for row in self.queryset}
+            name, stamp = self.kept_as
+            self._rows = vocabulary.rows_by(name, self.queryset, self.to_field_name or "pk", stamp)
         return self._rows
 
     def to_python(self, value):
@@ -149,10 +153,22 @@ class SelectMenu:
         )
 
 
+class KeptVocabularies:
+    """A filter set whose vocabulary menus are kept in memory while the catalogue stays
+    unchanged, under the version read with the request's user (no query of their own)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stamp = vocabulary.stamp_of(getattr(self.request, "user", None))
+        for name, field in self.form.fields.items():
+            if isinstance(field, VocabularyField):
+                field.kept_as = (f"{type(self).__name__}.{name}", stamp)
+
+
 TWELVE_STEP_CHOICES = [("yes", "Twelve-step groups only"), ("no", "Groups not based on 12 steps")]
 
 
-class GroupFilter(django_filters.FilterSet):
+class GroupFilter(KeptVocabularies, django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search",
         method="filter_search",

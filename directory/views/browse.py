@@ -22,7 +22,7 @@ PAGE_SIZE = 20
 @permission_required("directory.view_group")
 def search(request):
     """Search and filter the list; htmx asks for the results alone as the filters change."""
-    group_filter = GroupFilter(request.GET or None, queryset=selectors.listings())
+    group_filter = GroupFilter(request.GET or None, queryset=selectors.listings(), request=request)
     partial = request.htmx and not request.htmx.history_restore_request
     template = "directory/_results.html" if partial else "directory/search.html"
     context = {"filter": group_filter, "partial": partial}

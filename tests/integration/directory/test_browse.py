@@ -1147,8 +1147,8 @@ def five_hundred_listings(catalogue):
     ("path", "data", "expected"),
     [
         # session, user, OTP device (permissions: the session's); the filters' choices (need,
-        # heading, type, area, language); the page with the count of all results (one query),
-        # its needs and its contacts.
+        # heading, type, area, language: five fewer once kept, see below); the page with the
+        # count of all results (one query), its needs and its contacts.
         (SEARCH, None, 11),
         (SEARCH, {"q": "depression anonymous"}, 11),
         # The same: a chosen need, area or language is checked against the list already read
@@ -1200,6 +1200,104 @@ def test_an_htmx_fragment_reads_only_the_chosen_filters_lists(
     assert response.status_code == 200 and response.context["area"].slug == "spa-8"
     # ... plus the areas, to check the one chosen (the other four lists are not read).
     assert len(queries) == 7
+
+
+# --- the vocabularies kept in memory under the catalogue's version ---------------------------
+
+VOCABULARY_TABLES = (
+    "directory_need",
+    "directory_category",
+    "directory_grouptype",
+    "directory_servicearea",
+    "directory_language",
+)
+
+
+def _vocabulary_reads(client, data=None) -> tuple[object, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(SEARCH, data or {})
+    assert response.status_code == 200
+    reads = [
+        q["sql"]
+        for q in queries
+        if any(f'FROM "{table}"' in q["sql"] for table in VOCABULARY_TABLES)
+    ]
+    return response, reads
+
+
+def _menu(response, name: str) -> list[str]:
+    menu = next(m for m in response.context["filter"].select_menus() if m.field.name == name)
+    return [label for _, label, _ in menu.options]
+
+
+def test_the_filters_lists_are_read_once_per_catalogue_version(sign_in, clinician, catalogue):
+    client = sign_in(clinician)
+    first, reads = _vocabulary_reads(client)
+    assert len(reads) == 5  # need, heading, type, area, language
+    # Unchanged catalogue: the next search reads none of them, and checks a chosen value
+    # against the kept lists (an unknown one is still refused with its message).
+    again, reads = _vocabulary_reads(client, {"area": "spa-8", "need": "anxiety"})
+    assert reads == []
+    assert again.context["area"].slug == "spa-8"
+    assert _menu(again, "need") == _menu(first, "need")
+    with CaptureQueriesContext(connection) as queries:
+        refused = client.get(SEARCH, {"need": "nonsense"})
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+    assert not any('FROM "directory_need"' in q["sql"] for q in queries)
+
+
+def test_a_kept_search_costs_five_queries_fewer(sign_in, clinician, five_hundred_listings):
+    client = sign_in(clinician)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(SEARCH, {"q": "anonymous", "area": "spa-8"})
+        assert response.status_code == 200 and response.context["page"].object_list
+        counts.append(len(queries))
+    # Session, user, OTP device, the page with its count, its needs, its contacts.
+    assert counts == [11, 6]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda: Need.objects.create(slug="grief-and-loss", name="Grief and loss"),
+        lambda: Need.objects.filter(slug="anxiety").update(name="Grief and loss"),
+        lambda: connection.cursor().execute(
+            "UPDATE directory_need SET name = 'Grief and loss' WHERE slug = 'anxiety'"
+        ),
+    ],
+    ids=["created", "queryset-update", "raw-sql"],
+)
+def test_a_changed_vocabulary_shows_on_the_next_request(sign_in, clinician, catalogue, change):
+    client = sign_in(clinician)
+    _vocabulary_reads(client)
+    assert "Grief and loss" not in _menu(_vocabulary_reads(client)[0], "need")
+    change()
+    response, reads = _vocabulary_reads(client)
+    assert len(reads) == 5
+    assert "Grief and loss" in _menu(response, "need")
+
+
+def test_a_list_read_inside_a_rolled_back_write_is_not_served_after_it(
+    sign_in, clinician, catalogue
+):
+    """The version number repeats after a rollback; the moment of the change does not."""
+    from django.db import transaction
+
+    client = sign_in(clinician)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        Need.objects.create(slug="ghost", name="Ghost need")
+        assert "Ghost need" in _menu(_vocabulary_reads(client)[0], "need")
+        raise Undo
+    Need.objects.create(slug="grief-and-loss", name="Grief and loss")
+    labels = _menu(_vocabulary_reads(client)[0], "need")
+    assert "Grief and loss" in labels and "Ghost need" not in labels
 
 
 # --- GET never changes the database ------------------------------------------------------------
