@@ -24,6 +24,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
+from core.querysets import any_of_ids
 from directory.models import (
     Category,
     Contact,
@@ -154,12 +155,14 @@ class SelectMenu:
 
 
 class KeptVocabularies:
-    """A filter set whose vocabulary menus are kept in memory while the catalogue stays
-    unchanged, under the version read with the request's user (no query of their own)."""
+    """A filter set whose vocabulary menus, and the listings each area and language reaches,
+    are kept in memory while the catalogue stays unchanged, under the version read with the
+    request's user (no query of their own)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stamp = vocabulary.stamp_of(getattr(self.request, "user", None))
+        self.catalogue_stamp = stamp
         for name, field in self.form.fields.items():
             if isinstance(field, VocabularyField):
                 field.kept_as = (f"{type(self).__name__}.{name}", stamp)
@@ -244,6 +247,11 @@ class GroupFilter(KeptVocabularies, django_filters.FilterSet):
         A countywide or national listing serves every Service Planning Area in the county.
         """
         covering = selectors.covering_ids(area, self.form.fields["area"].rows.values())
+        stamp = getattr(self, "catalogue_stamp", None)
+        if stamp is not None:  # the same listings, kept in memory (KeptVocabularies)
+            by_area = vocabulary.listings_by_area(stamp)
+            reached = set().union(*(by_area.get(pk, ()) for pk in covering))
+            return queryset.filter(pk__in=any_of_ids(reached))
         return queryset.filter(
             Q(
                 pk__in=Group.service_areas.through.objects.filter(
@@ -260,6 +268,10 @@ class GroupFilter(KeptVocabularies, django_filters.FilterSet):
 
     def filter_language(self, queryset, name, language):
         """Listings in the language, or with a meeting held in it."""
+        stamp = getattr(self, "catalogue_stamp", None)
+        if stamp is not None:  # the same listings, kept in memory (KeptVocabularies)
+            reached = vocabulary.listings_by_language(stamp).get(language.pk, ())
+            return queryset.filter(pk__in=any_of_ids(reached))
         return queryset.filter(
             Q(
                 pk__in=Group.languages.through.objects.filter(language_id=language.pk).values(
