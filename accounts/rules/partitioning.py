@@ -49,9 +49,13 @@ class Month:
         return f"{TABLE}_y{self.year:04d}m{self.month:02d}"
 
     def create_sql(self) -> str:
+        # Each partition is planned from its own statistics: each needs the staff member's
+        # rows-belong-to-their-clinic dependency (migration accounts/0007) of its own.
         return (
             f"CREATE TABLE IF NOT EXISTS {self.partition} PARTITION OF {TABLE}\n"
-            f"    FOR VALUES FROM ('{self.start}') TO ('{self.plus(1).start}');"
+            f"    FOR VALUES FROM ('{self.start}') TO ('{self.plus(1).start}');\n"
+            f"CREATE STATISTICS IF NOT EXISTS {self.partition}_user_clinic (dependencies)\n"
+            f"    ON user_id, clinic_id FROM {self.partition};"
         )
 
 

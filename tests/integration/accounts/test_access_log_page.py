@@ -274,6 +274,22 @@ class TestDateRange:
         assert response.status_code == 200
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="extended statistics: PostgreSQL")
+def test_the_planner_knows_a_staff_members_rows_belong_to_their_clinic(db):
+    """Without it, a staff member's filtered log read the person's whole month through a
+    bitmap and sorted it (10.5 ms at county size), where the (user, time) index newest first
+    stops after the page (0.07 ms): migration accounts/0007."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.stxkind, array_agg(a.attname ORDER BY a.attname)"
+            " FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(s.stxkeys)"
+            " WHERE s.stxname = 'access_user_clinic' AND c.relname = 'accounts_accessevent'"
+            " GROUP BY s.stxkind"
+        )
+        assert cursor.fetchall() == [(["f"], ["clinic_id", "user_id"])]
+
+
 class TestMonths:
     def test_month_arithmetic_and_names(self):
         month = partitioning.Month(2026, 11)
@@ -284,6 +300,11 @@ class TestMonths:
         assert "FROM ('2026-11-01 00:00:00+00') TO ('2026-12-01 00:00:00+00')" in (
             month.create_sql()
         )
+        # Each partition carries the staff member's rows-belong-to-their-clinic statistic.
+        assert (
+            "CREATE STATISTICS IF NOT EXISTS accounts_accessevent_y2026m11_user_clinic"
+            " (dependencies)\n    ON user_id, clinic_id FROM accounts_accessevent_y2026m11;"
+        ) in month.create_sql()
         # A moment late on Nov 30 in Los Angeles is already December in UTC: its partition.
         late = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
         assert partitioning.Month.of(late) == partitioning.Month(2026, 12)
@@ -393,12 +414,19 @@ class TestPartitionedByMonth:
         out = StringIO()
         call_command("partition_access_log", "--create-ahead", "4", stdout=out)
         wanted = [partitioning.Month.of(partitioned).plus(n).partition for n in (3, 4)]
-        assert [line.split()[5] for line in out.getvalue().splitlines() if "CREATE" in line] == (
-            wanted
-        )
+        lines = out.getvalue().splitlines()
+        assert [line.split()[5] for line in lines if "CREATE TABLE" in line] == wanted
+        assert [line.split()[5] for line in lines if "CREATE STATISTICS" in line] == [
+            f"{name}_user_clinic" for name in wanted
+        ]
         call_command("partition_access_log", "--apply", "--create-ahead", "4", stdout=StringIO())
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)::text", [wanted[-1]])
+            assert cursor.fetchone()[0] == wanted[-1]
+            cursor.execute(
+                "SELECT stxrelid::regclass::text FROM pg_statistic_ext WHERE stxname = %s",
+                [f"{wanted[-1]}_user_clinic"],
+            )
             assert cursor.fetchone()[0] == wanted[-1]
 
     def test_retention_only_prints(self, partitioned):
