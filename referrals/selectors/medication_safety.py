@@ -170,19 +170,12 @@ def _assess_one(row, *, decision, concerns, stance_since, medicated_since, now):
     )
 
 
-def _bearing(prefix: str = "") -> Q:
+def _bearing() -> Q:
     """Medication concerns that bear on VI.C now: open ones, confirmed ones (the listing
     removed) and those found unfounded (the alert says it cleared)."""
-    return Q(**{f"{prefix}concerns_medication": True}) & (
-        Q(**{f"{prefix}resolved_at__isnull": True})
-        | Q(
-            **{
-                f"{prefix}outcome__in": [
-                    ReviewFlag.Outcome.GROUP_REMOVED,
-                    ReviewFlag.Outcome.UNFOUNDED,
-                ]
-            }
-        )
+    return Q(concerns_medication=True) & (
+        Q(resolved_at__isnull=True)
+        | Q(outcome__in=[ReviewFlag.Outcome.GROUP_REMOVED, ReviewFlag.Outcome.UNFOUNDED])
     )
 
 
@@ -385,16 +378,6 @@ def withheld_group_ids(referral: Referral, *, now: datetime | None = None) -> se
     return {
         a.group_id for a in assess_rows(unsafe_candidates([referral.pk]), now=now) if not a.offered
     }
-
-
-def pending_alerts(user, *, now: datetime | None = None) -> list[rules.Assessment]:
-    """The clinician's own alerts awaiting a decision, oldest first (undated ones first: the
-    longest they can have waited is unknown)."""
-    if user.clinic_id is None:
-        return []
-    rows = unsafe_candidates(clinic_id=user.clinic_id).filter(referral__clinician=user)
-    alerts = [a for a in assess_rows(rows, now=now) if a.needs_decision]
-    return sorted(alerts, key=lambda a: (a.since is not None, a.since or now, a.referral_id))
 
 
 def paused_referral_ids(referrals=None, *, now: datetime | None = None) -> set[int]:
