@@ -70,9 +70,15 @@ def site_admin(clinic):
 
 @pytest.fixture
 def outsider(other_clinic):
-    """A supervisor and clinician of another clinic."""
+    """A supervisor and clinician of another clinic. Named apart from every client the tests
+    make: the pages they are refused still show their own name in the header, and a generated
+    name once shared a client's surname ("Reyes"), which the refusal tests look for."""
     return UserFactory(
-        username="outsider", clinic=other_clinic, roles=[Role.CLINICIAN, Role.SUPERVISOR]
+        username="outsider",
+        first_name="Olwen",
+        last_name="Outlander",
+        clinic=other_clinic,
+        roles=[Role.CLINICIAN, Role.SUPERVISOR],
     )
 
 
